@@ -1,0 +1,274 @@
+//! The access policy: one function, [`authorize`], decides whether an actor may do an action on an
+//! object. Handlers never test roles themselves; list endpoints derive their visibility scope from
+//! the same function ([`list_scope`]).
+//!
+//! The matrix (Oz "User Roles"; "own" = created by the caller, "company" = the caller's company):
+//!
+//! | resource | ADMIN | OPERATOR | CLIENT ADMIN | CLIENT OPERATOR | CLIENT, CLIENT SERVICE |
+//! |---|---|---|---|---|---|
+//! | company: read | all | all | own company | own company | own company |
+//! | company: create/update/delete | yes | – | – | – | – |
+//! | user: read | all | all | company | company | self |
+//! | user: create/update/delete | all | – | company users with CLIENT* roles | self (update) | self (update) |
+//! | user: change role/company/flags | all | – | company (CLIENT* roles only) | – | – |
+//! | folder, media, analysis: read | all | all | company | company | own |
+//! | folder: create | yes | – | yes | yes | yes |
+//! | folder, media: update/delete | all | – | company | own | own |
+//! | analysis: start | yes | – | company, per `can_start_analysis_*` | own, per flags | own, per flags |
+//! | collection: read | all | all | company | company | company |
+//! | collection: write | all | – | company | – | – |
+//!
+//! Denials: an object of another company (or of no company, for client roles) answers 404
+//! ([`Code::NotFound`]), so its existence does not leak; a visible object the role may not act on
+//! answers 403 ([`Code::Forbidden`]).
+
+use uuid::Uuid;
+
+use super::{Actor, Role};
+use crate::errors::{ApiError, Code};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+    Delete,
+    /// Change a user's role, company or `can_start_analysis_*` flags.
+    Manage,
+    /// Start an analysis of this type in a folder (enforced with the analyses endpoints).
+    StartAnalysis(AnalysisKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisKind {
+    Quality,
+    Biometry,
+    Collection,
+    Documents,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Company,
+    User,
+    /// Folders and everything inside them (media, analyses).
+    Folder,
+    Collection,
+}
+
+/// What the policy needs to know about the object acted on.
+#[derive(Debug, Clone, Copy)]
+pub struct Object {
+    pub resource: Resource,
+    /// The company the object belongs to (for a company: itself).
+    pub company_id: Option<Uuid>,
+    /// The owner: the creator of a folder, the user itself for a user.
+    pub owner_id: Option<Uuid>,
+    /// For users: the role the target has (or will have, on create/manage).
+    pub role: Option<Role>,
+    /// For analyses: the starting user's `can_start_analysis_*` flags.
+    pub flags: Flags,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Flags {
+    pub biometry: bool,
+    pub quality: bool,
+    pub collection: bool,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags { biometry: true, quality: true, collection: true }
+    }
+}
+
+impl Object {
+    pub fn new(resource: Resource, company_id: Option<Uuid>, owner_id: Option<Uuid>) -> Self {
+        Object { resource, company_id, owner_id, role: None, flags: Flags::default() }
+    }
+    pub fn company(id: Uuid) -> Self {
+        Object::new(Resource::Company, Some(id), None)
+    }
+    pub fn user(id: Uuid, company_id: Option<Uuid>, role: Role) -> Self {
+        Object { role: Some(role), ..Object::new(Resource::User, company_id, Some(id)) }
+    }
+    pub fn folder(company_id: Option<Uuid>, owner_id: Option<Uuid>) -> Self {
+        Object::new(Resource::Folder, company_id, owner_id)
+    }
+    pub fn collection(company_id: Option<Uuid>) -> Self {
+        Object::new(Resource::Collection, company_id, None)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// 403: the object is visible but the action is not allowed.
+    Forbidden,
+    /// 404: the caller must not learn that the object exists.
+    Hidden,
+}
+
+impl From<Denial> for ApiError {
+    fn from(d: Denial) -> Self {
+        match d {
+            Denial::Forbidden => ApiError::forbidden(),
+            Denial::Hidden => ApiError::new(Code::NotFound, "Object not found"),
+        }
+    }
+}
+
+/// May `actor` do `action` on `object`?
+pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), Denial> {
+    use Action::*;
+    use Denial::*;
+    use Resource::*;
+    match actor.role {
+        Role::Admin => return Ok(()),
+        Role::Operator => {
+            return match action {
+                Read => Ok(()),
+                _ => Err(Forbidden),
+            }
+        }
+        _ => {}
+    }
+    // Client roles from here on.
+    let own_company = actor.company_id.is_some() && object.company_id == actor.company_id;
+    let is_self_or_own = object.owner_id == Some(actor.user_id);
+    if object.resource == Company && matches!(action, Create | Delete) {
+        return Err(Forbidden);
+    }
+    if !own_company {
+        return Err(Hidden);
+    }
+    let allowed = match (object.resource, actor.role) {
+        (Company, _) => action == Read,
+        (User, Role::ClientAdmin) => match action {
+            Read => true,
+            Create | Update | Delete | Manage => object.role.is_none_or(Role::is_client),
+            StartAnalysis(_) => false,
+        },
+        (User, _) => match action {
+            Read | Update => is_self_or_own,
+            _ => false,
+        },
+        (Folder, role) => match action {
+            Create => true,
+            Read => matches!(role, Role::ClientAdmin | Role::ClientOperator) || is_self_or_own,
+            Update | Delete => role == Role::ClientAdmin || is_self_or_own,
+            StartAnalysis(kind) => {
+                let flag = match kind {
+                    AnalysisKind::Quality => object.flags.quality,
+                    AnalysisKind::Biometry => object.flags.biometry,
+                    AnalysisKind::Collection => object.flags.collection,
+                    AnalysisKind::Documents => true,
+                };
+                flag && (role == Role::ClientAdmin || is_self_or_own)
+            }
+            Manage => false,
+        },
+        (Collection, role) => action == Read || role == Role::ClientAdmin,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Forbidden)
+    }
+}
+
+/// Which objects of a resource a list endpoint shows to `actor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Company(Uuid),
+    Own(Uuid),
+    Nothing,
+}
+
+/// The read scope, derived from [`authorize`] by asking about representative objects.
+pub fn list_scope(actor: &Actor, resource: Resource) -> Scope {
+    let stranger = Uuid::nil();
+    let probe = |company: Option<Uuid>, owner: Option<Uuid>| {
+        let mut o = Object::new(resource, company, owner);
+        if resource == Resource::User {
+            o.role = Some(Role::Client);
+        }
+        authorize(actor, Action::Read, &o).is_ok()
+    };
+    if probe(Some(stranger), Some(stranger)) {
+        return Scope::All;
+    }
+    match actor.company_id {
+        Some(c) if probe(Some(c), Some(stranger)) => Scope::Company(c),
+        Some(c) if probe(Some(c), Some(actor.user_id)) => Scope::Own(actor.user_id),
+        _ => Scope::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, company: Option<Uuid>) -> Actor {
+        Actor { user_id: Uuid::new_v4(), company_id: company, role, session_id: Uuid::new_v4() }
+    }
+
+    #[test]
+    fn the_matrix() {
+        let a = Uuid::new_v4();
+        let b = Uuid::new_v4();
+        let admin = actor(Role::Admin, None);
+        let op = actor(Role::Operator, None);
+        let cadmin = actor(Role::ClientAdmin, Some(a));
+        let cop = actor(Role::ClientOperator, Some(a));
+        let client = actor(Role::Client, Some(a));
+        let service = actor(Role::ClientService, Some(a));
+
+        let other_folder = Object::folder(Some(b), Some(Uuid::new_v4()));
+        let colleague_folder = Object::folder(Some(a), Some(Uuid::new_v4()));
+        let own_folder = Object::folder(Some(a), Some(client.user_id));
+
+        assert!(authorize(&admin, Action::Delete, &other_folder).is_ok());
+        assert!(authorize(&op, Action::Read, &other_folder).is_ok());
+        assert_eq!(authorize(&op, Action::Delete, &other_folder), Err(Denial::Forbidden));
+        for who in [&cadmin, &cop, &client, &service] {
+            assert_eq!(authorize(who, Action::Read, &other_folder), Err(Denial::Hidden));
+            assert_eq!(authorize(who, Action::Update, &Object::company(b)), Err(Denial::Hidden));
+            assert_eq!(authorize(who, Action::Create, &Object::company(a)), Err(Denial::Forbidden));
+            assert!(authorize(who, Action::Read, &Object::company(a)).is_ok());
+        }
+        assert!(authorize(&cadmin, Action::Delete, &colleague_folder).is_ok());
+        assert!(authorize(&cop, Action::Read, &colleague_folder).is_ok());
+        assert_eq!(authorize(&cop, Action::Delete, &colleague_folder), Err(Denial::Forbidden));
+        assert_eq!(authorize(&client, Action::Read, &colleague_folder), Err(Denial::Forbidden));
+        assert!(authorize(&client, Action::Delete, &own_folder).is_ok());
+
+        let new_admin = Object::user(Uuid::new_v4(), Some(a), Role::Admin);
+        assert_eq!(authorize(&cadmin, Action::Create, &new_admin), Err(Denial::Forbidden));
+        let new_client = Object::user(Uuid::new_v4(), Some(a), Role::Client);
+        assert!(authorize(&cadmin, Action::Create, &new_client).is_ok());
+        assert_eq!(authorize(&client, Action::Create, &new_client), Err(Denial::Forbidden));
+        let me = Object::user(client.user_id, Some(a), Role::Client);
+        assert!(authorize(&client, Action::Update, &me).is_ok());
+        assert_eq!(authorize(&client, Action::Manage, &me), Err(Denial::Forbidden));
+
+        let mut no_quality = own_folder;
+        no_quality.flags.quality = false;
+        let start = |k| Action::StartAnalysis(k);
+        assert!(authorize(&client, start(AnalysisKind::Biometry), &no_quality).is_ok());
+        assert_eq!(authorize(&client, start(AnalysisKind::Quality), &no_quality), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn scopes() {
+        let a = Uuid::new_v4();
+        let client = actor(Role::Client, Some(a));
+        assert_eq!(list_scope(&actor(Role::Operator, None), Resource::Folder), Scope::All);
+        assert_eq!(list_scope(&actor(Role::ClientOperator, Some(a)), Resource::Folder), Scope::Company(a));
+        assert_eq!(list_scope(&client, Resource::Folder), Scope::Own(client.user_id));
+        assert_eq!(list_scope(&client, Resource::User), Scope::Own(client.user_id));
+        assert_eq!(list_scope(&client, Resource::Company), Scope::Company(a));
+        assert_eq!(list_scope(&actor(Role::Client, None), Resource::Folder), Scope::Nothing);
+    }
+}

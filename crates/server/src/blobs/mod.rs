@@ -1,0 +1,96 @@
+//! Media bytes behind the [`BlobStore`] trait. [`LocalBlobs`] keeps them as files under the data
+//! directory; an S3 implementation can come later without touching the handlers.
+//!
+//! Keys are relative paths made of UUIDs (`folders/<folder>/<media>/original.jpg`), never user input.
+
+use std::path::{Component, Path, PathBuf};
+
+use async_trait::async_trait;
+
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Store `bytes` under `key` atomically (readers see all or nothing).
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    async fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+    /// Delete a key; deleting a missing key is not an error.
+    async fn delete(&self, key: &str) -> std::io::Result<()>;
+    /// Delete every key under a prefix (a folder's media).
+    async fn delete_prefix(&self, prefix: &str) -> std::io::Result<()>;
+}
+
+pub struct LocalBlobs {
+    root: PathBuf,
+}
+
+impl LocalBlobs {
+    /// Opens (creating) the root and removes temporary files left by an interrupted upload.
+    pub fn open(root: &Path) -> std::io::Result<LocalBlobs> {
+        std::fs::create_dir_all(root)?;
+        let tmp = root.join("tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::create_dir_all(&tmp)?;
+        Ok(LocalBlobs { root: root.to_path_buf() })
+    }
+
+    fn path(&self, key: &str) -> std::io::Result<PathBuf> {
+        let rel = Path::new(key);
+        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad blob key"));
+        }
+        Ok(self.root.join(rel))
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobs {
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        tokio::fs::write(&tmp, bytes).await?;
+        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.path(key)?).await
+    }
+
+    async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_dir_all(self.path(prefix)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn put_get_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBlobs::open(dir.path()).unwrap();
+        b.put("folders/a/b/original.jpg", b"xyz").await.unwrap();
+        assert_eq!(b.get("folders/a/b/original.jpg").await.unwrap(), b"xyz");
+        assert!(b.put("../escape", b"x").await.is_err());
+        b.delete_prefix("folders/a").await.unwrap();
+        assert!(b.get("folders/a/b/original.jpg").await.is_err());
+        b.delete("folders/a/b/original.jpg").await.unwrap();
+    }
+}

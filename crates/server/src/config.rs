@@ -1,0 +1,128 @@
+//! Server configuration: defaults, then a TOML file, then environment variables, then command-line flags.
+//!
+//! | key (TOML) | environment variable | default |
+//! |---|---|---|
+//! | `listen` | `FACEPROOF_LISTEN` | `127.0.0.1:8080` |
+//! | `data_dir` | `FACEPROOF_DATA_DIR` | `./faceproof-data` (SQLite file `faceproof.db` and `media/`) |
+//! | `database_url` | `FACEPROOF_DATABASE_URL` | `sqlite://<data_dir>/faceproof.db` (`postgres://…` for PostgreSQL) |
+//! | `public_url` | `FACEPROOF_PUBLIC_URL` | none: media URLs are built from the request's `Host` header |
+//! | `session_ttl_secs` | `FACEPROOF_SESSION_TTL` | 900 (15 minutes; Oz `OZ_SESSION_TTL`) |
+//! | `service_session_ttl_secs` | `FACEPROOF_SERVICE_SESSION_TTL` | 157680000 (5 years; Oz `OZ_SESSION_LONGLIVE_TTL`) |
+//! | `refresh_ttl_secs` | `FACEPROOF_REFRESH_TTL` | 604800 (7 days; never shorter than the session TTL) |
+//! | `sliding_expiry` | `FACEPROOF_SLIDING_EXPIRY` | true |
+//! | `login_max_failures` | `FACEPROOF_LOGIN_MAX_FAILURES` | 10 (per account) |
+//! | `login_max_address_failures` | `FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES` | 50 (per client address) |
+//! | `login_window_secs` | `FACEPROOF_LOGIN_WINDOW` | 300 |
+//! | `max_files_per_folder` | `FACEPROOF_MAX_FILES_PER_FOLDER` | 10 |
+//! | `max_file_bytes` | `FACEPROOF_MAX_FILE_BYTES` | 10485760 (10 MiB) |
+//! | `max_request_bytes` | `FACEPROOF_MAX_REQUEST_BYTES` | 110100480 (105 MiB) |
+//! | `max_video_seconds` | `FACEPROOF_MAX_VIDEO_SECONDS` | 60 |
+//!
+//! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
+//! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub session_ttl_secs: i64,
+    pub service_session_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub sliding_expiry: bool,
+    pub login_max_failures: usize,
+    pub login_max_address_failures: usize,
+    pub login_window_secs: u64,
+    pub max_files_per_folder: usize,
+    pub max_file_bytes: u64,
+    pub max_request_bytes: usize,
+    pub max_video_seconds: f32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./faceproof-data"),
+            database_url: None,
+            public_url: None,
+            session_ttl_secs: 15 * 60,
+            service_session_ttl_secs: 5 * 365 * 24 * 3600,
+            refresh_ttl_secs: 7 * 24 * 3600,
+            sliding_expiry: true,
+            login_max_failures: 10,
+            login_max_address_failures: 50,
+            login_window_secs: 300,
+            max_files_per_folder: 10,
+            max_file_bytes: 10 * 1024 * 1024,
+            max_request_bytes: 105 * 1024 * 1024,
+            max_video_seconds: 60.0,
+        }
+    }
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str, slot: &mut T) -> anyhow::Result<()>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Ok(v) = std::env::var(name) {
+        *slot = v.trim().parse().map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Defaults, then the file (when given), then environment variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("FACEPROOF_CONFIG").map(PathBuf::from));
+        let mut c = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        env_parse("FACEPROOF_LISTEN", &mut c.listen)?;
+        if let Some(v) = std::env::var_os("FACEPROOF_DATA_DIR") {
+            c.data_dir = PathBuf::from(v);
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_DATABASE_URL") {
+            c.database_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_PUBLIC_URL") {
+            c.public_url = Some(v);
+        }
+        env_parse("FACEPROOF_SESSION_TTL", &mut c.session_ttl_secs)?;
+        env_parse("FACEPROOF_SERVICE_SESSION_TTL", &mut c.service_session_ttl_secs)?;
+        env_parse("FACEPROOF_REFRESH_TTL", &mut c.refresh_ttl_secs)?;
+        env_parse("FACEPROOF_SLIDING_EXPIRY", &mut c.sliding_expiry)?;
+        env_parse("FACEPROOF_LOGIN_MAX_FAILURES", &mut c.login_max_failures)?;
+        env_parse("FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES", &mut c.login_max_address_failures)?;
+        env_parse("FACEPROOF_LOGIN_WINDOW", &mut c.login_window_secs)?;
+        env_parse("FACEPROOF_MAX_FILES_PER_FOLDER", &mut c.max_files_per_folder)?;
+        env_parse("FACEPROOF_MAX_FILE_BYTES", &mut c.max_file_bytes)?;
+        env_parse("FACEPROOF_MAX_REQUEST_BYTES", &mut c.max_request_bytes)?;
+        env_parse("FACEPROOF_MAX_VIDEO_SECONDS", &mut c.max_video_seconds)?;
+        Ok(c)
+    }
+
+    /// The database URL: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("faceproof.db").display()),
+        }
+    }
+
+    /// Where media files live.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+}

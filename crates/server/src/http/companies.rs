@@ -1,0 +1,95 @@
+//! `/api/companies/…`: ADMIN has full CRUD; everyone else reads their own company.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::{page, path_id, ApiJson, AppState, QueryPairs};
+use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
+use crate::auth::Actor;
+use crate::errors::{ApiError, ApiResult};
+use crate::store::companies::{Company, ListFilter};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/companies", get(list).post(create))
+        .route("/api/companies/{company_id}", get(read).patch(update).delete(remove))
+}
+
+fn name_of(body: &Value, required: bool) -> ApiResult<Option<String>> {
+    match body.get("name") {
+        None | Some(Value::Null) if required => Err(ApiError::structure("Missing field: name")),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+        Some(Value::String(_)) => Err(ApiError::value("name must not be empty")),
+        Some(_) => Err(ApiError::new(crate::errors::Code::InvalidType, "name must be a string")),
+    }
+}
+
+fn meta_of(body: &Value) -> ApiResult<Option<Value>> {
+    match body.get("meta_data") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
+        Some(_) => Err(ApiError::structure("meta_data must be an object")),
+    }
+}
+
+async fn create(
+    State(st): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Company>)> {
+    authorize(&actor, Action::Create, &Object::new(Resource::Company, None, None))?;
+    let name = name_of(&body, true)?.unwrap_or_default();
+    let meta = meta_of(&body)?.unwrap_or_else(|| serde_json::json!({}));
+    Ok((StatusCode::CREATED, Json(st.store.company_create(&name, &meta).await?)))
+}
+
+async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {
+    let (offset, limit) = q.paging()?;
+    let filter = ListFilter {
+        scope: list_scope(&actor, Resource::Company),
+        search_text: q.get("search_text").or(q.get("name")).map(str::to_string),
+        offset,
+        limit,
+    };
+    let (items, total) = st.store.company_list(&filter).await?;
+    Ok(page(items, total))
+}
+
+async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<Company> {
+    let id = path_id(id)?;
+    let company = st.store.company_get(id).await?;
+    // Unknown and invisible answer the same.
+    authorize(actor, action, &Object::company(id))?;
+    company.ok_or_else(|| ApiError::not_found("Company"))
+}
+
+async fn read(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Company>> {
+    Ok(Json(load(&st, &actor, &id, Action::Read).await?))
+}
+
+async fn update(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Company>> {
+    let c = load(&st, &actor, &id, Action::Update).await?;
+    let name = name_of(&body, false)?;
+    let meta = meta_of(&body)?;
+    let updated = st.store.company_update(c.company_id, name.as_deref(), meta.as_ref()).await?;
+    Ok(Json(updated.ok_or_else(|| ApiError::not_found("Company"))?))
+}
+
+async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let c = load(&st, &actor, &id, Action::Delete).await?;
+    let users = st.store.company_user_count(c.company_id).await?;
+    if users > 0 {
+        return Err(ApiError::value(format!("The company still has {users} user(s); delete or move them first")));
+    }
+    st.store.company_delete(c.company_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,261 @@
+//! The OpenAPI document (`GET /api/openapi.json`) and a self-contained reference page
+//! (`GET /api/docs`, no external assets). The operations come from one table, [`ENDPOINTS`], whose
+//! descriptions record how uncertain points of the Oz reference were read.
+
+use std::collections::BTreeMap;
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Required, ResponseBuilder,
+};
+
+use super::AppState;
+use crate::errors::Code;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(|| async { Json(openapi()) }))
+        .route("/api/docs", get(|| async { Html(PAGE) }))
+}
+
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    auth: bool,
+    ok: &'static str,
+}
+
+const fn ep(method: &'static str, path: &'static str, summary: &'static str, description: &'static str) -> Endpoint {
+    Endpoint { method, path, summary, description, auth: true, ok: "200" }
+}
+
+const UPLOAD: &str = "multipart/form-data: files under any keys, plus `payload` (a JSON string) with \
+`media:tags` ({key: [tag…]}, tags from Oz §4.5, others → error 4), `folder:meta_data` ({…}) and `media:meta_data` \
+({key: {…}}). Fields without a file name and with a text content type (e.g. `additional_info`) are ignored. \
+The kind (IMAGE, VIDEO, SHOTS_SET = ZIP of frames) is decided from the bytes, and every file is decoded once; \
+`media_type` is IMAGE_FOLDER / VIDEO_FOLDER / SHOTS_SET_FOLDER. Errors: malformed body or payload → 3 (400); \
+unknown tag, corrupt or truncated file, too many files → 4 (400); file over `max_file_bytes` or request over \
+`max_request_bytes` or video over `max_video_seconds` → 4 (413); unsupported content → 5 (415). A failed upload \
+stores nothing (no folder, no media, no file). `analyses` in the payload (single request) → 2 (not yet). \
+`application/octet-stream` bodies (OzCapsula) → 2.";
+
+const FOLDER_LIST: &str = "Filters: `offset` (0), `limit` (100, ≤ 1000), `sorting` = time_created{asc|desc} | \
+time_updated{asc|desc} (default time_created{desc}), `time_created.min/.max`, `time_updated.min/.max` (UNIX \
+seconds, inclusive), `meta_data=key==value` / `meta_data=key!=value` (repeatable; values compared as text; `!=` \
+also matches folders without the key), `resolution_status` (comma list), `folder_id` (comma list), `user_id`, \
+`company_id`, `with_analyses=true`. Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
+Visibility: ADMIN/OPERATOR all; CLIENT ADMIN/CLIENT OPERATOR their company; CLIENT/CLIENT SERVICE their own.";
+
+const META: &str = "GET returns the metadata object. POST replaces it with the body, PATCH merges the body into it \
+(null removes a key), DELETE empties it (204). The body is the object itself; `{\"meta_data\": {…}}` is accepted \
+too. Both `/meta_data` and `/metadata` suffixes work. Access: read as the object, write as update of the object.";
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint { auth: false, ..ep("get", "/api/version", "Version (health check)", "200 once the server is ready.") },
+    Endpoint {
+        auth: false,
+        ..ep(
+            "post",
+            "/api/authorize/auth",
+            "Log in",
+            "Body `{\"credentials\": {\"email\", \"password\"}}` → `{access_token, expire_token, expire_date, user}`; \
+             `expire_date` in UNIX seconds. Wrong credentials → 7 (401). Missing fields → 3. After \
+             `login_max_failures` failures in `login_window_secs` for the account or the client address → 9 (429, \
+             `details.retry_after`). Token TTL 15 min (`session_ttl_secs`), 5 years for CLIENT SERVICE; each \
+             authenticated request slides the expiry.",
+        )
+    },
+    Endpoint {
+        auth: false,
+        ..ep(
+            "post",
+            "/api/authorize/refresh",
+            "Refresh tokens",
+            "Body `{\"expire_token\"}` (+ optional `X-Forensic-Access-Token` of the same user, may be expired) → a new \
+             pair. Missing field → 3 (400); unknown expire_token → 7 (401, `Session not found`); expired → 8; token \
+             header of another user → 9 (403). The old pair is deleted when the new access token is first used.",
+        )
+    },
+    ep("get", "/api/authorize/session_token", "Session token (OzCapsula)", "Not implemented: 2 (501)."),
+    Endpoint { ok: "201", ..ep("post", "/api/companies", "Create company", "ADMIN only. Body `{name, meta_data?}`.") },
+    ep("get", "/api/companies", "List companies", "`search_text` (part of the name), `offset`, `limit`. Non-admin roles see their own company."),
+    ep("get", "/api/companies/{company_id}", "Get company", "Another company's id → 10 (404) for client roles."),
+    ep("patch", "/api/companies/{company_id}", "Update company", "ADMIN only. Body `{name?, meta_data?}`."),
+    Endpoint { ok: "204", ..ep("delete", "/api/companies/{company_id}", "Delete company", "ADMIN only; refused with 4 while the company has users.") },
+    Endpoint {
+        ok: "201",
+        ..ep(
+            "post",
+            "/api/users",
+            "Create user",
+            "Body `{email, password (≥ 8 chars), user_type, first_name, last_name, middle_name, company_id, \
+             can_start_analysis_biometry/_quality/_collection (default true)}`. `user_type` one of ADMIN, OPERATOR, \
+             CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE (underscores accepted); absent: `is_service` → \
+             CLIENT SERVICE, `is_admin` → CLIENT ADMIN, else CLIENT (API ≤ 5.3). ADMIN/OPERATOR get no company; \
+             client roles need one (a CLIENT ADMIN's own by default). ADMIN creates anyone; CLIENT ADMIN creates \
+             client roles in their company. Duplicate email → 4 (409).",
+        )
+    },
+    ep("get", "/api/users", "List users", "`company_id`, `user_type`, `search_text` (email/name), `offset`, `limit`. Scope: ADMIN/OPERATOR all, CLIENT ADMIN/CLIENT OPERATOR company, others themselves."),
+    ep("get", "/api/users/me", "The caller", "The authenticated user."),
+    ep("get", "/api/users/{user_id}", "Get user", "Another company's user → 10 (404); a colleague for CLIENT → 9 (403)."),
+    ep("patch", "/api/users/{user_id}", "Update user", "Same fields as create. Users may change their own names, email and password; role, company, flags and `is_active` need ADMIN (or CLIENT ADMIN within the company)."),
+    Endpoint { ok: "204", ..ep("delete", "/api/users/{user_id}", "Delete user", "ADMIN, or CLIENT ADMIN within the company. Sessions are deleted too.") },
+    Endpoint { ok: "201", ..ep("post", "/api/folders", "Create folder with media", UPLOAD) },
+    ep("get", "/api/folders", "List folders", FOLDER_LIST),
+    ep("get", "/api/folders/{folder_id}", "Get folder", "Flags `with_analyses` (analyses: [] until analyses are implemented), `with_user` (creator), `with_company` (creator's company). Media are always embedded."),
+    Endpoint { ok: "204", ..ep("delete", "/api/folders/{folder_id}", "Delete folder", "With its media rows and files.") },
+    Endpoint { ok: "201", ..ep("post", "/api/folders/{folder_id}/media", "Add media", "Same multipart format as folder creation; returns an array of media. No file → 4; over `max_files_per_folder` in total → 4.") },
+    ep("get", "/api/folders/{folder_id}/media", "List a folder's media", "Array of media."),
+    Endpoint { ok: "204", ..ep("delete", "/api/folders/{folder_id}/media/{media_id}", "Delete media", "Deletes the row and files.") },
+    ep("get", "/api/folders/{folder_id}/analyses", "Folder analyses", "Not implemented yet: 2 (501)."),
+    ep("post", "/api/folders/{folder_id}/analyses", "Start analyses", "Not implemented yet: 2 (501)."),
+    ep("get", "/api/media/{media_id}", "Get media", "`original_url` (stored file), `video_url` (videos and shots sets), `thumb_url` (JPEG, 320 px), `preview_url` (videos: the stored video, no transcoding yet). URLs are absolute (`public_url` or the Host header) and need the token header like every call."),
+    ep("patch", "/api/media/{media_id}", "Set tags", "Body `{\"tags\": [...]}`; `[]` clears; unknown tag → 4."),
+    Endpoint { ok: "204", ..ep("delete", "/api/media/{media_id}", "Delete media", "Deletes the row and files.") },
+    ep("get", "/api/media/{media_id}/file", "Media file", "The uploaded bytes with their content type."),
+    ep("get", "/api/media/{media_id}/thumb", "Thumbnail", "JPEG of the image or the first frame."),
+    ep("get", "/api/media/{media_id}/preview", "Video preview", "Videos only; 404 otherwise."),
+    ep("get", "/api/users/{user_id}/meta_data", "User metadata", META),
+    ep("get", "/api/folders/{folder_id}/meta_data", "Folder metadata", META),
+    ep("get", "/api/media/{media_id}/meta_data", "Media metadata", META),
+    ep("get", "/api/analyses/{analysis_id}/meta_data", "Analysis metadata", META),
+    ep("get", "/api/collections/{collection_id}/meta_data", "Collection metadata", META),
+    Endpoint { auth: false, ..ep("get", "/api/openapi.json", "This document", "OpenAPI 3.1.") },
+    Endpoint { auth: false, ..ep("get", "/api/docs", "API reference page", "HTML rendering of this document.") },
+];
+
+fn error_table() -> String {
+    let mut s = String::from(
+        "Errors use the body `{\"error_code\", \"error_message\", \"details\"}` (Oz §4.7):\n\n| kind | error_code | HTTP |\n|---|---|---|\n",
+    );
+    for c in Code::ALL {
+        let (code, status) = c.oz();
+        s.push_str(&format!("| {c:?} | {code} | {} |\n", status.as_u16()));
+    }
+    s.push_str(
+        "\nAuthentication: header `X-Forensic-Access-Token` (or `Authorization: Bearer`). Missing → 6, unknown → 7, \
+         expired → 8 (all 401); forbidden by role → 9 (403); objects of another company → 10 (404), as if absent. \
+         Ids that are not UUIDs → 5 (400). Trailing slashes are optional on every path. Times are UNIX seconds.",
+    );
+    s
+}
+
+pub fn openapi() -> OpenApi {
+    let mut grouped: BTreeMap<&str, Vec<&Endpoint>> = BTreeMap::new();
+    for e in ENDPOINTS {
+        grouped.entry(e.path).or_default().push(e);
+    }
+    let mut paths = PathsBuilder::new();
+    for (path, eps) in grouped {
+        let mut item: Option<PathItem> = None;
+        let mut add = |method: HttpMethod, e: &Endpoint, summary: String, ok: &str| {
+            let mut op = OperationBuilder::new()
+                .summary(Some(summary))
+                .description(Some(e.description))
+                .response(ok, ResponseBuilder::new().description("Success").build())
+                .response("default", ResponseBuilder::new().description("Error body {error_code, error_message, details}").build());
+            for seg in path.split('/') {
+                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    op = op.parameter(
+                        ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).build(),
+                    );
+                }
+            }
+            if e.auth {
+                op = op.security(SecurityRequirement::new("token", Vec::<String>::new()));
+            }
+            let op = op.build();
+            match &mut item {
+                None => item = Some(PathItem::new(method, op)),
+                Some(it) => it.merge_operations(PathItem::new(method, op)),
+            }
+        };
+        for e in &eps {
+            let method = match e.method {
+                "get" => HttpMethod::Get,
+                "post" => HttpMethod::Post,
+                "patch" => HttpMethod::Patch,
+                _ => HttpMethod::Delete,
+            };
+            add(method, e, e.summary.to_string(), e.ok);
+            if path.ends_with("/meta_data") {
+                for (m, verb) in [(HttpMethod::Post, "replace"), (HttpMethod::Patch, "merge"), (HttpMethod::Delete, "clear")] {
+                    let ok = if verb == "clear" { "204" } else { "200" };
+                    add(m, e, format!("{} ({verb})", e.summary), ok);
+                }
+            }
+        }
+        if let Some(item) = item {
+            paths = paths.path(path, item);
+        }
+    }
+    let components = ComponentsBuilder::new()
+        .schema_from::<crate::store::companies::Company>()
+        .schema_from::<crate::store::users::User>()
+        .schema_from::<crate::auth::Role>()
+        .schema_from::<super::views::FolderView>()
+        .schema_from::<super::views::MediaView>()
+        .security_scheme("token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Forensic-Access-Token"))))
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("faceproof — Oz-compatible API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(error_table()))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
+}
+
+const PAGE: &str = r##"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>faceproof API reference</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.6rem} .op{border:1px solid #ddd;border-radius:6px;margin:.6rem 0;padding:.5rem .8rem}
+.m{display:inline-block;min-width:4.5rem;font-weight:bold;text-transform:uppercase}
+.get{color:#0a6}.post{color:#06c}.patch{color:#c80}.delete{color:#c33}
+code,pre{background:#f5f5f5;padding:.1rem .3rem;border-radius:3px} pre{padding:.6rem;overflow:auto}
+.d{margin:.3rem 0 0 4.5rem;white-space:pre-wrap} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:.2rem .5rem}
+</style></head><body>
+<h1 id="t">faceproof API</h1><div id="info"></div><h2>Endpoints</h2><div id="ops">Loading…</div>
+<h2>Schemas</h2><div id="schemas"></div>
+<script>
+function esc(s){return String(s??'').replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]))}
+function md(s){s=esc(s);const lines=s.split('\n');let out='',table=false;
+ for(const l of lines){if(l.startsWith('|')){if(/^\|[-| ]+\|$/.test(l))continue;
+  if(!table){out+='<table>';table=true}out+='<tr>'+l.split('|').slice(1,-1).map(c=>'<td>'+c.trim()+'</td>').join('')+'</tr>'}
+  else{if(table){out+='</table>';table=false}out+=l+'\n'}}
+ if(table)out+='</table>';return out.replace(/`([^`]+)`/g,'<code>$1</code>')}
+fetch('/api/openapi.json').then(r=>r.json()).then(doc=>{
+ document.getElementById('t').textContent=doc.info.title+' '+doc.info.version;
+ document.getElementById('info').innerHTML='<div class="d" style="margin-left:0">'+md(doc.info.description)+'</div>';
+ let h='';for(const [p,item] of Object.entries(doc.paths)){for(const m of ['get','post','patch','delete']){const op=item[m];if(!op)continue;
+  h+='<div class="op"><span class="m '+m+'">'+m+'</span> <code>'+esc(p)+'</code> — '+esc(op.summary)+
+  (op.security?' 🔒':'')+'<div class="d">'+md(op.description)+'</div></div>'}}
+ document.getElementById('ops').innerHTML=h;
+ let s='';for(const [n,sc] of Object.entries((doc.components||{}).schemas||{})){s+='<h3>'+esc(n)+'</h3><pre>'+esc(JSON.stringify(sc,null,2))+'</pre>'}
+ document.getElementById('schemas').innerHTML=s;
+}).catch(e=>{document.getElementById('ops').textContent='Cannot load openapi.json: '+e});
+</script></body></html>"##;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn document_builds_and_lists_paths() {
+        let doc = super::openapi();
+        let json = serde_json::to_value(&doc).unwrap();
+        assert!(json["paths"]["/api/folders"]["post"].is_object());
+        assert!(json["paths"]["/api/folders/{folder_id}/meta_data"]["patch"].is_object());
+        assert!(json["components"]["schemas"]["FolderView"].is_object());
+    }
+}

@@ -1,0 +1,239 @@
+//! `/api/folders/…`: create with media (multipart), add media, list with filters, read, delete.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::views::{self, FolderView, MediaView};
+use super::{page, path_id, AppState, BaseUrl, QueryPairs};
+use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
+use crate::auth::Actor;
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::store::folders::{FolderFilter, FolderRow, MetaOp, SortBy};
+use crate::store::now_us;
+use crate::uploads;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/folders", get(list).post(create))
+        .route("/api/folders/{folder_id}", get(read).delete(remove))
+        .route("/api/folders/{folder_id}/media", post(add_media).get(list_media))
+        .route("/api/folders/{folder_id}/media/{media_id}", delete(remove_media))
+        .route(
+            "/api/folders/{folder_id}/analyses",
+            get(|| async { ApiError::new(Code::NotRealized, "Analyses are not implemented yet") })
+                .post(|| async { ApiError::new(Code::NotRealized, "Analyses are not implemented yet") }),
+        )
+}
+
+fn multipart(headers: &HeaderMap, mp: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {
+    let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/octet-stream") {
+        return Err(ApiError::new(Code::NotRealized, "OzCapsula data containers are not supported"));
+    }
+    mp.map_err(|e| ApiError::structure(format!("Expected a multipart/form-data body: {}", e.body_text())))
+}
+
+async fn create(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<FolderView>)> {
+    authorize(&actor, Action::Create, &Object::folder(actor.company_id, Some(actor.user_id)))?;
+    let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
+    if upload.payload.has_analyses {
+        return Err(ApiError::new(Code::NotRealized, "Single request mode (analyses in the payload) is not implemented yet"));
+    }
+    let prepared = uploads::prepare(upload.files, &st.cfg).await?;
+    let now = now_us();
+    let folder = FolderRow {
+        folder_id: Uuid::new_v4(),
+        company_id: actor.company_id,
+        user_id: Some(actor.user_id),
+        resolution_status: "INITIAL".into(),
+        system_resolution: "INITIAL".into(),
+        meta_data: upload.payload.folder_meta.clone().unwrap_or_else(|| json!({})),
+        technical_meta_data: json!({}),
+        time_created: now,
+        time_updated: now,
+    };
+    let media =
+        uploads::commit(&st.store, st.blobs.as_ref(), Some(&folder), folder.folder_id, prepared, &upload.payload).await?;
+    Ok((StatusCode::CREATED, Json(views::folder(&base, &folder, &media))))
+}
+
+/// Load a folder the actor may act on (404 when unknown or in another company, 403 when forbidden).
+pub async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<FolderRow> {
+    let folder = st.store.folder_get(id).await?.ok_or_else(|| ApiError::not_found("Folder"))?;
+    authorize(actor, action, &Object::folder(folder.company_id, folder.user_id))?;
+    Ok(folder)
+}
+
+async fn add_media(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Vec<MediaView>>)> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Update).await?;
+    let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
+    if upload.files.is_empty() {
+        return Err(ApiError::value("No media have been added"));
+    }
+    let existing = st.store.media_count(folder.folder_id).await? as usize;
+    if existing + upload.files.len() > st.cfg.max_files_per_folder {
+        return Err(ApiError::value(format!(
+            "Too many files: the folder has {existing} and the limit is {}",
+            st.cfg.max_files_per_folder
+        )));
+    }
+    let prepared = uploads::prepare(upload.files, &st.cfg).await?;
+    let media = uploads::commit(&st.store, st.blobs.as_ref(), None, folder.folder_id, prepared, &upload.payload).await?;
+    Ok((StatusCode::CREATED, Json(media.iter().map(|m| views::media(&base, m)).collect())))
+}
+
+async fn list_media(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MediaView>>> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let media = st.store.media_of_folders(&[folder.folder_id]).await?;
+    Ok(Json(media.iter().map(|m| views::media(&base, m)).collect()))
+}
+
+fn parse_meta_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
+    let (key, op, value) = if let Some((k, v)) = s.split_once("!=") {
+        (k, MetaOp::Ne, v)
+    } else if let Some((k, v)) = s.split_once("==") {
+        (k, MetaOp::Eq, v)
+    } else {
+        return Err(ApiError::value(format!("meta_data filter '{s}' must be key==value or key!=value")));
+    };
+    if key.trim().is_empty() {
+        return Err(ApiError::value("meta_data filter needs a key"));
+    }
+    Ok((key.trim().to_string(), op, value.to_string()))
+}
+
+const STATUSES: &[&str] = &["INITIAL", "PROCESSING", "FAILED", "FINISHED", "DECLINED", "SUCCESS", "OPERATOR_REQUIRED"];
+
+async fn list(State(st): State<AppState>, actor: Actor, BaseUrl(base): BaseUrl, q: QueryPairs) -> ApiResult<Json<Value>> {
+    let (offset, limit) = q.paging()?;
+    let (sort, descending) = match q.get("sorting").map(|s| s.replace(' ', "")) {
+        None => (SortBy::TimeCreated, true),
+        Some(s) => match s.as_str() {
+            "time_created" | "time_created{asc}" => (SortBy::TimeCreated, false),
+            "time_created{desc}" | "-time_created" => (SortBy::TimeCreated, true),
+            "time_updated" | "time_updated{asc}" => (SortBy::TimeUpdated, false),
+            "time_updated{desc}" | "-time_updated" => (SortBy::TimeUpdated, true),
+            other => return Err(ApiError::value(format!("Unknown sorting '{other}'"))),
+        },
+    };
+    let mut resolution_status = Vec::new();
+    for v in q.all("resolution_status") {
+        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let s = s.to_ascii_uppercase();
+            if !STATUSES.contains(&s.as_str()) {
+                return Err(ApiError::value(format!("Unknown resolution_status '{s}'")));
+            }
+            resolution_status.push(s);
+        }
+    }
+    let mut folder_ids = Vec::new();
+    for v in q.all("folder_id") {
+        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            folder_ids.push(path_id(s)?);
+        }
+    }
+    let filter = FolderFilter {
+        scope: list_scope(&actor, Resource::Folder),
+        time_created_min: q.time_us("time_created.min")?,
+        time_created_max: q.time_us("time_created.max")?,
+        time_updated_min: q.time_us("time_updated.min")?,
+        time_updated_max: q.time_us("time_updated.max")?,
+        meta: q.all("meta_data").into_iter().map(parse_meta_filter).collect::<ApiResult<_>>()?,
+        resolution_status,
+        user_id: q.uuid("user_id")?,
+        company_id: q.uuid("company_id")?,
+        folder_ids,
+        sort,
+        descending,
+        offset,
+        limit,
+    };
+    let with_analyses = q.flag("with_analyses")?;
+    let (folders, total) = st.store.folder_list(&filter).await?;
+    let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
+    let media = st.store.media_of_folders(&ids).await?;
+    let items: Vec<FolderView> = folders
+        .iter()
+        .map(|f| {
+            let mut v = views::folder(&base, f, &media);
+            if with_analyses {
+                v.analyses = Some(Vec::new());
+            }
+            v
+        })
+        .collect();
+    Ok(page(items, total))
+}
+
+async fn read(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<FolderView>> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let media = st.store.media_of_folders(&[folder.folder_id]).await?;
+    let mut v = views::folder(&base, &folder, &media);
+    if q.flag("with_analyses")? {
+        v.analyses = Some(Vec::new());
+    }
+    if q.flag("with_user")? {
+        let user = match folder.user_id {
+            Some(u) => st.store.user_get(u).await?,
+            None => None,
+        };
+        v.user = Some(serde_json::to_value(user).map_err(ApiError::internal)?);
+    }
+    if q.flag("with_company")? {
+        let company = match folder.company_id {
+            Some(c) => st.store.company_get(c).await?,
+            None => None,
+        };
+        v.company = Some(serde_json::to_value(company).map_err(ApiError::internal)?);
+    }
+    Ok(Json(v))
+}
+
+async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Delete).await?;
+    st.store.folder_delete(folder.folder_id).await?;
+    if let Err(e) = st.blobs.delete_prefix(&format!("folders/{}", folder.folder_id)).await {
+        tracing::error!("deleting the files of a deleted folder: {e}");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_media(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path((folder_id, media_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let folder_id = path_id(&folder_id)?;
+    let media_id = path_id(&media_id)?;
+    super::media::delete_media(&st, &actor, media_id, Some(folder_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

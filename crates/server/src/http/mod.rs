@@ -1,0 +1,214 @@
+//! The HTTP surface: one router module per resource, composed in [`router`]. Handlers parse,
+//! authorize through [`crate::auth::policy::authorize`], call the store or the upload service, and
+//! shape the Oz JSON. Trailing slashes are optional on every path (normalized before routing).
+
+pub mod auth;
+pub mod companies;
+pub mod docs;
+pub mod folders;
+pub mod media;
+pub mod metadata;
+pub mod users;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::auth::ratelimit::LoginLimiter;
+use crate::auth::Actor;
+use crate::blobs::BlobStore;
+use crate::config::Config;
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::store::{now_us, Store};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub blobs: Arc<dyn BlobStore>,
+    pub limiter: Arc<LoginLimiter>,
+}
+
+pub const TOKEN_HEADER: &str = "x-forensic-access-token";
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.cfg.max_request_bytes;
+    Router::new()
+        .route("/api/version", get(version))
+        .merge(auth::routes())
+        .merge(companies::routes())
+        .merge(users::routes())
+        .merge(folders::routes())
+        .merge(media::routes())
+        .merge(metadata::routes())
+        .merge(docs::routes())
+        .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
+        .method_not_allowed_fallback(|| async { ApiError::new(Code::MethodNotAllowed, "Method not allowed") })
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn version() -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "core": env!("CARGO_PKG_VERSION"),
+        "api": "Oz API 6.x compatible (part 1: accounts, folders, media, metadata)",
+    }))
+}
+
+/// The caller, from `X-Forensic-Access-Token` (or `Authorization: Bearer …`). Expired → 8,
+/// unknown → 7, absent → 6. Each use slides the expiry (when enabled).
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = token_from(&parts.headers).ok_or_else(|| {
+            ApiError::new(Code::AuthNotProvided, "Authentication credentials were not provided (X-Forensic-Access-Token)")
+        })?;
+        let session = state
+            .store
+            .session_by_access(&token)
+            .await?
+            .ok_or_else(|| ApiError::new(Code::AuthInvalid, "Invalid access token"))?;
+        if session.access_expires_us < now_us() {
+            return Err(ApiError::new(Code::AuthExpired, "Access token expired"));
+        }
+        if !session.user.is_active {
+            return Err(ApiError::new(Code::Forbidden, "User is deactivated"));
+        }
+        state.store.session_touch(&session, state.cfg.sliding_expiry).await?;
+        Ok(Actor {
+            user_id: session.user.user_id,
+            company_id: session.user.company_id,
+            role: session.user.user_type,
+            session_id: session.session_id,
+        })
+    }
+}
+
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        if !v.is_empty() {
+            return Some(v.to_string());
+        }
+    }
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_string())
+}
+
+/// The scheme+host that media URLs start with: `public_url` when configured, else the request's Host.
+pub struct BaseUrl(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let public = parts.extensions.get::<PublicUrl>().and_then(|p| p.0.clone());
+        if let Some(p) = public {
+            return Ok(BaseUrl(p.trim_end_matches('/').to_string()));
+        }
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        Ok(BaseUrl(format!("http://{host}")))
+    }
+}
+
+/// The configured public URL, put into request extensions by the server.
+#[derive(Clone)]
+pub struct PublicUrl(pub Option<String>);
+
+/// JSON body with Oz errors: malformed JSON, wrong shape or missing fields → 3.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::BytesRejection(_)) => {
+                Err(ApiError::new(Code::TooLarge, "The request is over the configured size limit"))
+            }
+            Err(e) => Err(ApiError::structure(format!("Invalid request body: {}", e.body_text()))),
+        }
+    }
+}
+
+/// An id from the path: not a UUID → 5 (wrong type).
+pub fn path_id(s: &str) -> ApiResult<Uuid> {
+    s.parse::<Uuid>()
+        .map_err(|_| ApiError::new(Code::InvalidType, format!("'{s}' is not a valid id (UUID expected)")))
+}
+
+/// Raw query pairs (repeated keys kept, e.g. several `meta_data=` filters).
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
+            .map_err(|e| ApiError::new(Code::InvalidValue, format!("Malformed query string: {e}")))?;
+        Ok(QueryPairs(pairs))
+    }
+}
+
+impl QueryPairs {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+    pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
+        self.get(key)
+            .map(|v| v.trim().parse::<i64>().map_err(|_| ApiError::new(Code::InvalidType, format!("{key} must be an integer"))))
+            .transpose()
+    }
+    /// UNIX seconds (integer or fractional) → microseconds.
+    pub fn time_us(&self, key: &str) -> ApiResult<Option<i64>> {
+        self.get(key)
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .map(|s| (s * 1e6) as i64)
+                    .map_err(|_| ApiError::new(Code::InvalidType, format!("{key} must be a UNIX timestamp")))
+            })
+            .transpose()
+    }
+    pub fn flag(&self, key: &str) -> ApiResult<bool> {
+        match self.get(key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
+            Some(v) if v == "false" || v == "0" || v == "no" || v.is_empty() => Ok(false),
+            Some(_) => Err(ApiError::new(Code::InvalidType, format!("{key} must be true or false"))),
+        }
+    }
+    pub fn uuid(&self, key: &str) -> ApiResult<Option<Uuid>> {
+        self.get(key).map(path_id).transpose()
+    }
+    /// `offset` (default 0) and `limit` (default 100, at most 1000).
+    pub fn paging(&self) -> ApiResult<(i64, i64)> {
+        let offset = self.int("offset")?.unwrap_or(0);
+        let limit = self.int("limit")?.unwrap_or(100);
+        if offset < 0 || !(0..=1000).contains(&limit) {
+            return Err(ApiError::value("offset must be ≥ 0 and limit between 0 and 1000"));
+        }
+        Ok((offset, limit))
+    }
+}
+
+/// `{"items": [...], "total": N}` — the list shape of every list endpoint.
+pub fn page<T: serde::Serialize>(items: Vec<T>, total: i64) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "items": items, "total": total, "count": total }))
+}

@@ -1,0 +1,213 @@
+//! `/api/users/…`: accounts with Oz roles and `can_start_analysis_*` flags.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{page, path_id, ApiJson, AppState, QueryPairs};
+use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
+use crate::auth::{passwords, Actor, Role};
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::store::users::{ListFilter, User, UserFields};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/users", get(list).post(create))
+        .route("/api/users/me", get(me))
+        .route("/api/users/{user_id}", get(read).patch(update).delete(remove))
+}
+
+fn string(body: &Value, key: &str) -> ApiResult<Option<String>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::new(Code::InvalidType, format!("{key} must be a string"))),
+    }
+}
+
+fn boolean(body: &Value, keys: &[&str]) -> ApiResult<Option<bool>> {
+    for key in keys {
+        match body.get(*key) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Bool(b)) => return Ok(Some(*b)),
+            Some(_) => return Err(ApiError::new(Code::InvalidType, format!("{key} must be true or false"))),
+        }
+    }
+    Ok(None)
+}
+
+/// Read the user fields of a create/update body. Accepts the API ≥ 6.0 flag names and the older
+/// `can_start_analyse_*` / `can_start_analyze_*` spellings, and `is_admin` / `is_service` (≤ 5.3).
+fn fields(body: &Value) -> ApiResult<UserFields> {
+    if !body.is_object() {
+        return Err(ApiError::structure("The body must be a JSON object"));
+    }
+    let mut f = UserFields {
+        email: string(body, "email")?,
+        first_name: string(body, "first_name")?,
+        last_name: string(body, "last_name")?,
+        middle_name: string(body, "middle_name")?,
+        is_active: boolean(body, &["is_active"])?,
+        ..UserFields::default()
+    };
+    if let Some(email) = &f.email {
+        let e = email.trim();
+        if e.len() < 3 || !e.contains('@') || e.contains(char::is_whitespace) {
+            return Err(ApiError::value("email is not a valid address"));
+        }
+    }
+    if let Some(pw) = string(body, "password")? {
+        if pw.chars().count() < 8 {
+            return Err(ApiError::value("password must have at least 8 characters"));
+        }
+        f.password_hash = Some(passwords::hash(&pw).map_err(ApiError::internal)?);
+    }
+    if let Some(t) = string(body, "user_type")? {
+        f.user_type = Some(Role::parse(&t).ok_or_else(|| {
+            ApiError::value(format!(
+                "Unknown user_type '{t}'; one of: {}",
+                Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?);
+    } else if boolean(body, &["is_service"])? == Some(true) {
+        f.user_type = Some(Role::ClientService);
+    } else if boolean(body, &["is_admin"])? == Some(true) {
+        f.user_type = Some(Role::ClientAdmin);
+    }
+    match body.get("company_id") {
+        None => {}
+        Some(Value::Null) => f.company_id = Some(None),
+        Some(Value::String(s)) => f.company_id = Some(Some(path_id(s)?)),
+        Some(_) => return Err(ApiError::new(Code::InvalidType, "company_id must be a UUID string")),
+    }
+    for (kind, slot) in [
+        ("biometry", &mut f.can_start_analysis_biometry),
+        ("quality", &mut f.can_start_analysis_quality),
+        ("collection", &mut f.can_start_analysis_collection),
+    ] {
+        *slot = boolean(
+            body,
+            &[&format!("can_start_analysis_{kind}"), &format!("can_start_analyse_{kind}"), &format!("can_start_analyze_{kind}")],
+        )?;
+    }
+    match body.get("meta_data") {
+        None | Some(Value::Null) => {}
+        Some(v @ Value::Object(_)) => f.meta_data = Some(v.clone()),
+        Some(_) => return Err(ApiError::structure("meta_data must be an object")),
+    }
+    Ok(f)
+}
+
+/// ADMIN/OPERATOR belong to no company; client roles must belong to an existing one.
+async fn settle_company(st: &AppState, role: Role, company: Option<Uuid>) -> ApiResult<Option<Uuid>> {
+    if !role.is_client() {
+        return Ok(None);
+    }
+    let Some(c) = company else {
+        return Err(ApiError::value(format!("company_id is required for user_type {}", role.as_str())));
+    };
+    if st.store.company_get(c).await?.is_none() {
+        return Err(ApiError::value("company_id names no company"));
+    }
+    Ok(Some(c))
+}
+
+async fn create(
+    State(st): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let mut f = fields(&body)?;
+    if f.email.is_none() {
+        return Err(ApiError::structure("Missing field: email"));
+    }
+    if f.password_hash.is_none() {
+        return Err(ApiError::structure("Missing field: password"));
+    }
+    let role = f.user_type.unwrap_or(Role::Client);
+    // A company admin creates users in their own company unless told otherwise.
+    let company = f.company_id.unwrap_or(if role.is_client() { actor.company_id } else { None });
+    let target = Object::user(Uuid::nil(), company, role);
+    authorize(&actor, Action::Create, &target)?;
+    let company = settle_company(&st, role, company).await?;
+    f.user_type = Some(role);
+    f.company_id = Some(company);
+    if st.store.user_by_email(f.email.as_deref().unwrap_or_default()).await?.is_some() {
+        return Err(ApiError::new(Code::Conflict, "A user with this email already exists"));
+    }
+    Ok((StatusCode::CREATED, Json(st.store.user_create(&f).await?)))
+}
+
+async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {
+    let (offset, limit) = q.paging()?;
+    let user_type = match q.get("user_type") {
+        Some(t) => Some(Role::parse(t).ok_or_else(|| ApiError::value(format!("Unknown user_type '{t}'")))?),
+        None => None,
+    };
+    let filter = ListFilter {
+        scope: list_scope(&actor, Resource::User),
+        company_id: q.uuid("company_id")?,
+        user_type,
+        search_text: q.get("search_text").or(q.get("email")).map(str::to_string),
+        offset,
+        limit,
+    };
+    let (items, total) = st.store.user_list(&filter).await?;
+    Ok(page(items, total))
+}
+
+async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<User> {
+    let id = path_id(id)?;
+    let user = st.store.user_get(id).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    authorize(actor, action, &Object::user(user.user_id, user.company_id, user.user_type))?;
+    Ok(user)
+}
+
+async fn me(State(st): State<AppState>, actor: Actor) -> ApiResult<Json<User>> {
+    Ok(Json(load(&st, &actor, &actor.user_id.to_string(), Action::Read).await?))
+}
+
+async fn read(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<User>> {
+    Ok(Json(load(&st, &actor, &id, Action::Read).await?))
+}
+
+async fn update(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<User>> {
+    let user = load(&st, &actor, &id, Action::Update).await?;
+    let mut f = fields(&body)?;
+    let manages = f.user_type.is_some()
+        || f.company_id.is_some()
+        || f.can_start_analysis_biometry.is_some()
+        || f.can_start_analysis_quality.is_some()
+        || f.can_start_analysis_collection.is_some()
+        || f.is_active.is_some();
+    if manages {
+        let role = f.user_type.unwrap_or(user.user_type);
+        let company = f.company_id.unwrap_or(user.company_id);
+        authorize(&actor, Action::Manage, &Object::user(user.user_id, user.company_id, user.user_type))?;
+        authorize(&actor, Action::Manage, &Object::user(user.user_id, company, role))?;
+        f.company_id = Some(settle_company(&st, role, company).await?);
+    }
+    if let Some(email) = &f.email {
+        if let Some(other) = st.store.user_by_email(email).await? {
+            if other.user_id != user.user_id {
+                return Err(ApiError::new(Code::Conflict, "A user with this email already exists"));
+            }
+        }
+    }
+    let updated = st.store.user_update(user.user_id, &f).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    Ok(Json(updated))
+}
+
+async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let user = load(&st, &actor, &id, Action::Delete).await?;
+    st.store.user_delete(user.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

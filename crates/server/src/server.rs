@@ -1,0 +1,130 @@
+//! Starting the server: open the store (migrations), create the first ADMIN when the database is
+//! empty, bind, serve until Ctrl-C / SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::Request;
+use axum::ServiceExt;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+use crate::auth::ratelimit::LoginLimiter;
+use crate::auth::{passwords, Role};
+use crate::blobs::LocalBlobs;
+use crate::config::Config;
+use crate::http::{router, AppState, PublicUrl};
+use crate::store::users::UserFields;
+use crate::store::Store;
+
+/// Create a user from the command line (`faceproof admin create`); returns the user id.
+pub async fn create_user(cfg: &Config, email: &str, password: &str, role: Role, company: Option<&str>) -> anyhow::Result<String> {
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let store = Store::connect(&cfg.database_url()).await?;
+    if store.user_by_email(email).await?.is_some() {
+        anyhow::bail!("a user with email {email} already exists");
+    }
+    if password.chars().count() < 8 {
+        anyhow::bail!("the password must have at least 8 characters");
+    }
+    let company_id = match (role.is_client(), company) {
+        (false, _) => None,
+        (true, None) => anyhow::bail!("role {} needs --company (an id or a new company's name)", role.as_str()),
+        (true, Some(c)) => match c.parse::<uuid::Uuid>() {
+            Ok(id) => {
+                store.company_get(id).await?.with_context(|| format!("no company {id}"))?;
+                Some(id)
+            }
+            Err(_) => Some(store.company_create(c, &serde_json::json!({})).await?.company_id),
+        },
+    };
+    let user = store
+        .user_create(&UserFields {
+            email: Some(email.to_string()),
+            password_hash: Some(passwords::hash(password)?),
+            user_type: Some(role),
+            company_id: Some(company_id),
+            ..UserFields::default()
+        })
+        .await?;
+    Ok(user.user_id.to_string())
+}
+
+async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    match (std::env::var("FACEPROOF_ADMIN_EMAIL"), std::env::var("FACEPROOF_ADMIN_PASSWORD")) {
+        (Ok(email), Ok(password)) if !email.trim().is_empty() && !password.is_empty() => {
+            store
+                .user_create(&UserFields {
+                    email: Some(email.clone()),
+                    password_hash: Some(passwords::hash(&password)?),
+                    user_type: Some(Role::Admin),
+                    ..UserFields::default()
+                })
+                .await?;
+            tracing::info!("created the first ADMIN from FACEPROOF_ADMIN_EMAIL");
+        }
+        _ => tracing::warn!(
+            "the database has no users: set FACEPROOF_ADMIN_EMAIL and FACEPROOF_ADMIN_PASSWORD, or run `faceproof admin create`"
+        ),
+    }
+    Ok(())
+}
+
+/// Run the server until interrupted.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let store = Store::connect(&cfg.database_url()).await?;
+    bootstrap_admin(&store).await?;
+    let blobs = LocalBlobs::open(&cfg.media_dir()).context("opening the media directory")?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let state = AppState {
+        limiter: Arc::new(LoginLimiter::new(cfg.login_max_failures, cfg.login_max_address_failures, Duration::from_secs(cfg.login_window_secs))),
+        cfg: Arc::new(cfg.clone()),
+        store: store.clone(),
+        blobs: Arc::new(blobs),
+    };
+    // Expired sessions are purged hourly.
+    let purge = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = purge.session_purge_expired().await {
+                tracing::warn!("purging expired sessions: {e}");
+            }
+        }
+    });
+    let public = PublicUrl(cfg.public_url.clone());
+    let app = router(state).layer(axum::Extension(public)).layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = NormalizePathLayer::trim_trailing_slash().layer(app);
+    tracing::info!("listening on {}", listener.local_addr()?);
+    eprintln!("faceproof API listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving")?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

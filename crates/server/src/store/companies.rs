@@ -1,0 +1,122 @@
+//! Companies.
+
+use serde::Serialize;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{json_col, now_us, uuid_col, Param, Sql, Store};
+use crate::auth::policy::Scope;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Company {
+    pub company_id: Uuid,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub meta_data: serde_json::Value,
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Company> {
+    Ok(Company {
+        company_id: uuid_col(&r.try_get::<String, _>("company_id")?),
+        name: r.try_get("name")?,
+        meta_data: json_col(&r.try_get::<String, _>("meta_data")?),
+    })
+}
+
+pub struct ListFilter {
+    pub scope: Scope,
+    pub search_text: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Store {
+    pub async fn company_create(&self, name: &str, meta: &serde_json::Value) -> sqlx::Result<Company> {
+        let id = Uuid::new_v4();
+        let now = now_us();
+        sqlx::query(
+            "INSERT INTO companies (company_id, name, meta_data, time_created, time_updated) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(id.to_string())
+        .bind(name)
+        .bind(meta.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(Company { company_id: id, name: name.to_string(), meta_data: meta.clone() })
+    }
+
+    pub async fn company_get(&self, id: Uuid) -> sqlx::Result<Option<Company>> {
+        let row = sqlx::query("SELECT company_id, name, meta_data FROM companies WHERE company_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn company_list(&self, f: &ListFilter) -> sqlx::Result<(Vec<Company>, i64)> {
+        let mut w = Sql::new(" WHERE 1=1");
+        match f.scope {
+            Scope::All => {}
+            Scope::Company(c) => {
+                w.push(" AND company_id = ");
+                w.bind(Param::Text(c.to_string()));
+            }
+            Scope::Own(_) | Scope::Nothing => {
+                w.push(" AND 1=0");
+            }
+        }
+        if let Some(s) = &f.search_text {
+            w.push(" AND LOWER(name) LIKE ");
+            w.bind(Param::Text(format!("%{}%", s.to_lowercase())));
+        }
+        let mut count = w.clone();
+        count.text = format!("SELECT COUNT(*) AS n FROM companies{}", w.text);
+        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let mut q = w;
+        q.text = format!("SELECT company_id, name, meta_data FROM companies{} ORDER BY time_created, company_id LIMIT ", q.text);
+        q.bind(Param::Int(f.limit));
+        q.push(" OFFSET ");
+        q.bind(Param::Int(f.offset));
+        let rows = q.fetch_all(&self.pool).await?;
+        Ok((rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, total))
+    }
+
+    pub async fn company_update(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        meta: Option<&serde_json::Value>,
+    ) -> sqlx::Result<Option<Company>> {
+        sqlx::query(
+            "UPDATE companies SET name = COALESCE($2, name), meta_data = COALESCE($3, meta_data), time_updated = $4 WHERE company_id = $1",
+        )
+        .bind(id.to_string())
+        .bind(name)
+        .bind(meta.map(|m| m.to_string()))
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        self.company_get(id).await
+    }
+
+    pub async fn company_user_count(&self, id: Uuid) -> sqlx::Result<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE company_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
+    }
+
+    pub async fn company_delete(&self, id: Uuid) -> sqlx::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM collections WHERE company_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM companies WHERE company_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+}

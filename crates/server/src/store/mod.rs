@@ -1,0 +1,166 @@
+//! Repositories over sqlx's `Any` driver: the same SQL (with `$N` placeholders, TEXT ids, BIGINT
+//! times in UNIX microseconds, JSON as TEXT) runs on SQLite and PostgreSQL. The only dialect
+//! difference — reading a key of a JSON document — is isolated in [`Store::json_text`].
+//!
+//! Migrations live in `crates/server/migrations/` and are embedded in the binary; they run at start.
+
+pub mod companies;
+pub mod folders;
+pub mod metadata;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool};
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// Now, in UNIX microseconds.
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+pub fn parse_uuid(s: &str) -> Option<Uuid> {
+    Uuid::from_str(s).ok()
+}
+
+fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Backend::Postgres)
+    } else {
+        anyhow::bail!("unsupported database URL (use sqlite://… or postgres://…)")
+    }
+}
+
+/// Create the database named by `url` when it does not exist (PostgreSQL: `CREATE DATABASE`).
+pub async fn create_database(url: &str) -> anyhow::Result<()> {
+    sqlx::any::install_default_drivers();
+    if !Any::database_exists(url).await.unwrap_or(false) {
+        Any::create_database(url).await.context("creating the database")?;
+    }
+    Ok(())
+}
+
+/// Drop the database named by `url` (used by the test suites for their throw-away databases).
+pub async fn drop_database(url: &str) -> anyhow::Result<()> {
+    sqlx::any::install_default_drivers();
+    if Any::database_exists(url).await.unwrap_or(false) {
+        Any::force_drop_database(url).await.context("dropping the database")?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Connect (creating the SQLite file when needed) and run the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let max = if backend == Backend::Sqlite { 4 } else { 10 };
+        let mut options = AnyPoolOptions::new().max_connections(max);
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await.context("connecting to the database")?;
+        MIGRATOR.run(&pool).await.context("running database migrations")?;
+        Ok(Store { pool, backend })
+    }
+
+    /// SQL for "the text value of key `$n` of the JSON document in `column`".
+    pub fn json_text(&self, column: &str, placeholder: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("CAST(json_extract({column}, '$.\"' || {placeholder} || '\"') AS TEXT)"),
+            Backend::Postgres => format!("(CAST({column} AS jsonb) ->> {placeholder})"),
+        }
+    }
+}
+
+/// A value bound to a query built at run time.
+#[derive(Debug, Clone)]
+pub enum Param {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+}
+
+/// A tiny SQL builder: text plus `$N` placeholders in order (valid for both SQLite and PostgreSQL).
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<Param>,
+}
+
+impl Sql {
+    pub fn new(text: impl Into<String>) -> Self {
+        Sql { text: text.into(), params: Vec::new() }
+    }
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    /// Appends a placeholder bound to `p`, returns its text (`$3`).
+    pub fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        let ph = format!("${}", self.params.len());
+        self.text.push_str(&ph);
+        ph
+    }
+    /// A placeholder for `p` without appending it to the text.
+    pub fn placeholder(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for p in &self.params {
+            q = match p {
+                Param::Text(s) => q.bind(s.as_str()),
+                Param::OptText(s) => q.bind(s.as_deref()),
+                Param::Int(i) => q.bind(*i),
+                Param::OptInt(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+    pub async fn fetch_all(&self, pool: &AnyPool) -> sqlx::Result<Vec<AnyRow>> {
+        self.query().fetch_all(pool).await
+    }
+}
+
+/// Parse a JSON TEXT column (an empty object when corrupt).
+pub fn json_col(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))
+}
+
+/// The id strings of rows are UUIDs written by us; a corrupt one reads as nil.
+pub fn uuid_col(s: &str) -> Uuid {
+    parse_uuid(s).unwrap_or(Uuid::nil())
+}

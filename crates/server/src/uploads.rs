@@ -1,0 +1,300 @@
+//! Media uploads: read the multipart body (files under any keys plus a `payload` JSON), validate
+//! every file by decoding it once with the engine, make a JPEG thumbnail, then store blobs and rows
+//! so that a failure at any step leaves nothing behind.
+//!
+//! Error mapping (documented in the OpenAPI description of the upload endpoints):
+//! - malformed multipart or `payload` JSON, wrong block shapes → 3 (400);
+//! - unknown tag, no file where one is required, too many files → 4 (400);
+//! - corrupt or truncated image/video/archive → 4 (400);
+//! - a file over `max_file_bytes`, a request over `max_request_bytes`, a video over
+//!   `max_video_seconds` → 4 (413);
+//! - content of no supported format (decided from the bytes, not the name) → 5 (415);
+//! - ffmpeg missing or failing to run → 11 (503).
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use axum::extract::Multipart;
+use faceproof_engine::media::{decode, Decoded, Format, Limits, MediaKind};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::blobs::BlobStore;
+use crate::config::Config;
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::store::folders::{FolderRow, MediaRow};
+use crate::store::{now_us, Store};
+
+/// The media tags of Oz API §4.5; anything else is refused with error 4.
+pub const KNOWN_TAGS: &[&str] = &[
+    "video_selfie",
+    "orientation_portrait",
+    "orientation_landscape",
+    "video_selfie_left",
+    "video_selfie_right",
+    "video_selfie_down",
+    "video_selfie_high",
+    "video_selfie_smile",
+    "video_selfie_eyes",
+    "video_selfie_scan",
+    "video_selfie_blank",
+    "video_selfie_oneshot",
+    "video_selfie_zoom_in",
+    "video_selfie_zoom_out",
+    "photo_selfie",
+    "photo_id",
+    "photo_id_front",
+    "photo_id_back",
+];
+
+/// Refuse tags outside [`KNOWN_TAGS`] (error 4) and drop duplicates, keeping order.
+pub fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
+    let unknown: Vec<&String> = tags.iter().filter(|t| !KNOWN_TAGS.contains(&t.as_str())).collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::value(format!("Unknown media tag(s): {}", unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+            .with_details(json!({ "unknown_tags": unknown, "known_tags": KNOWN_TAGS })));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The `payload` form field.
+#[derive(Debug, Default)]
+pub struct Payload {
+    pub media_tags: HashMap<String, Vec<String>>,
+    pub folder_meta: Option<Value>,
+    pub media_meta: HashMap<String, Value>,
+    /// `analyses` in the payload asks for the single-request mode (not implemented yet).
+    pub has_analyses: bool,
+}
+
+pub fn parse_payload(text: &str) -> ApiResult<Payload> {
+    let v: Value = serde_json::from_str(text).map_err(|e| ApiError::structure(format!("payload is not valid JSON: {e}")))?;
+    let Value::Object(map) = v else { return Err(ApiError::structure("payload must be a JSON object")) };
+    let mut p = Payload { has_analyses: map.contains_key("analyses"), ..Payload::default() };
+    if let Some(tags) = map.get("media:tags") {
+        let Value::Object(tags) = tags else { return Err(ApiError::structure("media:tags must be an object of key → [tag]")) };
+        for (key, list) in tags {
+            let list: Vec<String> = serde_json::from_value(list.clone())
+                .map_err(|_| ApiError::structure(format!("media:tags.{key} must be a list of strings")))?;
+            p.media_tags.insert(key.clone(), check_tags(&list)?);
+        }
+    }
+    if let Some(meta) = map.get("folder:meta_data") {
+        if !meta.is_object() {
+            return Err(ApiError::structure("folder:meta_data must be an object"));
+        }
+        p.folder_meta = Some(meta.clone());
+    }
+    if let Some(meta) = map.get("media:meta_data") {
+        let Value::Object(meta) = meta else { return Err(ApiError::structure("media:meta_data must be an object of key → object")) };
+        for (key, m) in meta {
+            if !m.is_object() {
+                return Err(ApiError::structure(format!("media:meta_data.{key} must be an object")));
+            }
+            p.media_meta.insert(key.clone(), m.clone());
+        }
+    }
+    Ok(p)
+}
+
+pub struct IncomingFile {
+    pub key: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+pub struct Upload {
+    pub payload: Payload,
+    pub files: Vec<IncomingFile>,
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(Code::TooLarge, "The request is over the configured size limit")
+    } else {
+        ApiError::structure(format!("Malformed multipart body: {}", e.body_text()))
+    }
+}
+
+/// Read the multipart body: `payload` and `additional_info` are text; every other field that has a
+/// file name or a non-text content type is a media file. Files over the size limit stop the read.
+pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload> {
+    let mut payload = None;
+    let mut files = Vec::new();
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+        let key = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let is_text = field.content_type().is_none_or(|ct| ct.starts_with("text/"));
+        if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
+            let text = field.text().await.map_err(multipart_error)?;
+            if key == "payload" {
+                payload = Some(parse_payload(&text)?);
+            }
+            continue;
+        }
+        if files.len() >= cfg.max_files_per_folder {
+            return Err(ApiError::value(format!("Too many files: at most {} per folder", cfg.max_files_per_folder)));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > cfg.max_file_bytes {
+                return Err(ApiError::new(
+                    Code::TooLarge,
+                    format!("File '{key}' is over the limit of {} bytes", cfg.max_file_bytes),
+                )
+                .with_details(json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes })));
+            }
+        }
+        files.push(IncomingFile { key: key.clone(), name: file_name.unwrap_or(key), bytes });
+    }
+    Ok(Upload { payload: payload.unwrap_or_default(), files })
+}
+
+/// A validated file ready to store.
+pub struct Prepared {
+    pub file: IncomingFile,
+    pub format: Format,
+    pub kind: MediaKind,
+    pub width: u32,
+    pub height: u32,
+    pub duration_ms: Option<i64>,
+    pub thumb: Option<Vec<u8>>,
+}
+
+fn thumbnail(decoded: &Decoded) -> Option<Vec<u8>> {
+    let frame = decoded.frames.first()?;
+    let img = image::DynamicImage::ImageRgb8(frame.image.clone()).thumbnail(320, 320);
+    let mut out = Cursor::new(Vec::new());
+    img.to_rgb8().write_to(&mut out, image::ImageFormat::Jpeg).ok()?;
+    Some(out.into_inner())
+}
+
+/// Decode every file once (on the blocking pool) to check it, and make its thumbnail.
+pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
+    let limits = Limits {
+        max_bytes: cfg.max_file_bytes,
+        max_frames: 1,
+        max_video_seconds: cfg.max_video_seconds,
+        ..Limits::default()
+    };
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        let limits = limits.clone();
+        let (file, result) = tokio::task::spawn_blocking(move || {
+            let r = decode(&file.bytes, &limits).map(|d| {
+                let (w, h) = d.frames.first().map(|f| f.image.dimensions()).unwrap_or((0, 0));
+                (d.format, d.kind(), w, h, d.duration.map(|s| (s * 1000.0).round() as i64), thumbnail(&d))
+            });
+            (file, r)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        let (format, kind, width, height, duration_ms, thumb) = result.map_err(|e| {
+            let mut err = ApiError::from(e);
+            err.message = format!("File '{}': {}", file.key, err.message);
+            err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
+            err
+        })?;
+        out.push(Prepared { file, format, kind, width, height, duration_ms, thumb });
+    }
+    Ok(out)
+}
+
+pub fn kind_name(kind: MediaKind) -> (&'static str, &'static str) {
+    match kind {
+        MediaKind::Image => ("IMAGE", "IMAGE_FOLDER"),
+        MediaKind::Video => ("VIDEO", "VIDEO_FOLDER"),
+        MediaKind::ShotsSet => ("SHOTS_SET", "SHOTS_SET_FOLDER"),
+    }
+}
+
+/// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
+/// the blobs already written are deleted, so nothing half-stored remains.
+pub async fn commit(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    folder: Option<&FolderRow>,
+    folder_id: Uuid,
+    prepared: Vec<Prepared>,
+    payload: &Payload,
+) -> ApiResult<Vec<MediaRow>> {
+    let now = now_us();
+    let mut rows = Vec::with_capacity(prepared.len());
+    let mut written: Vec<String> = Vec::new();
+    let result: ApiResult<()> = async {
+        for (i, p) in prepared.into_iter().enumerate() {
+            let media_id = Uuid::new_v4();
+            let dir = format!("folders/{folder_id}/{media_id}");
+            let file_key = format!("{dir}/original.{}", p.format.extension());
+            written.push(dir.clone());
+            blobs.put(&file_key, &p.file.bytes).await?;
+            let thumb_key = match &p.thumb {
+                Some(t) => {
+                    let k = format!("{dir}/thumb.jpg");
+                    blobs.put(&k, t).await?;
+                    Some(k)
+                }
+                None => None,
+            };
+            let (kind, media_type) = kind_name(p.kind);
+            rows.push(MediaRow {
+                media_id,
+                folder_id,
+                media_kind: kind.into(),
+                media_type: media_type.into(),
+                format: format!("{:?}", p.format).to_lowercase(),
+                mime: p.format.mime().into(),
+                original_name: p.file.name.clone(),
+                file_key,
+                thumb_key,
+                size_bytes: p.file.bytes.len() as i64,
+                width: p.width as i64,
+                height: p.height as i64,
+                duration_ms: p.duration_ms,
+                tags: payload.media_tags.get(&p.file.key).cloned().unwrap_or_default(),
+                meta_data: payload.media_meta.get(&p.file.key).cloned().unwrap_or_else(|| json!({})),
+                technical_meta_data: json!({ "media_key": p.file.key }),
+                // keep upload order stable when sorting by time
+                time_created: now + i as i64,
+                time_updated: now + i as i64,
+            });
+        }
+        store.folder_insert(folder, &rows).await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        for dir in &written {
+            if let Err(err) = blobs.delete_prefix(dir).await {
+                tracing::error!("cleaning up after a failed upload: {err}");
+            }
+        }
+        if folder.is_some() {
+            let _ = blobs.delete_prefix(&format!("folders/{folder_id}")).await;
+        }
+        return Err(e);
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_blocks() {
+        let p = parse_payload(r#"{"media:tags":{"v":["video_selfie","video_selfie_blank"]},"folder:meta_data":{"a":1},"media:meta_data":{"v":{"x":"y"}}}"#).unwrap();
+        assert_eq!(p.media_tags["v"].len(), 2);
+        assert_eq!(p.folder_meta.unwrap()["a"], 1);
+        assert_eq!(parse_payload(r#"{"media:tags":{"v":["nope"]}}"#).unwrap_err().code, Code::InvalidValue);
+        assert_eq!(parse_payload("{not json").unwrap_err().code, Code::InvalidStructure);
+        assert_eq!(parse_payload(r#"{"folder:meta_data":[1]}"#).unwrap_err().code, Code::InvalidStructure);
+    }
+}
