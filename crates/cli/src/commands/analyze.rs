@@ -1,0 +1,99 @@
+//! `faceproof analyze FILE...`: one JSON object per file on stdout (JSON Lines).
+
+use std::path::PathBuf;
+
+use faceproof_engine::gesture::Gesture;
+use faceproof_engine::{AnalyzeOptions, Engine, FacePolicy};
+use serde_json::{json, Value};
+
+use crate::Globals;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Photos (JPEG, PNG, WebP, BMP, TIFF), videos (MP4, MOV, WebM, AVI) or ZIP archives of frames.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Which face(s) of a photo to report: largest, single (refuse several faces) or all.
+    #[arg(long, default_value = "largest", value_parser = parse_policy)]
+    policy: FacePolicy,
+    /// For videos: check the gesture of this Oz media tag (e.g. video_selfie_left).
+    #[arg(long)]
+    tag: Option<String>,
+    /// Include the face embedding in the output (personal data).
+    #[arg(long)]
+    embedding: bool,
+    /// Include every sampled video frame, not only the summary.
+    #[arg(long)]
+    frames: bool,
+}
+
+fn parse_policy(s: &str) -> Result<FacePolicy, String> {
+    match s {
+        "largest" => Ok(FacePolicy::Largest),
+        "single" => Ok(FacePolicy::RequireSingle),
+        "all" => Ok(FacePolicy::All),
+        other => Err(format!("unknown policy {other:?}: use largest, single or all")),
+    }
+}
+
+pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
+    let gesture = match &args.tag {
+        Some(tag) => Some(Gesture::from_tag(tag).ok_or_else(|| anyhow::anyhow!("{tag:?} is not a video_selfie* tag"))?),
+        None => None,
+    };
+    let engine = globals.load_engine()?;
+    let opts = AnalyzeOptions { policy: args.policy, ..AnalyzeOptions::default() };
+    let mut failures = 0;
+    for file in &args.files {
+        let out = match analyze_one(&engine, file, gesture, &opts, &args) {
+            Ok(v) => v,
+            Err(e) => {
+                failures += 1;
+                let (code, message) = match e.downcast_ref::<faceproof_engine::EngineError>() {
+                    Some(err) => (err.code(), err.to_string()),
+                    None => ("io", format!("{e:#}")),
+                };
+                json!({ "file": file, "error": { "code": code, "message": message } })
+            }
+        };
+        println!("{}", serde_json::to_string(&out)?);
+    }
+    if failures > 0 {
+        anyhow::bail!("{failures} of {} files could not be analysed", args.files.len());
+    }
+    Ok(())
+}
+
+fn analyze_one(
+    engine: &Engine,
+    file: &PathBuf,
+    gesture: Option<Gesture>,
+    opts: &AnalyzeOptions,
+    args: &Args,
+) -> anyhow::Result<Value> {
+    let bytes = std::fs::read(file)?;
+    let decoded = engine.decode(&bytes)?;
+    let report = engine.analyze_media(&decoded, gesture, opts)?;
+    let mut value = serde_json::to_value(&report)?;
+    if let Value::Object(map) = &mut value {
+        if !args.frames {
+            if let Some(Value::Array(frames)) = map.get_mut("frames") {
+                let n = frames.len();
+                map.insert("frames_sampled".into(), json!(n));
+                map.remove("frames");
+            }
+        }
+        if args.embedding {
+            if let Some(face) = report.primary_face() {
+                map.insert("embedding".into(), json!(face.embedding));
+            }
+        }
+        if let Some(face) = report.primary_face() {
+            map.insert("best_face".into(), serde_json::to_value(face)?);
+        }
+        map.insert("file".into(), json!(file));
+        map.insert("format".into(), json!(decoded.format));
+        map.insert("backend".into(), json!(engine.backend()));
+    }
+    Ok(value)
+}

@@ -1,0 +1,95 @@
+//! The `faceproof` binary: wires the engine (and, with `serve`, the HTTP server) to a command line.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use faceproof_engine::models::{default_models_dir, BackendChoice, PackManifest};
+use faceproof_engine::{Engine, EngineOptions};
+
+#[derive(Parser)]
+#[command(name = "faceproof", version, about = "Self-hosted face liveness and biometry")]
+struct Cli {
+    /// Where model packs and the ONNX Runtime library are installed.
+    #[arg(long, global = true, env = "FACEPROOF_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+    /// Model pack manifest (JSON); the built-in default pack when absent.
+    #[arg(long, global = true, env = "FACEPROOF_PACK")]
+    pack: Option<PathBuf>,
+    /// Inference backend: auto (ONNX Runtime when installed, else tract), tract or ort.
+    #[arg(long, global = true, env = "FACEPROOF_BACKEND", default_value = "auto")]
+    backend: BackendChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install or verify the model pack and the ONNX Runtime library.
+    Models(commands::models::Args),
+    /// Analyse photos, videos or ZIP archives of frames; one JSON object per file on stdout.
+    Analyze(commands::analyze::Args),
+    /// Compare the faces of two photos: similarity and calibrated confidence.
+    Compare(commands::compare::Args),
+    /// Measure accuracy on labelled data.
+    Eval(commands::eval::Args),
+    /// Time each stage and whole photos, single-threaded and on all cores.
+    Bench(commands::bench::Args),
+    /// Run the Oz-compatible HTTP API server.
+    Serve(commands::serve::Args),
+    /// Manage accounts from the command line.
+    Admin(commands::serve::AdminArgs),
+}
+
+/// Settings shared by every command that loads the engine.
+pub struct Globals {
+    pub models_dir: PathBuf,
+    pub pack: PackManifest,
+    pub backend: BackendChoice,
+}
+
+impl Globals {
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            models_dir: self.models_dir.clone(),
+            pack: self.pack.clone(),
+            backend: self.backend,
+            ..EngineOptions::default()
+        }
+    }
+
+    pub fn load_engine(&self) -> anyhow::Result<Engine> {
+        Ok(Engine::load(self.engine_options())?)
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FACEPROOF_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let pack = match &cli.pack {
+        Some(p) => PackManifest::from_file(p),
+        None => Ok(PackManifest::default_pack()),
+    };
+    let result = pack.map_err(anyhow::Error::from).and_then(|pack| {
+        let globals = Globals { models_dir: cli.models_dir.unwrap_or_else(default_models_dir), pack, backend: cli.backend };
+        match cli.command {
+            Command::Models(args) => commands::models::run(&globals, args),
+            Command::Analyze(args) => commands::analyze::run(&globals, args),
+            Command::Compare(args) => commands::compare::run(&globals, args),
+            Command::Eval(args) => commands::eval::run(&globals, args),
+            Command::Bench(args) => commands::bench::run(&globals, args),
+            Command::Serve(args) => commands::serve::run(args),
+            Command::Admin(args) => commands::serve::run_admin(args),
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,300 @@
+//! Shared helpers of the API integration tests: spawn the real `faceproof serve` on a free port
+//! with a temporary data directory, on SQLite or (when `FACEPROOF_TEST_DATABASE_URL` is set) on a
+//! fresh PostgreSQL database of its own, and talk HTTP to it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{multipart, Client, RequestBuilder, Response};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `../shared/data` (or `FACEPROOF_DATA`); `None` with a printed SKIPPED line when absent, and a
+/// panic when `CI=true` (CI always has it).
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACEPROOF_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.join("verification").is_dir() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "the shared test data is missing at {} (set FACEPROOF_DATA to a checkout of shared/data with verification/ and video/)",
+        dir.display()
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// The first `n` photos of `verification/` (sorted, recursive).
+pub fn photos(data: &std::path::Path, n: usize) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(data.join("verification")).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let mut files: Vec<PathBuf> = if d.is_dir() {
+            std::fs::read_dir(&d).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect()
+        } else {
+            vec![d.clone()]
+        };
+        files.sort();
+        for f in files {
+            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            if ["jpg", "jpeg", "png"].contains(&ext.as_str()) {
+                out.push(f);
+                if out.len() == n {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A video of `video/` with the given extension.
+pub fn video(data: &std::path::Path, ext: &str) -> PathBuf {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(data.join("video"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some(ext))
+        .collect();
+    v.sort();
+    v.into_iter().next().unwrap_or_else(|| panic!("no .{ext} video in {}", data.join("video").display()))
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: tempfile::TempDir,
+    pub backend: Backend,
+    db_url: Option<String>,
+    pub client: Client,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn fresh_database_url(base: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let name = format!("faceproof_test_{}_{}", std::process::id(), nanos);
+    let (without_query, query) = match base.split_once('?') {
+        Some((a, q)) => (a, format!("?{q}")),
+        None => (base, String::new()),
+    };
+    let prefix = &without_query[..without_query.rfind('/').expect("database URL with a path")];
+    format!("{prefix}/{name}{query}")
+}
+
+impl Server {
+    /// Start a server; `None` (with a SKIPPED line) for PostgreSQL when no test database URL is set.
+    pub fn start(backend: Backend, env: &[(&str, &str)]) -> Option<Server> {
+        let db_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => match std::env::var("FACEPROOF_TEST_DATABASE_URL") {
+                Ok(base) if !base.is_empty() => {
+                    let url = fresh_database_url(&base);
+                    runtime().block_on(faceproof_server::store::create_database(&url)).expect("creating the test database");
+                    Some(url)
+                }
+                _ => {
+                    if std::env::var("CI").as_deref() == Ok("true") {
+                        panic!("CI=true but FACEPROOF_TEST_DATABASE_URL is not set");
+                    }
+                    eprintln!("SKIPPED: PostgreSQL tests need FACEPROOF_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)");
+                    return None;
+                }
+            },
+        };
+        let data_dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"]).arg(data_dir.path());
+        if let Some(url) = &db_url {
+            cmd.args(["--database-url", url]);
+        }
+        for var in ["FACEPROOF_CONFIG", "FACEPROOF_DATABASE_URL", "FACEPROOF_PUBLIC_URL", "FACEPROOF_SESSION_TTL"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL).env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        let child = cmd.spawn().expect("starting faceproof serve");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            backend,
+            db_url,
+            client: Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = server.client.get(format!("{}/api/version", server.base)).send() {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "the server did not answer /api/version within 60 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let r = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => r.header("X-Forensic-Access-Token", t),
+            None => r,
+        }
+    }
+
+    pub fn login_raw(&self, email: &str, password: &str) -> Response {
+        self.req(Method::POST, "/api/authorize/auth", None)
+            .json(&json!({"credentials": {"email": email, "password": password}}))
+            .send()
+            .unwrap()
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> String {
+        let r = self.login_raw(email, password);
+        assert_eq!(r.status(), 200, "login of {email}");
+        let v: Value = r.json().unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub fn admin(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    }
+
+    /// Send and return (status, JSON body or Null).
+    pub fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut r = self.req(method, path, token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Create a company and return its id.
+    pub fn company(&self, admin: &str, name: &str) -> String {
+        let (s, v) = self.call(Method::POST, "/api/companies/", Some(admin), Some(json!({"name": name})));
+        assert_eq!(s, 201, "{v}");
+        v["company_id"].as_str().unwrap().to_string()
+    }
+
+    /// Create a user and log in; returns (user_id, token).
+    pub fn user(&self, creator: &str, email: &str, role: &str, company: Option<&str>) -> (String, String) {
+        let (s, v) = self.call(
+            Method::POST,
+            "/api/users/",
+            Some(creator),
+            Some(json!({"email": email, "password": "password-123", "user_type": role, "company_id": company,
+                        "first_name": "Test", "last_name": role})),
+        );
+        assert_eq!(s, 201, "creating {email}: {v}");
+        (v["user_id"].as_str().unwrap().to_string(), self.login(email, "password-123"))
+    }
+
+    /// Upload files to `path` (multipart, files under the given keys, payload JSON).
+    pub fn upload(&self, path: &str, token: &str, files: &[(&str, &std::path::Path)], payload: Option<Value>) -> (u16, Value) {
+        let mut form = multipart::Form::new();
+        for (key, file) in files {
+            let bytes = std::fs::read(file).unwrap();
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            form = form.part(key.to_string(), multipart::Part::bytes(bytes).file_name(name));
+        }
+        if let Some(p) = payload {
+            form = form.text("payload", p.to_string());
+        }
+        self.upload_form(path, token, form)
+    }
+
+    pub fn upload_bytes(&self, path: &str, token: &str, key: &str, name: &str, bytes: Vec<u8>, payload: Option<Value>) -> (u16, Value) {
+        let mut form = multipart::Form::new().part(key.to_string(), multipart::Part::bytes(bytes).file_name(name.to_string()));
+        if let Some(p) = payload {
+            form = form.text("payload", p.to_string());
+        }
+        self.upload_form(path, token, form)
+    }
+
+    pub fn upload_form(&self, path: &str, token: &str, form: multipart::Form) -> (u16, Value) {
+        let resp = self.req(Method::POST, path, Some(token)).multipart(form).send().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    }
+
+    /// Number of regular files under the media directory.
+    pub fn media_files(&self) -> usize {
+        fn count(p: &std::path::Path) -> usize {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        count(&self.data_dir.path().join("media").join("folders"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(url) = &self.db_url {
+            if let Err(e) = runtime().block_on(faceproof_server::store::drop_database(url)) {
+                eprintln!("warning: could not drop {url}: {e}");
+            }
+        }
+    }
+}
+
+/// Assert an Oz error body with the given HTTP status and error_code.
+#[track_caller]
+pub fn assert_error(got: (u16, Value), status: u16, code: i64) -> Value {
+    let (s, v) = got;
+    assert_eq!(s, status, "status; body: {v}");
+    assert_eq!(v["error_code"].as_i64(), Some(code), "error_code; body: {v}");
+    assert!(v["error_message"].is_string(), "error_message; body: {v}");
+    assert!(v.get("details").is_some(), "details; body: {v}");
+    v
+}
+
+/// Run `f` on SQLite, or on PostgreSQL when configured.
+pub fn on(backend: Backend, env: &[(&str, &str)], f: impl FnOnce(&Server)) {
+    if let Some(server) = Server::start(backend, env) {
+        f(&server);
+    }
+}

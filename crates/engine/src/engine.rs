@@ -1,0 +1,416 @@
+//! The [`Engine`]: a loaded model pack plus the rules that turn frames into reports.
+//!
+//! `Engine` is `Send + Sync`; load it once per process and share it (an `Arc`) among workers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::calibration::Calibration;
+use crate::error::{EngineError, Result};
+use crate::face::{self, Detection, Expression, Eyes, Liveness, Net, Pose};
+use crate::gesture::{self, Gesture, GestureCheck, Observation};
+use crate::media::{self, Decoded, Limits, MediaKind};
+use crate::models::{self, Backend, BackendChoice, OrtBackend, PackManifest, Role, TractBackend};
+use crate::quality::{self, Quality};
+
+/// How to load the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub models_dir: PathBuf,
+    pub pack: PackManifest,
+    pub backend: BackendChoice,
+    /// Minimum detector score for a face.
+    pub detection_threshold: f32,
+    /// IoU above which two detections are the same face.
+    pub nms_iou: f32,
+    /// Embed the mirrored face too and sum (better matching, twice the embedding cost).
+    pub flip_augmentation: bool,
+    pub calibration: Calibration,
+    pub limits: Limits,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            models_dir: models::default_models_dir(),
+            pack: PackManifest::default_pack(),
+            backend: BackendChoice::Auto,
+            detection_threshold: 0.7,
+            nms_iou: 0.4,
+            flip_augmentation: true,
+            calibration: Calibration::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What to do when a photo shows more than one face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FacePolicy {
+    /// Use the largest face (background faces are common in real selfies).
+    #[default]
+    Largest,
+    /// Refuse the photo with [`EngineError::MultipleFaces`].
+    RequireSingle,
+    /// Report every face.
+    All,
+}
+
+/// Which measurements to make on each face.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeOptions {
+    pub policy: FacePolicy,
+    pub embedding: bool,
+    pub liveness: bool,
+    /// Pose, eyes and expression (needed for quality and gestures).
+    pub attributes: bool,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { policy: FacePolicy::Largest, embedding: true, liveness: true, attributes: true }
+    }
+}
+
+/// Everything measured on one face.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaceReport {
+    #[serde(flatten)]
+    pub detection: Detection,
+    pub landmarks: Vec<[f32; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pose: Option<Pose>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eyes: Option<Eyes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<Expression>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<Liveness>,
+    pub quality: Quality,
+    /// L2-normalised embedding. Personal data: callers decide whether to expose it.
+    #[serde(skip)]
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// One photo or frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    pub width: u32,
+    pub height: u32,
+    /// Faces found before the policy picked among them.
+    pub faces_found: usize,
+    pub faces: Vec<FaceReport>,
+}
+
+impl ImageReport {
+    pub fn face(&self) -> Option<&FaceReport> {
+        self.faces.first()
+    }
+}
+
+/// One sampled frame of a video.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameReport {
+    pub timestamp: f32,
+    pub faces_found: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub face: Option<FaceReport>,
+}
+
+/// A video or shots set.
+#[derive(Debug, Clone, Serialize)]
+pub struct VideoReport {
+    pub frames: Vec<FrameReport>,
+    /// Robust aggregate of the per-frame `confidence_spoofing` (median over frontal, sharp frames).
+    pub confidence_spoofing: Option<f32>,
+    /// Frames the aggregate was taken over.
+    pub liveness_frames: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gesture: Option<GestureCheck>,
+    /// Index into `frames` of the best-quality face.
+    pub best_frame: Option<usize>,
+}
+
+impl VideoReport {
+    pub fn best_face(&self) -> Option<&FaceReport> {
+        self.best_frame.and_then(|i| self.frames[i].face.as_ref())
+    }
+}
+
+/// The report for any media file.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MediaReport {
+    Image(ImageReport),
+    Video(VideoReport),
+    ShotsSet(VideoReport),
+}
+
+impl MediaReport {
+    /// The face to use for matching or liveness: the photo's face, or the video's best face.
+    pub fn primary_face(&self) -> Option<&FaceReport> {
+        match self {
+            MediaReport::Image(r) => r.face(),
+            MediaReport::Video(v) | MediaReport::ShotsSet(v) => v.best_face(),
+        }
+    }
+
+    /// `confidence_spoofing` of the photo's face or the video aggregate.
+    pub fn confidence_spoofing(&self) -> Option<f32> {
+        match self {
+            MediaReport::Image(r) => r.face().and_then(|f| f.liveness.as_ref()).map(|l| l.confidence_spoofing),
+            MediaReport::Video(v) | MediaReport::ShotsSet(v) => v.confidence_spoofing,
+        }
+    }
+}
+
+/// The loaded models and the rules that use them.
+pub struct Engine {
+    backend: &'static str,
+    options: EngineOptions,
+    detector: Net,
+    landmarks: Net,
+    embedder: Net,
+    liveness: Net,
+    pose: Net,
+    eyes: Net,
+    expression: Net,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("backend", &self.backend).field("pack", &self.options.pack.id).finish()
+    }
+}
+
+fn pick_backend(options: &EngineOptions) -> Result<Box<dyn Backend>> {
+    let library = models::onnxruntime_library(&options.models_dir);
+    match (options.backend, library) {
+        (BackendChoice::Tract, _) => Ok(Box::new(TractBackend)),
+        (BackendChoice::Ort, Some(lib)) => Ok(Box::new(OrtBackend::new(&lib)?)),
+        (BackendChoice::Ort, None) => Err(EngineError::ModelPack(
+            "ONNX Runtime is not installed: run `faceproof models fetch` or set FACEPROOF_ONNXRUNTIME".into(),
+        )),
+        (BackendChoice::Auto, Some(lib)) => match OrtBackend::new(&lib) {
+            Ok(b) => Ok(Box::new(b)),
+            Err(e) => {
+                tracing::warn!("falling back to tract: {e}");
+                Ok(Box::new(TractBackend))
+            }
+        },
+        (BackendChoice::Auto, None) => Ok(Box::new(TractBackend)),
+    }
+}
+
+impl Engine {
+    /// Load every model of the pack (checking the files exist; `faceproof models verify` checks
+    /// digests) with the chosen backend.
+    pub fn load(options: EngineOptions) -> Result<Engine> {
+        let backend = pick_backend(&options)?;
+        let load = |role: Role| -> Result<Net> {
+            let spec = options.pack.model(role)?.clone();
+            let path = options.pack.path_of(&options.models_dir, role)?;
+            if !path.exists() {
+                return Err(EngineError::ModelPack(format!(
+                    "{} is missing: run `faceproof models fetch` (models dir {})",
+                    path.display(),
+                    options.models_dir.display()
+                )));
+            }
+            Ok(Net { model: backend.load(&path, &spec)?, spec })
+        };
+        Ok(Engine {
+            backend: backend.name(),
+            detector: load(Role::Detector)?,
+            landmarks: load(Role::Landmarks)?,
+            embedder: load(Role::Embedder)?,
+            liveness: load(Role::Liveness)?,
+            pose: load(Role::Pose)?,
+            eyes: load(Role::Eyes)?,
+            expression: load(Role::Expression)?,
+            options,
+        })
+    }
+
+    /// Name of the backend running the models (`tract` or `ort`).
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    pub fn pack_id(&self) -> &str {
+        &self.options.pack.id
+    }
+
+    /// A loaded model by role (for benchmarks and tools that time single stages).
+    pub fn net(&self, role: Role) -> &Net {
+        match role {
+            Role::Detector => &self.detector,
+            Role::Landmarks => &self.landmarks,
+            Role::Embedder => &self.embedder,
+            Role::Liveness => &self.liveness,
+            Role::Pose => &self.pose,
+            Role::Eyes => &self.eyes,
+            Role::Expression => &self.expression,
+        }
+    }
+
+    pub fn calibration(&self) -> Calibration {
+        self.options.calibration
+    }
+
+    /// Decode any supported media with the engine's limits.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Decoded> {
+        media::decode(bytes, &self.options.limits)
+    }
+
+    /// Faces in a frame, largest first.
+    pub fn detect(&self, frame: &RgbImage) -> Result<Vec<Detection>> {
+        face::detect::detect(&self.detector, frame, self.options.detection_threshold, self.options.nms_iou)
+    }
+
+    /// Landmarks, alignment, embedding, liveness, attributes and quality of one detected face.
+    /// `None` when the face is too small or too close to the edge to measure.
+    pub fn measure_face(&self, frame: &RgbImage, det: Detection, opts: &AnalyzeOptions) -> Result<Option<FaceReport>> {
+        let Some(landmarks) = face::landmarks(&self.landmarks, frame, &det.bbox)? else { return Ok(None) };
+        let Some(aligned) = face::aligned_face(frame, &landmarks, 112) else { return Ok(None) };
+        let embedding = if opts.embedding {
+            Some(face::embedding(&self.embedder, &aligned, self.options.flip_augmentation)?)
+        } else {
+            None
+        };
+        let liveness = if opts.liveness { face::liveness(&self.liveness, frame, &det.bbox)? } else { None };
+        let (pose, eyes, expression) = if opts.attributes {
+            (
+                face::pose(&self.pose, frame, &det.bbox)?,
+                face::eyes(&self.eyes, frame, &landmarks)?,
+                face::expression(&self.expression, frame, &det.bbox)?,
+            )
+        } else {
+            (None, None, None)
+        };
+        let quality = quality::assess(&aligned, &det.bbox, pose.as_ref(), eyes.as_ref());
+        Ok(Some(FaceReport { detection: det, landmarks, pose, eyes, expression, liveness, quality, embedding }))
+    }
+
+    /// Analyse one photo or frame under a face policy. Errors: [`EngineError::NoFace`], and
+    /// [`EngineError::MultipleFaces`] under [`FacePolicy::RequireSingle`].
+    pub fn analyze_image(&self, frame: &RgbImage, opts: &AnalyzeOptions) -> Result<ImageReport> {
+        let detections = self.detect(frame)?;
+        let faces_found = detections.len();
+        if faces_found == 0 {
+            return Err(EngineError::NoFace);
+        }
+        if faces_found > 1 && opts.policy == FacePolicy::RequireSingle {
+            return Err(EngineError::MultipleFaces { count: faces_found });
+        }
+        let take = if opts.policy == FacePolicy::All { faces_found } else { 1 };
+        let mut faces = Vec::new();
+        for det in detections.into_iter().take(take) {
+            if let Some(face) = self.measure_face(frame, det, opts)? {
+                faces.push(face);
+            }
+        }
+        if faces.is_empty() {
+            return Err(EngineError::NoFace);
+        }
+        Ok(ImageReport { width: frame.width(), height: frame.height(), faces_found, faces })
+    }
+
+    /// Analyse the frames of a video or shots set: the largest face of each frame, the robust
+    /// liveness aggregate, the gesture check (when asked) and the best frame.
+    pub fn analyze_frames(&self, frames: &[media::Frame], gesture: Option<Gesture>, opts: &AnalyzeOptions) -> Result<VideoReport> {
+        let opts = AnalyzeOptions { policy: FacePolicy::Largest, ..*opts };
+        let mut reports = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let detections = self.detect(&frame.image)?;
+            let faces_found = detections.len();
+            let face = match detections.into_iter().next() {
+                Some(det) => self.measure_face(&frame.image, det, &opts)?,
+                None => None,
+            };
+            reports.push(FrameReport { timestamp: frame.timestamp, faces_found, face });
+        }
+        if reports.iter().all(|r| r.face.is_none()) {
+            return Err(EngineError::NoFace);
+        }
+        let (confidence_spoofing, liveness_frames) = aggregate_liveness(&reports);
+        let gesture = gesture.map(|g| {
+            let observations: Vec<Observation> = reports
+                .iter()
+                .map(|r| match &r.face {
+                    Some(f) => Observation {
+                        face: true,
+                        pose: f.pose,
+                        eyes: f.eyes,
+                        smile: f.expression.as_ref().map(|e| e.probability("happy")),
+                    },
+                    None => Observation::default(),
+                })
+                .collect();
+            gesture::check(g, &observations)
+        });
+        let best_frame = crate::best_shot::pick(reports.iter().map(|r| r.face.as_ref().map(|f| f.quality.score)));
+        Ok(VideoReport { frames: reports, confidence_spoofing, liveness_frames, gesture, best_frame })
+    }
+
+    /// Analyse decoded media of any kind.
+    pub fn analyze_media(&self, decoded: &Decoded, gesture: Option<Gesture>, opts: &AnalyzeOptions) -> Result<MediaReport> {
+        match decoded.kind() {
+            MediaKind::Image => Ok(MediaReport::Image(self.analyze_image(&decoded.frames[0].image, opts)?)),
+            MediaKind::Video => Ok(MediaReport::Video(self.analyze_frames(&decoded.frames, gesture, opts)?)),
+            MediaKind::ShotsSet => Ok(MediaReport::ShotsSet(self.analyze_frames(&decoded.frames, gesture, opts)?)),
+        }
+    }
+
+    /// Cosine similarity of two embeddings and its calibrated confidence.
+    pub fn compare(&self, a: &[f32], b: &[f32]) -> (f32, f32) {
+        let s = face::cosine(a, b);
+        (s, self.options.calibration.confidence(s))
+    }
+}
+
+/// Frames whose face is this far from frontal, or this blurred, are left out of the liveness
+/// aggregate when enough others remain: the anti-spoofing model dips on motion blur and extreme
+/// pose even for live faces (see `shared/reference/README.md`).
+const AGGREGATE_MAX_YAW: f32 = 30.0;
+const AGGREGATE_MAX_PITCH_OFFSET: f32 = 30.0;
+const AGGREGATE_MIN_SHARPNESS: f32 = 0.25;
+const AGGREGATE_MIN_FRAMES: usize = 3;
+
+fn aggregate_liveness(frames: &[FrameReport]) -> (Option<f32>, usize) {
+    let scored: Vec<(&FaceReport, f32)> = frames
+        .iter()
+        .filter_map(|r| r.face.as_ref())
+        .filter_map(|f| f.liveness.as_ref().map(|l| (f, l.confidence_spoofing)))
+        .collect();
+    let good: Vec<f32> = scored
+        .iter()
+        .filter(|(f, _)| {
+            let frontal = f
+                .pose
+                .map(|p| p.yaw.abs() <= AGGREGATE_MAX_YAW && (p.pitch + 10.0).abs() <= AGGREGATE_MAX_PITCH_OFFSET)
+                .unwrap_or(true);
+            frontal && f.quality.sharpness_score >= AGGREGATE_MIN_SHARPNESS
+        })
+        .map(|(_, s)| *s)
+        .collect();
+    let mut chosen = if good.len() >= AGGREGATE_MIN_FRAMES { good } else { scored.iter().map(|(_, s)| *s).collect() };
+    if chosen.is_empty() {
+        return (None, 0);
+    }
+    chosen.sort_by(f32::total_cmp);
+    let n = chosen.len();
+    let median = if n % 2 == 1 { chosen[n / 2] } else { (chosen[n / 2 - 1] + chosen[n / 2]) / 2.0 };
+    (Some(median), n)
+}
+
+/// A shared engine handle.
+pub type SharedEngine = Arc<Engine>;

@@ -1,0 +1,79 @@
+//! The engine's typed errors. Each variant is a distinct situation a caller can act on
+//! (the server maps them to Oz error codes and HTTP statuses).
+
+use std::fmt;
+
+/// Result alias used across the engine.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No face was detected where one was required.
+    #[error("no face found")]
+    NoFace,
+    /// Several faces were found and the caller's policy asked for exactly one.
+    #[error("{count} faces found where exactly one was expected")]
+    MultipleFaces { count: usize },
+    /// The bytes are of a known kind but cannot be decoded (corrupt, truncated).
+    #[error("unreadable {kind}: {reason}")]
+    Unreadable { kind: MediaWord, reason: String },
+    /// The bytes are of no format the engine reads.
+    #[error("unsupported format: {0}")]
+    UnsupportedFormat(String),
+    /// Over a configured limit (bytes, pixels, frames, duration).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The model pack is missing, incomplete or fails verification.
+    #[error("model pack: {0}")]
+    ModelPack(String),
+    /// Inference failed inside a backend.
+    #[error("inference: {0}")]
+    Inference(String),
+    /// A needed external tool (ffmpeg, npm, pip) is missing or failed.
+    #[error("external tool: {0}")]
+    Tool(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Which kind of media an [`EngineError::Unreadable`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaWord {
+    Image,
+    Video,
+    Archive,
+}
+
+impl fmt::Display for MediaWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MediaWord::Image => "image",
+            MediaWord::Video => "video",
+            MediaWord::Archive => "archive",
+        })
+    }
+}
+
+impl EngineError {
+    /// A stable machine-readable name for the error kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::NoFace => "no_face",
+            EngineError::MultipleFaces { .. } => "multiple_faces",
+            EngineError::Unreadable { .. } => "unreadable",
+            EngineError::UnsupportedFormat(_) => "unsupported_format",
+            EngineError::TooLarge(_) => "too_large",
+            EngineError::ModelPack(_) => "model_pack",
+            EngineError::Inference(_) => "inference",
+            EngineError::Tool(_) => "tool",
+            EngineError::Io(_) => "io",
+        }
+    }
+
+    pub(crate) fn unreadable(kind: MediaWord, reason: impl fmt::Display) -> Self {
+        EngineError::Unreadable { kind, reason: reason.to_string() }
+    }
+    pub(crate) fn inference(reason: impl fmt::Display) -> Self {
+        EngineError::Inference(reason.to_string())
+    }
+}

@@ -1,0 +1,27 @@
+//! faceproof-engine: everything that turns image and video bytes into face measurements.
+//!
+//! The engine is synchronous and `Send + Sync`: models are loaded once by [`Engine::load`] and
+//! shared by every caller. It knows nothing of HTTP or databases; the server and the CLI wrap it.
+//!
+//! Modules, in the order one photo travels through them:
+//! - [`media`]: bytes → frames (images with EXIF orientation, videos via ffmpeg, ZIP archives of frames).
+//! - [`models`]: the model pack (manifest, install, verify) and the inference [`models::Backend`]s.
+//! - [`face`]: detect → landmarks → align → embed, liveness, pose, eyes, expression.
+//! - [`quality`], [`gesture`], [`best_shot`]: scores computed from per-frame face results.
+//! - [`calibration`]: similarity → confidence, thresholds ↔ false-accept rates.
+//! - [`eval`]: ROC, TAR@FAR, EER, APCER/BPCER/ACER.
+
+pub mod best_shot;
+pub mod calibration;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod face;
+pub mod gesture;
+pub mod imageops;
+pub mod media;
+pub mod models;
+pub mod quality;
+
+pub use engine::{AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport, ImageReport, MediaReport, SharedEngine, VideoReport};
+pub use error::{EngineError, Result};

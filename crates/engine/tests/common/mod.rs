@@ -1,0 +1,81 @@
+//! Shared helpers for the engine's tests: where the research data lives and how to load an
+//! engine on each backend.
+//!
+//! The data (`shared/data`, research-licensed, never committed) is found through
+//! `$FACEPROOF_DATA` or beside the repository (`../shared/data`). Outside CI, a test whose data
+//! or models are absent is skipped with a message saying how to get them; in CI (`CI=true`) their
+//! absence is a failure.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use faceproof_engine::models::BackendChoice;
+use faceproof_engine::{Engine, EngineOptions};
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+fn missing(what: &str) -> Option<PathBuf> {
+    if in_ci() {
+        panic!("{what} is missing, and CI must have it");
+    }
+    eprintln!("SKIPPED: {what} is missing");
+    None
+}
+
+/// `shared/data`, or `None` (after printing why) when it is absent outside CI.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACEPROOF_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.join("SOURCES.md").exists() {
+        Some(dir)
+    } else {
+        missing(&format!(
+            "the research data ({}; set FACEPROOF_DATA to its folder)",
+            dir.display()
+        ))
+    }
+}
+
+pub fn reference_file() -> Option<PathBuf> {
+    let data = data_dir()?;
+    let path = data.join("../reference/faceplugin-reference.json");
+    if path.exists() { Some(path) } else { missing("shared/reference/faceplugin-reference.json") }
+}
+
+/// Read a file of the data set.
+pub fn data(rel: &str) -> Option<Vec<u8>> {
+    let path = data_dir()?.join(rel);
+    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// One engine per backend per test binary (loading models takes a moment).
+pub fn engine(backend: BackendChoice) -> Option<Arc<Engine>> {
+    static ENGINES: OnceLock<Mutex<Vec<(BackendChoice, Arc<Engine>)>>> = OnceLock::new();
+    let engines = ENGINES.get_or_init(|| Mutex::new(Vec::new()));
+    let mut engines = engines.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, e)) = engines.iter().find(|(b, _)| *b == backend) {
+        return Some(e.clone());
+    }
+    let options = EngineOptions { backend, ..EngineOptions::default() };
+    match Engine::load(options) {
+        Ok(e) => {
+            let e = Arc::new(e);
+            engines.push((backend, e.clone()));
+            Some(e)
+        }
+        Err(err) => {
+            missing(&format!("a working {backend:?} engine ({err}); run `faceproof models fetch`"));
+            None
+        }
+    }
+}
+
+/// The default engine (ONNX Runtime when installed, otherwise tract).
+pub fn default_engine() -> Option<Arc<Engine>> {
+    engine(BackendChoice::Auto)
+}
