@@ -139,6 +139,10 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
     if object.resource == Company && matches!(action, Create | Delete) {
         return Err(Forbidden);
     }
+    // Client roles never create or promote company-less users (ADMIN, OPERATOR).
+    if object.resource == User && matches!(action, Create | Manage) && object.role.is_some_and(|r| !r.is_client()) {
+        return Err(Forbidden);
+    }
     if !own_company {
         return Err(Hidden);
     }
@@ -149,8 +153,9 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
             Create | Update | Delete | Manage => object.role.is_none_or(Role::is_client),
             StartAnalysis(_) => false,
         },
-        (User, _) => match action {
-            Read | Update => is_self_or_own,
+        (User, role) => match action {
+            Read => role == Role::ClientOperator || is_self_or_own,
+            Update => is_self_or_own,
             _ => false,
         },
         (Folder, role) => match action {
