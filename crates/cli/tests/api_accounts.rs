@@ -18,12 +18,22 @@ fn accounts(s: &Server) {
     let (op_id, op) = s.user(&admin, "operator@example.com", "OPERATOR", Some(&a));
 
     // OPERATOR belongs to no company even when one is sent; flags default to true.
-    let (_, v) = s.call(Method::GET, &format!("/api/users/{op_id}"), Some(&admin), None);
+    let (_, v) = s.call(
+        Method::GET,
+        &format!("/api/users/{op_id}"),
+        Some(&admin),
+        None,
+    );
     assert!(v["company_id"].is_null(), "{v}");
     assert_eq!(v["can_start_analysis_quality"], true);
     assert_eq!(v["can_start_analysis_biometry"], true);
     assert_eq!(v["can_start_analysis_collection"], true);
-    let (_, v) = s.call(Method::GET, &format!("/api/users/{svc_id}"), Some(&svc), None);
+    let (_, v) = s.call(
+        Method::GET,
+        &format!("/api/users/{svc_id}"),
+        Some(&svc),
+        None,
+    );
     assert_eq!(v["user_type"], "CLIENT SERVICE");
     assert_eq!(v["is_service"], true);
     assert!(v.get("password_hash").is_none() && v.get("password").is_none());
@@ -32,7 +42,12 @@ fn accounts(s: &Server) {
     let (st, v) = s.call(Method::GET, "/api/companies/", Some(&admin), None);
     assert_eq!(st, 200);
     assert_eq!(v["total"], 2);
-    let (_, v) = s.call(Method::GET, "/api/companies/?search_text=beta", Some(&admin), None);
+    let (_, v) = s.call(
+        Method::GET,
+        "/api/companies/?search_text=beta",
+        Some(&admin),
+        None,
+    );
     assert_eq!(v["total"], 1);
     assert_eq!(v["items"][0]["company_id"], b.as_str());
     for who in [&client, &cadmin, &cop, &svc] {
@@ -40,22 +55,120 @@ fn accounts(s: &Server) {
         assert_eq!(st, 200);
         assert_eq!(v["total"], 1);
         assert_eq!(v["items"][0]["company_id"], a.as_str());
-        assert_eq!(s.call(Method::GET, &format!("/api/companies/{a}"), Some(who), None).0, 200);
-        assert_error(s.call(Method::GET, &format!("/api/companies/{b}"), Some(who), None), 404, 10);
-        assert_error(s.call(Method::POST, "/api/companies", Some(who), Some(json!({"name": "X"}))), 403, 9);
-        assert_error(s.call(Method::PATCH, &format!("/api/companies/{a}"), Some(who), Some(json!({"name": "X"}))), 403, 9);
-        assert_error(s.call(Method::PATCH, &format!("/api/companies/{b}"), Some(who), Some(json!({"name": "X"}))), 404, 10);
-        assert_error(s.call(Method::DELETE, &format!("/api/companies/{b}"), Some(who), None), 403, 9);
+        assert_eq!(
+            s.call(Method::GET, &format!("/api/companies/{a}"), Some(who), None)
+                .0,
+            200
+        );
+        assert_error(
+            s.call(Method::GET, &format!("/api/companies/{b}"), Some(who), None),
+            404,
+            10,
+        );
+        assert_error(
+            s.call(
+                Method::POST,
+                "/api/companies",
+                Some(who),
+                Some(json!({"name": "X"})),
+            ),
+            403,
+            9,
+        );
+        assert_error(
+            s.call(
+                Method::PATCH,
+                &format!("/api/companies/{a}"),
+                Some(who),
+                Some(json!({"name": "X"})),
+            ),
+            403,
+            9,
+        );
+        assert_error(
+            s.call(
+                Method::PATCH,
+                &format!("/api/companies/{b}"),
+                Some(who),
+                Some(json!({"name": "X"})),
+            ),
+            404,
+            10,
+        );
+        assert_error(
+            s.call(
+                Method::DELETE,
+                &format!("/api/companies/{b}"),
+                Some(who),
+                None,
+            ),
+            403,
+            9,
+        );
     }
-    assert_eq!(s.call(Method::GET, &format!("/api/companies/{b}"), Some(&op), None).0, 200);
-    assert_error(s.call(Method::POST, "/api/companies", Some(&op), Some(json!({"name": "X"}))), 403, 9);
-    let (st, v) = s.call(Method::PATCH, &format!("/api/companies/{b}/"), Some(&admin), Some(json!({"name": "Beta Mobile"})));
+    assert_eq!(
+        s.call(Method::GET, &format!("/api/companies/{b}"), Some(&op), None)
+            .0,
+        200
+    );
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/companies",
+            Some(&op),
+            Some(json!({"name": "X"})),
+        ),
+        403,
+        9,
+    );
+    let (st, v) = s.call(
+        Method::PATCH,
+        &format!("/api/companies/{b}/"),
+        Some(&admin),
+        Some(json!({"name": "Beta Mobile"})),
+    );
     assert_eq!((st, v["name"].as_str()), (200, Some("Beta Mobile")));
-    assert_error(s.call(Method::DELETE, &format!("/api/companies/{b}"), Some(&admin), None), 400, 4);
+    assert_error(
+        s.call(
+            Method::DELETE,
+            &format!("/api/companies/{b}"),
+            Some(&admin),
+            None,
+        ),
+        400,
+        4,
+    );
     let c = s.company(&admin, "Gamma");
-    assert_eq!(s.call(Method::DELETE, &format!("/api/companies/{c}"), Some(&admin), None).0, 204);
-    assert_error(s.call(Method::GET, &format!("/api/companies/{c}"), Some(&admin), None), 404, 10);
-    assert_error(s.call(Method::POST, "/api/companies", Some(&admin), Some(json!({}))), 400, 3);
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &format!("/api/companies/{c}"),
+            Some(&admin),
+            None
+        )
+        .0,
+        204
+    );
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/companies/{c}"),
+            Some(&admin),
+            None,
+        ),
+        404,
+        10,
+    );
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/companies",
+            Some(&admin),
+            Some(json!({})),
+        ),
+        400,
+        3,
+    );
 
     // Users: CLIENT ADMIN manages client roles in its company only.
     let (st, v) = s.call(
@@ -65,26 +178,74 @@ fn accounts(s: &Server) {
         Some(json!({"email": "new@a.example", "password": "password-123", "user_type": "CLIENT", "first_name": "N"})),
     );
     assert_eq!(st, 201, "{v}");
-    assert_eq!(v["company_id"], a.as_str(), "a company admin's users land in its company");
+    assert_eq!(
+        v["company_id"],
+        a.as_str(),
+        "a company admin's users land in its company"
+    );
     let new_id = v["user_id"].as_str().unwrap().to_string();
-    let admin_body = json!({"email": "evil@a.example", "password": "password-123", "user_type": "ADMIN"});
-    assert_error(s.call(Method::POST, "/api/users", Some(&cadmin), Some(admin_body)), 403, 9);
+    let admin_body =
+        json!({"email": "evil@a.example", "password": "password-123", "user_type": "ADMIN"});
+    assert_error(
+        s.call(Method::POST, "/api/users", Some(&cadmin), Some(admin_body)),
+        403,
+        9,
+    );
     let other_company = json!({"email": "x@b.example", "password": "password-123", "user_type": "CLIENT", "company_id": b});
-    assert_error(s.call(Method::POST, "/api/users", Some(&cadmin), Some(other_company)), 404, 10);
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/users",
+            Some(&cadmin),
+            Some(other_company),
+        ),
+        404,
+        10,
+    );
     let body = json!({"email": "y@a.example", "password": "password-123", "user_type": "CLIENT"});
     for who in [&client, &cop, &svc, &op] {
-        assert_error(s.call(Method::POST, "/api/users", Some(who), Some(body.clone())), 403, 9);
+        assert_error(
+            s.call(Method::POST, "/api/users", Some(who), Some(body.clone())),
+            403,
+            9,
+        );
     }
     // Validation: duplicate, unknown role, missing field, short password, legacy flags.
     let dup = json!({"email": "CLIENT@a.example", "password": "password-123", "user_type": "CLIENT", "company_id": a});
-    assert_error(s.call(Method::POST, "/api/users", Some(&admin), Some(dup)), 409, 4);
+    assert_error(
+        s.call(Method::POST, "/api/users", Some(&admin), Some(dup)),
+        409,
+        4,
+    );
     let bad_role = json!({"email": "z@a.example", "password": "password-123", "user_type": "KING", "company_id": a});
-    assert_error(s.call(Method::POST, "/api/users", Some(&admin), Some(bad_role)), 400, 4);
-    assert_error(s.call(Method::POST, "/api/users", Some(&admin), Some(json!({"email": "z@a.example"}))), 400, 3);
+    assert_error(
+        s.call(Method::POST, "/api/users", Some(&admin), Some(bad_role)),
+        400,
+        4,
+    );
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/users",
+            Some(&admin),
+            Some(json!({"email": "z@a.example"})),
+        ),
+        400,
+        3,
+    );
     let short = json!({"email": "z@a.example", "password": "short", "company_id": a});
-    assert_error(s.call(Method::POST, "/api/users", Some(&admin), Some(short)), 400, 4);
-    let no_company = json!({"email": "z@a.example", "password": "password-123", "user_type": "CLIENT"});
-    assert_error(s.call(Method::POST, "/api/users", Some(&admin), Some(no_company)), 400, 4);
+    assert_error(
+        s.call(Method::POST, "/api/users", Some(&admin), Some(short)),
+        400,
+        4,
+    );
+    let no_company =
+        json!({"email": "z@a.example", "password": "password-123", "user_type": "CLIENT"});
+    assert_error(
+        s.call(Method::POST, "/api/users", Some(&admin), Some(no_company)),
+        400,
+        4,
+    );
     let legacy = json!({"email": "legacy@a.example", "password": "password-123", "is_service": true, "company_id": a,
                         "can_start_analyse_quality": false});
     let (st, v) = s.call(Method::POST, "/api/users", Some(&admin), Some(legacy));
@@ -97,58 +258,247 @@ fn accounts(s: &Server) {
     assert_eq!(v["total"], 1);
     assert_eq!(v["items"][0]["user_id"], client_id.as_str());
     let (_, v) = s.call(Method::GET, "/api/users?limit=100", Some(&cop), None);
-    assert_eq!(v["total"], 6, "company A: cadmin, client, cop, svc, new, legacy");
-    let (_, v) = s.call(Method::GET, "/api/users?limit=2&offset=1", Some(&admin), None);
+    assert_eq!(
+        v["total"], 6,
+        "company A: cadmin, client, cop, svc, new, legacy"
+    );
+    let (_, v) = s.call(
+        Method::GET,
+        "/api/users?limit=2&offset=1",
+        Some(&admin),
+        None,
+    );
     assert_eq!(v["items"].as_array().unwrap().len(), 2);
     assert_eq!(v["total"], 9);
-    let (_, v) = s.call(Method::GET, "/api/users?user_type=CLIENT%20ADMIN", Some(&admin), None);
+    let (_, v) = s.call(
+        Method::GET,
+        "/api/users?user_type=CLIENT%20ADMIN",
+        Some(&admin),
+        None,
+    );
     assert_eq!(v["total"], 1);
-    assert_error(s.call(Method::GET, "/api/users?limit=abc", Some(&admin), None), 400, 5);
-    assert_error(s.call(Method::GET, &format!("/api/users/{cadmin_id}"), Some(&client), None), 403, 9);
-    assert_error(s.call(Method::GET, &format!("/api/users/{client_b_id}"), Some(&client), None), 404, 10);
-    assert_error(s.call(Method::GET, &format!("/api/users/{client_b_id}"), Some(&cadmin), None), 404, 10);
-    assert_eq!(s.call(Method::GET, &format!("/api/users/{client_b_id}"), Some(&op), None).0, 200);
-    assert_eq!(s.call(Method::GET, &format!("/api/users/{client_id}"), Some(&cop), None).0, 200);
+    assert_error(
+        s.call(Method::GET, "/api/users?limit=abc", Some(&admin), None),
+        400,
+        5,
+    );
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/users/{cadmin_id}"),
+            Some(&client),
+            None,
+        ),
+        403,
+        9,
+    );
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/users/{client_b_id}"),
+            Some(&client),
+            None,
+        ),
+        404,
+        10,
+    );
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/users/{client_b_id}"),
+            Some(&cadmin),
+            None,
+        ),
+        404,
+        10,
+    );
+    assert_eq!(
+        s.call(
+            Method::GET,
+            &format!("/api/users/{client_b_id}"),
+            Some(&op),
+            None
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call(
+            Method::GET,
+            &format!("/api/users/{client_id}"),
+            Some(&cop),
+            None
+        )
+        .0,
+        200
+    );
 
     // Updates: self for names/password, managers for role and flags.
-    let (st, v) = s.call(Method::PATCH, &format!("/api/users/{client_id}"), Some(&client), Some(json!({"first_name": "Ann"})));
+    let (st, v) = s.call(
+        Method::PATCH,
+        &format!("/api/users/{client_id}"),
+        Some(&client),
+        Some(json!({"first_name": "Ann"})),
+    );
     assert_eq!((st, v["first_name"].as_str()), (200, Some("Ann")));
     let promote = json!({"user_type": "ADMIN"});
-    assert_error(s.call(Method::PATCH, &format!("/api/users/{client_id}"), Some(&client), Some(promote.clone())), 403, 9);
-    assert_error(s.call(Method::PATCH, &format!("/api/users/{client_id}"), Some(&cadmin), Some(promote)), 403, 9);
+    assert_error(
+        s.call(
+            Method::PATCH,
+            &format!("/api/users/{client_id}"),
+            Some(&client),
+            Some(promote.clone()),
+        ),
+        403,
+        9,
+    );
+    assert_error(
+        s.call(
+            Method::PATCH,
+            &format!("/api/users/{client_id}"),
+            Some(&cadmin),
+            Some(promote),
+        ),
+        403,
+        9,
+    );
     let flags = json!({"can_start_analysis_quality": false});
-    assert_error(s.call(Method::PATCH, &format!("/api/users/{client_id}"), Some(&op), Some(flags.clone())), 403, 9);
-    let (st, v) = s.call(Method::PATCH, &format!("/api/users/{client_id}"), Some(&cadmin), Some(flags));
+    assert_error(
+        s.call(
+            Method::PATCH,
+            &format!("/api/users/{client_id}"),
+            Some(&op),
+            Some(flags.clone()),
+        ),
+        403,
+        9,
+    );
+    let (st, v) = s.call(
+        Method::PATCH,
+        &format!("/api/users/{client_id}"),
+        Some(&cadmin),
+        Some(flags),
+    );
     assert_eq!((st, &v["can_start_analysis_quality"]), (200, &json!(false)));
-    assert_error(s.call(Method::PATCH, &format!("/api/users/{client_b_id}"), Some(&cadmin), Some(json!({"first_name": "x"}))), 404, 10);
+    assert_error(
+        s.call(
+            Method::PATCH,
+            &format!("/api/users/{client_b_id}"),
+            Some(&cadmin),
+            Some(json!({"first_name": "x"})),
+        ),
+        404,
+        10,
+    );
     let pw = json!({"password": "another-password"});
-    assert_eq!(s.call(Method::PATCH, &format!("/api/users/{client_id}"), Some(&client), Some(pw)).0, 200);
+    assert_eq!(
+        s.call(
+            Method::PATCH,
+            &format!("/api/users/{client_id}"),
+            Some(&client),
+            Some(pw)
+        )
+        .0,
+        200
+    );
     s.login("client@a.example", "another-password");
 
     // Deletion.
-    assert_error(s.call(Method::DELETE, &format!("/api/users/{new_id}"), Some(&client), None), 403, 9);
-    assert_error(s.call(Method::DELETE, &format!("/api/users/{client_b_id}"), Some(&cadmin), None), 404, 10);
-    assert_eq!(s.call(Method::DELETE, &format!("/api/users/{new_id}/"), Some(&cadmin), None).0, 204);
-    assert_error(s.call(Method::GET, &format!("/api/users/{new_id}"), Some(&admin), None), 404, 10);
+    assert_error(
+        s.call(
+            Method::DELETE,
+            &format!("/api/users/{new_id}"),
+            Some(&client),
+            None,
+        ),
+        403,
+        9,
+    );
+    assert_error(
+        s.call(
+            Method::DELETE,
+            &format!("/api/users/{client_b_id}"),
+            Some(&cadmin),
+            None,
+        ),
+        404,
+        10,
+    );
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &format!("/api/users/{new_id}/"),
+            Some(&cadmin),
+            None
+        )
+        .0,
+        204
+    );
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/users/{new_id}"),
+            Some(&admin),
+            None,
+        ),
+        404,
+        10,
+    );
     assert_eq!(s.login_raw("new@a.example", "password-123").status(), 401);
 
     // User metadata under both suffixes.
     let path = format!("/api/users/{client_id}/meta_data");
-    let (st, v) = s.call(Method::POST, &path, Some(&client), Some(json!({"iin": "123"})));
+    let (st, v) = s.call(
+        Method::POST,
+        &path,
+        Some(&client),
+        Some(json!({"iin": "123"})),
+    );
     assert_eq!((st, v.clone()), (200, json!({"iin": "123"})));
-    let (st, v) = s.call(Method::PATCH, &format!("/api/users/{client_id}/metadata"), Some(&client), Some(json!({"meta_data": {"x": 1}})));
+    let (st, v) = s.call(
+        Method::PATCH,
+        &format!("/api/users/{client_id}/metadata"),
+        Some(&client),
+        Some(json!({"meta_data": {"x": 1}})),
+    );
     assert_eq!((st, v), (200, json!({"iin": "123", "x": 1})));
     let (_, v) = s.call(Method::GET, &format!("{path}/"), Some(&cadmin), None);
     assert_eq!(v, json!({"iin": "123", "x": 1}));
     assert_error(s.call(Method::GET, &path, Some(&client_b), None), 404, 10);
-    assert_error(s.call(Method::POST, &path, Some(&cop), Some(json!({"a": 1}))), 403, 9);
-    assert_error(s.call(Method::POST, &path, Some(&client), Some(json!([1]))), 400, 3);
+    assert_error(
+        s.call(Method::POST, &path, Some(&cop), Some(json!({"a": 1}))),
+        403,
+        9,
+    );
+    assert_error(
+        s.call(Method::POST, &path, Some(&client), Some(json!([1]))),
+        400,
+        3,
+    );
     assert_eq!(s.call(Method::DELETE, &path, Some(&client), None).0, 204);
     assert_eq!(s.call(Method::GET, &path, Some(&client), None).1, json!({}));
     // Analyses and collections exist as tables: unknown ids answer 404.
     let nobody = "00000000-0000-4000-8000-000000000000";
-    assert_error(s.call(Method::GET, &format!("/api/analyses/{nobody}/meta_data"), Some(&admin), None), 404, 10);
-    assert_error(s.call(Method::GET, &format!("/api/collections/{nobody}/metadata"), Some(&admin), None), 404, 10);
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/analyses/{nobody}/meta_data"),
+            Some(&admin),
+            None,
+        ),
+        404,
+        10,
+    );
+    assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/collections/{nobody}/metadata"),
+            Some(&admin),
+            None,
+        ),
+        404,
+        10,
+    );
 }
 
 #[test]

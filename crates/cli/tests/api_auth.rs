@@ -24,17 +24,37 @@ fn auth_flows(s: &Server) {
     let v: Value = r.json().unwrap();
     let token = v["access_token"].as_str().unwrap().to_string();
     let expire_token = v["expire_token"].as_str().unwrap().to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let exp = v["expire_date"].as_i64().unwrap();
-    assert!((now + 800..=now + 1000).contains(&exp), "15 minutes by default: {exp} vs {now}");
+    assert!(
+        (now + 800..=now + 1000).contains(&exp),
+        "15 minutes by default: {exp} vs {now}"
+    );
     assert_eq!(v["user"]["user_type"], "ADMIN");
 
     assert_error(
-        s.call(Method::POST, "/api/authorize/auth", None, Some(json!({"credentials": {"email": ADMIN_EMAIL, "password": "nope"}}))),
+        s.call(
+            Method::POST,
+            "/api/authorize/auth",
+            None,
+            Some(json!({"credentials": {"email": ADMIN_EMAIL, "password": "nope"}})),
+        ),
         401,
         7,
     );
-    assert_error(s.call(Method::POST, "/api/authorize/auth/", None, Some(json!({"email": ADMIN_EMAIL}))), 400, 3);
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/authorize/auth/",
+            None,
+            Some(json!({"email": ADMIN_EMAIL})),
+        ),
+        400,
+        3,
+    );
     let malformed = s
         .req(Method::POST, "/api/authorize/auth", None)
         .header("content-type", "application/json")
@@ -46,40 +66,113 @@ fn auth_flows(s: &Server) {
 
     // Token errors: missing 6, unknown 7; trailing slash optional; unknown path 10; wrong method 1.
     assert_error(s.call(Method::GET, "/api/folders", None, None), 401, 6);
-    assert_error(s.call(Method::GET, "/api/folders/", Some("not-a-token"), None), 401, 7);
-    assert_eq!(s.call(Method::GET, "/api/folders/", Some(&token), None).0, 200);
-    assert_eq!(s.call(Method::GET, "/api/folders", Some(&token), None).0, 200);
-    assert_error(s.call(Method::GET, "/api/nothing/here", Some(&token), None), 404, 10);
-    assert_error(s.call(Method::PUT, "/api/folders", Some(&token), None), 405, 1);
-    assert_error(s.call(Method::GET, "/api/folders/not-a-uuid", Some(&token), None), 400, 5);
+    assert_error(
+        s.call(Method::GET, "/api/folders/", Some("not-a-token"), None),
+        401,
+        7,
+    );
+    assert_eq!(
+        s.call(Method::GET, "/api/folders/", Some(&token), None).0,
+        200
+    );
+    assert_eq!(
+        s.call(Method::GET, "/api/folders", Some(&token), None).0,
+        200
+    );
+    assert_error(
+        s.call(Method::GET, "/api/nothing/here", Some(&token), None),
+        404,
+        10,
+    );
+    assert_error(
+        s.call(Method::PUT, "/api/folders", Some(&token), None),
+        405,
+        1,
+    );
+    assert_error(
+        s.call(Method::GET, "/api/folders/not-a-uuid", Some(&token), None),
+        400,
+        5,
+    );
 
     // Refresh: errors, then a new pair; the old pair dies when the new one is first used.
-    assert_error(s.call(Method::POST, "/api/authorize/refresh", None, Some(json!({}))), 400, 3);
-    let v = assert_error(s.call(Method::POST, "/api/authorize/refresh/", None, Some(json!({"expire_token": "x"}))), 401, 7);
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/authorize/refresh",
+            None,
+            Some(json!({})),
+        ),
+        400,
+        3,
+    );
+    let v = assert_error(
+        s.call(
+            Method::POST,
+            "/api/authorize/refresh/",
+            None,
+            Some(json!({"expire_token": "x"})),
+        ),
+        401,
+        7,
+    );
     assert_eq!(v["error_message"], "Session not found");
     let company = s.company(&token, "Refreshers");
     let (_, other) = s.user(&token, "other@example.com", "CLIENT", Some(&company));
     assert_error(
-        s.call(Method::POST, "/api/authorize/refresh", Some(&other), Some(json!({"expire_token": expire_token}))),
+        s.call(
+            Method::POST,
+            "/api/authorize/refresh",
+            Some(&other),
+            Some(json!({"expire_token": expire_token})),
+        ),
         403,
         9,
     );
-    let (st, v) = s.call(Method::POST, "/api/authorize/refresh", Some(&token), Some(json!({"expire_token": expire_token})));
+    let (st, v) = s.call(
+        Method::POST,
+        "/api/authorize/refresh",
+        Some(&token),
+        Some(json!({"expire_token": expire_token})),
+    );
     assert_eq!(st, 200, "{v}");
     let new_token = v["access_token"].as_str().unwrap().to_string();
     assert!(v["expire_token"].is_string() && v["expire_date"].is_i64());
-    assert_eq!(s.call(Method::GET, "/api/users/me", Some(&token), None).0, 200, "old token valid until the new one is used");
-    assert_eq!(s.call(Method::GET, "/api/users/me", Some(&new_token), None).0, 200);
-    assert_error(s.call(Method::GET, "/api/users/me", Some(&token), None), 401, 7);
+    assert_eq!(
+        s.call(Method::GET, "/api/users/me", Some(&token), None).0,
+        200,
+        "old token valid until the new one is used"
+    );
+    assert_eq!(
+        s.call(Method::GET, "/api/users/me", Some(&new_token), None)
+            .0,
+        200
+    );
+    assert_error(
+        s.call(Method::GET, "/api/users/me", Some(&token), None),
+        401,
+        7,
+    );
 
     // CLIENT SERVICE tokens live 5 years.
-    s.user(&new_token, "svc@example.com", "CLIENT SERVICE", Some(&company));
-    let v: Value = s.login_raw("svc@example.com", "password-123").json().unwrap();
+    s.user(
+        &new_token,
+        "svc@example.com",
+        "CLIENT SERVICE",
+        Some(&company),
+    );
+    let v: Value = s
+        .login_raw("svc@example.com", "password-123")
+        .json()
+        .unwrap();
     assert!(v["expire_date"].as_i64().unwrap() > now + 4 * 365 * 24 * 3600);
 
     // Rate limit (3 failures per account here): the 4th attempt is refused even with the right password.
     for _ in 0..3 {
-        assert_eq!(s.login_raw("other@example.com", "wrong-password").status(), 401);
+        assert_eq!(
+            s.login_raw("other@example.com", "wrong-password").status(),
+            401
+        );
     }
     let r = s.login_raw("other@example.com", "password-123");
     assert_eq!(r.status(), 429);
@@ -92,11 +185,22 @@ fn expiry(s: &Server) {
     // TTL 3 s with sliding expiry: regular use keeps the token alive past its first expiry date.
     let token = s.admin();
     std::thread::sleep(Duration::from_millis(2000));
-    assert_eq!(s.call(Method::GET, "/api/users/me", Some(&token), None).0, 200);
+    assert_eq!(
+        s.call(Method::GET, "/api/users/me", Some(&token), None).0,
+        200
+    );
     std::thread::sleep(Duration::from_millis(2000));
-    assert_eq!(s.call(Method::GET, "/api/users/me", Some(&token), None).0, 200, "sliding expiry");
+    assert_eq!(
+        s.call(Method::GET, "/api/users/me", Some(&token), None).0,
+        200,
+        "sliding expiry"
+    );
     std::thread::sleep(Duration::from_millis(4000));
-    assert_error(s.call(Method::GET, "/api/users/me", Some(&token), None), 401, 8);
+    assert_error(
+        s.call(Method::GET, "/api/users/me", Some(&token), None),
+        401,
+        8,
+    );
 }
 
 const AUTH_ENV: &[(&str, &str)] = &[("FACEPROOF_LOGIN_MAX_FAILURES", "3")];

@@ -73,7 +73,10 @@ where
     T::Err: std::fmt::Display,
 {
     if let Ok(v) = std::env::var(name) {
-        *slot = v.trim().parse().map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}"))?;
+        *slot = v
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}"))?;
     }
     Ok(())
 }
@@ -81,10 +84,13 @@ where
 impl Config {
     /// Defaults, then the file (when given), then environment variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
-        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("FACEPROOF_CONFIG").map(PathBuf::from));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("FACEPROOF_CONFIG").map(PathBuf::from));
         let mut c = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => Config::default(),
@@ -100,13 +106,22 @@ impl Config {
             c.public_url = Some(v);
         }
         env_parse("FACEPROOF_SESSION_TTL", &mut c.session_ttl_secs)?;
-        env_parse("FACEPROOF_SERVICE_SESSION_TTL", &mut c.service_session_ttl_secs)?;
+        env_parse(
+            "FACEPROOF_SERVICE_SESSION_TTL",
+            &mut c.service_session_ttl_secs,
+        )?;
         env_parse("FACEPROOF_REFRESH_TTL", &mut c.refresh_ttl_secs)?;
         env_parse("FACEPROOF_SLIDING_EXPIRY", &mut c.sliding_expiry)?;
         env_parse("FACEPROOF_LOGIN_MAX_FAILURES", &mut c.login_max_failures)?;
-        env_parse("FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES", &mut c.login_max_address_failures)?;
+        env_parse(
+            "FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES",
+            &mut c.login_max_address_failures,
+        )?;
         env_parse("FACEPROOF_LOGIN_WINDOW", &mut c.login_window_secs)?;
-        env_parse("FACEPROOF_MAX_FILES_PER_FOLDER", &mut c.max_files_per_folder)?;
+        env_parse(
+            "FACEPROOF_MAX_FILES_PER_FOLDER",
+            &mut c.max_files_per_folder,
+        )?;
         env_parse("FACEPROOF_MAX_FILE_BYTES", &mut c.max_file_bytes)?;
         env_parse("FACEPROOF_MAX_REQUEST_BYTES", &mut c.max_request_bytes)?;
         env_parse("FACEPROOF_MAX_VIDEO_SECONDS", &mut c.max_video_seconds)?;
@@ -117,7 +132,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("faceproof.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("faceproof.db").display()
+            ),
         }
     }
 

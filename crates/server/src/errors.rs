@@ -102,7 +102,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: Value::Null }
+        ApiError {
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
     }
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = details;
@@ -136,7 +140,11 @@ struct Body<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (error_code, status) = self.code.oz();
-        let body = Body { error_code, error_message: &self.message, details: &self.details };
+        let body = Body {
+            error_code,
+            error_message: &self.message,
+            details: &self.details,
+        };
         (status, axum::Json(body)).into_response()
     }
 }

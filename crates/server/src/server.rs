@@ -20,8 +20,15 @@ use crate::store::users::UserFields;
 use crate::store::Store;
 
 /// Create a user from the command line (`faceproof admin create`); returns the user id.
-pub async fn create_user(cfg: &Config, email: &str, password: &str, role: Role, company: Option<&str>) -> anyhow::Result<String> {
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+pub async fn create_user(
+    cfg: &Config,
+    email: &str,
+    password: &str,
+    role: Role,
+    company: Option<&str>,
+) -> anyhow::Result<String> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
     if store.user_by_email(email).await?.is_some() {
         anyhow::bail!("a user with email {email} already exists");
@@ -31,13 +38,24 @@ pub async fn create_user(cfg: &Config, email: &str, password: &str, role: Role, 
     }
     let company_id = match (role.is_client(), company) {
         (false, _) => None,
-        (true, None) => anyhow::bail!("role {} needs --company (an id or a new company's name)", role.as_str()),
+        (true, None) => anyhow::bail!(
+            "role {} needs --company (an id or a new company's name)",
+            role.as_str()
+        ),
         (true, Some(c)) => match c.parse::<uuid::Uuid>() {
             Ok(id) => {
-                store.company_get(id).await?.with_context(|| format!("no company {id}"))?;
+                store
+                    .company_get(id)
+                    .await?
+                    .with_context(|| format!("no company {id}"))?;
                 Some(id)
             }
-            Err(_) => Some(store.company_create(c, &serde_json::json!({})).await?.company_id),
+            Err(_) => Some(
+                store
+                    .company_create(c, &serde_json::json!({}))
+                    .await?
+                    .company_id,
+            ),
         },
     };
     let user = store
@@ -77,13 +95,20 @@ async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
 
 /// Run the server until interrupted.
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
     bootstrap_admin(&store).await?;
     let blobs = LocalBlobs::open(&cfg.media_dir()).context("opening the media directory")?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
     let state = AppState {
-        limiter: Arc::new(LoginLimiter::new(cfg.login_max_failures, cfg.login_max_address_failures, Duration::from_secs(cfg.login_window_secs))),
+        limiter: Arc::new(LoginLimiter::new(
+            cfg.login_max_failures,
+            cfg.login_max_address_failures,
+            Duration::from_secs(cfg.login_window_secs),
+        )),
         cfg: Arc::new(cfg.clone()),
         store: store.clone(),
         blobs: Arc::new(blobs),
@@ -100,14 +125,22 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         }
     });
     let public = PublicUrl(cfg.public_url.clone());
-    let app = router(state).layer(axum::Extension(public)).layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = router(state)
+        .layer(axum::Extension(public))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     let app = NormalizePathLayer::trim_trailing_slash().layer(app);
     tracing::info!("listening on {}", listener.local_addr()?);
-    eprintln!("faceproof API listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving")?;
+    eprintln!(
+        "faceproof API listening on http://{}",
+        listener.local_addr()?
+    );
+    axum::serve(
+        listener,
+        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("serving")?;
     Ok(())
 }
 
@@ -117,7 +150,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -49,10 +49,20 @@ pub const KNOWN_TAGS: &[&str] = &[
 
 /// Refuse tags outside [`KNOWN_TAGS`] (error 4) and drop duplicates, keeping order.
 pub fn check_tags(tags: &[String]) -> ApiResult<Vec<String>> {
-    let unknown: Vec<&String> = tags.iter().filter(|t| !KNOWN_TAGS.contains(&t.as_str())).collect();
+    let unknown: Vec<&String> = tags
+        .iter()
+        .filter(|t| !KNOWN_TAGS.contains(&t.as_str()))
+        .collect();
     if !unknown.is_empty() {
-        return Err(ApiError::value(format!("Unknown media tag(s): {}", unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
-            .with_details(json!({ "unknown_tags": unknown, "known_tags": KNOWN_TAGS })));
+        return Err(ApiError::value(format!(
+            "Unknown media tag(s): {}",
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .with_details(json!({ "unknown_tags": unknown, "known_tags": KNOWN_TAGS })));
     }
     let mut out: Vec<String> = Vec::new();
     for t in tags {
@@ -74,14 +84,25 @@ pub struct Payload {
 }
 
 pub fn parse_payload(text: &str) -> ApiResult<Payload> {
-    let v: Value = serde_json::from_str(text).map_err(|e| ApiError::structure(format!("payload is not valid JSON: {e}")))?;
-    let Value::Object(map) = v else { return Err(ApiError::structure("payload must be a JSON object")) };
-    let mut p = Payload { has_analyses: map.contains_key("analyses"), ..Payload::default() };
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::structure(format!("payload is not valid JSON: {e}")))?;
+    let Value::Object(map) = v else {
+        return Err(ApiError::structure("payload must be a JSON object"));
+    };
+    let mut p = Payload {
+        has_analyses: map.contains_key("analyses"),
+        ..Payload::default()
+    };
     if let Some(tags) = map.get("media:tags") {
-        let Value::Object(tags) = tags else { return Err(ApiError::structure("media:tags must be an object of key → [tag]")) };
+        let Value::Object(tags) = tags else {
+            return Err(ApiError::structure(
+                "media:tags must be an object of key → [tag]",
+            ));
+        };
         for (key, list) in tags {
-            let list: Vec<String> = serde_json::from_value(list.clone())
-                .map_err(|_| ApiError::structure(format!("media:tags.{key} must be a list of strings")))?;
+            let list: Vec<String> = serde_json::from_value(list.clone()).map_err(|_| {
+                ApiError::structure(format!("media:tags.{key} must be a list of strings"))
+            })?;
             p.media_tags.insert(key.clone(), check_tags(&list)?);
         }
     }
@@ -92,10 +113,16 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
         p.folder_meta = Some(meta.clone());
     }
     if let Some(meta) = map.get("media:meta_data") {
-        let Value::Object(meta) = meta else { return Err(ApiError::structure("media:meta_data must be an object of key → object")) };
+        let Value::Object(meta) = meta else {
+            return Err(ApiError::structure(
+                "media:meta_data must be an object of key → object",
+            ));
+        };
         for (key, m) in meta {
             if !m.is_object() {
-                return Err(ApiError::structure(format!("media:meta_data.{key} must be an object")));
+                return Err(ApiError::structure(format!(
+                    "media:meta_data.{key} must be an object"
+                )));
             }
             p.media_meta.insert(key.clone(), m.clone());
         }
@@ -116,45 +143,88 @@ pub struct Upload {
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(Code::TooLarge, "The request is over the configured size limit")
+        ApiError::new(
+            Code::TooLarge,
+            "The request is over the configured size limit",
+        )
     } else {
         ApiError::structure(format!("Malformed multipart body: {}", e.body_text()))
     }
 }
 
 /// Read the multipart body: `payload` and `additional_info` are text; every other field that has a
-/// file name or a non-text content type is a media file. Files over the size limit stop the read.
+/// file name or a non-text content type is a media file. After a limit is hit the rest of the body
+/// is read and discarded (bounded by `max_request_bytes`), so the client gets the error response
+/// instead of a reset connection.
 pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload> {
     let mut payload = None;
     let mut files = Vec::new();
+    let mut failure: Option<ApiError> = None;
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+        if failure.is_some() {
+            while field.chunk().await.map_err(multipart_error)?.is_some() {}
+            continue;
+        }
         let key = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
-        let is_text = field.content_type().is_none_or(|ct| ct.starts_with("text/"));
+        let is_text = field
+            .content_type()
+            .is_none_or(|ct| ct.starts_with("text/"));
         if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
             let text = field.text().await.map_err(multipart_error)?;
             if key == "payload" {
-                payload = Some(parse_payload(&text)?);
+                match parse_payload(&text) {
+                    Ok(p) => payload = Some(p),
+                    Err(e) => failure = Some(e),
+                }
             }
             continue;
         }
         if files.len() >= cfg.max_files_per_folder {
-            return Err(ApiError::value(format!("Too many files: at most {} per folder", cfg.max_files_per_folder)));
+            failure = Some(ApiError::value(format!(
+                "Too many files: at most {} per folder",
+                cfg.max_files_per_folder
+            )));
+            while field.chunk().await.map_err(multipart_error)?.is_some() {}
+            continue;
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if failure.is_some() {
+                continue;
+            }
             bytes.extend_from_slice(&chunk);
             if bytes.len() as u64 > cfg.max_file_bytes {
-                return Err(ApiError::new(
-                    Code::TooLarge,
-                    format!("File '{key}' is over the limit of {} bytes", cfg.max_file_bytes),
-                )
-                .with_details(json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes })));
+                failure = Some(
+                    ApiError::new(
+                        Code::TooLarge,
+                        format!(
+                            "File '{key}' is over the limit of {} bytes",
+                            cfg.max_file_bytes
+                        ),
+                    )
+                    .with_details(
+                        json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes }),
+                    ),
+                );
+                bytes = Vec::new();
             }
         }
-        files.push(IncomingFile { key: key.clone(), name: file_name.unwrap_or(key), bytes });
+        if failure.is_none() {
+            files.push(IncomingFile {
+                key: key.clone(),
+                name: file_name.unwrap_or(key),
+                bytes,
+            });
+        }
     }
-    Ok(Upload { payload: payload.unwrap_or_default(), files })
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(Upload {
+        payload: payload.unwrap_or_default(),
+        files,
+    })
 }
 
 /// A validated file ready to store.
@@ -172,8 +242,53 @@ fn thumbnail(decoded: &Decoded) -> Option<Vec<u8>> {
     let frame = decoded.frames.first()?;
     let img = image::DynamicImage::ImageRgb8(frame.image.clone()).thumbnail(320, 320);
     let mut out = Cursor::new(Vec::new());
-    img.to_rgb8().write_to(&mut out, image::ImageFormat::Jpeg).ok()?;
+    img.to_rgb8()
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .ok()?;
     Some(out.into_inner())
+}
+
+/// The image decoder fills in missing pixels of a truncated JPEG or PNG; refuse such files here:
+/// a JPEG must have an end-of-image marker after its first scan, a PNG its `IEND` chunk.
+pub fn check_complete(format: Format, bytes: &[u8]) -> Result<(), &'static str> {
+    match format {
+        Format::Jpeg => {
+            // Walk the marker segments (skipping APPn payloads, which may embed a thumbnail JPEG)
+            // to the first start-of-scan, then look for EOI (FF D9) in the entropy-coded data.
+            let mut i = 2;
+            loop {
+                if i + 4 > bytes.len() {
+                    return Err("truncated JPEG (headers)");
+                }
+                if bytes[i] != 0xFF {
+                    return Err("corrupt JPEG (marker expected)");
+                }
+                let marker = bytes[i + 1];
+                if marker == 0xFF {
+                    i += 1;
+                    continue;
+                }
+                let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+                if marker == 0xDA {
+                    let scan = &bytes[(i + 2 + len).min(bytes.len())..];
+                    return if scan.windows(2).any(|w| w == [0xFF, 0xD9]) {
+                        Ok(())
+                    } else {
+                        Err("truncated JPEG (no end of image)")
+                    };
+                }
+                i += 2 + len;
+            }
+        }
+        Format::Png => {
+            if bytes.len() >= 12 && bytes.windows(4).rev().take(64).any(|w| w == b"IEND") {
+                Ok(())
+            } else {
+                Err("truncated PNG (no IEND chunk)")
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Decode every file once (on the blocking pool) to check it, and make its thumbnail.
@@ -188,21 +303,49 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
     for file in files {
         let limits = limits.clone();
         let (file, result) = tokio::task::spawn_blocking(move || {
-            let r = decode(&file.bytes, &limits).map(|d| {
-                let (w, h) = d.frames.first().map(|f| f.image.dimensions()).unwrap_or((0, 0));
-                (d.format, d.kind(), w, h, d.duration.map(|s| (s * 1000.0).round() as i64), thumbnail(&d))
-            });
+            if let Some(format) = faceproof_engine::media::sniff(&file.bytes) {
+                if let Err(reason) = check_complete(format, &file.bytes) {
+                    let err =
+                        ApiError::new(Code::InvalidValue, format!("unreadable image: {reason}"))
+                            .with_details(json!({ "reason": "unreadable" }));
+                    return (file, Err(err));
+                }
+            }
+            let r = decode(&file.bytes, &limits)
+                .map_err(ApiError::from)
+                .map(|d| {
+                    let (w, h) = d
+                        .frames
+                        .first()
+                        .map(|f| f.image.dimensions())
+                        .unwrap_or((0, 0));
+                    (
+                        d.format,
+                        d.kind(),
+                        w,
+                        h,
+                        d.duration.map(|s| (s * 1000.0).round() as i64),
+                        thumbnail(&d),
+                    )
+                });
             (file, r)
         })
         .await
         .map_err(ApiError::internal)?;
-        let (format, kind, width, height, duration_ms, thumb) = result.map_err(|e| {
-            let mut err = ApiError::from(e);
+        let (format, kind, width, height, duration_ms, thumb) = result.map_err(|mut err| {
             err.message = format!("File '{}': {}", file.key, err.message);
             err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
             err
         })?;
-        out.push(Prepared { file, format, kind, width, height, duration_ms, thumb });
+        out.push(Prepared {
+            file,
+            format,
+            kind,
+            width,
+            height,
+            duration_ms,
+            thumb,
+        });
     }
     Ok(out)
 }
@@ -258,8 +401,16 @@ pub async fn commit(
                 width: p.width as i64,
                 height: p.height as i64,
                 duration_ms: p.duration_ms,
-                tags: payload.media_tags.get(&p.file.key).cloned().unwrap_or_default(),
-                meta_data: payload.media_meta.get(&p.file.key).cloned().unwrap_or_else(|| json!({})),
+                tags: payload
+                    .media_tags
+                    .get(&p.file.key)
+                    .cloned()
+                    .unwrap_or_default(),
+                meta_data: payload
+                    .media_meta
+                    .get(&p.file.key)
+                    .cloned()
+                    .unwrap_or_else(|| json!({})),
                 technical_meta_data: json!({ "media_key": p.file.key }),
                 // keep upload order stable when sorting by time
                 time_created: now + i as i64,
@@ -289,12 +440,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn truncated_images_are_refused() {
+        let jpeg = [
+            &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x08][..],
+            &[0xFF, 0xD8, 0xFF, 0xD9, 0, 0][..], // an embedded thumbnail in APP1 must not count
+            &[0xFF, 0xDA, 0x00, 0x04, 1, 2, 0x12, 0x34, 0xFF, 0x00][..],
+        ]
+        .concat();
+        assert!(check_complete(Format::Jpeg, &jpeg).is_err());
+        let complete = [&jpeg[..], &[0xFF, 0xD9][..]].concat();
+        assert!(check_complete(Format::Jpeg, &complete).is_ok());
+        assert!(check_complete(Format::Png, b"\x89PNG\r\n\x1a\n....IHDR").is_err());
+    }
+
+    #[test]
     fn payload_blocks() {
         let p = parse_payload(r#"{"media:tags":{"v":["video_selfie","video_selfie_blank"]},"folder:meta_data":{"a":1},"media:meta_data":{"v":{"x":"y"}}}"#).unwrap();
         assert_eq!(p.media_tags["v"].len(), 2);
         assert_eq!(p.folder_meta.unwrap()["a"], 1);
-        assert_eq!(parse_payload(r#"{"media:tags":{"v":["nope"]}}"#).unwrap_err().code, Code::InvalidValue);
-        assert_eq!(parse_payload("{not json").unwrap_err().code, Code::InvalidStructure);
-        assert_eq!(parse_payload(r#"{"folder:meta_data":[1]}"#).unwrap_err().code, Code::InvalidStructure);
+        assert_eq!(
+            parse_payload(r#"{"media:tags":{"v":["nope"]}}"#)
+                .unwrap_err()
+                .code,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            parse_payload("{not json").unwrap_err().code,
+            Code::InvalidStructure
+        );
+        assert_eq!(
+            parse_payload(r#"{"folder:meta_data":[1]}"#)
+                .unwrap_err()
+                .code,
+            Code::InvalidStructure
+        );
     }
 }

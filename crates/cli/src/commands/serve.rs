@@ -23,7 +23,11 @@ pub struct Args {
     config: Option<PathBuf>,
 }
 
-fn load(config: Option<PathBuf>, data_dir: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<Config> {
+fn load(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+) -> anyhow::Result<Config> {
     let mut cfg = Config::load(config.as_deref())?;
     if let Some(d) = data_dir {
         cfg.data_dir = d;
@@ -35,7 +39,9 @@ fn load(config: Option<PathBuf>, data_dir: Option<PathBuf>, database_url: Option
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -78,10 +84,25 @@ enum AdminAction {
 
 pub fn run_admin(args: AdminArgs) -> anyhow::Result<()> {
     match args.action {
-        AdminAction::Create { email, password, role, company, data_dir, database_url, config } => {
-            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
+        AdminAction::Create {
+            email,
+            password,
+            role,
+            company,
+            data_dir,
+            database_url,
+            config,
+        } => {
+            let role =
+                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
             let cfg = load(config, data_dir, database_url)?;
-            let id = runtime()?.block_on(faceproof_server::create_user(&cfg, &email, &password, role, company.as_deref()))?;
+            let id = runtime()?.block_on(faceproof_server::create_user(
+                &cfg,
+                &email,
+                &password,
+                role,
+                company.as_deref(),
+            ))?;
             println!("{id}");
             Ok(())
         }

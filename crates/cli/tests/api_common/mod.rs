@@ -44,18 +44,29 @@ pub fn shared_data() -> Option<PathBuf> {
 /// The first `n` photos of `verification/` (sorted, recursive).
 pub fn photos(data: &std::path::Path, n: usize) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(data.join("verification")).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data.join("verification"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for d in dirs {
         let mut files: Vec<PathBuf> = if d.is_dir() {
-            std::fs::read_dir(&d).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect()
+            std::fs::read_dir(&d)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .collect()
         } else {
             vec![d.clone()]
         };
         files.sort();
         for f in files {
-            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            let ext = f
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
             if ["jpg", "jpeg", "png"].contains(&ext.as_str()) {
                 out.push(f);
                 if out.len() == n {
@@ -76,7 +87,9 @@ pub fn video(data: &std::path::Path, ext: &str) -> PathBuf {
         .filter(|p| p.extension().and_then(|e| e.to_str()) == Some(ext))
         .collect();
     v.sort();
-    v.into_iter().next().unwrap_or_else(|| panic!("no .{ext} video in {}", data.join("video").display()))
+    v.into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no .{ext} video in {}", data.join("video").display()))
 }
 
 pub struct Server {
@@ -89,15 +102,25 @@ pub struct Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn fresh_database_url(base: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let name = format!("faceproof_test_{}_{}", std::process::id(), nanos);
     let (without_query, query) = match base.split_once('?') {
         Some((a, q)) => (a, format!("?{q}")),
@@ -115,7 +138,9 @@ impl Server {
             Backend::Postgres => match std::env::var("FACEPROOF_TEST_DATABASE_URL") {
                 Ok(base) if !base.is_empty() => {
                     let url = fresh_database_url(&base);
-                    runtime().block_on(faceproof_server::store::create_database(&url)).expect("creating the test database");
+                    runtime()
+                        .block_on(faceproof_server::store::create_database(&url))
+                        .expect("creating the test database");
                     Some(url)
                 }
                 _ => {
@@ -130,14 +155,26 @@ impl Server {
         let data_dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"]).arg(data_dir.path());
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir.path());
         if let Some(url) = &db_url {
             cmd.args(["--database-url", url]);
         }
-        for var in ["FACEPROOF_CONFIG", "FACEPROOF_DATABASE_URL", "FACEPROOF_PUBLIC_URL", "FACEPROOF_SESSION_TTL"] {
+        for var in [
+            "FACEPROOF_CONFIG",
+            "FACEPROOF_DATABASE_URL",
+            "FACEPROOF_PUBLIC_URL",
+            "FACEPROOF_SESSION_TTL",
+        ] {
             cmd.env_remove(var);
         }
-        cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL).env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -149,16 +186,26 @@ impl Server {
             data_dir,
             backend,
             db_url,
-            client: Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = server.client.get(format!("{}/api/version", server.base)).send() {
+            if let Ok(r) = server
+                .client
+                .get(format!("{}/api/version", server.base))
+                .send()
+            {
                 if r.status() == 200 {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "the server did not answer /api/version within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer /api/version within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(server)
@@ -195,7 +242,13 @@ impl Server {
     }
 
     /// Send and return (status, JSON body or Null).
-    pub fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self.req(method, path, token);
         if let Some(b) = body {
             r = r.json(&b);
@@ -208,13 +261,24 @@ impl Server {
 
     /// Create a company and return its id.
     pub fn company(&self, admin: &str, name: &str) -> String {
-        let (s, v) = self.call(Method::POST, "/api/companies/", Some(admin), Some(json!({"name": name})));
+        let (s, v) = self.call(
+            Method::POST,
+            "/api/companies/",
+            Some(admin),
+            Some(json!({"name": name})),
+        );
         assert_eq!(s, 201, "{v}");
         v["company_id"].as_str().unwrap().to_string()
     }
 
     /// Create a user and log in; returns (user_id, token).
-    pub fn user(&self, creator: &str, email: &str, role: &str, company: Option<&str>) -> (String, String) {
+    pub fn user(
+        &self,
+        creator: &str,
+        email: &str,
+        role: &str,
+        company: Option<&str>,
+    ) -> (String, String) {
         let (s, v) = self.call(
             Method::POST,
             "/api/users/",
@@ -223,16 +287,28 @@ impl Server {
                         "first_name": "Test", "last_name": role})),
         );
         assert_eq!(s, 201, "creating {email}: {v}");
-        (v["user_id"].as_str().unwrap().to_string(), self.login(email, "password-123"))
+        (
+            v["user_id"].as_str().unwrap().to_string(),
+            self.login(email, "password-123"),
+        )
     }
 
     /// Upload files to `path` (multipart, files under the given keys, payload JSON).
-    pub fn upload(&self, path: &str, token: &str, files: &[(&str, &std::path::Path)], payload: Option<Value>) -> (u16, Value) {
+    pub fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        files: &[(&str, &std::path::Path)],
+        payload: Option<Value>,
+    ) -> (u16, Value) {
         let mut form = multipart::Form::new();
         for (key, file) in files {
             let bytes = std::fs::read(file).unwrap();
             let name = file.file_name().unwrap().to_string_lossy().to_string();
-            form = form.part(key.to_string(), multipart::Part::bytes(bytes).file_name(name));
+            form = form.part(
+                key.to_string(),
+                multipart::Part::bytes(bytes).file_name(name),
+            );
         }
         if let Some(p) = payload {
             form = form.text("payload", p.to_string());
@@ -240,8 +316,19 @@ impl Server {
         self.upload_form(path, token, form)
     }
 
-    pub fn upload_bytes(&self, path: &str, token: &str, key: &str, name: &str, bytes: Vec<u8>, payload: Option<Value>) -> (u16, Value) {
-        let mut form = multipart::Form::new().part(key.to_string(), multipart::Part::bytes(bytes).file_name(name.to_string()));
+    pub fn upload_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        key: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        payload: Option<Value>,
+    ) -> (u16, Value) {
+        let mut form = multipart::Form::new().part(
+            key.to_string(),
+            multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
         if let Some(p) = payload {
             form = form.text("payload", p.to_string());
         }
@@ -249,7 +336,11 @@ impl Server {
     }
 
     pub fn upload_form(&self, path: &str, token: &str, form: multipart::Form) -> (u16, Value) {
-        let resp = self.req(Method::POST, path, Some(token)).multipart(form).send().unwrap();
+        let resp = self
+            .req(Method::POST, path, Some(token))
+            .multipart(form)
+            .send()
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().unwrap_or(Value::Null))
     }
@@ -260,7 +351,13 @@ impl Server {
             std::fs::read_dir(p)
                 .map(|rd| {
                     rd.filter_map(|e| e.ok())
-                        .map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 })
+                        .map(|e| {
+                            if e.path().is_dir() {
+                                count(&e.path())
+                            } else {
+                                1
+                            }
+                        })
                         .sum()
                 })
                 .unwrap_or(0)
@@ -286,7 +383,11 @@ impl Drop for Server {
 pub fn assert_error(got: (u16, Value), status: u16, code: i64) -> Value {
     let (s, v) = got;
     assert_eq!(s, status, "status; body: {v}");
-    assert_eq!(v["error_code"].as_i64(), Some(code), "error_code; body: {v}");
+    assert_eq!(
+        v["error_code"].as_i64(),
+        Some(code),
+        "error_code; body: {v}"
+    );
     assert!(v["error_message"].is_string(), "error_message; body: {v}");
     assert!(v.get("details").is_some(), "details; body: {v}");
     v

@@ -26,8 +26,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Admin, Role::Operator, Role::Client, Role::ClientAdmin, Role::ClientOperator, Role::ClientService];
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Operator,
+        Role::Client,
+        Role::ClientAdmin,
+        Role::ClientOperator,
+        Role::ClientService,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,7 +88,9 @@ pub mod passwords {
 
     pub fn verify(password: &str, phc: &str) -> bool {
         match PasswordHash::new(phc) {
-            Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         }
     }

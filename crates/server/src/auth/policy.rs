@@ -79,19 +79,32 @@ pub struct Flags {
 
 impl Default for Flags {
     fn default() -> Self {
-        Flags { biometry: true, quality: true, collection: true }
+        Flags {
+            biometry: true,
+            quality: true,
+            collection: true,
+        }
     }
 }
 
 impl Object {
     pub fn new(resource: Resource, company_id: Option<Uuid>, owner_id: Option<Uuid>) -> Self {
-        Object { resource, company_id, owner_id, role: None, flags: Flags::default() }
+        Object {
+            resource,
+            company_id,
+            owner_id,
+            role: None,
+            flags: Flags::default(),
+        }
     }
     pub fn company(id: Uuid) -> Self {
         Object::new(Resource::Company, Some(id), None)
     }
     pub fn user(id: Uuid, company_id: Option<Uuid>, role: Role) -> Self {
-        Object { role: Some(role), ..Object::new(Resource::User, company_id, Some(id)) }
+        Object {
+            role: Some(role),
+            ..Object::new(Resource::User, company_id, Some(id))
+        }
     }
     pub fn folder(company_id: Option<Uuid>, owner_id: Option<Uuid>) -> Self {
         Object::new(Resource::Folder, company_id, owner_id)
@@ -140,7 +153,10 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
         return Err(Forbidden);
     }
     // Client roles never create or promote company-less users (ADMIN, OPERATOR).
-    if object.resource == User && matches!(action, Create | Manage) && object.role.is_some_and(|r| !r.is_client()) {
+    if object.resource == User
+        && matches!(action, Create | Manage)
+        && object.role.is_some_and(|r| !r.is_client())
+    {
         return Err(Forbidden);
     }
     if !own_company {
@@ -216,7 +232,12 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, company: Option<Uuid>) -> Actor {
-        Actor { user_id: Uuid::new_v4(), company_id: company, role, session_id: Uuid::new_v4() }
+        Actor {
+            user_id: Uuid::new_v4(),
+            company_id: company,
+            role,
+            session_id: Uuid::new_v4(),
+        }
     }
 
     #[test]
@@ -236,44 +257,89 @@ mod tests {
 
         assert!(authorize(&admin, Action::Delete, &other_folder).is_ok());
         assert!(authorize(&op, Action::Read, &other_folder).is_ok());
-        assert_eq!(authorize(&op, Action::Delete, &other_folder), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize(&op, Action::Delete, &other_folder),
+            Err(Denial::Forbidden)
+        );
         for who in [&cadmin, &cop, &client, &service] {
-            assert_eq!(authorize(who, Action::Read, &other_folder), Err(Denial::Hidden));
-            assert_eq!(authorize(who, Action::Update, &Object::company(b)), Err(Denial::Hidden));
-            assert_eq!(authorize(who, Action::Create, &Object::company(a)), Err(Denial::Forbidden));
+            assert_eq!(
+                authorize(who, Action::Read, &other_folder),
+                Err(Denial::Hidden)
+            );
+            assert_eq!(
+                authorize(who, Action::Update, &Object::company(b)),
+                Err(Denial::Hidden)
+            );
+            assert_eq!(
+                authorize(who, Action::Create, &Object::company(a)),
+                Err(Denial::Forbidden)
+            );
             assert!(authorize(who, Action::Read, &Object::company(a)).is_ok());
         }
         assert!(authorize(&cadmin, Action::Delete, &colleague_folder).is_ok());
         assert!(authorize(&cop, Action::Read, &colleague_folder).is_ok());
-        assert_eq!(authorize(&cop, Action::Delete, &colleague_folder), Err(Denial::Forbidden));
-        assert_eq!(authorize(&client, Action::Read, &colleague_folder), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize(&cop, Action::Delete, &colleague_folder),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(&client, Action::Read, &colleague_folder),
+            Err(Denial::Forbidden)
+        );
         assert!(authorize(&client, Action::Delete, &own_folder).is_ok());
 
         let new_admin = Object::user(Uuid::new_v4(), Some(a), Role::Admin);
-        assert_eq!(authorize(&cadmin, Action::Create, &new_admin), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize(&cadmin, Action::Create, &new_admin),
+            Err(Denial::Forbidden)
+        );
         let new_client = Object::user(Uuid::new_v4(), Some(a), Role::Client);
         assert!(authorize(&cadmin, Action::Create, &new_client).is_ok());
-        assert_eq!(authorize(&client, Action::Create, &new_client), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize(&client, Action::Create, &new_client),
+            Err(Denial::Forbidden)
+        );
         let me = Object::user(client.user_id, Some(a), Role::Client);
         assert!(authorize(&client, Action::Update, &me).is_ok());
-        assert_eq!(authorize(&client, Action::Manage, &me), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize(&client, Action::Manage, &me),
+            Err(Denial::Forbidden)
+        );
 
         let mut no_quality = own_folder;
         no_quality.flags.quality = false;
         let start = |k| Action::StartAnalysis(k);
         assert!(authorize(&client, start(AnalysisKind::Biometry), &no_quality).is_ok());
-        assert_eq!(authorize(&client, start(AnalysisKind::Quality), &no_quality), Err(Denial::Forbidden));
+        assert_eq!(
+            authorize(&client, start(AnalysisKind::Quality), &no_quality),
+            Err(Denial::Forbidden)
+        );
     }
 
     #[test]
     fn scopes() {
         let a = Uuid::new_v4();
         let client = actor(Role::Client, Some(a));
-        assert_eq!(list_scope(&actor(Role::Operator, None), Resource::Folder), Scope::All);
-        assert_eq!(list_scope(&actor(Role::ClientOperator, Some(a)), Resource::Folder), Scope::Company(a));
-        assert_eq!(list_scope(&client, Resource::Folder), Scope::Own(client.user_id));
-        assert_eq!(list_scope(&client, Resource::User), Scope::Own(client.user_id));
+        assert_eq!(
+            list_scope(&actor(Role::Operator, None), Resource::Folder),
+            Scope::All
+        );
+        assert_eq!(
+            list_scope(&actor(Role::ClientOperator, Some(a)), Resource::Folder),
+            Scope::Company(a)
+        );
+        assert_eq!(
+            list_scope(&client, Resource::Folder),
+            Scope::Own(client.user_id)
+        );
+        assert_eq!(
+            list_scope(&client, Resource::User),
+            Scope::Own(client.user_id)
+        );
         assert_eq!(list_scope(&client, Resource::Company), Scope::Company(a));
-        assert_eq!(list_scope(&actor(Role::Client, None), Resource::Folder), Scope::Nothing);
+        assert_eq!(
+            list_scope(&actor(Role::Client, None), Resource::Folder),
+            Scope::Nothing
+        );
     }
 }

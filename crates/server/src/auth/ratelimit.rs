@@ -17,11 +17,19 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(max_failures: usize, max_address_failures: usize, window: Duration) -> Self {
-        LoginLimiter { max_failures, max_address_failures, window, failures: Mutex::new(HashMap::new()) }
+        LoginLimiter {
+            max_failures,
+            max_address_failures,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     fn keys(email: &str, addr: &str) -> [String; 2] {
-        [format!("account:{}", email.trim().to_lowercase()), format!("address:{addr}")]
+        [
+            format!("account:{}", email.trim().to_lowercase()),
+            format!("address:{addr}"),
+        ]
     }
 
     /// Seconds to wait when blocked, `None` when an attempt is allowed.
@@ -30,14 +38,24 @@ impl LoginLimiter {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let mut wait = None;
         let [account, address] = Self::keys(email, addr);
-        for (key, max) in [(account, self.max_failures), (address, self.max_address_failures)] {
+        for (key, max) in [
+            (account, self.max_failures),
+            (address, self.max_address_failures),
+        ] {
             if let Some(q) = map.get_mut(&key) {
-                while q.front().is_some_and(|t| now.duration_since(*t) > self.window) {
+                while q
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > self.window)
+                {
                     q.pop_front();
                 }
                 if q.len() >= max {
                     let oldest = *q.front().expect("non-empty");
-                    let secs = self.window.saturating_sub(now.duration_since(oldest)).as_secs() + 1;
+                    let secs = self
+                        .window
+                        .saturating_sub(now.duration_since(oldest))
+                        .as_secs()
+                        + 1;
                     wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
                 }
             }
@@ -49,7 +67,10 @@ impl LoginLimiter {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= self.window));
+            map.retain(|_, q| {
+                q.back()
+                    .is_some_and(|t| now.duration_since(*t) <= self.window)
+            });
         }
         for key in Self::keys(email, addr) {
             map.entry(key).or_default().push_back(now);
@@ -58,7 +79,10 @@ impl LoginLimiter {
 
     pub fn succeeded(&self, email: &str, addr: &str) {
         let [account, _] = Self::keys(email, addr);
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&account);
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&account);
     }
 }
 

@@ -31,13 +31,18 @@ impl LocalBlobs {
             std::fs::remove_dir_all(&tmp)?;
         }
         std::fs::create_dir_all(&tmp)?;
-        Ok(LocalBlobs { root: root.to_path_buf() })
+        Ok(LocalBlobs {
+            root: root.to_path_buf(),
+        })
     }
 
     fn path(&self, key: &str) -> std::io::Result<PathBuf> {
         let rel = Path::new(key);
         if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad blob key"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "bad blob key",
+            ));
         }
         Ok(self.root.join(rel))
     }

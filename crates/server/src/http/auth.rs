@@ -21,7 +21,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/authorize/refresh", post(refresh))
         .route(
             "/api/authorize/session_token",
-            get(|| async { ApiError::new(Code::NotRealized, "Session tokens (OzCapsula) are not implemented") }),
+            get(|| async {
+                ApiError::new(
+                    Code::NotRealized,
+                    "Session tokens (OzCapsula) are not implemented",
+                )
+            }),
         )
 }
 
@@ -49,14 +54,24 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let creds = body.get("credentials").ok_or_else(|| ApiError::structure("Missing field: credentials"))?;
-    let email = creds.get("email").and_then(Value::as_str).ok_or_else(|| ApiError::structure("Missing field: credentials.email"))?;
-    let password =
-        creds.get("password").and_then(Value::as_str).ok_or_else(|| ApiError::structure("Missing field: credentials.password"))?;
+    let creds = body
+        .get("credentials")
+        .ok_or_else(|| ApiError::structure("Missing field: credentials"))?;
+    let email = creds
+        .get("email")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::structure("Missing field: credentials.email"))?;
+    let password = creds
+        .get("password")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::structure("Missing field: credentials.password"))?;
     let addr = peer.ip().to_string();
     if let Some(wait) = state.limiter.blocked(email, &addr) {
-        return Err(ApiError::new(Code::TooManyAttempts, "Too many failed login attempts; try again later")
-            .with_details(json!({ "retry_after": wait })));
+        return Err(ApiError::new(
+            Code::TooManyAttempts,
+            "Too many failed login attempts; try again later",
+        )
+        .with_details(json!({ "retry_after": wait })));
     }
     let user = state.store.user_by_email(email).await?;
     let ok = match &user {
@@ -69,21 +84,36 @@ async fn login(
     let Some(user) = user.filter(|_| ok) else {
         state.limiter.failed(email, &addr);
         tracing::info!(target: "faceproof::auth", "failed login from {addr}");
-        return Err(ApiError::new(Code::AuthInvalid, "Invalid email or password"));
+        return Err(ApiError::new(
+            Code::AuthInvalid,
+            "Invalid email or password",
+        ));
     };
     if !user.is_active {
         return Err(ApiError::new(Code::Forbidden, "User is deactivated"));
     }
     state.limiter.succeeded(email, &addr);
     let (ttl, refresh_ttl) = ttl_for(&state, &user);
-    let tokens = state.store.session_create(user.user_id, ttl, refresh_ttl, None).await?;
+    let tokens = state
+        .store
+        .session_create(user.user_id, ttl, refresh_ttl, None)
+        .await?;
     Ok(tokens_body(tokens, &user))
 }
 
-async fn refresh(State(state): State<AppState>, headers: HeaderMap, ApiJson(body): ApiJson<Value>) -> ApiResult<Json<Value>> {
-    let expire_token = body.get("expire_token").and_then(Value::as_str).ok_or_else(|| {
-        ApiError::structure("Could not locate field for key_path expire_token from provided dict data")
-    })?;
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let expire_token = body
+        .get("expire_token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ApiError::structure(
+                "Could not locate field for key_path expire_token from provided dict data",
+            )
+        })?;
     let session = state
         .store
         .session_by_refresh(expire_token)
@@ -97,7 +127,10 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap, ApiJson(body
     if let Some(token) = token_from(&headers) {
         if let Some(caller) = state.store.session_by_access(&token).await? {
             if caller.user.user_id != session.user.user_id {
-                return Err(ApiError::new(Code::Forbidden, "You have not access to refresh this session"));
+                return Err(ApiError::new(
+                    Code::Forbidden,
+                    "You have not access to refresh this session",
+                ));
             }
         }
     }
@@ -105,6 +138,14 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap, ApiJson(body
         return Err(ApiError::new(Code::Forbidden, "User is deactivated"));
     }
     let (ttl, refresh_ttl) = ttl_for(&state, &session.user);
-    let tokens = state.store.session_create(session.user.user_id, ttl, refresh_ttl, Some(session.session_id)).await?;
+    let tokens = state
+        .store
+        .session_create(
+            session.user.user_id,
+            ttl,
+            refresh_ttl,
+            Some(session.session_id),
+        )
+        .await?;
     Ok(tokens_body(tokens, &session.user))
 }

@@ -15,7 +15,10 @@ use crate::store::companies::{Company, ListFilter};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/companies", get(list).post(create))
-        .route("/api/companies/{company_id}", get(read).patch(update).delete(remove))
+        .route(
+            "/api/companies/{company_id}",
+            get(read).patch(update).delete(remove),
+        )
 }
 
 fn name_of(body: &Value, required: bool) -> ApiResult<Option<String>> {
@@ -24,7 +27,10 @@ fn name_of(body: &Value, required: bool) -> ApiResult<Option<String>> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
         Some(Value::String(_)) => Err(ApiError::value("name must not be empty")),
-        Some(_) => Err(ApiError::new(crate::errors::Code::InvalidType, "name must be a string")),
+        Some(_) => Err(ApiError::new(
+            crate::errors::Code::InvalidType,
+            "name must be a string",
+        )),
     }
 }
 
@@ -41,10 +47,17 @@ async fn create(
     actor: Actor,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Company>)> {
-    authorize(&actor, Action::Create, &Object::new(Resource::Company, None, None))?;
+    authorize(
+        &actor,
+        Action::Create,
+        &Object::new(Resource::Company, None, None),
+    )?;
     let name = name_of(&body, true)?.unwrap_or_default();
     let meta = meta_of(&body)?.unwrap_or_else(|| serde_json::json!({}));
-    Ok((StatusCode::CREATED, Json(st.store.company_create(&name, &meta).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(st.store.company_create(&name, &meta).await?),
+    ))
 }
 
 async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {
@@ -67,7 +80,11 @@ async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResu
     company.ok_or_else(|| ApiError::not_found("Company"))
 }
 
-async fn read(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<Company>> {
+async fn read(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Company>> {
     Ok(Json(load(&st, &actor, &id, Action::Read).await?))
 }
 
@@ -80,15 +97,24 @@ async fn update(
     let c = load(&st, &actor, &id, Action::Update).await?;
     let name = name_of(&body, false)?;
     let meta = meta_of(&body)?;
-    let updated = st.store.company_update(c.company_id, name.as_deref(), meta.as_ref()).await?;
+    let updated = st
+        .store
+        .company_update(c.company_id, name.as_deref(), meta.as_ref())
+        .await?;
     Ok(Json(updated.ok_or_else(|| ApiError::not_found("Company"))?))
 }
 
-async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let c = load(&st, &actor, &id, Action::Delete).await?;
     let users = st.store.company_user_count(c.company_id).await?;
     if users > 0 {
-        return Err(ApiError::value(format!("The company still has {users} user(s); delete or move them first")));
+        return Err(ApiError::value(format!(
+            "The company still has {users} user(s); delete or move them first"
+        )));
     }
     st.store.company_delete(c.company_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -10,7 +10,8 @@ use axum::{Json, Router};
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Required, ResponseBuilder,
+    ComponentsBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder,
+    Required, ResponseBuilder,
 };
 
 use super::AppState;
@@ -31,8 +32,20 @@ struct Endpoint {
     ok: &'static str,
 }
 
-const fn ep(method: &'static str, path: &'static str, summary: &'static str, description: &'static str) -> Endpoint {
-    Endpoint { method, path, summary, description, auth: true, ok: "200" }
+const fn ep(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    description: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        summary,
+        description,
+        auth: true,
+        ok: "200",
+    }
 }
 
 const UPLOAD: &str = "multipart/form-data: files under any keys, plus `payload` (a JSON string) with \
@@ -160,11 +173,20 @@ pub fn openapi() -> OpenApi {
                 .summary(Some(summary))
                 .description(Some(e.description))
                 .response(ok, ResponseBuilder::new().description("Success").build())
-                .response("default", ResponseBuilder::new().description("Error body {error_code, error_message, details}").build());
+                .response(
+                    "default",
+                    ResponseBuilder::new()
+                        .description("Error body {error_code, error_message, details}")
+                        .build(),
+                );
             for seg in path.split('/') {
                 if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                     op = op.parameter(
-                        ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).build(),
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Path)
+                            .required(Required::True)
+                            .build(),
                     );
                 }
             }
@@ -186,7 +208,11 @@ pub fn openapi() -> OpenApi {
             };
             add(method, e, e.summary.to_string(), e.ok);
             if path.ends_with("/meta_data") {
-                for (m, verb) in [(HttpMethod::Post, "replace"), (HttpMethod::Patch, "merge"), (HttpMethod::Delete, "clear")] {
+                for (m, verb) in [
+                    (HttpMethod::Post, "replace"),
+                    (HttpMethod::Patch, "merge"),
+                    (HttpMethod::Delete, "clear"),
+                ] {
                     let ok = if verb == "clear" { "204" } else { "200" };
                     add(m, e, format!("{} ({verb})", e.summary), ok);
                 }
@@ -202,7 +228,10 @@ pub fn openapi() -> OpenApi {
         .schema_from::<crate::auth::Role>()
         .schema_from::<super::views::FolderView>()
         .schema_from::<super::views::MediaView>()
-        .security_scheme("token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Forensic-Access-Token"))))
+        .security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Forensic-Access-Token"))),
+        )
         .build();
     OpenApiBuilder::new()
         .info(

@@ -21,21 +21,43 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/folders", get(list).post(create))
         .route("/api/folders/{folder_id}", get(read).delete(remove))
-        .route("/api/folders/{folder_id}/media", post(add_media).get(list_media))
-        .route("/api/folders/{folder_id}/media/{media_id}", delete(remove_media))
+        .route(
+            "/api/folders/{folder_id}/media",
+            post(add_media).get(list_media),
+        )
+        .route(
+            "/api/folders/{folder_id}/media/{media_id}",
+            delete(remove_media),
+        )
         .route(
             "/api/folders/{folder_id}/analyses",
             get(|| async { ApiError::new(Code::NotRealized, "Analyses are not implemented yet") })
-                .post(|| async { ApiError::new(Code::NotRealized, "Analyses are not implemented yet") }),
+                .post(|| async {
+                    ApiError::new(Code::NotRealized, "Analyses are not implemented yet")
+                }),
         )
 }
 
-fn multipart(headers: &HeaderMap, mp: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {
-    let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+fn multipart(
+    headers: &HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Multipart> {
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.starts_with("application/octet-stream") {
-        return Err(ApiError::new(Code::NotRealized, "OzCapsula data containers are not supported"));
+        return Err(ApiError::new(
+            Code::NotRealized,
+            "OzCapsula data containers are not supported",
+        ));
     }
-    mp.map_err(|e| ApiError::structure(format!("Expected a multipart/form-data body: {}", e.body_text())))
+    mp.map_err(|e| {
+        ApiError::structure(format!(
+            "Expected a multipart/form-data body: {}",
+            e.body_text()
+        ))
+    })
 }
 
 async fn create(
@@ -45,10 +67,17 @@ async fn create(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<FolderView>)> {
-    authorize(&actor, Action::Create, &Object::folder(actor.company_id, Some(actor.user_id)))?;
+    authorize(
+        &actor,
+        Action::Create,
+        &Object::folder(actor.company_id, Some(actor.user_id)),
+    )?;
     let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
     if upload.payload.has_analyses {
-        return Err(ApiError::new(Code::NotRealized, "Single request mode (analyses in the payload) is not implemented yet"));
+        return Err(ApiError::new(
+            Code::NotRealized,
+            "Single request mode (analyses in the payload) is not implemented yet",
+        ));
     }
     let prepared = uploads::prepare(upload.files, &st.cfg).await?;
     let now = now_us();
@@ -58,20 +87,42 @@ async fn create(
         user_id: Some(actor.user_id),
         resolution_status: "INITIAL".into(),
         system_resolution: "INITIAL".into(),
-        meta_data: upload.payload.folder_meta.clone().unwrap_or_else(|| json!({})),
+        meta_data: upload
+            .payload
+            .folder_meta
+            .clone()
+            .unwrap_or_else(|| json!({})),
         technical_meta_data: json!({}),
         time_created: now,
         time_updated: now,
     };
-    let media =
-        uploads::commit(&st.store, st.blobs.as_ref(), Some(&folder), folder.folder_id, prepared, &upload.payload).await?;
-    Ok((StatusCode::CREATED, Json(views::folder(&base, &folder, &media))))
+    let media = uploads::commit(
+        &st.store,
+        st.blobs.as_ref(),
+        Some(&folder),
+        folder.folder_id,
+        prepared,
+        &upload.payload,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(views::folder(&base, &folder, &media)),
+    ))
 }
 
 /// Load a folder the actor may act on (404 when unknown or in another company, 403 when forbidden).
 pub async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<FolderRow> {
-    let folder = st.store.folder_get(id).await?.ok_or_else(|| ApiError::not_found("Folder"))?;
-    authorize(actor, action, &Object::folder(folder.company_id, folder.user_id))?;
+    let folder = st
+        .store
+        .folder_get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Folder"))?;
+    authorize(
+        actor,
+        action,
+        &Object::folder(folder.company_id, folder.user_id),
+    )?;
     Ok(folder)
 }
 
@@ -96,8 +147,19 @@ async fn add_media(
         )));
     }
     let prepared = uploads::prepare(upload.files, &st.cfg).await?;
-    let media = uploads::commit(&st.store, st.blobs.as_ref(), None, folder.folder_id, prepared, &upload.payload).await?;
-    Ok((StatusCode::CREATED, Json(media.iter().map(|m| views::media(&base, m)).collect())))
+    let media = uploads::commit(
+        &st.store,
+        st.blobs.as_ref(),
+        None,
+        folder.folder_id,
+        prepared,
+        &upload.payload,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(media.iter().map(|m| views::media(&base, m)).collect()),
+    ))
 }
 
 async fn list_media(
@@ -117,7 +179,9 @@ fn parse_meta_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
     } else if let Some((k, v)) = s.split_once("==") {
         (k, MetaOp::Eq, v)
     } else {
-        return Err(ApiError::value(format!("meta_data filter '{s}' must be key==value or key!=value")));
+        return Err(ApiError::value(format!(
+            "meta_data filter '{s}' must be key==value or key!=value"
+        )));
     };
     if key.trim().is_empty() {
         return Err(ApiError::value("meta_data filter needs a key"));
@@ -125,9 +189,22 @@ fn parse_meta_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
     Ok((key.trim().to_string(), op, value.to_string()))
 }
 
-const STATUSES: &[&str] = &["INITIAL", "PROCESSING", "FAILED", "FINISHED", "DECLINED", "SUCCESS", "OPERATOR_REQUIRED"];
+const STATUSES: &[&str] = &[
+    "INITIAL",
+    "PROCESSING",
+    "FAILED",
+    "FINISHED",
+    "DECLINED",
+    "SUCCESS",
+    "OPERATOR_REQUIRED",
+];
 
-async fn list(State(st): State<AppState>, actor: Actor, BaseUrl(base): BaseUrl, q: QueryPairs) -> ApiResult<Json<Value>> {
+async fn list(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
     let (offset, limit) = q.paging()?;
     let (sort, descending) = match q.get("sorting").map(|s| s.replace(' ', "")) {
         None => (SortBy::TimeCreated, true),
@@ -161,7 +238,11 @@ async fn list(State(st): State<AppState>, actor: Actor, BaseUrl(base): BaseUrl, 
         time_created_max: q.time_us("time_created.max")?,
         time_updated_min: q.time_us("time_updated.min")?,
         time_updated_max: q.time_us("time_updated.max")?,
-        meta: q.all("meta_data").into_iter().map(parse_meta_filter).collect::<ApiResult<_>>()?,
+        meta: q
+            .all("meta_data")
+            .into_iter()
+            .map(parse_meta_filter)
+            .collect::<ApiResult<_>>()?,
         resolution_status,
         user_id: q.uuid("user_id")?,
         company_id: q.uuid("company_id")?,
@@ -218,10 +299,18 @@ async fn read(
     Ok(Json(v))
 }
 
-async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let folder = load(&st, &actor, path_id(&id)?, Action::Delete).await?;
     st.store.folder_delete(folder.folder_id).await?;
-    if let Err(e) = st.blobs.delete_prefix(&format!("folders/{}", folder.folder_id)).await {
+    if let Err(e) = st
+        .blobs
+        .delete_prefix(&format!("folders/{}", folder.folder_id))
+        .await
+    {
         tracing::error!("deleting the files of a deleted folder: {e}");
     }
     Ok(StatusCode::NO_CONTENT)

@@ -19,19 +19,35 @@ use crate::uploads::check_tags;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/media/{media_id}", get(read).patch(update).delete(remove))
+        .route(
+            "/api/media/{media_id}",
+            get(read).patch(update).delete(remove),
+        )
         .route("/api/media/{media_id}/file", get(file))
         .route("/api/media/{media_id}/thumb", get(thumb))
         .route("/api/media/{media_id}/preview", get(preview))
 }
 
 async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<MediaRow> {
-    let (media, owner) = st.store.media_get(id).await?.ok_or_else(|| ApiError::not_found("Media"))?;
-    authorize(actor, action, &Object::folder(owner.company_id, owner.user_id))?;
+    let (media, owner) = st
+        .store
+        .media_get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Media"))?;
+    authorize(
+        actor,
+        action,
+        &Object::folder(owner.company_id, owner.user_id),
+    )?;
     Ok(media)
 }
 
-pub async fn delete_media(st: &AppState, actor: &Actor, id: Uuid, folder: Option<Uuid>) -> ApiResult<()> {
+pub async fn delete_media(
+    st: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    folder: Option<Uuid>,
+) -> ApiResult<()> {
     let media = load(st, actor, id, Action::Delete).await?;
     if folder.is_some_and(|f| f != media.folder_id) {
         return Err(ApiError::not_found("Media"));
@@ -62,16 +78,26 @@ async fn update(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<MediaView>> {
     let m = load(&st, &actor, path_id(&id)?, Action::Update).await?;
-    let tags = body.get("tags").ok_or_else(|| ApiError::structure("Missing field: tags"))?;
-    let tags: Vec<String> = serde_json::from_value(tags.clone())
-        .map_err(|_| ApiError::new(crate::errors::Code::InvalidType, "tags must be a list of strings"))?;
+    let tags = body
+        .get("tags")
+        .ok_or_else(|| ApiError::structure("Missing field: tags"))?;
+    let tags: Vec<String> = serde_json::from_value(tags.clone()).map_err(|_| {
+        ApiError::new(
+            crate::errors::Code::InvalidType,
+            "tags must be a list of strings",
+        )
+    })?;
     let tags = check_tags(&tags)?;
     st.store.media_set_tags(m.media_id, &tags).await?;
     let m = load(&st, &actor, m.media_id, Action::Read).await?;
     Ok(Json(views::media(&base, &m)))
 }
 
-async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     delete_media(&st, &actor, path_id(&id)?, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -88,18 +114,32 @@ async fn send(st: &AppState, key: &str, mime: &str) -> ApiResult<Response> {
         .map_err(ApiError::internal)
 }
 
-async fn file(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Response> {
+async fn file(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
     send(&st, &m.file_key, &m.mime).await
 }
 
-async fn thumb(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Response> {
+async fn thumb(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
-    let key = m.thumb_key.ok_or_else(|| ApiError::not_found("Thumbnail"))?;
+    let key = m
+        .thumb_key
+        .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
     send(&st, &key, "image/jpeg").await
 }
 
-async fn preview(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Response> {
+async fn preview(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
     if m.media_kind != "VIDEO" {
         return Err(ApiError::not_found("Preview"));

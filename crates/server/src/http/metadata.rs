@@ -40,7 +40,9 @@ pub fn routes() -> Router<AppState> {
                     .patch(move |st: St, a: Actor, p: Id, ApiJson(b): ApiJson<Value>| {
                         handle(st, a, p, target, Verb::Merge, Some(b))
                     })
-                    .delete(move |st: St, a: Actor, p: Id| handle(st, a, p, target, Verb::Clear, None)),
+                    .delete(move |st: St, a: Actor, p: Id| {
+                        handle(st, a, p, target, Verb::Clear, None)
+                    }),
             );
         }
     }
@@ -68,7 +70,9 @@ fn body_object(body: Option<Value>) -> ApiResult<serde_json::Map<String, Value>>
             }
             Ok(m)
         }
-        _ => Err(ApiError::structure("The metadata body must be a JSON object")),
+        _ => Err(ApiError::structure(
+            "The metadata body must be a JSON object",
+        )),
     }
 }
 
@@ -81,16 +85,28 @@ async fn handle(
     body: Option<Value>,
 ) -> ApiResult<Response> {
     let id = path_id(&id)?;
-    let owner = st.store.meta_owner(target, id).await?.ok_or_else(|| ApiError::not_found(target.name()))?;
+    let owner = st
+        .store
+        .meta_owner(target, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(target.name()))?;
     let object = match target {
         MetaTarget::User => {
-            let role = owner.role.as_deref().and_then(Role::parse).unwrap_or(Role::Client);
+            let role = owner
+                .role
+                .as_deref()
+                .and_then(Role::parse)
+                .unwrap_or(Role::Client);
             Object::user(id, owner.company_id, role)
         }
         MetaTarget::Collection => Object::collection(owner.company_id),
         _ => Object::folder(owner.company_id, owner.owner_id),
     };
-    let action = if verb == Verb::Get { Action::Read } else { Action::Update };
+    let action = if verb == Verb::Get {
+        Action::Read
+    } else {
+        Action::Update
+    };
     authorize(&actor, action, &object)?;
     let new = match verb {
         Verb::Get => return Ok(Json(owner.meta_data).into_response()),

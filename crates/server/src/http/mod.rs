@@ -52,7 +52,9 @@ pub fn router(state: AppState) -> Router {
         .merge(metadata::routes())
         .merge(docs::routes())
         .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
-        .method_not_allowed_fallback(|| async { ApiError::new(Code::MethodNotAllowed, "Method not allowed") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(Code::MethodNotAllowed, "Method not allowed")
+        })
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -70,9 +72,15 @@ async fn version() -> Json<serde_json::Value> {
 impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = token_from(&parts.headers).ok_or_else(|| {
-            ApiError::new(Code::AuthNotProvided, "Authentication credentials were not provided (X-Forensic-Access-Token)")
+            ApiError::new(
+                Code::AuthNotProvided,
+                "Authentication credentials were not provided (X-Forensic-Access-Token)",
+            )
         })?;
         let session = state
             .store
@@ -85,7 +93,10 @@ impl FromRequestParts<AppState> for Actor {
         if !session.user.is_active {
             return Err(ApiError::new(Code::Forbidden, "User is deactivated"));
         }
-        state.store.session_touch(&session, state.cfg.sliding_expiry).await?;
+        state
+            .store
+            .session_touch(&session, state.cfg.sliding_expiry)
+            .await?;
         Ok(Actor {
             user_id: session.user.user_id,
             company_id: session.user.company_id,
@@ -115,11 +126,18 @@ pub struct BaseUrl(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let public = parts.extensions.get::<PublicUrl>().and_then(|p| p.0.clone());
+        let public = parts
+            .extensions
+            .get::<PublicUrl>()
+            .and_then(|p| p.0.clone());
         if let Some(p) = public {
             return Ok(BaseUrl(p.trim_end_matches('/').to_string()));
         }
-        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
         Ok(BaseUrl(format!("http://{host}")))
     }
 }
@@ -136,18 +154,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::BytesRejection(_)) => {
-                Err(ApiError::new(Code::TooLarge, "The request is over the configured size limit"))
-            }
-            Err(e) => Err(ApiError::structure(format!("Invalid request body: {}", e.body_text()))),
+            Err(JsonRejection::BytesRejection(_)) => Err(ApiError::new(
+                Code::TooLarge,
+                "The request is over the configured size limit",
+            )),
+            Err(e) => Err(ApiError::structure(format!(
+                "Invalid request body: {}",
+                e.body_text()
+            ))),
         }
     }
 }
 
 /// An id from the path: not a UUID → 5 (wrong type).
 pub fn path_id(s: &str) -> ApiResult<Uuid> {
-    s.parse::<Uuid>()
-        .map_err(|_| ApiError::new(Code::InvalidType, format!("'{s}' is not a valid id (UUID expected)")))
+    s.parse::<Uuid>().map_err(|_| {
+        ApiError::new(
+            Code::InvalidType,
+            format!("'{s}' is not a valid id (UUID expected)"),
+        )
+    })
 }
 
 /// Raw query pairs (repeated keys kept, e.g. several `meta_data=` filters).
@@ -157,22 +183,35 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
-            .map_err(|e| ApiError::new(Code::InvalidValue, format!("Malformed query string: {e}")))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).map_err(|e| {
+            ApiError::new(Code::InvalidValue, format!("Malformed query string: {e}"))
+        })?;
         Ok(QueryPairs(pairs))
     }
 }
 
 impl QueryPairs {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
     pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
         self.get(key)
-            .map(|v| v.trim().parse::<i64>().map_err(|_| ApiError::new(Code::InvalidType, format!("{key} must be an integer"))))
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    ApiError::new(Code::InvalidType, format!("{key} must be an integer"))
+                })
+            })
             .transpose()
     }
     /// UNIX seconds (integer or fractional) → microseconds.
@@ -182,7 +221,9 @@ impl QueryPairs {
                 v.trim()
                     .parse::<f64>()
                     .map(|s| (s * 1e6) as i64)
-                    .map_err(|_| ApiError::new(Code::InvalidType, format!("{key} must be a UNIX timestamp")))
+                    .map_err(|_| {
+                        ApiError::new(Code::InvalidType, format!("{key} must be a UNIX timestamp"))
+                    })
             })
             .transpose()
     }
@@ -191,7 +232,10 @@ impl QueryPairs {
             None => Ok(false),
             Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
             Some(v) if v == "false" || v == "0" || v == "no" || v.is_empty() => Ok(false),
-            Some(_) => Err(ApiError::new(Code::InvalidType, format!("{key} must be true or false"))),
+            Some(_) => Err(ApiError::new(
+                Code::InvalidType,
+                format!("{key} must be true or false"),
+            )),
         }
     }
     pub fn uuid(&self, key: &str) -> ApiResult<Option<Uuid>> {
@@ -202,7 +246,9 @@ impl QueryPairs {
         let offset = self.int("offset")?.unwrap_or(0);
         let limit = self.int("limit")?.unwrap_or(100);
         if offset < 0 || !(0..=1000).contains(&limit) {
-            return Err(ApiError::value("offset must be ≥ 0 and limit between 0 and 1000"));
+            return Err(ApiError::value(
+                "offset must be ≥ 0 and limit between 0 and 1000",
+            ));
         }
         Ok((offset, limit))
     }

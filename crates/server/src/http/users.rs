@@ -17,14 +17,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list).post(create))
         .route("/api/users/me", get(me))
-        .route("/api/users/{user_id}", get(read).patch(update).delete(remove))
+        .route(
+            "/api/users/{user_id}",
+            get(read).patch(update).delete(remove),
+        )
 }
 
 fn string(body: &Value, key: &str) -> ApiResult<Option<String>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::new(Code::InvalidType, format!("{key} must be a string"))),
+        Some(_) => Err(ApiError::new(
+            Code::InvalidType,
+            format!("{key} must be a string"),
+        )),
     }
 }
 
@@ -33,7 +39,12 @@ fn boolean(body: &Value, keys: &[&str]) -> ApiResult<Option<bool>> {
         match body.get(*key) {
             None | Some(Value::Null) => continue,
             Some(Value::Bool(b)) => return Ok(Some(*b)),
-            Some(_) => return Err(ApiError::new(Code::InvalidType, format!("{key} must be true or false"))),
+            Some(_) => {
+                return Err(ApiError::new(
+                    Code::InvalidType,
+                    format!("{key} must be true or false"),
+                ))
+            }
         }
     }
     Ok(None)
@@ -69,7 +80,11 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
         f.user_type = Some(Role::parse(&t).ok_or_else(|| {
             ApiError::value(format!(
                 "Unknown user_type '{t}'; one of: {}",
-                Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                Role::ALL
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?);
     } else if boolean(body, &["is_service"])? == Some(true) {
@@ -81,7 +96,12 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
         None => {}
         Some(Value::Null) => f.company_id = Some(None),
         Some(Value::String(s)) => f.company_id = Some(Some(path_id(s)?)),
-        Some(_) => return Err(ApiError::new(Code::InvalidType, "company_id must be a UUID string")),
+        Some(_) => {
+            return Err(ApiError::new(
+                Code::InvalidType,
+                "company_id must be a UUID string",
+            ))
+        }
     }
     for (kind, slot) in [
         ("biometry", &mut f.can_start_analysis_biometry),
@@ -90,7 +110,11 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
     ] {
         *slot = boolean(
             body,
-            &[&format!("can_start_analysis_{kind}"), &format!("can_start_analyse_{kind}"), &format!("can_start_analyze_{kind}")],
+            &[
+                &format!("can_start_analysis_{kind}"),
+                &format!("can_start_analyse_{kind}"),
+                &format!("can_start_analyze_{kind}"),
+            ],
         )?;
     }
     match body.get("meta_data") {
@@ -102,12 +126,19 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
 }
 
 /// ADMIN/OPERATOR belong to no company; client roles must belong to an existing one.
-async fn settle_company(st: &AppState, role: Role, company: Option<Uuid>) -> ApiResult<Option<Uuid>> {
+async fn settle_company(
+    st: &AppState,
+    role: Role,
+    company: Option<Uuid>,
+) -> ApiResult<Option<Uuid>> {
     if !role.is_client() {
         return Ok(None);
     }
     let Some(c) = company else {
-        return Err(ApiError::value(format!("company_id is required for user_type {}", role.as_str())));
+        return Err(ApiError::value(format!(
+            "company_id is required for user_type {}",
+            role.as_str()
+        )));
     };
     if st.store.company_get(c).await?.is_none() {
         return Err(ApiError::value("company_id names no company"));
@@ -129,14 +160,26 @@ async fn create(
     }
     let role = f.user_type.unwrap_or(Role::Client);
     // A company admin creates users in their own company unless told otherwise.
-    let company = f.company_id.unwrap_or(if role.is_client() { actor.company_id } else { None });
+    let company = f.company_id.unwrap_or(if role.is_client() {
+        actor.company_id
+    } else {
+        None
+    });
     let target = Object::user(Uuid::nil(), company, role);
     authorize(&actor, Action::Create, &target)?;
     let company = settle_company(&st, role, company).await?;
     f.user_type = Some(role);
     f.company_id = Some(company);
-    if st.store.user_by_email(f.email.as_deref().unwrap_or_default()).await?.is_some() {
-        return Err(ApiError::new(Code::Conflict, "A user with this email already exists"));
+    if st
+        .store
+        .user_by_email(f.email.as_deref().unwrap_or_default())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            Code::Conflict,
+            "A user with this email already exists",
+        ));
     }
     Ok((StatusCode::CREATED, Json(st.store.user_create(&f).await?)))
 }
@@ -144,7 +187,9 @@ async fn create(
 async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {
     let (offset, limit) = q.paging()?;
     let user_type = match q.get("user_type") {
-        Some(t) => Some(Role::parse(t).ok_or_else(|| ApiError::value(format!("Unknown user_type '{t}'")))?),
+        Some(t) => Some(
+            Role::parse(t).ok_or_else(|| ApiError::value(format!("Unknown user_type '{t}'")))?,
+        ),
         None => None,
     };
     let filter = ListFilter {
@@ -161,16 +206,30 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
 
 async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<User> {
     let id = path_id(id)?;
-    let user = st.store.user_get(id).await?.ok_or_else(|| ApiError::not_found("User"))?;
-    authorize(actor, action, &Object::user(user.user_id, user.company_id, user.user_type))?;
+    let user = st
+        .store
+        .user_get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
+    authorize(
+        actor,
+        action,
+        &Object::user(user.user_id, user.company_id, user.user_type),
+    )?;
     Ok(user)
 }
 
 async fn me(State(st): State<AppState>, actor: Actor) -> ApiResult<Json<User>> {
-    Ok(Json(load(&st, &actor, &actor.user_id.to_string(), Action::Read).await?))
+    Ok(Json(
+        load(&st, &actor, &actor.user_id.to_string(), Action::Read).await?,
+    ))
 }
 
-async fn read(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<Json<User>> {
+async fn read(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
     Ok(Json(load(&st, &actor, &id, Action::Read).await?))
 }
 
@@ -191,22 +250,41 @@ async fn update(
     if manages {
         let role = f.user_type.unwrap_or(user.user_type);
         let company = f.company_id.unwrap_or(user.company_id);
-        authorize(&actor, Action::Manage, &Object::user(user.user_id, user.company_id, user.user_type))?;
-        authorize(&actor, Action::Manage, &Object::user(user.user_id, company, role))?;
+        authorize(
+            &actor,
+            Action::Manage,
+            &Object::user(user.user_id, user.company_id, user.user_type),
+        )?;
+        authorize(
+            &actor,
+            Action::Manage,
+            &Object::user(user.user_id, company, role),
+        )?;
         f.company_id = Some(settle_company(&st, role, company).await?);
     }
     if let Some(email) = &f.email {
         if let Some(other) = st.store.user_by_email(email).await? {
             if other.user_id != user.user_id {
-                return Err(ApiError::new(Code::Conflict, "A user with this email already exists"));
+                return Err(ApiError::new(
+                    Code::Conflict,
+                    "A user with this email already exists",
+                ));
             }
         }
     }
-    let updated = st.store.user_update(user.user_id, &f).await?.ok_or_else(|| ApiError::not_found("User"))?;
+    let updated = st
+        .store
+        .user_update(user.user_id, &f)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
     Ok(Json(updated))
 }
 
-async fn remove(State(st): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let user = load(&st, &actor, &id, Action::Delete).await?;
     st.store.user_delete(user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)

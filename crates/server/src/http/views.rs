@@ -104,7 +104,11 @@ pub fn folder(base: &str, f: &FolderRow, media_rows: &[MediaRow]) -> FolderView 
         technical_meta_data: f.technical_meta_data.clone(),
         time_created: f.time_created / 1_000_000,
         time_updated: f.time_updated / 1_000_000,
-        media: media_rows.iter().filter(|m| m.folder_id == f.folder_id).map(|m| media(base, m)).collect(),
+        media: media_rows
+            .iter()
+            .filter(|m| m.folder_id == f.folder_id)
+            .map(|m| media(base, m))
+            .collect(),
         analyses: None,
         user: None,
         company: None,

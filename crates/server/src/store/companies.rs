@@ -31,7 +31,11 @@ pub struct ListFilter {
 }
 
 impl Store {
-    pub async fn company_create(&self, name: &str, meta: &serde_json::Value) -> sqlx::Result<Company> {
+    pub async fn company_create(
+        &self,
+        name: &str,
+        meta: &serde_json::Value,
+    ) -> sqlx::Result<Company> {
         let id = Uuid::new_v4();
         let now = now_us();
         sqlx::query(
@@ -43,14 +47,19 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(Company { company_id: id, name: name.to_string(), meta_data: meta.clone() })
+        Ok(Company {
+            company_id: id,
+            name: name.to_string(),
+            meta_data: meta.clone(),
+        })
     }
 
     pub async fn company_get(&self, id: Uuid) -> sqlx::Result<Option<Company>> {
-        let row = sqlx::query("SELECT company_id, name, meta_data FROM companies WHERE company_id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT company_id, name, meta_data FROM companies WHERE company_id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -79,7 +88,10 @@ impl Store {
         q.push(" OFFSET ");
         q.bind(Param::Int(f.offset));
         let rows = q.fetch_all(&self.pool).await?;
-        Ok((rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, total))
+        Ok((
+            rows.iter().map(from_row).collect::<sqlx::Result<_>>()?,
+            total,
+        ))
     }
 
     pub async fn company_update(
@@ -110,7 +122,10 @@ impl Store {
 
     pub async fn company_delete(&self, id: Uuid) -> sqlx::Result<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM collections WHERE company_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM collections WHERE company_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let n = sqlx::query("DELETE FROM companies WHERE company_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

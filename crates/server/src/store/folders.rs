@@ -43,13 +43,16 @@ pub struct MediaRow {
     pub time_updated: i64,
 }
 
-const FOLDER_COLUMNS: &str = "folder_id, company_id, user_id, resolution_status, system_resolution, meta_data, \
+const FOLDER_COLUMNS: &str =
+    "folder_id, company_id, user_id, resolution_status, system_resolution, meta_data, \
     technical_meta_data, time_created, time_updated";
 const MEDIA_COLUMNS: &str = "media_id, folder_id, media_kind, media_type, format, mime, original_name, file_key, \
     thumb_key, size_bytes, width, height, duration_ms, tags, meta_data, technical_meta_data, time_created, time_updated";
 
 fn opt_uuid(r: &sqlx::any::AnyRow, col: &str) -> sqlx::Result<Option<Uuid>> {
-    Ok(r.try_get::<Option<String>, _>(col)?.as_deref().and_then(parse_uuid))
+    Ok(r.try_get::<Option<String>, _>(col)?
+        .as_deref()
+        .and_then(parse_uuid))
 }
 
 fn folder_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<FolderRow> {
@@ -129,21 +132,27 @@ pub struct Owner {
 
 impl Store {
     /// Insert a new folder (when given) and media rows in one transaction.
-    pub async fn folder_insert(&self, folder: Option<&FolderRow>, media: &[MediaRow]) -> sqlx::Result<()> {
+    pub async fn folder_insert(
+        &self,
+        folder: Option<&FolderRow>,
+        media: &[MediaRow],
+    ) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
         if let Some(f) = folder {
-            sqlx::query(&format!("INSERT INTO folders ({FOLDER_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"))
-                .bind(f.folder_id.to_string())
-                .bind(f.company_id.map(|c| c.to_string()))
-                .bind(f.user_id.map(|c| c.to_string()))
-                .bind(&f.resolution_status)
-                .bind(&f.system_resolution)
-                .bind(f.meta_data.to_string())
-                .bind(f.technical_meta_data.to_string())
-                .bind(f.time_created)
-                .bind(f.time_updated)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO folders ({FOLDER_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+            ))
+            .bind(f.folder_id.to_string())
+            .bind(f.company_id.map(|c| c.to_string()))
+            .bind(f.user_id.map(|c| c.to_string()))
+            .bind(&f.resolution_status)
+            .bind(&f.system_resolution)
+            .bind(f.meta_data.to_string())
+            .bind(f.technical_meta_data.to_string())
+            .bind(f.time_created)
+            .bind(f.time_updated)
+            .execute(&mut *tx)
+            .await?;
         }
         for m in media {
             sqlx::query(&format!(
@@ -183,10 +192,12 @@ impl Store {
     }
 
     pub async fn folder_get(&self, id: Uuid) -> sqlx::Result<Option<FolderRow>> {
-        let row = sqlx::query(&format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE folder_id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {FOLDER_COLUMNS} FROM folders WHERE folder_id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(folder_from_row).transpose()
     }
 
@@ -263,12 +274,20 @@ impl Store {
         };
         let dir = if f.descending { "DESC" } else { "ASC" };
         let mut q = w;
-        q.text = format!("SELECT {FOLDER_COLUMNS} FROM folders{} ORDER BY {col} {dir}, folder_id {dir} LIMIT ", q.text);
+        q.text = format!(
+            "SELECT {FOLDER_COLUMNS} FROM folders{} ORDER BY {col} {dir}, folder_id {dir} LIMIT ",
+            q.text
+        );
         q.bind(Param::Int(f.limit));
         q.push(" OFFSET ");
         q.bind(Param::Int(f.offset));
         let rows = q.fetch_all(&self.pool).await?;
-        Ok((rows.iter().map(folder_from_row).collect::<sqlx::Result<_>>()?, total))
+        Ok((
+            rows.iter()
+                .map(folder_from_row)
+                .collect::<sqlx::Result<_>>()?,
+            total,
+        ))
     }
 
     /// Media of the given folders, in upload order.
@@ -276,7 +295,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q = Sql::new(format!("SELECT {MEDIA_COLUMNS} FROM media WHERE folder_id IN ("));
+        let mut q = Sql::new(format!(
+            "SELECT {MEDIA_COLUMNS} FROM media WHERE folder_id IN ("
+        ));
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
@@ -298,7 +319,11 @@ impl Store {
 
     /// A media row with its folder's ownership.
     pub async fn media_get(&self, id: Uuid) -> sqlx::Result<Option<(MediaRow, Owner)>> {
-        let cols = MEDIA_COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let cols = MEDIA_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let row = sqlx::query(&format!(
             "SELECT {cols}, f.company_id AS f_company_id, f.user_id AS f_user_id FROM media m \
              JOIN folders f ON f.folder_id = m.folder_id WHERE m.media_id = $1"
@@ -310,8 +335,11 @@ impl Store {
             None => Ok(None),
             Some(r) => {
                 let m = media_from_row(&r)?;
-                let owner =
-                    Owner { folder_id: m.folder_id, company_id: opt_uuid(&r, "f_company_id")?, user_id: opt_uuid(&r, "f_user_id")? };
+                let owner = Owner {
+                    folder_id: m.folder_id,
+                    company_id: opt_uuid(&r, "f_company_id")?,
+                    user_id: opt_uuid(&r, "f_user_id")?,
+                };
                 Ok(Some((m, owner)))
             }
         }

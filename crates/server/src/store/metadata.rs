@@ -46,7 +46,11 @@ pub struct MetaOwner {
 }
 
 impl Store {
-    pub async fn meta_owner(&self, target: MetaTarget, id: Uuid) -> sqlx::Result<Option<MetaOwner>> {
+    pub async fn meta_owner(
+        &self,
+        target: MetaTarget,
+        id: Uuid,
+    ) -> sqlx::Result<Option<MetaOwner>> {
         let sql = match target {
             MetaTarget::User => "SELECT company_id, user_id AS owner_id, user_type AS role, meta_data FROM users WHERE user_id = $1",
             MetaTarget::Folder => "SELECT company_id, user_id AS owner_id, NULL AS role, meta_data FROM folders WHERE folder_id = $1",
@@ -62,24 +66,40 @@ impl Store {
                 "SELECT company_id, NULL AS owner_id, NULL AS role, meta_data FROM collections WHERE collection_id = $1"
             }
         };
-        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(MetaOwner {
-            company_id: r.try_get::<Option<String>, _>("company_id")?.as_deref().and_then(parse_uuid),
-            owner_id: r.try_get::<Option<String>, _>("owner_id")?.as_deref().and_then(parse_uuid),
+            company_id: r
+                .try_get::<Option<String>, _>("company_id")?
+                .as_deref()
+                .and_then(parse_uuid),
+            owner_id: r
+                .try_get::<Option<String>, _>("owner_id")?
+                .as_deref()
+                .and_then(parse_uuid),
             role: r.try_get::<Option<String>, _>("role")?,
             meta_data: json_col(&r.try_get::<String, _>("meta_data")?),
         }))
     }
 
-    pub async fn meta_set(&self, target: MetaTarget, id: Uuid, meta: &serde_json::Value) -> sqlx::Result<()> {
+    pub async fn meta_set(
+        &self,
+        target: MetaTarget,
+        id: Uuid,
+        meta: &serde_json::Value,
+    ) -> sqlx::Result<()> {
         let (table, key) = target.table_and_key();
-        sqlx::query(&format!("UPDATE {table} SET meta_data = $2, time_updated = $3 WHERE {key} = $1"))
-            .bind(id.to_string())
-            .bind(meta.to_string())
-            .bind(now_us())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE {table} SET meta_data = $2, time_updated = $3 WHERE {key} = $1"
+        ))
+        .bind(id.to_string())
+        .bind(meta.to_string())
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

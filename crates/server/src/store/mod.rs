@@ -36,7 +36,10 @@ pub struct Store {
 
 /// Now, in UNIX microseconds.
 pub fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 pub fn parse_uuid(s: &str) -> Option<Uuid> {
@@ -57,7 +60,9 @@ fn backend_of(url: &str) -> anyhow::Result<Backend> {
 pub async fn create_database(url: &str) -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
     if !Any::database_exists(url).await.unwrap_or(false) {
-        Any::create_database(url).await.context("creating the database")?;
+        Any::create_database(url)
+            .await
+            .context("creating the database")?;
     }
     Ok(())
 }
@@ -66,7 +71,9 @@ pub async fn create_database(url: &str) -> anyhow::Result<()> {
 pub async fn drop_database(url: &str) -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
     if Any::database_exists(url).await.unwrap_or(false) {
-        Any::force_drop_database(url).await.context("dropping the database")?;
+        Any::force_drop_database(url)
+            .await
+            .context("dropping the database")?;
     }
     Ok(())
 }
@@ -88,15 +95,23 @@ impl Store {
                 })
             });
         }
-        let pool = options.connect(url).await.context("connecting to the database")?;
-        MIGRATOR.run(&pool).await.context("running database migrations")?;
+        let pool = options
+            .connect(url)
+            .await
+            .context("connecting to the database")?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("running database migrations")?;
         Ok(Store { pool, backend })
     }
 
     /// SQL for "the text value of key `$n` of the JSON document in `column`".
     pub fn json_text(&self, column: &str, placeholder: &str) -> String {
         match self.backend {
-            Backend::Sqlite => format!("CAST(json_extract({column}, '$.\"' || {placeholder} || '\"') AS TEXT)"),
+            Backend::Sqlite => {
+                format!("CAST(json_extract({column}, '$.\"' || {placeholder} || '\"') AS TEXT)")
+            }
             Backend::Postgres => format!("(CAST({column} AS jsonb) ->> {placeholder})"),
         }
     }
@@ -120,7 +135,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: impl Into<String>) -> Self {
-        Sql { text: text.into(), params: Vec::new() }
+        Sql {
+            text: text.into(),
+            params: Vec::new(),
+        }
     }
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);

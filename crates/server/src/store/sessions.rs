@@ -33,7 +33,10 @@ fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<SessionRow> {
         access_expires_us: r.try_get("s_access_expires")?,
         refresh_expires_us: r.try_get("s_refresh_expires")?,
         ttl_secs: r.try_get("s_ttl")?,
-        replaces: r.try_get::<Option<String>, _>("s_replaces")?.as_deref().and_then(parse_uuid),
+        replaces: r
+            .try_get::<Option<String>, _>("s_replaces")?
+            .as_deref()
+            .and_then(parse_uuid),
     })
 }
 
@@ -65,11 +68,19 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(NewTokens { access_token, expire_token, expire_date: access_expires / 1_000_000 })
+        Ok(NewTokens {
+            access_token,
+            expire_token,
+            expire_date: access_expires / 1_000_000,
+        })
     }
 
     async fn session_find(&self, column: &str, token: &str) -> sqlx::Result<Option<SessionRow>> {
-        let cols = users::USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let cols = users::USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let row = sqlx::query(&format!(
             "SELECT {PREFIX_COLUMNS}, {cols} FROM sessions s JOIN users u ON u.user_id = s.user_id WHERE s.{column} = $1"
         ))
@@ -100,7 +111,10 @@ impl Store {
                 .await?;
         }
         if let Some(old) = s.replaces {
-            sqlx::query("DELETE FROM sessions WHERE session_id = $1").bind(old.to_string()).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM sessions WHERE session_id = $1")
+                .bind(old.to_string())
+                .execute(&self.pool)
+                .await?;
             sqlx::query("UPDATE sessions SET replaces = NULL WHERE session_id = $1")
                 .bind(s.session_id.to_string())
                 .execute(&self.pool)
@@ -110,16 +124,21 @@ impl Store {
     }
 
     pub async fn session_delete(&self, id: Uuid) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE session_id = $1").bind(id.to_string()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE session_id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Forget sessions whose refresh token has expired too.
     pub async fn session_purge_expired(&self) -> sqlx::Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE refresh_expires < $1")
-            .bind(now_us())
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE refresh_expires < $1")
+                .bind(now_us())
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }

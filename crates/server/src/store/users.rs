@@ -44,7 +44,10 @@ pub fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
         first_name: r.try_get("first_name")?,
         last_name: r.try_get("last_name")?,
         middle_name: r.try_get("middle_name")?,
-        company_id: r.try_get::<Option<String>, _>("company_id")?.as_deref().and_then(parse_uuid),
+        company_id: r
+            .try_get::<Option<String>, _>("company_id")?
+            .as_deref()
+            .and_then(parse_uuid),
         can_start_analysis_biometry: r.try_get::<i64, _>("can_start_analysis_biometry")? != 0,
         can_start_analysis_quality: r.try_get::<i64, _>("can_start_analysis_quality")? != 0,
         can_start_analysis_collection: r.try_get::<i64, _>("can_start_analysis_collection")? != 0,
@@ -115,23 +118,30 @@ impl Store {
     }
 
     pub async fn user_get(&self, id: Uuid) -> sqlx::Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-            .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn user_count(&self) -> sqlx::Result<i64> {
-        sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?.try_get("n")
+        sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
     }
 
     pub async fn user_list(&self, f: &ListFilter) -> sqlx::Result<(Vec<User>, i64)> {
@@ -172,12 +182,18 @@ impl Store {
         count.text = format!("SELECT COUNT(*) AS n FROM users{}", w.text);
         let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
         let mut q = w;
-        q.text = format!("SELECT {USER_COLUMNS} FROM users{} ORDER BY time_created, user_id LIMIT ", q.text);
+        q.text = format!(
+            "SELECT {USER_COLUMNS} FROM users{} ORDER BY time_created, user_id LIMIT ",
+            q.text
+        );
         q.bind(Param::Int(f.limit));
         q.push(" OFFSET ");
         q.bind(Param::Int(f.offset));
         let rows = q.fetch_all(&self.pool).await?;
-        Ok((rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, total))
+        Ok((
+            rows.iter().map(from_row).collect::<sqlx::Result<_>>()?,
+            total,
+        ))
     }
 
     pub async fn user_update(&self, id: Uuid, f: &UserFields) -> sqlx::Result<Option<User>> {
@@ -197,9 +213,17 @@ impl Store {
             set(&mut q, "user_type", Param::Text(v.as_str().into()));
         }
         if let Some(v) = f.company_id {
-            set(&mut q, "company_id", Param::OptText(v.map(|c| c.to_string())));
+            set(
+                &mut q,
+                "company_id",
+                Param::OptText(v.map(|c| c.to_string())),
+            );
         }
-        for (col, v) in [("first_name", &f.first_name), ("last_name", &f.last_name), ("middle_name", &f.middle_name)] {
+        for (col, v) in [
+            ("first_name", &f.first_name),
+            ("last_name", &f.last_name),
+            ("middle_name", &f.middle_name),
+        ] {
             if let Some(v) = v {
                 set(&mut q, col, Param::Text(v.clone()));
             }
@@ -207,7 +231,10 @@ impl Store {
         for (col, v) in [
             ("can_start_analysis_biometry", f.can_start_analysis_biometry),
             ("can_start_analysis_quality", f.can_start_analysis_quality),
-            ("can_start_analysis_collection", f.can_start_analysis_collection),
+            (
+                "can_start_analysis_collection",
+                f.can_start_analysis_collection,
+            ),
             ("is_active", f.is_active),
         ] {
             if let Some(v) = v {
@@ -225,7 +252,10 @@ impl Store {
 
     pub async fn user_delete(&self, id: Uuid) -> sqlx::Result<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let n = sqlx::query("DELETE FROM users WHERE user_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
