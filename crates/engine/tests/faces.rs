@@ -121,13 +121,18 @@ fn exif_orientation_is_applied_before_detection() {
 fn corrupt_truncated_and_unknown_files_give_typed_errors() {
     let Some(engine) = common::default_engine() else { return };
     let Some(jpeg) = common::data("verification/Tony_Blair/Tony_Blair_0009.jpg") else { return };
-    let err = engine.decode(&jpeg[..jpeg.len() / 4]).unwrap_err();
-    assert!(matches!(err, EngineError::Unreadable { .. }), "truncated: {err:?}");
+    match engine.decode(&jpeg[..jpeg.len() / 4]) {
+        Err(EngineError::Unreadable { .. }) => {}
+        Err(other) => panic!("truncated JPEG: expected Unreadable, got {other:?}"),
+        Ok(_) => panic!("a truncated JPEG decoded as if whole"),
+    }
     let mut corrupt = jpeg.clone();
     for b in corrupt.iter_mut().skip(4).take(600) {
         *b = 0x55;
     }
     assert!(engine.decode(&corrupt).is_err(), "a JPEG with a destroyed header must not decode");
+    let png = faceproof_engine::media::encode_jpeg(&image::RgbImage::new(8, 8), 90).unwrap();
+    assert!(engine.decode(&png[..png.len() - 2]).is_err(), "a JPEG cut before its end marker must not decode");
     let err = engine.decode(b"%PDF-1.4 definitely not a face").unwrap_err();
     assert!(matches!(err, EngineError::UnsupportedFormat(_)), "{err:?}");
     let Some(video) = common::data("video/apfol_live_head_turns.webm") else { return };

@@ -10,6 +10,11 @@ use crate::error::{EngineError, MediaWord, Result};
 /// Decode a still image to 8-bit RGB, upright (EXIF orientation applied), refusing images whose
 /// header announces more pixels than `limits` allow before any pixel memory is allocated.
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
+    if bytes.starts_with(&[0xFF, 0xD8]) && !jpeg_is_complete(bytes) {
+        // The JPEG decoder pads a cut-off scan with grey rather than failing; a half-grey selfie
+        // must be refused, not analysed.
+        return Err(EngineError::unreadable(MediaWord::Image, "the JPEG is truncated (no end-of-image marker)"));
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| EngineError::unreadable(MediaWord::Image, e))?;
@@ -31,6 +36,16 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     img.apply_orientation(orientation);
     Ok(fit_within(img.to_rgb8(), limits.max_dimension))
+}
+
+/// A complete JPEG has an end-of-image marker after its last start-of-scan. Scan data cannot
+/// contain `FF D9` (0xFF bytes are stuffed), so this holds even with embedded thumbnails.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    match (last(0xDA), last(0xD9)) {
+        (Some(sos), Some(eoi)) => eoi > sos,
+        _ => false,
+    }
 }
 
 fn map_image_error(e: image::ImageError) -> EngineError {
