@@ -9,7 +9,11 @@ use faceproof_engine::models::{default_models_dir, BackendChoice, PackManifest};
 use faceproof_engine::{Engine, EngineOptions};
 
 #[derive(Parser)]
-#[command(name = "faceproof", version, about = "Self-hosted face liveness and biometry")]
+#[command(
+    name = "faceproof",
+    version,
+    about = "Self-hosted face liveness and biometry"
+)]
 struct Cli {
     /// Where model packs and the ONNX Runtime library are installed.
     #[arg(long, global = true, env = "FACEPROOF_MODELS_DIR")]
@@ -67,7 +71,8 @@ impl Globals {
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FACEPROOF_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("FACEPROOF_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -77,7 +82,11 @@ fn main() {
         None => Ok(PackManifest::default_pack()),
     };
     let result = pack.map_err(anyhow::Error::from).and_then(|pack| {
-        let globals = Globals { models_dir: cli.models_dir.unwrap_or_else(default_models_dir), pack, backend: cli.backend };
+        let globals = Globals {
+            models_dir: cli.models_dir.unwrap_or_else(default_models_dir),
+            pack,
+            backend: cli.backend,
+        };
         match cli.command {
             Command::Models(args) => commands::models::run(&globals, args),
             Command::Analyze(args) => commands::analyze::run(&globals, args),

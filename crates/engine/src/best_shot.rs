@@ -39,7 +39,11 @@ pub fn thumbnail_jpeg(frame: &RgbImage, side: u32) -> Result<Vec<u8>> {
     let (w, h) = frame.dimensions();
     let scale = side as f32 / w.max(h) as f32;
     let thumb = if scale < 1.0 {
-        image::imageops::thumbnail(frame, ((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1))
+        image::imageops::thumbnail(
+            frame,
+            ((w as f32 * scale) as u32).max(1),
+            ((h as f32 * scale) as u32).max(1),
+        )
     } else {
         frame.clone()
     };

@@ -23,7 +23,10 @@ pub struct Calibration {
 /// Fitted on `shared/data/verification` with flip test-time augmentation (the engine default).
 /// Confidence 0.5 at cosine `-offset/slope`; confidence 0.85 at the cosine given by
 /// [`Calibration::similarity_for`].
-pub const DEFAULT_CALIBRATION: Calibration = Calibration { slope: 18.377, offset: -4.334 };
+pub const DEFAULT_CALIBRATION: Calibration = Calibration {
+    slope: 18.377,
+    offset: -4.334,
+};
 
 /// Default decision threshold on confidence for biometry (Oz API §5.2).
 pub const DEFAULT_MATCH_THRESHOLD: f32 = 0.85;
@@ -73,7 +76,10 @@ impl Calibration {
                 break;
             }
         }
-        Calibration { slope: a as f32, offset: b as f32 }
+        Calibration {
+            slope: a as f32,
+            offset: b as f32,
+        }
     }
 }
 

@@ -72,7 +72,12 @@ pub struct AnalyzeOptions {
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { policy: FacePolicy::Largest, embedding: true, liveness: true, attributes: true }
+        AnalyzeOptions {
+            policy: FacePolicy::Largest,
+            embedding: true,
+            liveness: true,
+            attributes: true,
+        }
     }
 }
 
@@ -162,7 +167,10 @@ impl MediaReport {
     /// `confidence_spoofing` of the photo's face or the video aggregate.
     pub fn confidence_spoofing(&self) -> Option<f32> {
         match self {
-            MediaReport::Image(r) => r.face().and_then(|f| f.liveness.as_ref()).map(|l| l.confidence_spoofing),
+            MediaReport::Image(r) => r
+                .face()
+                .and_then(|f| f.liveness.as_ref())
+                .map(|l| l.confidence_spoofing),
             MediaReport::Video(v) | MediaReport::ShotsSet(v) => v.confidence_spoofing,
         }
     }
@@ -183,7 +191,10 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("backend", &self.backend).field("pack", &self.options.pack.id).finish()
+        f.debug_struct("Engine")
+            .field("backend", &self.backend)
+            .field("pack", &self.options.pack.id)
+            .finish()
     }
 }
 
@@ -221,7 +232,10 @@ impl Engine {
                     options.models_dir.display()
                 )));
             }
-            Ok(Net { model: backend.load(&path, &spec)?, spec })
+            Ok(Net {
+                model: backend.load(&path, &spec)?,
+                spec,
+            })
         };
         Ok(Engine {
             backend: backend.name(),
@@ -273,20 +287,42 @@ impl Engine {
 
     /// Faces in a frame, largest first.
     pub fn detect(&self, frame: &RgbImage) -> Result<Vec<Detection>> {
-        face::detect::detect(&self.detector, frame, self.options.detection_threshold, self.options.nms_iou)
+        face::detect::detect(
+            &self.detector,
+            frame,
+            self.options.detection_threshold,
+            self.options.nms_iou,
+        )
     }
 
     /// Landmarks, alignment, embedding, liveness, attributes and quality of one detected face.
     /// `None` when the face is too small or too close to the edge to measure.
-    pub fn measure_face(&self, frame: &RgbImage, det: Detection, opts: &AnalyzeOptions) -> Result<Option<FaceReport>> {
-        let Some(landmarks) = face::landmarks(&self.landmarks, frame, &det.bbox)? else { return Ok(None) };
-        let Some(aligned) = face::aligned_face(frame, &landmarks, 112) else { return Ok(None) };
+    pub fn measure_face(
+        &self,
+        frame: &RgbImage,
+        det: Detection,
+        opts: &AnalyzeOptions,
+    ) -> Result<Option<FaceReport>> {
+        let Some(landmarks) = face::landmarks(&self.landmarks, frame, &det.bbox)? else {
+            return Ok(None);
+        };
+        let Some(aligned) = face::aligned_face(frame, &landmarks, 112) else {
+            return Ok(None);
+        };
         let embedding = if opts.embedding {
-            Some(face::embedding(&self.embedder, &aligned, self.options.flip_augmentation)?)
+            Some(face::embedding(
+                &self.embedder,
+                &aligned,
+                self.options.flip_augmentation,
+            )?)
         } else {
             None
         };
-        let liveness = if opts.liveness { face::liveness(&self.liveness, frame, &det.bbox)? } else { None };
+        let liveness = if opts.liveness {
+            face::liveness(&self.liveness, frame, &det.bbox)?
+        } else {
+            None
+        };
         let (pose, eyes, expression) = if opts.attributes {
             (
                 face::pose(&self.pose, frame, &det.bbox)?,
@@ -297,7 +333,16 @@ impl Engine {
             (None, None, None)
         };
         let quality = quality::assess(&aligned, &det.bbox, pose.as_ref(), eyes.as_ref());
-        Ok(Some(FaceReport { detection: det, landmarks, pose, eyes, expression, liveness, quality, embedding }))
+        Ok(Some(FaceReport {
+            detection: det,
+            landmarks,
+            pose,
+            eyes,
+            expression,
+            liveness,
+            quality,
+            embedding,
+        }))
     }
 
     /// Analyse one photo or frame under a face policy. Errors: [`EngineError::NoFace`], and
@@ -311,7 +356,11 @@ impl Engine {
         if faces_found > 1 && opts.policy == FacePolicy::RequireSingle {
             return Err(EngineError::MultipleFaces { count: faces_found });
         }
-        let take = if opts.policy == FacePolicy::All { faces_found } else { 1 };
+        let take = if opts.policy == FacePolicy::All {
+            faces_found
+        } else {
+            1
+        };
         let mut faces = Vec::new();
         for det in detections.into_iter().take(take) {
             if let Some(face) = self.measure_face(frame, det, opts)? {
@@ -321,13 +370,26 @@ impl Engine {
         if faces.is_empty() {
             return Err(EngineError::NoFace);
         }
-        Ok(ImageReport { width: frame.width(), height: frame.height(), faces_found, faces })
+        Ok(ImageReport {
+            width: frame.width(),
+            height: frame.height(),
+            faces_found,
+            faces,
+        })
     }
 
     /// Analyse the frames of a video or shots set: the largest face of each frame, the robust
     /// liveness aggregate, the gesture check (when asked) and the best frame.
-    pub fn analyze_frames(&self, frames: &[media::Frame], gesture: Option<Gesture>, opts: &AnalyzeOptions) -> Result<VideoReport> {
-        let opts = AnalyzeOptions { policy: FacePolicy::Largest, ..*opts };
+    pub fn analyze_frames(
+        &self,
+        frames: &[media::Frame],
+        gesture: Option<Gesture>,
+        opts: &AnalyzeOptions,
+    ) -> Result<VideoReport> {
+        let opts = AnalyzeOptions {
+            policy: FacePolicy::Largest,
+            ..*opts
+        };
         let mut reports = Vec::with_capacity(frames.len());
         for frame in frames {
             let detections = self.detect(&frame.image)?;
@@ -336,7 +398,11 @@ impl Engine {
                 Some(det) => self.measure_face(&frame.image, det, &opts)?,
                 None => None,
             };
-            reports.push(FrameReport { timestamp: frame.timestamp, faces_found, face });
+            reports.push(FrameReport {
+                timestamp: frame.timestamp,
+                faces_found,
+                face,
+            });
         }
         if reports.iter().all(|r| r.face.is_none()) {
             return Err(EngineError::NoFace);
@@ -357,16 +423,41 @@ impl Engine {
                 .collect();
             gesture::check(g, &observations)
         });
-        let best_frame = crate::best_shot::pick(reports.iter().map(|r| r.face.as_ref().map(|f| f.quality.score)));
-        Ok(VideoReport { frames: reports, confidence_spoofing, liveness_frames, gesture, best_frame })
+        let best_frame = crate::best_shot::pick(
+            reports
+                .iter()
+                .map(|r| r.face.as_ref().map(|f| f.quality.score)),
+        );
+        Ok(VideoReport {
+            frames: reports,
+            confidence_spoofing,
+            liveness_frames,
+            gesture,
+            best_frame,
+        })
     }
 
     /// Analyse decoded media of any kind.
-    pub fn analyze_media(&self, decoded: &Decoded, gesture: Option<Gesture>, opts: &AnalyzeOptions) -> Result<MediaReport> {
+    pub fn analyze_media(
+        &self,
+        decoded: &Decoded,
+        gesture: Option<Gesture>,
+        opts: &AnalyzeOptions,
+    ) -> Result<MediaReport> {
         match decoded.kind() {
-            MediaKind::Image => Ok(MediaReport::Image(self.analyze_image(&decoded.frames[0].image, opts)?)),
-            MediaKind::Video => Ok(MediaReport::Video(self.analyze_frames(&decoded.frames, gesture, opts)?)),
-            MediaKind::ShotsSet => Ok(MediaReport::ShotsSet(self.analyze_frames(&decoded.frames, gesture, opts)?)),
+            MediaKind::Image => Ok(MediaReport::Image(
+                self.analyze_image(&decoded.frames[0].image, opts)?,
+            )),
+            MediaKind::Video => Ok(MediaReport::Video(self.analyze_frames(
+                &decoded.frames,
+                gesture,
+                opts,
+            )?)),
+            MediaKind::ShotsSet => Ok(MediaReport::ShotsSet(self.analyze_frames(
+                &decoded.frames,
+                gesture,
+                opts,
+            )?)),
         }
     }
 
@@ -396,19 +487,30 @@ fn aggregate_liveness(frames: &[FrameReport]) -> (Option<f32>, usize) {
         .filter(|(f, _)| {
             let frontal = f
                 .pose
-                .map(|p| p.yaw.abs() <= AGGREGATE_MAX_YAW && (p.pitch + 10.0).abs() <= AGGREGATE_MAX_PITCH_OFFSET)
+                .map(|p| {
+                    p.yaw.abs() <= AGGREGATE_MAX_YAW
+                        && (p.pitch + 10.0).abs() <= AGGREGATE_MAX_PITCH_OFFSET
+                })
                 .unwrap_or(true);
             frontal && f.quality.sharpness_score >= AGGREGATE_MIN_SHARPNESS
         })
         .map(|(_, s)| *s)
         .collect();
-    let mut chosen = if good.len() >= AGGREGATE_MIN_FRAMES { good } else { scored.iter().map(|(_, s)| *s).collect() };
+    let mut chosen = if good.len() >= AGGREGATE_MIN_FRAMES {
+        good
+    } else {
+        scored.iter().map(|(_, s)| *s).collect()
+    };
     if chosen.is_empty() {
         return (None, 0);
     }
     chosen.sort_by(f32::total_cmp);
     let n = chosen.len();
-    let median = if n % 2 == 1 { chosen[n / 2] } else { (chosen[n / 2 - 1] + chosen[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 {
+        chosen[n / 2]
+    } else {
+        (chosen[n / 2 - 1] + chosen[n / 2]) / 2.0
+    };
     (Some(median), n)
 }
 

@@ -71,7 +71,10 @@ impl EngineError {
     }
 
     pub(crate) fn unreadable(kind: MediaWord, reason: impl fmt::Display) -> Self {
-        EngineError::Unreadable { kind, reason: reason.to_string() }
+        EngineError::Unreadable {
+            kind,
+            reason: reason.to_string(),
+        }
     }
     pub(crate) fn inference(reason: impl fmt::Display) -> Self {
         EngineError::Inference(reason.to_string())

@@ -33,13 +33,24 @@ pub fn roc(positives: &[f32], negatives: &[f32]) -> Vec<RocPoint> {
     let mut thresholds: Vec<f32> = p.iter().chain(n.iter()).cloned().collect();
     thresholds.sort_by(|a, b| b.total_cmp(a));
     thresholds.dedup();
-    thresholds.into_iter().map(|t| RocPoint { threshold: t, far: frac_at_least(&n, t), tar: frac_at_least(&p, t) }).collect()
+    thresholds
+        .into_iter()
+        .map(|t| RocPoint {
+            threshold: t,
+            far: frac_at_least(&n, t),
+            tar: frac_at_least(&p, t),
+        })
+        .collect()
 }
 
 /// The best TAR whose FAR does not exceed `far` (thresholds taken at observed scores; with
 /// fewer than 1/far negatives this means "above every negative").
 pub fn tar_at_far(positives: &[f32], negatives: &[f32], far: f64) -> RocPoint {
-    let mut best = RocPoint { threshold: f32::INFINITY, far: 0.0, tar: 0.0 };
+    let mut best = RocPoint {
+        threshold: f32::INFINITY,
+        far: 0.0,
+        tar: 0.0,
+    };
     for pt in roc(positives, negatives) {
         if pt.far <= far + 1e-12 && pt.tar >= best.tar {
             best = pt;
@@ -89,7 +100,12 @@ pub struct PadRates {
 pub fn pad_rates(attack_scores: &[f32], bona_fide_scores: &[f32], threshold: f32) -> PadRates {
     let apcer = 1.0 - frac_at_least(&sorted_desc(attack_scores), threshold);
     let bpcer = frac_at_least(&sorted_desc(bona_fide_scores), threshold);
-    PadRates { threshold, apcer, bpcer, acer: (apcer + bpcer) / 2.0 }
+    PadRates {
+        threshold,
+        apcer,
+        bpcer,
+        acer: (apcer + bpcer) / 2.0,
+    }
 }
 
 /// The lowest BPCER whose APCER does not exceed `apcer`. Flagging everything as an attack

@@ -86,15 +86,23 @@ pub fn check(gesture: Gesture, frames: &[Observation]) -> GestureCheck {
     // One frame is noise; two sampled frames (≥ 0.2 s at the default sampling) is a movement.
     let needed = if frames_with_face < 6 { 1 } else { 2 };
     let poses: Vec<Pose> = with_face.iter().filter_map(|o| o.pose).collect();
-    let rest_yaw = median(poses.iter().map(|p| p.yaw).collect()).unwrap_or(0.0).clamp(-15.0, 15.0);
-    let rest_pitch = median(poses.iter().map(|p| p.pitch).collect()).unwrap_or(-12.0).clamp(-25.0, 5.0);
+    let rest_yaw = median(poses.iter().map(|p| p.yaw).collect())
+        .unwrap_or(0.0)
+        .clamp(-15.0, 15.0);
+    let rest_pitch = median(poses.iter().map(|p| p.pitch).collect())
+        .unwrap_or(-12.0)
+        .clamp(-25.0, 5.0);
     let deltas: Vec<f32> = match gesture {
         Gesture::Left => poses.iter().map(|p| rest_yaw - p.yaw).collect(),
         Gesture::Right => poses.iter().map(|p| p.yaw - rest_yaw).collect(),
         Gesture::Down => poses.iter().map(|p| rest_pitch - p.pitch).collect(),
         Gesture::High => poses.iter().map(|p| p.pitch - rest_pitch).collect(),
         Gesture::Smile => with_face.iter().filter_map(|o| o.smile).collect(),
-        Gesture::Eyes => with_face.iter().filter_map(|o| o.eyes).map(|e| 1.0 - e.left_open.max(e.right_open)).collect(),
+        Gesture::Eyes => with_face
+            .iter()
+            .filter_map(|o| o.eyes)
+            .map(|e| 1.0 - e.left_open.max(e.right_open))
+            .collect(),
         Gesture::Blank | Gesture::Scan => Vec::new(),
     };
     let peak = deltas.iter().cloned().fold(0.0f32, f32::max);
@@ -117,9 +125,18 @@ pub fn check(gesture: Gesture, frames: &[Observation]) -> GestureCheck {
             (closed, closed >= 1 && open >= 1)
         }
         Gesture::Blank => (frames_with_face, frames_with_face >= 1),
-        Gesture::Scan => (frames_with_face, frames_with_face * 2 >= frames.len().max(1)),
+        Gesture::Scan => (
+            frames_with_face,
+            frames_with_face * 2 >= frames.len().max(1),
+        ),
     };
-    GestureCheck { gesture, performed, frames_matching, frames_with_face, peak }
+    GestureCheck {
+        gesture,
+        performed,
+        frames_matching,
+        frames_with_face,
+        peak,
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +144,15 @@ mod tests {
     use super::*;
 
     fn at(yaw: f32, pitch: f32) -> Observation {
-        Observation { face: true, pose: Some(Pose { yaw, pitch, roll: 0.0 }), ..Default::default() }
+        Observation {
+            face: true,
+            pose: Some(Pose {
+                yaw,
+                pitch,
+                roll: 0.0,
+            }),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -149,7 +174,10 @@ mod tests {
 
     #[test]
     fn tags_map_to_gestures() {
-        assert_eq!(Gesture::from_tag("video_selfie_smile"), Some(Gesture::Smile));
+        assert_eq!(
+            Gesture::from_tag("video_selfie_smile"),
+            Some(Gesture::Smile)
+        );
         assert_eq!(Gesture::from_tag("video_selfie"), Some(Gesture::Blank));
         assert_eq!(Gesture::from_tag("photo_selfie"), None);
     }

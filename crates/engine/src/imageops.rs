@@ -20,7 +20,14 @@ pub struct Rect {
 impl Rect {
     /// Clamp a float rectangle given by corners to the image and round it to whole pixels.
     /// Returns `None` when nothing of it lies inside the image.
-    pub fn from_corners_clamped(x1: f32, y1: f32, x2: f32, y2: f32, img_w: u32, img_h: u32) -> Option<Rect> {
+    pub fn from_corners_clamped(
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        img_w: u32,
+        img_h: u32,
+    ) -> Option<Rect> {
         let x1 = x1.max(0.0).floor() as i64;
         let y1 = y1.max(0.0).floor() as i64;
         let x2 = (x2.min(img_w as f32)).ceil() as i64;
@@ -28,7 +35,12 @@ impl Rect {
         if x2 - x1 < 2 || y2 - y1 < 2 {
             return None;
         }
-        Some(Rect { x: x1 as u32, y: y1 as u32, width: (x2 - x1) as u32, height: (y2 - y1) as u32 })
+        Some(Rect {
+            x: x1 as u32,
+            y: y1 as u32,
+            width: (x2 - x1) as u32,
+            height: (y2 - y1) as u32,
+        })
     }
 }
 
@@ -90,7 +102,17 @@ pub fn resize_region(src: &RgbImage, region: Rect, out_w: u32, out_h: u32) -> Rg
 
 /// Resize a whole image (OpenCV `INTER_LINEAR` semantics).
 pub fn resize(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
-    resize_region(src, Rect { x: 0, y: 0, width: src.width(), height: src.height() }, out_w, out_h)
+    resize_region(
+        src,
+        Rect {
+            x: 0,
+            y: 0,
+            width: src.width(),
+            height: src.height(),
+        },
+        out_w,
+        out_h,
+    )
 }
 
 /// ITU-R BT.601 luma, as OpenCV's `COLOR_RGB2GRAY`.
@@ -98,7 +120,9 @@ pub fn to_grey(src: &RgbImage) -> GrayImage {
     let mut out = GrayImage::new(src.width(), src.height());
     for (o, p) in out.pixels_mut().zip(src.pixels()) {
         let [r, g, b] = p.0;
-        o.0[0] = (0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32).round().min(255.0) as u8;
+        o.0[0] = (0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32)
+            .round()
+            .min(255.0) as u8;
     }
     out
 }
@@ -115,7 +139,11 @@ pub fn pack_nchw(img: &RgbImage, order: ChannelOrder, mean: [f32; 3], std: [f32;
             }
         }
         ChannelOrder::Rgb | ChannelOrder::Bgr => {
-            let map = if order == ChannelOrder::Rgb { [0, 1, 2] } else { [2, 1, 0] };
+            let map = if order == ChannelOrder::Rgb {
+                [0, 1, 2]
+            } else {
+                [2, 1, 0]
+            };
             for (i, p) in img.pixels().enumerate() {
                 for (c, &src_c) in map.iter().enumerate() {
                     data[c * plane + i] = (p.0[src_c] as f32 - mean[c]) / std[c];
@@ -133,7 +161,10 @@ pub struct Affine(pub [[f32; 3]; 2]);
 impl Affine {
     pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
         let m = &self.0;
-        (m[0][0] * x + m[0][1] * y + m[0][2], m[1][0] * x + m[1][1] * y + m[1][2])
+        (
+            m[0][0] * x + m[0][1] * y + m[0][2],
+            m[1][0] * x + m[1][1] * y + m[1][2],
+        )
     }
 
     pub fn invert(&self) -> Option<Affine> {
@@ -143,7 +174,10 @@ impl Affine {
             return None;
         }
         let (a, b, c, d) = (m[1][1] / det, -m[0][1] / det, -m[1][0] / det, m[0][0] / det);
-        Some(Affine([[a, b, -(a * m[0][2] + b * m[1][2])], [c, d, -(c * m[0][2] + d * m[1][2])]]))
+        Some(Affine([
+            [a, b, -(a * m[0][2] + b * m[1][2])],
+            [c, d, -(c * m[0][2] + d * m[1][2])],
+        ]))
     }
 
     /// Least-squares similarity (rotation, uniform scale, translation; no reflection) taking
@@ -154,7 +188,9 @@ impl Affine {
             return None;
         }
         let mean = |pts: &[(f32, f32)]| {
-            let (sx, sy) = pts[..n].iter().fold((0.0f64, 0.0f64), |a, p| (a.0 + p.0 as f64, a.1 + p.1 as f64));
+            let (sx, sy) = pts[..n].iter().fold((0.0f64, 0.0f64), |a, p| {
+                (a.0 + p.0 as f64, a.1 + p.1 as f64)
+            });
             (sx / n as f64, sy / n as f64)
         };
         let (msx, msy) = mean(src);
@@ -173,7 +209,10 @@ impl Affine {
         let (a, b) = (num_a / den, num_b / den);
         let tx = mdx - (a * msx - b * msy);
         let ty = mdy - (b * msx + a * msy);
-        Some(Affine([[a as f32, -b as f32, tx as f32], [b as f32, a as f32, ty as f32]]))
+        Some(Affine([
+            [a as f32, -b as f32, tx as f32],
+            [b as f32, a as f32, ty as f32],
+        ]))
     }
 }
 
@@ -196,7 +235,12 @@ pub fn warp_affine(src: &RgbImage, m: &Affine, out_w: u32, out_h: u32) -> RgbIma
             let (sx, sy) = inv.apply(x as f32, y as f32);
             let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
             let (wx, wy) = (sx - x0 as f32, sy - y0 as f32);
-            let (p00, p01, p10, p11) = (sample(x0, y0), sample(x0 + 1, y0), sample(x0, y0 + 1), sample(x0 + 1, y0 + 1));
+            let (p00, p01, p10, p11) = (
+                sample(x0, y0),
+                sample(x0 + 1, y0),
+                sample(x0, y0 + 1),
+                sample(x0 + 1, y0 + 1),
+            );
             let mut px = [0u8; 3];
             for c in 0..3 {
                 let top = p00[c] * (1.0 - wx) + p01[c] * wx;
@@ -241,7 +285,13 @@ mod tests {
     #[test]
     fn similarity_fit_recovers_a_known_transform() {
         let truth = Affine([[0.8, -0.3, 12.0], [0.3, 0.8, -4.0]]);
-        let src = [(10.0, 20.0), (50.0, 22.0), (30.0, 40.0), (15.0, 60.0), (45.0, 61.0)];
+        let src = [
+            (10.0, 20.0),
+            (50.0, 22.0),
+            (30.0, 40.0),
+            (15.0, 60.0),
+            (45.0, 61.0),
+        ];
         let dst: Vec<_> = src.iter().map(|&(x, y)| truth.apply(x, y)).collect();
         let fit = Affine::fit_similarity(&src, &dst).unwrap();
         for r in 0..2 {
@@ -273,7 +323,9 @@ mod tests {
 
     #[test]
     fn blur_lowers_laplacian_variance() {
-        let sharp = GrayImage::from_fn(32, 32, |x, y| image::Luma([if (x / 2 + y / 2) % 2 == 0 { 0 } else { 255 }]));
+        let sharp = GrayImage::from_fn(32, 32, |x, y| {
+            image::Luma([if (x / 2 + y / 2) % 2 == 0 { 0 } else { 255 }])
+        });
         let blurred = image::imageops::blur(&sharp, 2.0);
         assert!(laplacian_variance(&sharp) > 10.0 * laplacian_variance(&blurred));
     }

@@ -23,5 +23,8 @@ pub mod media;
 pub mod models;
 pub mod quality;
 
-pub use engine::{AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport, ImageReport, MediaReport, SharedEngine, VideoReport};
+pub use engine::{
+    AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport, ImageReport,
+    MediaReport, SharedEngine, VideoReport,
+};
 pub use error::{EngineError, Result};

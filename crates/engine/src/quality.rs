@@ -30,27 +30,50 @@ const FULL_SIZE: f32 = 112.0;
 /// Laplacian variance at which the sharpness score reaches 0.5.
 const SHARPNESS_HALF: f32 = 60.0;
 
-pub fn assess(aligned: &RgbImage, bbox: &BoundingBox, pose: Option<&Pose>, eyes: Option<&Eyes>) -> Quality {
+pub fn assess(
+    aligned: &RgbImage,
+    bbox: &BoundingBox,
+    pose: Option<&Pose>,
+    eyes: Option<&Eyes>,
+) -> Quality {
     let grey = imageops::to_grey(aligned);
     let n = grey.len() as f32;
     let mean = grey.pixels().map(|p| p.0[0] as f32).sum::<f32>() / n;
-    let var = grey.pixels().map(|p| (p.0[0] as f32 - mean).powi(2)).sum::<f32>() / n;
+    let var = grey
+        .pixels()
+        .map(|p| (p.0[0] as f32 - mean).powi(2))
+        .sum::<f32>()
+        / n;
     let brightness = mean / 255.0;
     let contrast = var.sqrt() / 255.0;
     let sharpness = imageops::laplacian_variance(&grey);
     let face_size = bbox.height().min(bbox.width());
 
     let sharpness_score = sharpness / (sharpness + SHARPNESS_HALF);
-    let exposure_score = ((1.0 - ((brightness - 0.5) / 0.5).powi(2)) * (contrast / 0.12).min(1.0)).clamp(0.0, 1.0);
+    let exposure_score =
+        ((1.0 - ((brightness - 0.5) / 0.5).powi(2)) * (contrast / 0.12).min(1.0)).clamp(0.0, 1.0);
     let size_score = (face_size / FULL_SIZE).clamp(0.0, 1.0);
     let mut pose_score = pose
-        .map(|p| (p.yaw.to_radians().cos().max(0.0) * (p.pitch + 10.0).to_radians().cos().max(0.0)).powi(2))
+        .map(|p| {
+            (p.yaw.to_radians().cos().max(0.0) * (p.pitch + 10.0).to_radians().cos().max(0.0))
+                .powi(2)
+        })
         .unwrap_or(1.0);
     if eyes.is_some_and(|e| e.both_closed()) {
         pose_score *= 0.5;
     }
     let score = sharpness_score * exposure_score * size_score * pose_score;
-    Quality { sharpness, brightness, contrast, face_size, score, sharpness_score, exposure_score, size_score, pose_score }
+    Quality {
+        sharpness,
+        brightness,
+        contrast,
+        face_size,
+        score,
+        sharpness_score,
+        exposure_score,
+        size_score,
+        pose_score,
+    }
 }
 
 #[cfg(test)]
@@ -65,7 +88,12 @@ mod tests {
         });
         let blurred = image::imageops::blur(&sharp, 3.0);
         let dark = RgbImage::from_fn(112, 112, |x, _| image::Rgb([(x % 8) as u8, 0, 0]));
-        let b = BoundingBox { x1: 0.0, y1: 0.0, x2: 150.0, y2: 150.0 };
+        let b = BoundingBox {
+            x1: 0.0,
+            y1: 0.0,
+            x2: 150.0,
+            y2: 150.0,
+        };
         let qs = assess(&sharp, &b, None, None).score;
         assert!(qs > assess(&blurred, &b, None, None).score);
         assert!(qs > assess(&dark, &b, None, None).score);

@@ -11,68 +11,140 @@ use faceproof_engine::{eval, AnalyzeOptions, Engine};
 
 /// Map `f` over `items` on all cores.
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<_>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     })
 }
 
 fn embed(engine: &Engine, path: &Path) -> Option<Vec<f32>> {
-    let opts = AnalyzeOptions { liveness: false, attributes: false, ..AnalyzeOptions::default() };
-    let frame = engine.decode(&std::fs::read(path).ok()?).ok()?.frames.remove(0).image;
-    engine.analyze_image(&frame, &opts).ok()?.face()?.embedding.clone()
+    let opts = AnalyzeOptions {
+        liveness: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
+    let frame = engine
+        .decode(&std::fs::read(path).ok()?)
+        .ok()?
+        .frames
+        .remove(0)
+        .image;
+    engine
+        .analyze_image(&frame, &opts)
+        .ok()?
+        .face()?
+        .embedding
+        .clone()
 }
 
 #[test]
 fn verification_reaches_the_reference_floor() {
-    let (Some(engine), Some(data)) = (common::default_engine(), common::data_dir()) else { return };
+    let (Some(engine), Some(data)) = (common::default_engine(), common::data_dir()) else {
+        return;
+    };
     let dir = data.join("verification");
     let mut reader = csv::Reader::from_path(dir.join("pairs.csv")).unwrap();
-    let pairs: Vec<(String, String, bool)> =
-        reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_string(), r[1].to_string(), &r[2] == "1")).collect();
-    let mut images: Vec<String> = pairs.iter().flat_map(|p| [p.0.clone(), p.1.clone()]).collect();
+    let pairs: Vec<(String, String, bool)> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_string(), r[1].to_string(), &r[2] == "1"))
+        .collect();
+    let mut images: Vec<String> = pairs
+        .iter()
+        .flat_map(|p| [p.0.clone(), p.1.clone()])
+        .collect();
     images.sort();
     images.dedup();
-    let embeddings: std::collections::HashMap<String, Option<Vec<f32>>> =
-        images.iter().cloned().zip(par_map(&images, |p| embed(&engine, &dir.join(p)))).collect();
+    let embeddings: std::collections::HashMap<String, Option<Vec<f32>>> = images
+        .iter()
+        .cloned()
+        .zip(par_map(&images, |p| embed(&engine, &dir.join(p))))
+        .collect();
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
     for (l, r, same) in &pairs {
         let score = match (&embeddings[l], &embeddings[r]) {
             (Some(a), Some(b)) => engine.compare(a, b).0,
             _ => -1.0,
         };
-        if *same { genuine.push(score) } else { impostor.push(score) }
+        if *same {
+            genuine.push(score)
+        } else {
+            impostor.push(score)
+        }
     }
     let (accuracy, _) = eval::best_accuracy(&genuine, &impostor);
     let tar = eval::tar_at_far(&genuine, &impostor, 1e-3).tar;
-    eprintln!("verification on {}: accuracy {accuracy:.3}, TAR@FAR1e-3 {tar:.3}", engine.backend());
+    eprintln!(
+        "verification on {}: accuracy {accuracy:.3}, TAR@FAR1e-3 {tar:.3}",
+        engine.backend()
+    );
     assert!(accuracy >= 0.965, "accuracy {accuracy}");
     assert!(tar >= 0.898, "TAR at FAR 1e-3 {tar}");
 }
 
 #[test]
 fn liveness_reaches_the_reference_floor() {
-    let (Some(engine), Some(data)) = (common::default_engine(), common::data_dir()) else { return };
+    let (Some(engine), Some(data)) = (common::default_engine(), common::data_dir()) else {
+        return;
+    };
     let dir = data.join("liveness");
     let mut reader = csv::Reader::from_path(dir.join("labels.csv")).unwrap();
-    let samples: Vec<(String, bool)> = reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_string(), &r[1] == "spoof")).collect();
-    let opts = AnalyzeOptions { embedding: false, attributes: false, ..AnalyzeOptions::default() };
+    let samples: Vec<(String, bool)> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_string(), &r[1] == "spoof"))
+        .collect();
+    let opts = AnalyzeOptions {
+        embedding: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
     let scores = par_map(&samples, |(p, _)| {
-        let frame = engine.decode(&std::fs::read(dir.join(p)).ok()?).ok()?.frames.remove(0).image;
-        engine.analyze_image(&frame, &opts).ok()?.face()?.liveness.as_ref().map(|l| l.confidence_spoofing)
+        let frame = engine
+            .decode(&std::fs::read(dir.join(p)).ok()?)
+            .ok()?
+            .frames
+            .remove(0)
+            .image;
+        engine
+            .analyze_image(&frame, &opts)
+            .ok()?
+            .face()?
+            .liveness
+            .as_ref()
+            .map(|l| l.confidence_spoofing)
     });
     let (mut attacks, mut bona_fide) = (Vec::new(), Vec::new());
     for ((_, attack), score) in samples.iter().zip(scores) {
         if let Some(s) = score {
-            if *attack { attacks.push(s) } else { bona_fide.push(s) }
+            if *attack {
+                attacks.push(s)
+            } else {
+                bona_fide.push(s)
+            }
         }
     }
     let found = attacks.len() + bona_fide.len();
     let eer = eval::eer(&attacks, &bona_fide);
-    eprintln!("liveness on {}: {found} faces, EER {eer:.3}", engine.backend());
-    assert!(found >= 550, "faces found in only {found} of {} images", samples.len());
+    eprintln!(
+        "liveness on {}: {found} faces, EER {eer:.3}",
+        engine.backend()
+    );
+    assert!(
+        found >= 550,
+        "faces found in only {found} of {} images",
+        samples.len()
+    );
     assert!(eer <= 0.10, "EER {eer}");
     let at_1 = eval::bpcer_at_apcer(&attacks, &bona_fide, 0.01);
     assert!(at_1.bpcer <= 0.25, "BPCER at APCER 1%: {}", at_1.bpcer);

@@ -10,8 +10,12 @@ use faceproof_engine::models::{BackendChoice, Role};
 use serde_json::Value;
 
 fn check_backend(backend: BackendChoice) {
-    let Some(engine) = common::engine(backend) else { return };
-    let Some(reference) = common::reference_file() else { return };
+    let Some(engine) = common::engine(backend) else {
+        return;
+    };
+    let Some(reference) = common::reference_file() else {
+        return;
+    };
     let data = common::data_dir().unwrap();
     let reference: Value = serde_json::from_slice(&std::fs::read(reference).unwrap()).unwrap();
     let images = reference["images"].as_object().unwrap();
@@ -20,20 +24,47 @@ fn check_backend(backend: BackendChoice) {
     for (rel, expected) in images {
         let bytes = std::fs::read(data.join(rel)).unwrap();
         let frame = engine.decode(&bytes).unwrap().frames.remove(0).image;
-        assert_eq!(frame.width() as u64, expected["width"].as_u64().unwrap(), "{rel}");
+        assert_eq!(
+            frame.width() as u64,
+            expected["width"].as_u64().unwrap(),
+            "{rel}"
+        );
         let ours = engine.detect(&frame).unwrap();
-        let clear: Vec<&Value> =
-            expected["faces"].as_array().unwrap().iter().filter(|f| f["score"].as_f64().unwrap() >= 0.95).collect();
+        let clear: Vec<&Value> = expected["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["score"].as_f64().unwrap() >= 0.95)
+            .collect();
         let ours_clear = ours.iter().filter(|d| d.score >= 0.95).count();
         assert_eq!(ours_clear, clear.len(), "{rel}: clear face count");
         for reference_face in clear {
-            let b: Vec<f32> = reference_face["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
-            let rbox = BoundingBox { x1: b[0], y1: b[1], x2: b[2], y2: b[3] };
-            let det = ours.iter().max_by(|a, c| a.bbox.iou(&rbox).total_cmp(&c.bbox.iou(&rbox))).unwrap();
+            let b: Vec<f32> = reference_face["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            let rbox = BoundingBox {
+                x1: b[0],
+                y1: b[1],
+                x2: b[2],
+                y2: b[3],
+            };
+            let det = ours
+                .iter()
+                .max_by(|a, c| a.bbox.iou(&rbox).total_cmp(&c.bbox.iou(&rbox)))
+                .unwrap();
             let iou = det.bbox.iou(&rbox);
-            assert!(iou >= 0.9, "{rel}: box IoU {iou} ({:?} vs {rbox:?})", det.bbox);
+            assert!(
+                iou >= 0.9,
+                "{rel}: box IoU {iou} ({:?} vs {rbox:?})",
+                det.bbox
+            );
 
-            let lm = face::landmarks(engine.net(Role::Landmarks), &frame, &det.bbox).unwrap().unwrap();
+            let lm = face::landmarks(engine.net(Role::Landmarks), &frame, &det.bbox)
+                .unwrap()
+                .unwrap();
             let rlm = reference_face["landmarks68"].as_array().unwrap();
             let mean_err = lm
                 .iter()
@@ -45,23 +76,41 @@ fn check_backend(backend: BackendChoice) {
                 .sum::<f32>()
                 / 68.0;
             let allowed = (rbox.height() * 0.02).max(3.0);
-            assert!(mean_err <= allowed, "{rel}: landmarks off by {mean_err:.2} px on average (allowed {allowed:.1})");
+            assert!(
+                mean_err <= allowed,
+                "{rel}: landmarks off by {mean_err:.2} px on average (allowed {allowed:.1})"
+            );
 
             let aligned = face::aligned_face(&frame, &lm, 112).unwrap();
             let emb = face::embedding(engine.net(Role::Embedder), &aligned, false).unwrap();
-            let remb: Vec<f32> =
-                reference_face["embedding"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            let remb: Vec<f32> = reference_face["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
             let mut remb_n = remb.clone();
             face::l2_normalise(&mut remb_n);
             let cos = face::cosine(&emb, &remb_n);
             assert!(cos >= 0.90, "{rel}: embedding cosine {cos}");
             cosines.push(cos);
 
-            let live = face::liveness(engine.net(Role::Liveness), &frame, &det.bbox).unwrap().unwrap();
+            let live = face::liveness(engine.net(Role::Liveness), &frame, &det.bbox)
+                .unwrap()
+                .unwrap();
             let rs = reference_face["confidence_spoofing"].as_f64().unwrap() as f32;
-            assert_eq!(live.confidence_spoofing >= 0.5, rs >= 0.5, "{rel}: spoofing {} vs {rs}", live.confidence_spoofing);
+            assert_eq!(
+                live.confidence_spoofing >= 0.5,
+                rs >= 0.5,
+                "{rel}: spoofing {} vs {rs}",
+                live.confidence_spoofing
+            );
             if !(0.1..=0.9).contains(&rs) {
-                assert!((live.confidence_spoofing - rs).abs() <= 0.05, "{rel}: spoofing {} vs {rs}", live.confidence_spoofing);
+                assert!(
+                    (live.confidence_spoofing - rs).abs() <= 0.05,
+                    "{rel}: spoofing {} vs {rs}",
+                    live.confidence_spoofing
+                );
             }
             compared_faces += 1;
         }
@@ -69,7 +118,10 @@ fn check_backend(backend: BackendChoice) {
     assert!(compared_faces >= 18, "only {compared_faces} faces compared");
     let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
     assert!(mean >= 0.97, "mean embedding cosine {mean}");
-    eprintln!("{}: {compared_faces} faces, mean embedding cosine {mean:.4}", engine.backend());
+    eprintln!(
+        "{}: {compared_faces} faces, mean embedding cosine {mean:.4}",
+        engine.backend()
+    );
 }
 
 #[test]
@@ -84,22 +136,42 @@ fn onnxruntime_matches_the_reference_pipeline() {
 
 #[test]
 fn both_backends_agree_on_the_same_input() {
-    let (Some(tract), Some(ort)) = (common::engine(BackendChoice::Tract), common::engine(BackendChoice::Ort)) else { return };
+    let (Some(tract), Some(ort)) = (
+        common::engine(BackendChoice::Tract),
+        common::engine(BackendChoice::Ort),
+    ) else {
+        return;
+    };
     assert_eq!((tract.backend(), ort.backend()), ("tract", "ort"));
-    let Some(bytes) = common::data("verification/Colin_Powell/Colin_Powell_0001.jpg") else { return };
+    let Some(bytes) = common::data("verification/Colin_Powell/Colin_Powell_0001.jpg") else {
+        return;
+    };
     let frame = tract.decode(&bytes).unwrap().frames.remove(0).image;
     let det = tract.detect(&frame).unwrap().remove(0);
-    let lm = face::landmarks(tract.net(Role::Landmarks), &frame, &det.bbox).unwrap().unwrap();
+    let lm = face::landmarks(tract.net(Role::Landmarks), &frame, &det.bbox)
+        .unwrap()
+        .unwrap();
     let aligned = face::aligned_face(&frame, &lm, 112).unwrap();
     for role in [Role::Embedder] {
         let a = face::embedding(tract.net(role), &aligned, true).unwrap();
         let b = face::embedding(ort.net(role), &aligned, true).unwrap();
         assert!(face::cosine(&a, &b) > 0.999, "{role:?}");
     }
-    let a = face::liveness(tract.net(Role::Liveness), &frame, &det.bbox).unwrap().unwrap();
-    let b = face::liveness(ort.net(Role::Liveness), &frame, &det.bbox).unwrap().unwrap();
+    let a = face::liveness(tract.net(Role::Liveness), &frame, &det.bbox)
+        .unwrap()
+        .unwrap();
+    let b = face::liveness(ort.net(Role::Liveness), &frame, &det.bbox)
+        .unwrap()
+        .unwrap();
     assert!((a.confidence_spoofing - b.confidence_spoofing).abs() < 1e-3);
-    let a = face::pose(tract.net(Role::Pose), &frame, &det.bbox).unwrap().unwrap();
-    let b = face::pose(ort.net(Role::Pose), &frame, &det.bbox).unwrap().unwrap();
-    assert!((a.yaw - b.yaw).abs() < 0.5 && (a.pitch - b.pitch).abs() < 0.5, "{a:?} vs {b:?}");
+    let a = face::pose(tract.net(Role::Pose), &frame, &det.bbox)
+        .unwrap()
+        .unwrap();
+    let b = face::pose(ort.net(Role::Pose), &frame, &det.bbox)
+        .unwrap()
+        .unwrap();
+    assert!(
+        (a.yaw - b.yaw).abs() < 0.5 && (a.pitch - b.pitch).abs() < 0.5,
+        "{a:?} vs {b:?}"
+    );
 }

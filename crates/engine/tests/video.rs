@@ -8,20 +8,32 @@ use faceproof_engine::{AnalyzeOptions, Engine, VideoReport};
 fn analyze(engine: &Engine, rel: &str, gesture: Option<Gesture>) -> Option<VideoReport> {
     let bytes = common::data(rel)?;
     let decoded = engine.decode(&bytes).unwrap();
-    assert!(decoded.frames.len() >= 10, "{rel}: only {} frames sampled", decoded.frames.len());
-    Some(engine.analyze_frames(&decoded.frames, gesture, &AnalyzeOptions::default()).unwrap())
+    assert!(
+        decoded.frames.len() >= 10,
+        "{rel}: only {} frames sampled",
+        decoded.frames.len()
+    );
+    Some(
+        engine
+            .analyze_frames(&decoded.frames, gesture, &AnalyzeOptions::default())
+            .unwrap(),
+    )
 }
 
 #[test]
 fn live_selfie_videos_pass_and_replays_are_caught() {
-    let Some(engine) = common::default_engine() else { return };
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
     for (rel, live) in [
         ("video/tranvanluyt2203_live_head_turns.mp4", true),
         ("video/tranvanluyt2203_replay_screen.mp4", false),
         ("video/apfol_replay_phone.webm", false),
         ("video/krzysiek354_live_small_moves.mp4", true),
     ] {
-        let Some(report) = analyze(&engine, rel, None) else { return };
+        let Some(report) = analyze(&engine, rel, None) else {
+            return;
+        };
         let score = report.confidence_spoofing.unwrap();
         assert_eq!(score < 0.5, live, "{rel}: confidence_spoofing {score}");
         assert!(report.liveness_frames >= 3, "{rel}");
@@ -30,10 +42,14 @@ fn live_selfie_videos_pass_and_replays_are_caught() {
 
 #[test]
 fn head_turns_and_nods_are_recognised_in_the_scripted_clip() {
-    let Some(engine) = common::default_engine() else { return };
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
     let rel = "video/tranvanluyt2203_live_head_turns.mp4";
     for g in [Gesture::Left, Gesture::Right, Gesture::Down, Gesture::High] {
-        let Some(report) = analyze(&engine, rel, Some(g)) else { return };
+        let Some(report) = analyze(&engine, rel, Some(g)) else {
+            return;
+        };
         let check = report.gesture.unwrap();
         assert!(check.performed, "{g:?} not seen: {check:?}");
     }
@@ -41,28 +57,50 @@ fn head_turns_and_nods_are_recognised_in_the_scripted_clip() {
 
 #[test]
 fn a_nearly_still_clip_does_not_count_as_a_head_turn() {
-    let Some(engine) = common::default_engine() else { return };
-    let Some(report) = analyze(&engine, "video/krzysiek354_live_small_moves.mp4", Some(Gesture::Left)) else { return };
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
+    let Some(report) = analyze(
+        &engine,
+        "video/krzysiek354_live_small_moves.mp4",
+        Some(Gesture::Left),
+    ) else {
+        return;
+    };
     let check = report.gesture.unwrap();
     assert!(!check.performed, "{check:?}");
 }
 
 #[test]
 fn best_shot_is_a_sharp_frontal_frame() {
-    let Some(engine) = common::default_engine() else { return };
-    let Some(report) = analyze(&engine, "video/tranvanluyt2203_live_head_turns.mp4", None) else { return };
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
+    let Some(report) = analyze(&engine, "video/tranvanluyt2203_live_head_turns.mp4", None) else {
+        return;
+    };
     let best = report.best_face().unwrap();
     let pose = best.pose.unwrap();
     assert!(pose.yaw.abs() < 20.0, "{pose:?}");
     let median_quality = {
-        let mut q: Vec<f32> = report.frames.iter().filter_map(|f| f.face.as_ref()).map(|f| f.quality.score).collect();
+        let mut q: Vec<f32> = report
+            .frames
+            .iter()
+            .filter_map(|f| f.face.as_ref())
+            .map(|f| f.quality.score)
+            .collect();
         q.sort_by(f32::total_cmp);
         q[q.len() / 2]
     };
     assert!(best.quality.score >= median_quality);
-    let frame = &engine.decode(&common::data("video/tranvanluyt2203_live_head_turns.mp4").unwrap()).unwrap().frames
-        [report.best_frame.unwrap()];
-    let jpeg = faceproof_engine::best_shot::face_crop_jpeg(&frame.image, &best.detection.bbox).unwrap();
+    let frame = &engine
+        .decode(&common::data("video/tranvanluyt2203_live_head_turns.mp4").unwrap())
+        .unwrap()
+        .frames[report.best_frame.unwrap()];
+    let jpeg =
+        faceproof_engine::best_shot::face_crop_jpeg(&frame.image, &best.detection.bbox).unwrap();
     let again = engine.decode(&jpeg).unwrap();
-    assert!(engine.analyze_image(&again.frames[0].image, &AnalyzeOptions::default()).is_ok());
+    assert!(engine
+        .analyze_image(&again.frames[0].image, &AnalyzeOptions::default())
+        .is_ok());
 }

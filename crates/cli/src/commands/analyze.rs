@@ -32,17 +32,25 @@ fn parse_policy(s: &str) -> Result<FacePolicy, String> {
         "largest" => Ok(FacePolicy::Largest),
         "single" => Ok(FacePolicy::RequireSingle),
         "all" => Ok(FacePolicy::All),
-        other => Err(format!("unknown policy {other:?}: use largest, single or all")),
+        other => Err(format!(
+            "unknown policy {other:?}: use largest, single or all"
+        )),
     }
 }
 
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let gesture = match &args.tag {
-        Some(tag) => Some(Gesture::from_tag(tag).ok_or_else(|| anyhow::anyhow!("{tag:?} is not a video_selfie* tag"))?),
+        Some(tag) => Some(
+            Gesture::from_tag(tag)
+                .ok_or_else(|| anyhow::anyhow!("{tag:?} is not a video_selfie* tag"))?,
+        ),
         None => None,
     };
     let engine = globals.load_engine()?;
-    let opts = AnalyzeOptions { policy: args.policy, ..AnalyzeOptions::default() };
+    let opts = AnalyzeOptions {
+        policy: args.policy,
+        ..AnalyzeOptions::default()
+    };
     let mut failures = 0;
     for file in &args.files {
         let out = match analyze_one(&engine, file, gesture, &opts, &args) {
@@ -59,7 +67,10 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&out)?);
     }
     if failures > 0 {
-        anyhow::bail!("{failures} of {} files could not be analysed", args.files.len());
+        anyhow::bail!(
+            "{failures} of {} files could not be analysed",
+            args.files.len()
+        );
     }
     Ok(())
 }

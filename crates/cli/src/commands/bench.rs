@@ -31,7 +31,9 @@ pub struct Args {
 }
 
 fn default_images() -> anyhow::Result<Vec<PathBuf>> {
-    let data = std::env::var_os("FACEPROOF_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let data = std::env::var_os("FACEPROOF_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
     let dir = data.join("verification/George_W_Bush");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("no photos given and {} is missing", dir.display()))?
@@ -67,18 +69,34 @@ struct Prepared {
 
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let engine = globals.load_engine()?;
-    let files = if args.images.is_empty() { default_images()? } else { args.images.clone() };
+    let files = if args.images.is_empty() {
+        default_images()?
+    } else {
+        args.images.clone()
+    };
     let mut photos = Vec::new();
     for f in &files {
         let bytes = std::fs::read(f)?;
         let frame = engine.decode(&bytes)?.frames.remove(0).image;
-        let det = engine.detect(&frame)?.into_iter().next().with_context(|| format!("no face in {}", f.display()))?;
-        let landmarks = face::landmarks(engine.net(Role::Landmarks), &frame, &det.bbox)?.context("landmarks")?;
+        let det = engine
+            .detect(&frame)?
+            .into_iter()
+            .next()
+            .with_context(|| format!("no face in {}", f.display()))?;
+        let landmarks = face::landmarks(engine.net(Role::Landmarks), &frame, &det.bbox)?
+            .context("landmarks")?;
         let aligned = face::aligned_face(&frame, &landmarks, 112).context("alignment")?;
-        photos.push(Prepared { bytes, frame, bbox: det.bbox, landmarks, aligned });
+        photos.push(Prepared {
+            bytes,
+            frame,
+            bbox: det.bbox,
+            landmarks,
+            aligned,
+        });
     }
     let n = args.iterations.max(1);
-    let per_photo = |f: &dyn Fn(&Prepared)| time_ms(n, || photos.iter().for_each(f)) / photos.len() as f64;
+    let per_photo =
+        |f: &dyn Fn(&Prepared)| time_ms(n, || photos.iter().for_each(f)) / photos.len() as f64;
     let e = &engine;
     let mut stages = serde_json::Map::new();
     let mut stage = |name: &str, ms: f64| {
@@ -86,20 +104,52 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     };
     stage("decode", per_photo(&|p| drop(e.decode(&p.bytes))));
     stage("detect", per_photo(&|p| drop(e.detect(&p.frame))));
-    stage("landmarks", per_photo(&|p| drop(face::landmarks(e.net(Role::Landmarks), &p.frame, &p.bbox))));
-    stage("align", per_photo(&|p| drop(face::aligned_face(&p.frame, &p.landmarks, 112))));
-    stage("embedding", per_photo(&|p| drop(face::embedding(e.net(Role::Embedder), &p.aligned, false))));
-    stage("embedding_flip", per_photo(&|p| drop(face::embedding(e.net(Role::Embedder), &p.aligned, true))));
-    stage("liveness", per_photo(&|p| drop(face::liveness(e.net(Role::Liveness), &p.frame, &p.bbox))));
-    stage("pose", per_photo(&|p| drop(face::pose(e.net(Role::Pose), &p.frame, &p.bbox))));
-    stage("eyes", per_photo(&|p| drop(face::eyes(e.net(Role::Eyes), &p.frame, &p.landmarks))));
-    stage("expression", per_photo(&|p| drop(face::expression(e.net(Role::Expression), &p.frame, &p.bbox))));
+    stage(
+        "landmarks",
+        per_photo(&|p| drop(face::landmarks(e.net(Role::Landmarks), &p.frame, &p.bbox))),
+    );
+    stage(
+        "align",
+        per_photo(&|p| drop(face::aligned_face(&p.frame, &p.landmarks, 112))),
+    );
+    stage(
+        "embedding",
+        per_photo(&|p| drop(face::embedding(e.net(Role::Embedder), &p.aligned, false))),
+    );
+    stage(
+        "embedding_flip",
+        per_photo(&|p| drop(face::embedding(e.net(Role::Embedder), &p.aligned, true))),
+    );
+    stage(
+        "liveness",
+        per_photo(&|p| drop(face::liveness(e.net(Role::Liveness), &p.frame, &p.bbox))),
+    );
+    stage(
+        "pose",
+        per_photo(&|p| drop(face::pose(e.net(Role::Pose), &p.frame, &p.bbox))),
+    );
+    stage(
+        "eyes",
+        per_photo(&|p| drop(face::eyes(e.net(Role::Eyes), &p.frame, &p.landmarks))),
+    );
+    stage(
+        "expression",
+        per_photo(&|p| drop(face::expression(e.net(Role::Expression), &p.frame, &p.bbox))),
+    );
 
-    let matching = AnalyzeOptions { attributes: false, ..AnalyzeOptions::default() };
+    let matching = AnalyzeOptions {
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
     let full = AnalyzeOptions::default();
     let end_to_end = |opts: AnalyzeOptions| {
         move |p: &Prepared| {
-            let frame = e.decode(&p.bytes).expect("decoded before").frames.remove(0).image;
+            let frame = e
+                .decode(&p.bytes)
+                .expect("decoded before")
+                .frames
+                .remove(0)
+                .image;
             drop(e.analyze_image(&frame, &opts));
         }
     };
@@ -116,12 +166,26 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let all_match = parallel(matching);
     let all_full = parallel(full);
 
-    let python = if args.no_python { Value::Null } else { python_onnxruntime(globals, n) };
+    let python = if args.no_python {
+        Value::Null
+    } else {
+        python_onnxruntime(globals, n)
+    };
     let mut ratios = serde_json::Map::new();
     if let Value::Object(py) = &python {
-        for (ours, theirs) in [("detect", "detector"), ("landmarks", "landmarks"), ("embedding", "embedder"),
-            ("liveness", "liveness"), ("pose", "pose"), ("eyes", "eyes"), ("expression", "expression")] {
-            if let (Some(a), Some(b)) = (stages.get(ours).and_then(Value::as_f64), py.get(theirs).and_then(Value::as_f64)) {
+        for (ours, theirs) in [
+            ("detect", "detector"),
+            ("landmarks", "landmarks"),
+            ("embedding", "embedder"),
+            ("liveness", "liveness"),
+            ("pose", "pose"),
+            ("eyes", "eyes"),
+            ("expression", "expression"),
+        ] {
+            if let (Some(a), Some(b)) = (
+                stages.get(ours).and_then(Value::as_f64),
+                py.get(theirs).and_then(Value::as_f64),
+            ) {
                 ratios.insert(ours.to_string(), json!(round(a / b)));
             }
         }
@@ -159,15 +223,31 @@ fn python_onnxruntime(globals: &Globals, iterations: usize) -> Value {
     const SCRIPT: &str = include_str!("../../../../scripts/bench_onnxruntime.py");
     let mut models = serde_json::Map::new();
     for role in Role::ALL {
-        let (Ok(spec), Ok(path)) = (globals.pack.model(role), globals.pack.path_of(&globals.models_dir, role)) else {
+        let (Ok(spec), Ok(path)) = (
+            globals.pack.model(role),
+            globals.pack.path_of(&globals.models_dir, role),
+        ) else {
             continue;
         };
-        let role_name = serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        models.insert(role_name, json!({ "path": path, "shape": spec.input.shape() }));
+        let role_name = serde_json::to_value(role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        models.insert(
+            role_name,
+            json!({ "path": path, "shape": spec.input.shape() }),
+        );
     }
     let config = json!({ "iterations": iterations * 8, "models": models }).to_string();
-    match Command::new("python3").arg("-c").arg(SCRIPT).arg(config).output() {
-        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    match Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(config)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+        }
         _ => Value::Null,
     }
 }

@@ -20,9 +20,15 @@ pub struct Args {
 pub fn embed(engine: &Engine, path: &PathBuf) -> anyhow::Result<Vec<f32>> {
     let bytes = std::fs::read(path)?;
     let decoded = engine.decode(&bytes)?;
-    let opts = AnalyzeOptions { liveness: false, attributes: false, ..AnalyzeOptions::default() };
+    let opts = AnalyzeOptions {
+        liveness: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
     let report = engine.analyze_media(&decoded, None, &opts)?;
-    let face = report.primary_face().ok_or(faceproof_engine::EngineError::NoFace)?;
+    let face = report
+        .primary_face()
+        .ok_or(faceproof_engine::EngineError::NoFace)?;
     Ok(face.embedding.clone().expect("embedding was requested"))
 }
 

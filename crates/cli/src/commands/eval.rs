@@ -47,29 +47,50 @@ enum Task {
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let engine = globals.load_engine()?;
     match args.task {
-        Task::Verify { pairs, json, fit_calibration } => verify(&engine, &pairs, json, fit_calibration),
-        Task::Liveness { labels, threshold, json } => liveness(&engine, &labels, threshold, json),
+        Task::Verify {
+            pairs,
+            json,
+            fit_calibration,
+        } => verify(&engine, &pairs, json, fit_calibration),
+        Task::Liveness {
+            labels,
+            threshold,
+            json,
+        } => liveness(&engine, &labels, threshold, json),
     }
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<(PathBuf, Vec<BTreeMap<String, String>>)> {
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers()?.clone();
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record?;
-        rows.push(headers.iter().zip(record.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect());
+        rows.push(
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect(),
+        );
     }
     Ok((base, rows))
 }
 
 fn field<'a>(row: &'a BTreeMap<String, String>, name: &str) -> anyhow::Result<&'a str> {
-    row.get(name).map(String::as_str).ok_or_else(|| anyhow::anyhow!("the CSV has no column {name:?}"))
+    row.get(name)
+        .map(String::as_str)
+        .ok_or_else(|| anyhow::anyhow!("the CSV has no column {name:?}"))
 }
 
 /// Run `f` over every path on all cores with a progress bar; failures become `None`.
-fn measure_all<T: Send>(paths: &[String], what: &str, f: impl Fn(&str) -> Option<T> + Sync) -> BTreeMap<String, T> {
+fn measure_all<T: Send>(
+    paths: &[String],
+    what: &str,
+    f: impl Fn(&str) -> Option<T> + Sync,
+) -> BTreeMap<String, T> {
     let bar = super::progress(paths.len() as u64, what);
     let out = paths
         .par_iter()
@@ -83,23 +104,41 @@ fn measure_all<T: Send>(paths: &[String], what: &str, f: impl Fn(&str) -> Option
     out
 }
 
-fn verify(engine: &Engine, pairs_csv: &Path, as_json: bool, fit_calibration: bool) -> anyhow::Result<()> {
+fn verify(
+    engine: &Engine,
+    pairs_csv: &Path,
+    as_json: bool,
+    fit_calibration: bool,
+) -> anyhow::Result<()> {
     let (base, rows) = read_csv(pairs_csv)?;
     let mut pairs = Vec::new();
     for row in &rows {
         let same = matches!(field(row, "same")?.trim(), "1" | "true" | "True");
-        pairs.push((field(row, "left")?.to_string(), field(row, "right")?.to_string(), same));
+        pairs.push((
+            field(row, "left")?.to_string(),
+            field(row, "right")?.to_string(),
+            same,
+        ));
     }
-    let images: Vec<String> =
-        pairs.iter().flat_map(|(l, r, _)| [l.clone(), r.clone()]).collect::<BTreeSet<_>>().into_iter().collect();
-    let opts = AnalyzeOptions { liveness: false, attributes: false, ..AnalyzeOptions::default() };
+    let images: Vec<String> = pairs
+        .iter()
+        .flat_map(|(l, r, _)| [l.clone(), r.clone()])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let opts = AnalyzeOptions {
+        liveness: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
     let embeddings = measure_all(&images, "embedding", |p| {
         let bytes = std::fs::read(base.join(p)).ok()?;
         let frame = engine.decode(&bytes).ok()?;
         let report = engine.analyze_image(&frame.frames[0].image, &opts).ok()?;
         report.face()?.embedding.clone()
     });
-    let (mut genuine, mut impostor, mut skipped, mut labelled) = (Vec::new(), Vec::new(), 0, Vec::new());
+    let (mut genuine, mut impostor, mut skipped, mut labelled) =
+        (Vec::new(), Vec::new(), 0, Vec::new());
     for (l, r, same) in &pairs {
         // A pair without a face on either side is a rejection, as a deployed system must treat it.
         let score = match (embeddings.get(l), embeddings.get(r)) {
@@ -113,7 +152,11 @@ fn verify(engine: &Engine, pairs_csv: &Path, as_json: bool, fit_calibration: boo
                 -1.0
             }
         };
-        if *same { genuine.push(score) } else { impostor.push(score) }
+        if *same {
+            genuine.push(score)
+        } else {
+            impostor.push(score)
+        }
     }
     let (accuracy, acc_threshold) = eval::best_accuracy(&genuine, &impostor);
     let at_1e2 = eval::tar_at_far(&genuine, &impostor, 1e-2);
@@ -159,7 +202,12 @@ fn verify(engine: &Engine, pairs_csv: &Path, as_json: bool, fit_calibration: boo
     Ok(())
 }
 
-fn liveness(engine: &Engine, labels_csv: &Path, threshold: f32, as_json: bool) -> anyhow::Result<()> {
+fn liveness(
+    engine: &Engine,
+    labels_csv: &Path,
+    threshold: f32,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let (base, rows) = read_csv(labels_csv)?;
     let mut samples = Vec::new();
     for row in &rows {
@@ -172,16 +220,27 @@ fn liveness(engine: &Engine, labels_csv: &Path, threshold: f32, as_json: bool) -
         samples.push((field(row, "path")?.to_string(), attack));
     }
     let paths: Vec<String> = samples.iter().map(|(p, _)| p.clone()).collect();
-    let opts = AnalyzeOptions { embedding: false, attributes: false, ..AnalyzeOptions::default() };
+    let opts = AnalyzeOptions {
+        embedding: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
     let scores = measure_all(&paths, "liveness", |p| {
         let bytes = std::fs::read(base.join(p)).ok()?;
         let decoded = engine.decode(&bytes).ok()?;
-        engine.analyze_media(&decoded, None, &opts).ok()?.confidence_spoofing()
+        engine
+            .analyze_media(&decoded, None, &opts)
+            .ok()?
+            .confidence_spoofing()
     });
     let (mut attacks, mut bona_fide) = (Vec::new(), Vec::new());
     for (p, attack) in &samples {
         if let Some(&s) = scores.get(p) {
-            if *attack { attacks.push(s) } else { bona_fide.push(s) }
+            if *attack {
+                attacks.push(s)
+            } else {
+                bona_fide.push(s)
+            }
         }
     }
     let skipped = samples.len() - attacks.len() - bona_fide.len();

@@ -34,20 +34,34 @@ enum Action {
 
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     match args.action {
-        Action::Fetch { tarball, no_onnxruntime, force } => {
+        Action::Fetch {
+            tarball,
+            no_onnxruntime,
+            force,
+        } => {
             let current = verify_pack(&globals.pack, &globals.models_dir)?;
             if force || current.models.iter().any(|m| !m.ok) {
                 let report = install_pack(&globals.pack, &globals.models_dir, tarball.as_deref())?;
                 for m in &report.models {
-                    let note = if m.flushed > 0 { format!(" ({} denormal weights flushed)", m.flushed) } else { String::new() };
+                    let note = if m.flushed > 0 {
+                        format!(" ({} denormal weights flushed)", m.flushed)
+                    } else {
+                        String::new()
+                    };
                     eprintln!("installed {} {}{note}", m.file, m.sha256);
                 }
             } else {
-                eprintln!("pack {} already installed in {}", current.pack, current.dir.display());
+                eprintln!(
+                    "pack {} already installed in {}",
+                    current.pack,
+                    current.dir.display()
+                );
             }
             if !no_onnxruntime {
                 match onnxruntime_library(&globals.models_dir) {
-                    Some(lib) if !force => eprintln!("ONNX Runtime already installed: {}", lib.display()),
+                    Some(lib) if !force => {
+                        eprintln!("ONNX Runtime already installed: {}", lib.display())
+                    }
                     _ => {
                         let lib = fetch_onnxruntime(&globals.models_dir)?;
                         eprintln!("installed ONNX Runtime {}", lib.display());

@@ -34,14 +34,29 @@ pub fn nms(mut candidates: Vec<(BoundingBox, f32)>, iou: f32) -> Vec<(BoundingBo
 /// Detect faces; results sorted by box area, largest first.
 pub fn detect(net: &Net, frame: &RgbImage, threshold: f32, nms_iou: f32) -> Result<Vec<Detection>> {
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    let full = Rect { x: 0, y: 0, width: frame.width(), height: frame.height() };
+    let full = Rect {
+        x: 0,
+        y: 0,
+        width: frame.width(),
+        height: frame.height(),
+    };
     let out = net.run_on(frame, full)?;
     let (scores, boxes) = (&out[0], &out[1]);
     let candidates: Vec<(BoundingBox, f32)> = scores
         .chunks_exact(2)
         .zip(boxes.chunks_exact(4))
         .filter(|(s, _)| s[1] >= threshold)
-        .map(|(s, b)| (BoundingBox { x1: b[0] * w, y1: b[1] * h, x2: b[2] * w, y2: b[3] * h }, s[1]))
+        .map(|(s, b)| {
+            (
+                BoundingBox {
+                    x1: b[0] * w,
+                    y1: b[1] * h,
+                    x2: b[2] * w,
+                    y2: b[3] * h,
+                },
+                s[1],
+            )
+        })
         .filter(|(b, _)| b.width() > 1.0 && b.height() > 1.0)
         .collect();
     let mut faces: Vec<Detection> = nms(candidates, nms_iou)

@@ -38,7 +38,12 @@ impl Net {
     /// Run the model on an image already at its input size.
     pub fn run_patch(&self, patch: &RgbImage) -> Result<Vec<Vec<f32>>> {
         let input = &self.spec.input;
-        self.model.run(imageops::pack_nchw(patch, input.channels, input.mean, input.std))
+        self.model.run(imageops::pack_nchw(
+            patch,
+            input.channels,
+            input.mean,
+            input.std,
+        ))
     }
 }
 
@@ -74,7 +79,12 @@ impl BoundingBox {
     }
     /// The box as whole pixels (x, y, width, height), truncated like the pack's JavaScript.
     fn integer_xywh(&self) -> (i64, i64, i64, i64) {
-        let (x1, y1, x2, y2) = (self.x1 as i64, self.y1 as i64, self.x2 as i64, self.y2 as i64);
+        let (x1, y1, x2, y2) = (
+            self.x1 as i64,
+            self.y1 as i64,
+            self.x2 as i64,
+            self.y2 as i64,
+        );
         (x1, y1, (x2 - x1).abs(), (y2 - y1).abs())
     }
 }
@@ -111,18 +121,30 @@ pub fn scaled_crop(bbox: &BoundingBox, scale: f32, frame_w: u32, frame_h: u32) -
     let (x0, y0) = (l.max(0.0) as u32, t.max(0.0) as u32);
     let w = ((r - l) as u32).min(frame_w - x0);
     let h = ((b - t) as u32).min(frame_h - y0);
-    (w >= 2 && h >= 2).then_some(Rect { x: x0, y: y0, width: w, height: h })
+    (w >= 2 && h >= 2).then_some(Rect {
+        x: x0,
+        y: y0,
+        width: w,
+        height: h,
+    })
 }
 
 /// 68 facial landmarks in frame pixels (iBUG 300-W order).
 pub fn landmarks(net: &Net, frame: &RgbImage, bbox: &BoundingBox) -> Result<Option<Vec<[f32; 2]>>> {
-    let Some(rect) = scaled_crop(bbox, 1.0, frame.width(), frame.height()) else { return Ok(None) };
+    let Some(rect) = scaled_crop(bbox, 1.0, frame.width(), frame.height()) else {
+        return Ok(None);
+    };
     let out = net.run_on(frame, rect)?;
     let raw = &out[0];
     let points = raw
         .chunks_exact(2)
         .take(68)
-        .map(|p| [p[0] * rect.width as f32 + rect.x as f32, p[1] * rect.height as f32 + rect.y as f32])
+        .map(|p| {
+            [
+                p[0] * rect.width as f32 + rect.x as f32,
+                p[1] * rect.height as f32 + rect.y as f32,
+            ]
+        })
         .collect::<Vec<_>>();
     Ok((points.len() == 68).then_some(points))
 }
@@ -131,10 +153,18 @@ pub fn landmarks(net: &Net, frame: &RgbImage, bbox: &BoundingBox) -> Result<Opti
 pub fn five_points(lm: &[[f32; 2]]) -> [(f32, f32); 5] {
     let mean = |idx: &[usize]| {
         let n = idx.len() as f32;
-        let (sx, sy) = idx.iter().fold((0.0, 0.0), |a, &i| (a.0 + lm[i][0], a.1 + lm[i][1]));
+        let (sx, sy) = idx
+            .iter()
+            .fold((0.0, 0.0), |a, &i| (a.0 + lm[i][0], a.1 + lm[i][1]));
         (sx / n, sy / n)
     };
-    [mean(&[37, 38, 40, 41]), mean(&[43, 44, 46, 47]), mean(&[30]), mean(&[48, 60]), mean(&[54, 64])]
+    [
+        mean(&[37, 38, 40, 41]),
+        mean(&[43, 44, 46, 47]),
+        mean(&[30]),
+        mean(&[48, 60]),
+        mean(&[54, 64]),
+    ]
 }
 
 /// The standard 112×112 five-point template (ArcFace-style crops).
@@ -150,7 +180,10 @@ pub const ALIGNMENT_TEMPLATE: [(f32, f32); 5] = [
 pub fn aligned_face(frame: &RgbImage, lm: &[[f32; 2]], size: u32) -> Option<RgbImage> {
     let src = five_points(lm);
     let k = size as f32 / 112.0;
-    let dst: Vec<(f32, f32)> = ALIGNMENT_TEMPLATE.iter().map(|&(x, y)| (x * k, y * k)).collect();
+    let dst: Vec<(f32, f32)> = ALIGNMENT_TEMPLATE
+        .iter()
+        .map(|&(x, y)| (x * k, y * k))
+        .collect();
     let m = Affine::fit_similarity(&src, &dst)?;
     Some(imageops::warp_affine(frame, &m, size, size))
 }
@@ -160,7 +193,9 @@ pub fn aligned_face(frame: &RgbImage, lm: &[[f32; 2]], size: u32) -> Option<RgbI
 pub fn embedding(net: &Net, aligned: &RgbImage, flip: bool) -> Result<Vec<f32>> {
     let mut v = net.run_patch(aligned)?.swap_remove(0);
     if flip {
-        let mirrored = net.run_patch(&imageops::flip_horizontal(aligned))?.swap_remove(0);
+        let mirrored = net
+            .run_patch(&imageops::flip_horizontal(aligned))?
+            .swap_remove(0);
         for (a, b) in v.iter_mut().zip(mirrored) {
             *a += b;
         }
@@ -199,10 +234,15 @@ pub struct Liveness {
 
 /// Anti-spoofing on the face box enlarged 2.7×.
 pub fn liveness(net: &Net, frame: &RgbImage, bbox: &BoundingBox) -> Result<Option<Liveness>> {
-    let Some(rect) = scaled_crop(bbox, 2.7, frame.width(), frame.height()) else { return Ok(None) };
+    let Some(rect) = scaled_crop(bbox, 2.7, frame.width(), frame.height()) else {
+        return Ok(None);
+    };
     let probabilities = softmax(&net.run_on(frame, rect)?[0]);
     let confidence_spoofing = (1.0 - probabilities[0]).clamp(0.0, 1.0);
-    Ok(Some(Liveness { probabilities, confidence_spoofing }))
+    Ok(Some(Liveness {
+        probabilities,
+        confidence_spoofing,
+    }))
 }
 
 /// Head pose in degrees. Yaw is negative when the face turns towards the image's right,
@@ -217,17 +257,39 @@ pub struct Pose {
 pub fn pose(net: &Net, frame: &RgbImage, bbox: &BoundingBox) -> Result<Option<Pose>> {
     let (x1, y1, w, h) = bbox.integer_xywh();
     let (x2, y2) = (x1 + w, y1 + h);
-    let (l, t) = ((x1 as f32 - w as f32 / 4.0) as i64, (y1 as f32 - h as f32 / 4.0) as i64);
-    let (r, b) = ((x2 as f32 + w as f32 / 4.0) as i64, (y2 as f32 + h as f32 / 4.0) as i64);
-    let Some(rect) = Rect::from_corners_clamped(l as f32, t as f32, r as f32, b as f32, frame.width(), frame.height())
-    else {
+    let (l, t) = (
+        (x1 as f32 - w as f32 / 4.0) as i64,
+        (y1 as f32 - h as f32 / 4.0) as i64,
+    );
+    let (r, b) = (
+        (x2 as f32 + w as f32 / 4.0) as i64,
+        (y2 as f32 + h as f32 / 4.0) as i64,
+    );
+    let Some(rect) = Rect::from_corners_clamped(
+        l as f32,
+        t as f32,
+        r as f32,
+        b as f32,
+        frame.width(),
+        frame.height(),
+    ) else {
         return Ok(None);
     };
     let out = net.run_on(frame, rect)?;
     let angle = |logits: &[f32]| {
-        softmax(logits).iter().enumerate().map(|(i, p)| i as f32 * p).sum::<f32>() * 3.0 - 99.0
+        softmax(logits)
+            .iter()
+            .enumerate()
+            .map(|(i, p)| i as f32 * p)
+            .sum::<f32>()
+            * 3.0
+            - 99.0
     };
-    Ok(Some(Pose { yaw: angle(&out[0]), pitch: angle(&out[1]), roll: angle(&out[2]) }))
+    Ok(Some(Pose {
+        yaw: angle(&out[0]),
+        pitch: angle(&out[1]),
+        roll: angle(&out[2]),
+    }))
 }
 
 /// Eye state: probability that each eye is open (left/right as seen in the image).
@@ -249,7 +311,12 @@ impl Eyes {
 /// Index of the eye model's "open" class (measured on frontal photos with open eyes).
 const EYE_OPEN_CLASS: usize = 1;
 
-fn eye_rect(lm: &[[f32; 2]], centre: &[usize], corners: (usize, usize), frame: &RgbImage) -> Option<Rect> {
+fn eye_rect(
+    lm: &[[f32; 2]],
+    centre: &[usize],
+    corners: (usize, usize),
+    frame: &RgbImage,
+) -> Option<Rect> {
     let n = centre.len() as f32;
     let cx = (centre.iter().map(|&i| lm[i][0]).sum::<f32>() / n) as i64;
     let cy = (centre.iter().map(|&i| lm[i][1]).sum::<f32>() / n) as i64;
@@ -258,20 +325,34 @@ fn eye_rect(lm: &[[f32; 2]], centre: &[usize], corners: (usize, usize), frame: &
         return None;
     }
     let (x, y) = ((cx - size / 2).max(0), (cy - size / 2).max(0));
-    let size = size.min(frame.width() as i64 - x - 1).min(frame.height() as i64 - y - 1);
-    (size >= 4).then(|| Rect { x: x as u32, y: y as u32, width: size as u32, height: size as u32 })
+    let size = size
+        .min(frame.width() as i64 - x - 1)
+        .min(frame.height() as i64 - y - 1);
+    (size >= 4).then_some(Rect {
+        x: x as u32,
+        y: y as u32,
+        width: size as u32,
+        height: size as u32,
+    })
 }
 
 pub fn eyes(net: &Net, frame: &RgbImage, lm: &[[f32; 2]]) -> Result<Option<Eyes>> {
     let left = eye_rect(lm, &[37, 38, 40, 41], (36, 39), frame);
     let right = eye_rect(lm, &[43, 44, 46, 47], (42, 45), frame);
-    let (Some(left), Some(right)) = (left, right) else { return Ok(None) };
+    let (Some(left), Some(right)) = (left, right) else {
+        return Ok(None);
+    };
     let open = |rect| -> Result<f32> { Ok(softmax(&net.run_on(frame, rect)?[0])[EYE_OPEN_CLASS]) };
-    Ok(Some(Eyes { left_open: open(left)?, right_open: open(right)? }))
+    Ok(Some(Eyes {
+        left_open: open(left)?,
+        right_open: open(right)?,
+    }))
 }
 
 /// Labels of the expression model's seven classes (FER-2013 order).
-pub const EXPRESSIONS: [&str; 7] = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+pub const EXPRESSIONS: [&str; 7] = [
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Expression {
@@ -281,20 +362,38 @@ pub struct Expression {
 
 impl Expression {
     pub fn probability(&self, label: &str) -> f32 {
-        EXPRESSIONS.iter().position(|l| *l == label).map(|i| self.probabilities[i]).unwrap_or(0.0)
+        EXPRESSIONS
+            .iter()
+            .position(|l| *l == label)
+            .map(|i| self.probabilities[i])
+            .unwrap_or(0.0)
     }
 }
 
 pub fn expression(net: &Net, frame: &RgbImage, bbox: &BoundingBox) -> Result<Option<Expression>> {
     let (x, y, w, h) = bbox.integer_xywh();
     let (w, h) = ((w as f32 * 1.2) as i64, (h as f32 * 1.2) as i64);
-    let Some(rect) = Rect::from_corners_clamped(x as f32, y as f32, (x + w) as f32, (y + h) as f32, frame.width(), frame.height())
-    else {
+    let Some(rect) = Rect::from_corners_clamped(
+        x as f32,
+        y as f32,
+        (x + w) as f32,
+        (y + h) as f32,
+        frame.width(),
+        frame.height(),
+    ) else {
         return Ok(None);
     };
     let probabilities = softmax(&net.run_on(frame, rect)?[0]);
-    let best = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap_or(6);
-    Ok(Some(Expression { label: EXPRESSIONS[best.min(6)], probabilities }))
+    let best = probabilities
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap_or(6);
+    Ok(Some(Expression {
+        label: EXPRESSIONS[best.min(6)],
+        probabilities,
+    }))
 }
 
 #[cfg(test)]
@@ -303,7 +402,12 @@ mod tests {
 
     #[test]
     fn scaled_crop_stays_inside_the_frame() {
-        let b = BoundingBox { x1: 5.0, y1: 5.0, x2: 55.0, y2: 55.0 };
+        let b = BoundingBox {
+            x1: 5.0,
+            y1: 5.0,
+            x2: 55.0,
+            y2: 55.0,
+        };
         let r = scaled_crop(&b, 2.7, 100, 80).unwrap();
         assert!(r.x + r.width <= 100 && r.y + r.height <= 80, "{r:?}");
         assert!(r.width >= 50);

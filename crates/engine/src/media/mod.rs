@@ -46,7 +46,9 @@ pub enum Format {
 impl Format {
     pub fn kind(self) -> MediaKind {
         match self {
-            Format::Jpeg | Format::Png | Format::Webp | Format::Bmp | Format::Tiff => MediaKind::Image,
+            Format::Jpeg | Format::Png | Format::Webp | Format::Bmp | Format::Tiff => {
+                MediaKind::Image
+            }
             Format::Mp4 | Format::Quicktime | Format::Matroska | Format::Avi => MediaKind::Video,
             Format::Zip => MediaKind::ShotsSet,
         }
@@ -115,7 +117,11 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.len() >= 12 {
         match &bytes[4..8] {
             b"ftyp" => {
-                return Some(if &bytes[8..10] == b"qt" { Format::Quicktime } else { Format::Mp4 });
+                return Some(if &bytes[8..10] == b"qt" {
+                    Format::Quicktime
+                } else {
+                    Format::Mp4
+                });
             }
             b"moov" | b"mdat" | b"wide" | b"free" | b"skip" => return Some(Format::Quicktime),
             _ => {}
@@ -190,20 +196,37 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         )));
     }
     let format = sniff(bytes).ok_or_else(|| {
-        EngineError::UnsupportedFormat("not a JPEG, PNG, WebP, BMP, TIFF, MP4, MOV, WebM, AVI or ZIP file".into())
+        EngineError::UnsupportedFormat(
+            "not a JPEG, PNG, WebP, BMP, TIFF, MP4, MOV, WebM, AVI or ZIP file".into(),
+        )
     })?;
     match format.kind() {
         MediaKind::Image => {
             let image = decode_image(bytes, limits)?;
-            Ok(Decoded { format, frames: vec![Frame { image, timestamp: 0.0 }], duration: None })
+            Ok(Decoded {
+                format,
+                frames: vec![Frame {
+                    image,
+                    timestamp: 0.0,
+                }],
+                duration: None,
+            })
         }
         MediaKind::Video => {
             let (frames, info) = decode_video(bytes, limits)?;
-            Ok(Decoded { format, frames, duration: info.duration })
+            Ok(Decoded {
+                format,
+                frames,
+                duration: info.duration,
+            })
         }
         MediaKind::ShotsSet => {
             let frames = decode_shots_set(bytes, limits)?;
-            Ok(Decoded { format, frames, duration: None })
+            Ok(Decoded {
+                format,
+                frames,
+                duration: None,
+            })
         }
     }
 }
@@ -216,7 +239,10 @@ pub(crate) fn fit_within(img: RgbImage, max_side: u32) -> RgbImage {
         return img;
     }
     let scale = max_side as f32 / longer as f32;
-    let (nw, nh) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
+    let (nw, nh) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
     image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle)
 }
 
@@ -229,8 +255,14 @@ mod tests {
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some(Format::Jpeg));
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(Format::Png));
         assert_eq!(sniff(b"\0\0\0\x20ftypisom\0\0\0\0"), Some(Format::Mp4));
-        assert_eq!(sniff(b"\0\0\0\x14ftypqt  \0\0\0\0"), Some(Format::Quicktime));
-        assert_eq!(sniff(&[0x1A, 0x45, 0xDF, 0xA3, 1, 2, 3, 4, 5, 6, 7, 8]), Some(Format::Matroska));
+        assert_eq!(
+            sniff(b"\0\0\0\x14ftypqt  \0\0\0\0"),
+            Some(Format::Quicktime)
+        );
+        assert_eq!(
+            sniff(&[0x1A, 0x45, 0xDF, 0xA3, 1, 2, 3, 4, 5, 6, 7, 8]),
+            Some(Format::Matroska)
+        );
         assert_eq!(sniff(b"PK\x03\x04rest"), Some(Format::Zip));
         assert_eq!(sniff(b"hello world, not media"), None);
         assert_eq!(sniff(b""), None);
@@ -238,12 +270,21 @@ mod tests {
 
     #[test]
     fn oversize_is_refused_before_decoding() {
-        let limits = Limits { max_bytes: 10, ..Limits::default() };
-        assert!(matches!(decode(&[0xFF; 11], &limits), Err(EngineError::TooLarge(_))));
+        let limits = Limits {
+            max_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            decode(&[0xFF; 11], &limits),
+            Err(EngineError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn unknown_bytes_are_unsupported() {
-        assert!(matches!(decode(b"just some text", &Limits::default()), Err(EngineError::UnsupportedFormat(_))));
+        assert!(matches!(
+            decode(b"just some text", &Limits::default()),
+            Err(EngineError::UnsupportedFormat(_))
+        ));
     }
 }

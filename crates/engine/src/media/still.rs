@@ -13,7 +13,10 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
     if bytes.starts_with(&[0xFF, 0xD8]) && !jpeg_is_complete(bytes) {
         // The JPEG decoder pads a cut-off scan with grey rather than failing; a half-grey selfie
         // must be refused, not analysed.
-        return Err(EngineError::unreadable(MediaWord::Image, "the JPEG is truncated (no end-of-image marker)"));
+        return Err(EngineError::unreadable(
+            MediaWord::Image,
+            "the JPEG is truncated (no end-of-image marker)",
+        ));
     }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -32,7 +35,9 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
         )));
     }
     // A missing or malformed EXIF block is not a reason to refuse a photo.
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     img.apply_orientation(orientation);
     Ok(fit_within(img.to_rgb8(), limits.max_dimension))
@@ -41,7 +46,11 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
 /// A complete JPEG has an end-of-image marker after its last start-of-scan. Scan data cannot
 /// contain `FF D9` (0xFF bytes are stuffed), so this holds even with embedded thumbnails.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    let last = |marker: u8| {
+        bytes
+            .windows(2)
+            .rposition(|w| w[0] == 0xFF && w[1] == marker)
+    };
     match (last(0xDA), last(0xD9)) {
         (Some(sos), Some(eoi)) => eoi > sos,
         _ => false,
@@ -60,7 +69,8 @@ fn map_image_error(e: image::ImageError) -> EngineError {
 pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    img.write_with_encoder(encoder).map_err(|e| EngineError::unreadable(MediaWord::Image, e))?;
+    img.write_with_encoder(encoder)
+        .map_err(|e| EngineError::unreadable(MediaWord::Image, e))?;
     Ok(out)
 }
 
@@ -87,7 +97,10 @@ mod tests {
 
     #[test]
     fn too_many_pixels_is_too_large() {
-        let limits = Limits { max_pixels: 100, ..Limits::default() };
+        let limits = Limits {
+            max_pixels: 100,
+            ..Limits::default()
+        };
         let err = decode_image(&jpeg_of(40, 30), &limits).unwrap_err();
         assert!(matches!(err, EngineError::TooLarge(_)), "{err:?}");
     }

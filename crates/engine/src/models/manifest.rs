@@ -23,8 +23,15 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] =
-        [Role::Detector, Role::Landmarks, Role::Embedder, Role::Liveness, Role::Pose, Role::Eyes, Role::Expression];
+    pub const ALL: [Role; 7] = [
+        Role::Detector,
+        Role::Landmarks,
+        Role::Embedder,
+        Role::Liveness,
+        Role::Pose,
+        Role::Eyes,
+        Role::Expression,
+    ];
 }
 
 /// Where a pack comes from: a package registry, by package name and pinned version.
@@ -51,7 +58,12 @@ pub struct InputSpec {
 impl InputSpec {
     /// The NCHW shape of the input tensor.
     pub fn shape(&self) -> [usize; 4] {
-        [1, self.channels.channels(), self.height as usize, self.width as usize]
+        [
+            1,
+            self.channels.channels(),
+            self.height as usize,
+            self.width as usize,
+        ]
     }
 }
 
@@ -104,11 +116,14 @@ impl PackManifest {
     /// Read a pack manifest from a JSON file.
     pub fn from_file(path: &Path) -> Result<PackManifest> {
         let text = std::fs::read_to_string(path)?;
-        serde_json::from_str(&text).map_err(|e| EngineError::ModelPack(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text)
+            .map_err(|e| EngineError::ModelPack(format!("{}: {e}", path.display())))
     }
 
     pub fn model(&self, role: Role) -> Result<&ModelSpec> {
-        self.models.get(&role).ok_or_else(|| EngineError::ModelPack(format!("pack {} has no {role:?} model", self.id)))
+        self.models.get(&role).ok_or_else(|| {
+            EngineError::ModelPack(format!("pack {} has no {role:?} model", self.id))
+        })
     }
 
     /// Folder of this pack inside a models directory.
@@ -133,6 +148,9 @@ mod tests {
             assert_eq!(m.sha256.len(), 64, "{role:?}");
             assert!(!m.outputs.is_empty());
         }
-        assert_eq!(pack.model(Role::Detector).unwrap().input.shape(), [1, 3, 240, 320]);
+        assert_eq!(
+            pack.model(Role::Detector).unwrap().input.shape(),
+            [1, 3, 240, 320]
+        );
     }
 }

@@ -10,8 +10,8 @@ mod tract_backend;
 
 pub use backend::{Backend, BackendChoice, LoadedModel};
 pub use install::{
-    default_models_dir, fetch_onnxruntime, flush_denormals, install_pack, onnxruntime_library, verify_pack,
-    InstallReport, OnnxRuntimePin, ONNXRUNTIME_PIN,
+    default_models_dir, fetch_onnxruntime, flush_denormals, install_pack, onnxruntime_library,
+    verify_pack, InstallReport, OnnxRuntimePin, ONNXRUNTIME_PIN,
 };
 pub use manifest::{InputSpec, ModelSpec, PackManifest, PackSource, Role};
 pub use ort_backend::OrtBackend;

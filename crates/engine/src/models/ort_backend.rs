@@ -32,8 +32,13 @@ impl OrtBackend {
             Ok((environment, library.to_path_buf()))
         });
         match outcome {
-            Ok((environment, _)) => Ok(OrtBackend { environment: environment.clone() }),
-            Err(e) => Err(EngineError::ModelPack(format!("cannot load ONNX Runtime from {}: {e}", library.display()))),
+            Ok((environment, _)) => Ok(OrtBackend {
+                environment: environment.clone(),
+            }),
+            Err(e) => Err(EngineError::ModelPack(format!(
+                "cannot load ONNX Runtime from {}: {e}",
+                library.display()
+            ))),
         }
     }
 }
@@ -53,7 +58,9 @@ fn new_session(environment: &Environment, bytes: &[u8]) -> Result<Session> {
         .map_err(|e| EngineError::inference(e.to_string()))?
         .with_intra_threads(1)
         .map_err(|e| EngineError::inference(e.to_string()))?;
-    builder.commit_from_memory(bytes).map_err(|e| EngineError::inference(e.to_string()))
+    builder
+        .commit_from_memory(bytes)
+        .map_err(|e| EngineError::inference(e.to_string()))
 }
 
 impl Backend for OrtBackend {
@@ -64,7 +71,8 @@ impl Backend for OrtBackend {
     fn load(&self, path: &Path, spec: &ModelSpec) -> Result<Arc<dyn LoadedModel>> {
         let bytes = Arc::new(std::fs::read(path)?);
         // Build one session now so a broken file fails at load time, not on the first request.
-        let first = new_session(&self.environment, &bytes).map_err(|e| EngineError::ModelPack(format!("{}: {e}", path.display())))?;
+        let first = new_session(&self.environment, &bytes)
+            .map_err(|e| EngineError::ModelPack(format!("{}: {e}", path.display())))?;
         Ok(Arc::new(OrtModel {
             environment: self.environment.clone(),
             bytes,
@@ -84,19 +92,26 @@ impl LoadedModel for OrtModel {
         };
         let result = (|| {
             let tensor = Tensor::from_array((self.shape, input)).map_err(EngineError::inference)?;
-            let outputs = session.run(ort::inputs![tensor]).map_err(EngineError::inference)?;
+            let outputs = session
+                .run(ort::inputs![tensor])
+                .map_err(EngineError::inference)?;
             self.outputs
                 .iter()
                 .map(|name| {
-                    let value = outputs
-                        .get(name)
-                        .ok_or_else(|| EngineError::inference(format!("model has no output {name:?}")))?;
-                    let (_, data) = value.try_extract_tensor::<f32>().map_err(EngineError::inference)?;
+                    let value = outputs.get(name).ok_or_else(|| {
+                        EngineError::inference(format!("model has no output {name:?}"))
+                    })?;
+                    let (_, data) = value
+                        .try_extract_tensor::<f32>()
+                        .map_err(EngineError::inference)?;
                     Ok(data.to_vec())
                 })
                 .collect::<Result<Vec<_>>>()
         })();
-        self.pool.lock().expect("session pool poisoned").push(session);
+        self.pool
+            .lock()
+            .expect("session pool poisoned")
+            .push(session);
         result
     }
 }

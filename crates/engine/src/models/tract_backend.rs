@@ -29,7 +29,8 @@ impl Backend for TractBackend {
             model.select_outputs_by_name(&spec.outputs)?;
             model.into_optimized()?.into_runnable()
         };
-        let plan = load().map_err(|e| EngineError::ModelPack(format!("{}: {e:#}", path.display())))?;
+        let plan =
+            load().map_err(|e| EngineError::ModelPack(format!("{}: {e:#}", path.display())))?;
         Ok(Arc::new(TractModel { plan, shape }))
     }
 }
@@ -39,12 +40,18 @@ impl LoadedModel for TractModel {
         let tensor = tract_ndarray::Array4::from_shape_vec(self.shape, input)
             .map_err(EngineError::inference)?
             .into_tensor();
-        let outputs = self.plan.run(tvec!(tensor.into())).map_err(EngineError::inference)?;
+        let outputs = self
+            .plan
+            .run(tvec!(tensor.into()))
+            .map_err(EngineError::inference)?;
         outputs
             .iter()
             .map(|o| {
                 let plain = o.try_as_plain_ram().map_err(EngineError::inference)?;
-                plain.as_slice::<f32>().map(|s| s.to_vec()).map_err(EngineError::inference)
+                plain
+                    .as_slice::<f32>()
+                    .map(|s| s.to_vec())
+                    .map_err(EngineError::inference)
             })
             .collect()
     }

@@ -15,7 +15,9 @@ use faceproof_engine::models::BackendChoice;
 use faceproof_engine::{Engine, EngineOptions};
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 fn missing(what: &str) -> Option<PathBuf> {
@@ -44,7 +46,11 @@ pub fn data_dir() -> Option<PathBuf> {
 pub fn reference_file() -> Option<PathBuf> {
     let data = data_dir()?;
     let path = data.join("../reference/faceplugin-reference.json");
-    if path.exists() { Some(path) } else { missing("shared/reference/faceplugin-reference.json") }
+    if path.exists() {
+        Some(path)
+    } else {
+        missing("shared/reference/faceplugin-reference.json")
+    }
 }
 
 /// Read a file of the data set.
@@ -61,7 +67,10 @@ pub fn engine(backend: BackendChoice) -> Option<Arc<Engine>> {
     if let Some((_, e)) = engines.iter().find(|(b, _)| *b == backend) {
         return Some(e.clone());
     }
-    let options = EngineOptions { backend, ..EngineOptions::default() };
+    let options = EngineOptions {
+        backend,
+        ..EngineOptions::default()
+    };
     match Engine::load(options) {
         Ok(e) => {
             let e = Arc::new(e);
@@ -69,7 +78,9 @@ pub fn engine(backend: BackendChoice) -> Option<Arc<Engine>> {
             Some(e)
         }
         Err(err) => {
-            missing(&format!("a working {backend:?} engine ({err}); run `faceproof models fetch`"));
+            missing(&format!(
+                "a working {backend:?} engine ({err}); run `faceproof models fetch`"
+            ));
             None
         }
     }
