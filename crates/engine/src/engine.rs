@@ -66,8 +66,10 @@ pub struct AnalyzeOptions {
     pub policy: FacePolicy,
     pub embedding: bool,
     pub liveness: bool,
-    /// Pose, eyes and expression (needed for quality and gestures).
+    /// Pose and eyes (needed for quality and gestures).
     pub attributes: bool,
+    /// Facial expression (the largest model of the pack; needed only for the smile gesture).
+    pub expression: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -77,6 +79,7 @@ impl Default for AnalyzeOptions {
             embedding: true,
             liveness: true,
             attributes: true,
+            expression: false,
         }
     }
 }
@@ -327,7 +330,11 @@ impl Engine {
             (
                 face::pose(&self.pose, frame, &det.bbox)?,
                 face::eyes(&self.eyes, frame, &landmarks)?,
-                face::expression(&self.expression, frame, &det.bbox)?,
+                if opts.expression {
+                    face::expression(&self.expression, frame, &det.bbox)?
+                } else {
+                    None
+                },
             )
         } else {
             (None, None, None)
@@ -386,8 +393,10 @@ impl Engine {
         gesture: Option<Gesture>,
         opts: &AnalyzeOptions,
     ) -> Result<VideoReport> {
+        let expression = opts.expression || gesture == Some(Gesture::Smile);
         let opts = AnalyzeOptions {
             policy: FacePolicy::Largest,
+            expression,
             ..*opts
         };
         let mut reports = Vec::with_capacity(frames.len());

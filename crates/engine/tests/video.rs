@@ -104,3 +104,31 @@ fn best_shot_is_a_sharp_frontal_frame() {
         .analyze_image(&again.frames[0].image, &AnalyzeOptions::default())
         .is_ok());
 }
+
+#[test]
+fn a_smiling_clip_passes_the_smile_gesture() {
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
+    let Some(report) = analyze(
+        &engine,
+        "video/zubair_live_smile_turns.mov",
+        Some(Gesture::Smile),
+    ) else {
+        return;
+    };
+    let check = report.gesture.unwrap();
+    assert!(check.performed, "{check:?}");
+    let Some(report) = analyze(
+        &engine,
+        "video/tranvanluyt2203_live_head_turns.mp4",
+        Some(Gesture::Smile),
+    ) else {
+        return;
+    };
+    assert!(report
+        .frames
+        .iter()
+        .filter_map(|f| f.face.as_ref())
+        .all(|f| f.expression.is_some()));
+}

@@ -141,7 +141,10 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         attributes: false,
         ..AnalyzeOptions::default()
     };
-    let full = AnalyzeOptions::default();
+    let full = AnalyzeOptions {
+        expression: true,
+        ..AnalyzeOptions::default()
+    };
     let end_to_end = |opts: AnalyzeOptions| {
         move |p: &Prepared| {
             let frame = e
