@@ -152,11 +152,9 @@ fn both_backends_agree_on_the_same_input() {
         .unwrap()
         .unwrap();
     let aligned = face::aligned_face(&frame, &lm, 112).unwrap();
-    for role in [Role::Embedder] {
-        let a = face::embedding(tract.net(role), &aligned, true).unwrap();
-        let b = face::embedding(ort.net(role), &aligned, true).unwrap();
-        assert!(face::cosine(&a, &b) > 0.999, "{role:?}");
-    }
+    let a = face::embedding(tract.net(Role::Embedder), &aligned, true).unwrap();
+    let b = face::embedding(ort.net(Role::Embedder), &aligned, true).unwrap();
+    assert!(face::cosine(&a, &b) > 0.999);
     let a = face::liveness(tract.net(Role::Liveness), &frame, &det.bbox)
         .unwrap()
         .unwrap();

@@ -174,8 +174,7 @@ fn verify(
         .collect();
     let at_default = eval::roc(&genuine, &impostor)
         .into_iter()
-        .filter(|p| p.threshold >= default_similarity)
-        .next_back()
+        .rfind(|p| p.threshold >= default_similarity)
         .map(|p| json!({ "far": p.far, "tar": p.tar }));
     let mut out = json!({
         "pairs": pairs.len(),

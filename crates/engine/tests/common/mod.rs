@@ -60,8 +60,10 @@ pub fn data(rel: &str) -> Option<Vec<u8>> {
 }
 
 /// One engine per backend per test binary (loading models takes a moment).
+type Loaded = Vec<(BackendChoice, Arc<Engine>)>;
+
 pub fn engine(backend: BackendChoice) -> Option<Arc<Engine>> {
-    static ENGINES: OnceLock<Mutex<Vec<(BackendChoice, Arc<Engine>)>>> = OnceLock::new();
+    static ENGINES: OnceLock<Mutex<Loaded>> = OnceLock::new();
     let engines = ENGINES.get_or_init(|| Mutex::new(Vec::new()));
     let mut engines = engines.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, e)) = engines.iter().find(|(b, _)| *b == backend) {
