@@ -14,8 +14,10 @@ if ! command -v ffmpeg >/dev/null 2>&1; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq ffmpeg >/dev/null
 fi
-cargo build --release --quiet --bin faceproof
-bin=./target/release/faceproof
+# The dev profile already compiles every dependency and the engine at opt-level 3 (Cargo.toml),
+# so it serves at full inference speed and shares its build with the test command.
+cargo build --quiet --bin faceproof
+bin=./target/debug/faceproof
 $bin models fetch
 
 listen="${FACEPROOF_LISTEN:-127.0.0.1:8080}"
