@@ -248,50 +248,6 @@ fn thumbnail(decoded: &Decoded) -> Option<Vec<u8>> {
     Some(out.into_inner())
 }
 
-/// The image decoder fills in missing pixels of a truncated JPEG or PNG; refuse such files here:
-/// a JPEG must have an end-of-image marker after its first scan, a PNG its `IEND` chunk.
-pub fn check_complete(format: Format, bytes: &[u8]) -> Result<(), &'static str> {
-    match format {
-        Format::Jpeg => {
-            // Walk the marker segments (skipping APPn payloads, which may embed a thumbnail JPEG)
-            // to the first start-of-scan, then look for EOI (FF D9) in the entropy-coded data.
-            let mut i = 2;
-            loop {
-                if i + 4 > bytes.len() {
-                    return Err("truncated JPEG (headers)");
-                }
-                if bytes[i] != 0xFF {
-                    return Err("corrupt JPEG (marker expected)");
-                }
-                let marker = bytes[i + 1];
-                if marker == 0xFF {
-                    i += 1;
-                    continue;
-                }
-                let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-                if marker == 0xDA {
-                    let scan = &bytes[(i + 2 + len).min(bytes.len())..];
-                    return if scan.windows(2).any(|w| w == [0xFF, 0xD9]) {
-                        Ok(())
-                    } else {
-                        Err("truncated JPEG (no end of image)")
-                    };
-                }
-                i += 2 + len;
-            }
-        }
-        Format::Png => {
-            if bytes.len() >= 12 && bytes.windows(4).rev().take(64).any(|w| w == b"IEND") {
-                Ok(())
-            } else {
-                Err("truncated PNG (no IEND chunk)")
-            }
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Decode every file once (on the blocking pool) to check it, and make its thumbnail.
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
     let limits = Limits {
         max_bytes: cfg.max_file_bytes,
@@ -303,14 +259,6 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
     for file in files {
         let limits = limits.clone();
         let (file, result) = tokio::task::spawn_blocking(move || {
-            if let Some(format) = faceproof_engine::media::sniff(&file.bytes) {
-                if let Err(reason) = check_complete(format, &file.bytes) {
-                    let err =
-                        ApiError::new(Code::InvalidValue, format!("unreadable image: {reason}"))
-                            .with_details(json!({ "reason": "unreadable" }));
-                    return (file, Err(err));
-                }
-            }
             let r = decode(&file.bytes, &limits)
                 .map_err(ApiError::from)
                 .map(|d| {
@@ -438,20 +386,6 @@ pub async fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn truncated_images_are_refused() {
-        let jpeg = [
-            &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x08][..],
-            &[0xFF, 0xD8, 0xFF, 0xD9, 0, 0][..], // an embedded thumbnail in APP1 must not count
-            &[0xFF, 0xDA, 0x00, 0x04, 1, 2, 0x12, 0x34, 0xFF, 0x00][..],
-        ]
-        .concat();
-        assert!(check_complete(Format::Jpeg, &jpeg).is_err());
-        let complete = [&jpeg[..], &[0xFF, 0xD9][..]].concat();
-        assert!(check_complete(Format::Jpeg, &complete).is_ok());
-        assert!(check_complete(Format::Png, b"\x89PNG\r\n\x1a\n....IHDR").is_err());
-    }
 
     #[test]
     fn payload_blocks() {

@@ -10,7 +10,7 @@ mod still;
 mod video;
 
 pub use archive::decode_shots_set;
-pub use still::{decode_image, encode_jpeg};
+pub use still::{check_complete, decode_image, encode_jpeg};
 pub use video::{decode_video, ffmpeg_available, probe_video, VideoInfo};
 
 use image::RgbImage;

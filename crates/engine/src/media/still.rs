@@ -10,14 +10,9 @@ use crate::error::{EngineError, MediaWord, Result};
 /// Decode a still image to 8-bit RGB, upright (EXIF orientation applied), refusing images whose
 /// header announces more pixels than `limits` allow before any pixel memory is allocated.
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
-    if bytes.starts_with(&[0xFF, 0xD8]) && !jpeg_is_complete(bytes) {
-        // The JPEG decoder pads a cut-off scan with grey rather than failing; a half-grey selfie
-        // must be refused, not analysed.
-        return Err(EngineError::unreadable(
-            MediaWord::Image,
-            "the JPEG is truncated (no end-of-image marker)",
-        ));
-    }
+    // The decoders fill the missing part of a cut-off JPEG or PNG rather than failing; a
+    // half-grey selfie must be refused, not analysed.
+    check_complete(bytes).map_err(|reason| EngineError::unreadable(MediaWord::Image, reason))?;
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| EngineError::unreadable(MediaWord::Image, e))?;
@@ -43,18 +38,43 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
     Ok(fit_within(img.to_rgb8(), limits.max_dimension))
 }
 
-/// A complete JPEG has an end-of-image marker after its last start-of-scan. Scan data cannot
-/// contain `FF D9` (0xFF bytes are stuffed), so this holds even with embedded thumbnails.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last = |marker: u8| {
-        bytes
-            .windows(2)
-            .rposition(|w| w[0] == 0xFF && w[1] == marker)
-    };
-    match (last(0xDA), last(0xD9)) {
-        (Some(sos), Some(eoi)) => eoi > sos,
-        _ => false,
+/// Whether a JPEG or PNG file is whole: a JPEG needs an end-of-image marker after its first
+/// start-of-scan (marker segments are walked, so a thumbnail embedded in APP1 does not count),
+/// a PNG its `IEND` chunk. Other formats pass.
+pub fn check_complete(bytes: &[u8]) -> Result<(), &'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        let mut i = 2;
+        loop {
+            if i + 4 > bytes.len() {
+                return Err("truncated JPEG (headers)");
+            }
+            if bytes[i] != 0xFF {
+                return Err("corrupt JPEG (marker expected)");
+            }
+            let marker = bytes[i + 1];
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+            if marker == 0xDA {
+                let scan = &bytes[(i + 2 + len).min(bytes.len())..];
+                // Entropy-coded data stuffs 0xFF bytes, so FF D9 there can only be the end marker.
+                return if scan.windows(2).any(|w| w == [0xFF, 0xD9]) {
+                    Ok(())
+                } else {
+                    Err("truncated JPEG (no end of image)")
+                };
+            }
+            i += 2 + len;
+        }
     }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        && !bytes.windows(4).rev().take(64).any(|w| w == b"IEND")
+    {
+        return Err("truncated PNG (no IEND chunk)");
+    }
+    Ok(())
 }
 
 fn map_image_error(e: image::ImageError) -> EngineError {
@@ -93,6 +113,20 @@ mod tests {
         let bytes = jpeg_of(64, 64);
         let err = decode_image(&bytes[..bytes.len() / 3], &Limits::default()).unwrap_err();
         assert!(matches!(err, EngineError::Unreadable { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn cut_files_are_incomplete_but_thumbnails_do_not_fool_the_check() {
+        let jpeg = [
+            &[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x08][..],
+            &[0xFF, 0xD8, 0xFF, 0xD9, 0, 0][..], // an embedded thumbnail in APP1 must not count
+            &[0xFF, 0xDA, 0x00, 0x04, 1, 2, 0x12, 0x34, 0xFF, 0x00][..],
+        ]
+        .concat();
+        assert!(check_complete(&jpeg).is_err());
+        let complete = [&jpeg[..], &[0xFF, 0xD9][..]].concat();
+        assert!(check_complete(&complete).is_ok());
+        assert!(check_complete(b"\x89PNG\r\n\x1a\n....IHDR").is_err());
     }
 
     #[test]
