@@ -23,10 +23,18 @@ echo "==> installing models (pinned, SHA-256 checked)"
 ./target/debug/faceproof models fetch
 ./target/debug/faceproof models verify >/dev/null
 
-# PostgreSQL for the server's integration suite, when one answers locally.
-if [ -z "${FACEPROOF_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 \
-   && pg_isready -h 127.0.0.1 -p 5432 -q; then
-  export FACEPROOF_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+# PostgreSQL for the server's integration suite: start the local cluster if it is installed but
+# stopped, then use it when it answers.
+if [ -z "${FACEPROOF_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1; then
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q && command -v pg_ctlcluster >/dev/null 2>&1; then
+    for v in $(ls /etc/postgresql 2>/dev/null); do
+      pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null || true
+    done
+    sleep 2
+  fi
+  if pg_isready -h 127.0.0.1 -p 5432 -q; then
+    export FACEPROOF_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  fi
 fi
 
 echo "==> testing"
