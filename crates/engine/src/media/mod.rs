@@ -231,21 +231,6 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     }
 }
 
-/// Downscale so the longer side is at most `max_side` (no-op when already small).
-pub(crate) fn fit_within(img: RgbImage, max_side: u32) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let longer = w.max(h);
-    if longer <= max_side {
-        return img;
-    }
-    let scale = max_side as f32 / longer as f32;
-    let (nw, nh) = (
-        ((w as f32 * scale).round() as u32).max(1),
-        ((h as f32 * scale).round() as u32).max(1),
-    );
-    image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 
-use super::{fit_within, Limits};
+use super::Limits;
 use crate::error::{EngineError, MediaWord, Result};
 
 /// Decode a still image to 8-bit RGB, upright (EXIF orientation applied), refusing images whose
@@ -35,7 +35,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     img.apply_orientation(orientation);
-    Ok(fit_within(img.to_rgb8(), limits.max_dimension))
+    Ok(img.to_rgb8())
 }
 
 /// Whether a JPEG or PNG file is whole: a JPEG needs an end-of-image marker after its first
