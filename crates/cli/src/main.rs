@@ -93,7 +93,7 @@ fn main() {
             Command::Compare(args) => commands::compare::run(&globals, args),
             Command::Eval(args) => commands::eval::run(&globals, args),
             Command::Bench(args) => commands::bench::run(&globals, args),
-            Command::Serve(args) => commands::serve::run(args),
+            Command::Serve(args) => commands::serve::run(&globals, args),
             Command::Admin(args) => commands::serve::run_admin(args),
         }
     });

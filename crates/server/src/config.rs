@@ -17,6 +17,19 @@
 //! | `max_file_bytes` | `FACEPROOF_MAX_FILE_BYTES` | 10485760 (10 MiB) |
 //! | `max_request_bytes` | `FACEPROOF_MAX_REQUEST_BYTES` | 110100480 (105 MiB) |
 //! | `max_video_seconds` | `FACEPROOF_MAX_VIDEO_SECONDS` | 60 |
+//! | `workers` | `FACEPROOF_WORKERS` | number of cores (analysis workers inside `serve`; 0 = only `faceproof worker` processes) |
+//! | `inference_threads` | `FACEPROOF_INFERENCE_THREADS` | number of cores (engine calls running at once, per process) |
+//! | `job_lease_secs` | `FACEPROOF_JOB_LEASE` | 60 (a claimed job whose worker stops renewing is picked up again after this) |
+//! | `job_max_attempts` | `FACEPROOF_JOB_MAX_ATTEMPTS` | 3 (then the analysis ends FAILED with the last reason) |
+//! | `job_poll_ms` | `FACEPROOF_JOB_POLL_MS` | 500 (how often idle workers look for jobs queued by other processes) |
+//! | `liveness_threshold` | `FACEPROOF_LIVENESS_THRESHOLD` | 0.5 (`confidence_spoofing` at or above ⇒ DECLINED) |
+//! | `biometry_threshold` | `FACEPROOF_BIOMETRY_THRESHOLD` | 0.85 (`min_confidence` at or above ⇒ SUCCESS) |
+//! | `collection_threshold` | `FACEPROOF_COLLECTION_THRESHOLD` | 0.85 (a blacklist match at or above ⇒ DECLINED) |
+//! | `webhook_secret` | `FACEPROOF_WEBHOOK_SECRET` | none (signs webhooks of folders outside any company; companies have their own) |
+//! | `webhook_max_attempts` | `FACEPROOF_WEBHOOK_MAX_ATTEMPTS` | 8 |
+//! | `webhook_backoff_ms` | `FACEPROOF_WEBHOOK_BACKOFF_MS` | 2000 (doubles after each failed attempt) |
+//! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
+//! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
@@ -44,6 +57,25 @@ pub struct Config {
     pub max_file_bytes: u64,
     pub max_request_bytes: usize,
     pub max_video_seconds: f32,
+    pub workers: usize,
+    pub inference_threads: usize,
+    pub job_lease_secs: u64,
+    pub job_max_attempts: i64,
+    pub job_poll_ms: u64,
+    pub liveness_threshold: f32,
+    pub biometry_threshold: f32,
+    pub collection_threshold: f32,
+    pub webhook_secret: Option<String>,
+    pub webhook_max_attempts: i64,
+    pub webhook_backoff_ms: u64,
+    pub webhook_timeout_secs: u64,
+    pub lite_api_key: Option<String>,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 impl Default for Config {
@@ -64,6 +96,19 @@ impl Default for Config {
             max_file_bytes: 10 * 1024 * 1024,
             max_request_bytes: 105 * 1024 * 1024,
             max_video_seconds: 60.0,
+            workers: cores(),
+            inference_threads: cores(),
+            job_lease_secs: 60,
+            job_max_attempts: 3,
+            job_poll_ms: 500,
+            liveness_threshold: 0.5,
+            biometry_threshold: 0.85,
+            collection_threshold: 0.85,
+            webhook_secret: None,
+            webhook_max_attempts: 8,
+            webhook_backoff_ms: 2000,
+            webhook_timeout_secs: 10,
+            lite_api_key: None,
         }
     }
 }
@@ -125,6 +170,23 @@ impl Config {
         env_parse("FACEPROOF_MAX_FILE_BYTES", &mut c.max_file_bytes)?;
         env_parse("FACEPROOF_MAX_REQUEST_BYTES", &mut c.max_request_bytes)?;
         env_parse("FACEPROOF_MAX_VIDEO_SECONDS", &mut c.max_video_seconds)?;
+        env_parse("FACEPROOF_WORKERS", &mut c.workers)?;
+        env_parse("FACEPROOF_INFERENCE_THREADS", &mut c.inference_threads)?;
+        env_parse("FACEPROOF_JOB_LEASE", &mut c.job_lease_secs)?;
+        env_parse("FACEPROOF_JOB_MAX_ATTEMPTS", &mut c.job_max_attempts)?;
+        env_parse("FACEPROOF_JOB_POLL_MS", &mut c.job_poll_ms)?;
+        env_parse("FACEPROOF_LIVENESS_THRESHOLD", &mut c.liveness_threshold)?;
+        env_parse("FACEPROOF_BIOMETRY_THRESHOLD", &mut c.biometry_threshold)?;
+        env_parse("FACEPROOF_COLLECTION_THRESHOLD", &mut c.collection_threshold)?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_SECRET") {
+            c.webhook_secret = Some(v).filter(|v| !v.is_empty());
+        }
+        env_parse("FACEPROOF_WEBHOOK_MAX_ATTEMPTS", &mut c.webhook_max_attempts)?;
+        env_parse("FACEPROOF_WEBHOOK_BACKOFF_MS", &mut c.webhook_backoff_ms)?;
+        env_parse("FACEPROOF_WEBHOOK_TIMEOUT", &mut c.webhook_timeout_secs)?;
+        if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
+            c.lite_api_key = Some(v).filter(|v| !v.is_empty());
+        }
         Ok(c)
     }
 

@@ -8,9 +8,11 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod collections;
 pub mod config;
 pub mod errors;
 pub mod http;
+pub mod inference;
 pub mod server;
 pub mod store;
 pub mod uploads;

@@ -14,7 +14,10 @@ use tower_http::normalize_path::NormalizePathLayer;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::{passwords, Role};
 use crate::blobs::LocalBlobs;
+use crate::collections::CollectionIndex;
 use crate::config::Config;
+use crate::inference::Inference;
+use faceproof_engine::EngineOptions;
 use crate::http::{router, AppState, PublicUrl};
 use crate::store::users::UserFields;
 use crate::store::Store;
@@ -94,7 +97,7 @@ async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
 }
 
 /// Run the server until interrupted.
-pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
@@ -112,6 +115,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg: Arc::new(cfg.clone()),
         store: store.clone(),
         blobs: Arc::new(blobs),
+        inference: Arc::new(Inference::new(engine, cfg.inference_threads)),
+        collections: Arc::new(CollectionIndex::new()),
     };
     // Expired sessions are purged hourly.
     let purge = store.clone();

@@ -44,12 +44,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(globals: &crate::Globals, args: Args) -> anyhow::Result<()> {
     let mut cfg = load(args.config, args.data_dir, args.database_url)?;
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
-    runtime()?.block_on(faceproof_server::serve(cfg))
+    runtime()?.block_on(faceproof_server::serve(cfg, globals.engine_options()))
 }
 
 #[derive(clap::Args)]

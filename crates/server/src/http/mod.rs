@@ -26,7 +26,9 @@ use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::Actor;
 use crate::blobs::BlobStore;
 use crate::config::Config;
+use crate::collections::CollectionIndex;
 use crate::errors::{ApiError, ApiResult, Code};
+use crate::inference::Inference;
 use crate::store::{now_us, Store};
 
 #[derive(Clone)]
@@ -35,6 +37,10 @@ pub struct AppState {
     pub store: Store,
     pub blobs: Arc<dyn BlobStore>,
     pub limiter: Arc<LoginLimiter>,
+    /// The engine behind a bounded blocking pool (see [`crate::inference`]).
+    pub inference: Arc<Inference>,
+    /// The 1:N search index over collections (see [`crate::collections`]).
+    pub collections: Arc<CollectionIndex>,
 }
 
 pub const TOKEN_HEADER: &str = "x-forensic-access-token";
