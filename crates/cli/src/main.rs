@@ -42,6 +42,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Run the Oz-compatible HTTP API server.
     Serve(commands::serve::Args),
+    /// Process queued analyses and webhooks (beside `serve`, on the same database and data directory).
+    Worker(commands::serve::WorkerArgs),
     /// Manage accounts from the command line.
     Admin(commands::serve::AdminArgs),
 }
@@ -94,6 +96,7 @@ fn main() {
             Command::Eval(args) => commands::eval::run(&globals, args),
             Command::Bench(args) => commands::bench::run(&globals, args),
             Command::Serve(args) => commands::serve::run(&globals, args),
+            Command::Worker(args) => commands::serve::run_worker(&globals, args),
             Command::Admin(args) => commands::serve::run_admin(args),
         }
     });

@@ -177,11 +177,17 @@ impl Config {
         env_parse("FACEPROOF_JOB_POLL_MS", &mut c.job_poll_ms)?;
         env_parse("FACEPROOF_LIVENESS_THRESHOLD", &mut c.liveness_threshold)?;
         env_parse("FACEPROOF_BIOMETRY_THRESHOLD", &mut c.biometry_threshold)?;
-        env_parse("FACEPROOF_COLLECTION_THRESHOLD", &mut c.collection_threshold)?;
+        env_parse(
+            "FACEPROOF_COLLECTION_THRESHOLD",
+            &mut c.collection_threshold,
+        )?;
         if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_SECRET") {
             c.webhook_secret = Some(v).filter(|v| !v.is_empty());
         }
-        env_parse("FACEPROOF_WEBHOOK_MAX_ATTEMPTS", &mut c.webhook_max_attempts)?;
+        env_parse(
+            "FACEPROOF_WEBHOOK_MAX_ATTEMPTS",
+            &mut c.webhook_max_attempts,
+        )?;
         env_parse("FACEPROOF_WEBHOOK_BACKOFF_MS", &mut c.webhook_backoff_ms)?;
         env_parse("FACEPROOF_WEBHOOK_TIMEOUT", &mut c.webhook_timeout_secs)?;
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {

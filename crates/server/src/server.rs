@@ -16,11 +16,11 @@ use crate::auth::{passwords, Role};
 use crate::blobs::LocalBlobs;
 use crate::collections::CollectionIndex;
 use crate::config::Config;
-use crate::inference::Inference;
-use faceproof_engine::EngineOptions;
 use crate::http::{router, AppState, PublicUrl};
+use crate::inference::Inference;
 use crate::store::users::UserFields;
 use crate::store::Store;
+use faceproof_engine::EngineOptions;
 
 /// Create a user from the command line (`faceproof admin create`); returns the user id.
 pub async fn create_user(
@@ -96,28 +96,61 @@ async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run the server until interrupted.
-pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
+/// Open the store (running migrations) and the blobs, and assemble the shared state.
+async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
-    bootstrap_admin(&store).await?;
     let blobs = LocalBlobs::open(&cfg.media_dir()).context("opening the media directory")?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
-    let state = AppState {
+    Ok(AppState {
         limiter: Arc::new(LoginLimiter::new(
             cfg.login_max_failures,
             cfg.login_max_address_failures,
             Duration::from_secs(cfg.login_window_secs),
         )),
         cfg: Arc::new(cfg.clone()),
-        store: store.clone(),
+        store,
         blobs: Arc::new(blobs),
         inference: Arc::new(Inference::new(engine, cfg.inference_threads)),
         collections: Arc::new(CollectionIndex::new()),
-    };
+        wake: Arc::new(tokio::sync::Notify::new()),
+        wake_webhooks: Arc::new(tokio::sync::Notify::new()),
+    })
+}
+
+/// Run analysis and webhook workers only (`faceproof worker`), until interrupted. Any number of
+/// these may share one database (PostgreSQL for several machines) with the servers.
+pub async fn work(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
+    let state = build_state(&cfg, engine).await?;
+    let n = cfg.workers.max(1);
+    crate::analysis::worker::spawn_workers(&state, n);
+    eprintln!(
+        "faceproof worker: {n} analysis workers on {}",
+        redact(&cfg.database_url())
+    );
+    shutdown().await;
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Run the server until interrupted.
+pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
+    let state = build_state(&cfg, engine).await?;
+    let store = state.store.clone();
+    bootstrap_admin(&store).await?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    if cfg.workers > 0 {
+        crate::analysis::worker::spawn_workers(&state, cfg.workers);
+    }
     // Expired sessions are purged hourly.
     let purge = store.clone();
     tokio::spawn(async move {

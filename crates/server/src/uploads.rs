@@ -79,8 +79,10 @@ pub struct Payload {
     pub media_tags: HashMap<String, Vec<String>>,
     pub folder_meta: Option<Value>,
     pub media_meta: HashMap<String, Value>,
-    /// `analyses` in the payload asks for the single-request mode (not implemented yet).
-    pub has_analyses: bool,
+    /// `analyses` in the payload asks for the single-request mode: the order, as sent.
+    pub analyses: Option<Value>,
+    /// A webhook URL for those analyses.
+    pub resolution_endpoint: Option<Value>,
 }
 
 pub fn parse_payload(text: &str) -> ApiResult<Payload> {
@@ -90,7 +92,8 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
         return Err(ApiError::structure("payload must be a JSON object"));
     };
     let mut p = Payload {
-        has_analyses: map.contains_key("analyses"),
+        analyses: map.get("analyses").cloned(),
+        resolution_endpoint: map.get("resolution_endpoint").cloned(),
         ..Payload::default()
     };
     if let Some(tags) = map.get("media:tags") {
@@ -381,6 +384,79 @@ pub async fn commit(
         return Err(e);
     }
     Ok(rows)
+}
+
+/// The order of a single request or an Instant call: the payload's `analyses` (and
+/// `resolution_endpoint`), with `source_media` entries that name a form field (the client does
+/// not know media ids yet) replaced by that media's id.
+pub fn payload_order(payload: &Payload, media: &[MediaRow]) -> Option<Value> {
+    let mut analyses = payload.analyses.clone()?;
+    let by_key = |key: &str| {
+        media
+            .iter()
+            .find(|m| {
+                m.technical_meta_data
+                    .get("media_key")
+                    .and_then(Value::as_str)
+                    == Some(key)
+            })
+            .map(|m| m.media_id.to_string())
+    };
+    if let Value::Array(list) = &mut analyses {
+        for item in list {
+            if let Some(Value::Array(sources)) = item.get_mut("source_media") {
+                for s in sources {
+                    if let Some(id) = s.as_str().and_then(by_key) {
+                        *s = Value::String(id);
+                    }
+                }
+            }
+        }
+    }
+    let mut order = json!({ "analyses": analyses });
+    if let Some(url) = &payload.resolution_endpoint {
+        order["resolution_endpoint"] = url.clone();
+    }
+    Some(order)
+}
+
+/// Media rows for validated files that are not stored (Instant), ids fresh.
+pub fn ephemeral_rows(prepared: &[Prepared], payload: &Payload, folder_id: Uuid) -> Vec<MediaRow> {
+    let now = now_us();
+    prepared
+        .iter()
+        .map(|p| {
+            let (kind, media_type) = kind_name(p.kind);
+            MediaRow {
+                media_id: Uuid::new_v4(),
+                folder_id,
+                media_kind: kind.into(),
+                media_type: media_type.into(),
+                format: format!("{:?}", p.format).to_lowercase(),
+                mime: p.format.mime().into(),
+                original_name: p.file.name.clone(),
+                file_key: String::new(),
+                thumb_key: None,
+                size_bytes: p.file.bytes.len() as i64,
+                width: p.width as i64,
+                height: p.height as i64,
+                duration_ms: p.duration_ms,
+                tags: payload
+                    .media_tags
+                    .get(&p.file.key)
+                    .cloned()
+                    .unwrap_or_default(),
+                meta_data: payload
+                    .media_meta
+                    .get(&p.file.key)
+                    .cloned()
+                    .unwrap_or_else(|| json!({})),
+                technical_meta_data: json!({ "media_key": p.file.key }),
+                time_created: now,
+                time_updated: now,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -53,6 +53,31 @@ pub fn run(globals: &crate::Globals, args: Args) -> anyhow::Result<()> {
 }
 
 #[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// Analysis workers in this process (default: the `workers` setting, at least 1).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Where the SQLite database and the media files live (shared with the server).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// postgres://… — the server's database.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// TOML configuration file (also FACEPROOF_CONFIG).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// `faceproof worker`: process queued analyses and webhooks of a server's database.
+pub fn run_worker(globals: &crate::Globals, args: WorkerArgs) -> anyhow::Result<()> {
+    let mut cfg = load(args.config, args.data_dir, args.database_url)?;
+    if let Some(n) = args.workers {
+        cfg.workers = n;
+    }
+    runtime()?.block_on(faceproof_server::work(cfg, globals.engine_options()))
+}
+
+#[derive(clap::Args)]
 pub struct AdminArgs {
     #[command(subcommand)]
     action: AdminAction,

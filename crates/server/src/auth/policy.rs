@@ -15,8 +15,10 @@
 //! | folder: create | yes | – | yes | yes | yes |
 //! | folder, media: update/delete | all | – | company | own | own |
 //! | analysis: start | yes | – | company, per `can_start_analysis_*` | own, per flags | own, per flags |
-//! | collection: read | all | all | company | company | company |
-//! | collection: write | all | – | company | – | – |
+//! | analysis: operator decision | yes | all | company | company | – |
+//! | company settings (thresholds, webhook) | yes | – | own company | – | – |
+//! | collection, person, image: read, 1:N search | all | all | company | – | – |
+//! | collection: create/delete; person, image: enrol/delete | all | – | company | – | – |
 //!
 //! Denials: an object of another company (or of no company, for client roles) answers 404
 //! ([`Code::NotFound`]), so its existence does not leak; a visible object the role may not act on
@@ -37,6 +39,10 @@ pub enum Action {
     Manage,
     /// Start an analysis of this type in a folder (enforced with the analyses endpoints).
     StartAnalysis(AnalysisKind),
+    /// Take the operator's decision on an OPERATOR_REQUIRED analysis of a folder.
+    Decide,
+    /// Read or change a company's settings (thresholds, webhook URL and secret).
+    Configure,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +146,7 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
         Role::Admin => return Ok(()),
         Role::Operator => {
             return match action {
-                Read => Ok(()),
+                Read | Decide => Ok(()),
                 _ => Err(Forbidden),
             }
         }
@@ -163,11 +169,11 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
         return Err(Hidden);
     }
     let allowed = match (object.resource, actor.role) {
-        (Company, _) => action == Read,
+        (Company, role) => action == Read || (action == Configure && role == Role::ClientAdmin),
         (User, Role::ClientAdmin) => match action {
             Read => true,
             Create | Update | Delete | Manage => object.role.is_none_or(Role::is_client),
-            StartAnalysis(_) => false,
+            StartAnalysis(_) | Decide | Configure => false,
         },
         (User, role) => match action {
             Read => role == Role::ClientOperator || is_self_or_own,
@@ -187,9 +193,13 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
                 };
                 flag && (role == Role::ClientAdmin || is_self_or_own)
             }
-            Manage => false,
+            Decide => matches!(role, Role::ClientAdmin | Role::ClientOperator),
+            Manage | Configure => false,
         },
-        (Collection, role) => action == Read || role == Role::ClientAdmin,
+        // Blacklists are managed (and browsed) by the company admin only: the other client roles
+        // get 403 on every collection endpoint. They still run blacklist checks through the
+        // COLLECTION analysis, governed by `StartAnalysis` on their folders.
+        (Collection, role) => role == Role::ClientAdmin,
     };
     if allowed {
         Ok(())
@@ -310,10 +320,64 @@ mod tests {
         no_quality.flags.quality = false;
         let start = |k| Action::StartAnalysis(k);
         assert!(authorize(&client, start(AnalysisKind::Biometry), &no_quality).is_ok());
+        assert!(authorize(&op, Action::Decide, &other_folder).is_ok());
+        assert!(authorize(&cop, Action::Decide, &colleague_folder).is_ok());
+        assert_eq!(
+            authorize(&client, Action::Decide, &own_folder),
+            Err(Denial::Forbidden)
+        );
+        assert!(authorize(&cadmin, Action::Configure, &Object::company(a)).is_ok());
+        assert_eq!(
+            authorize(&cop, Action::Configure, &Object::company(a)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(&op, Action::Configure, &Object::company(a)),
+            Err(Denial::Forbidden)
+        );
         assert_eq!(
             authorize(&client, start(AnalysisKind::Quality), &no_quality),
             Err(Denial::Forbidden)
         );
+    }
+
+    #[test]
+    fn collections_matrix() {
+        let a = Uuid::new_v4();
+        let b = Uuid::new_v4();
+        let ours = Object::collection(Some(a));
+        let theirs = Object::collection(Some(b));
+        let all = [Action::Create, Action::Read, Action::Update, Action::Delete];
+        let admin = actor(Role::Admin, None);
+        let cadmin = actor(Role::ClientAdmin, Some(a));
+        for action in all {
+            assert!(authorize(&admin, action, &theirs).is_ok());
+            assert!(authorize(&cadmin, action, &ours).is_ok());
+            assert_eq!(authorize(&cadmin, action, &theirs), Err(Denial::Hidden));
+        }
+        let op = actor(Role::Operator, None);
+        assert!(authorize(&op, Action::Read, &theirs).is_ok());
+        for action in [Action::Create, Action::Update, Action::Delete] {
+            assert_eq!(authorize(&op, action, &ours), Err(Denial::Forbidden));
+        }
+        for role in [Role::Client, Role::ClientOperator, Role::ClientService] {
+            let who = actor(role, Some(a));
+            for action in all {
+                assert_eq!(
+                    authorize(&who, action, &ours),
+                    Err(Denial::Forbidden),
+                    "{role:?}"
+                );
+                assert_eq!(
+                    authorize(&who, action, &theirs),
+                    Err(Denial::Hidden),
+                    "{role:?}"
+                );
+            }
+            assert_eq!(list_scope(&who, Resource::Collection), Scope::Nothing);
+        }
+        assert_eq!(list_scope(&cadmin, Resource::Collection), Scope::Company(a));
+        assert_eq!(list_scope(&op, Resource::Collection), Scope::All);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::{page, path_id, AppState, BaseUrl, QueryPairs};
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult, Code};
-use crate::store::folders::{FolderFilter, FolderRow, MetaOp, SortBy};
+use crate::store::folders::{FolderFilter, FolderRow, MediaRow, MetaOp, SortBy};
 use crate::store::now_us;
 use crate::uploads;
 
@@ -29,16 +29,9 @@ pub fn routes() -> Router<AppState> {
             "/api/folders/{folder_id}/media/{media_id}",
             delete(remove_media),
         )
-        .route(
-            "/api/folders/{folder_id}/analyses",
-            get(|| async { ApiError::new(Code::NotRealized, "Analyses are not implemented yet") })
-                .post(|| async {
-                    ApiError::new(Code::NotRealized, "Analyses are not implemented yet")
-                }),
-        )
 }
 
-fn multipart(
+pub(crate) fn multipart(
     headers: &HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Multipart> {
@@ -73,12 +66,6 @@ async fn create(
         &Object::folder(actor.company_id, Some(actor.user_id)),
     )?;
     let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
-    if upload.payload.has_analyses {
-        return Err(ApiError::new(
-            Code::NotRealized,
-            "Single request mode (analyses in the payload) is not implemented yet",
-        ));
-    }
     let prepared = uploads::prepare(upload.files, &st.cfg).await?;
     let now = now_us();
     let folder = FolderRow {
@@ -105,10 +92,57 @@ async fn create(
         &upload.payload,
     )
     .await?;
+    if upload.payload.analyses.is_some() {
+        return single_request(&st, &actor, &base, &folder, &media, &upload.payload).await;
+    }
     Ok((
         StatusCode::CREATED,
         Json(views::folder(&base, &folder, &media)),
     ))
+}
+
+/// Single request (Oz API ≥ 6.0.1): the payload carried `analyses`; run them now and answer
+/// with the folder and its finished analyses. An order that cannot be placed removes the folder
+/// just created, so a refused request leaves nothing behind.
+async fn single_request(
+    st: &AppState,
+    actor: &Actor,
+    base: &str,
+    folder: &FolderRow,
+    media: &[MediaRow],
+    payload: &uploads::Payload,
+) -> ApiResult<(StatusCode, Json<FolderView>)> {
+    let placed = async {
+        let body = uploads::payload_order(payload, media).unwrap_or_default();
+        let order = crate::analysis::request::parse_order(&body)?;
+        super::analyses::place_order(st, actor, folder, media, &order).await
+    }
+    .await;
+    let rows = match placed {
+        Ok(rows) => rows,
+        Err(e) => {
+            st.store.folder_delete(folder.folder_id).await?;
+            let _ = st
+                .blobs
+                .delete_prefix(&format!("folders/{}", folder.folder_id))
+                .await;
+            return Err(e);
+        }
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.analysis_id).collect();
+    crate::analysis::worker::run_now(st, &ids, std::time::Duration::from_secs(600)).await;
+    let folder = st
+        .store
+        .folder_get(folder.folder_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Folder"))?;
+    let media = st.store.media_of_folders(&[folder.folder_id]).await?;
+    let mut v = views::folder(base, &folder, &media);
+    let list =
+        super::analyses::analyses_json(st, base, &[folder.folder_id], &media, &Default::default())
+            .await?;
+    v.analyses = Some(list.into_iter().map(|(_, a)| a).collect());
+    Ok((StatusCode::CREATED, Json(v)))
 }
 
 /// Load a folder the actor may act on (404 when unknown or in another company, 403 when forbidden).
@@ -256,12 +290,23 @@ async fn list(
     let (folders, total) = st.store.folder_list(&filter).await?;
     let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
     let media = st.store.media_of_folders(&ids).await?;
+    let analyses = if with_analyses {
+        super::analyses::analyses_json(&st, &base, &ids, &media, &Default::default()).await?
+    } else {
+        Vec::new()
+    };
     let items: Vec<FolderView> = folders
         .iter()
         .map(|f| {
             let mut v = views::folder(&base, f, &media);
             if with_analyses {
-                v.analyses = Some(Vec::new());
+                v.analyses = Some(
+                    analyses
+                        .iter()
+                        .filter(|(fid, _)| *fid == f.folder_id)
+                        .map(|(_, a)| a.clone())
+                        .collect(),
+                );
             }
             v
         })
@@ -280,7 +325,15 @@ async fn read(
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     let mut v = views::folder(&base, &folder, &media);
     if q.flag("with_analyses")? {
-        v.analyses = Some(Vec::new());
+        let list = super::analyses::analyses_json(
+            &st,
+            &base,
+            &[folder.folder_id],
+            &media,
+            &Default::default(),
+        )
+        .await?;
+        v.analyses = Some(list.into_iter().map(|(_, a)| a).collect());
     }
     if q.flag("with_user")? {
         let user = match folder.user_id {

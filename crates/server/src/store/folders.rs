@@ -130,6 +130,39 @@ pub struct Owner {
     pub user_id: Option<Uuid>,
 }
 
+/// Insert media rows inside a transaction.
+pub async fn insert_media(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    media: &[MediaRow],
+) -> sqlx::Result<()> {
+    for m in media {
+        sqlx::query(&format!(
+            "INSERT INTO media ({MEDIA_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
+        ))
+        .bind(m.media_id.to_string())
+        .bind(m.folder_id.to_string())
+        .bind(&m.media_kind)
+        .bind(&m.media_type)
+        .bind(&m.format)
+        .bind(&m.mime)
+        .bind(&m.original_name)
+        .bind(&m.file_key)
+        .bind(m.thumb_key.as_deref())
+        .bind(m.size_bytes)
+        .bind(m.width)
+        .bind(m.height)
+        .bind(m.duration_ms)
+        .bind(serde_json::to_string(&m.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(m.meta_data.to_string())
+        .bind(m.technical_meta_data.to_string())
+        .bind(m.time_created)
+        .bind(m.time_updated)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Insert a new folder (when given) and media rows in one transaction.
     pub async fn folder_insert(
@@ -154,31 +187,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for m in media {
-            sqlx::query(&format!(
-                "INSERT INTO media ({MEDIA_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"
-            ))
-            .bind(m.media_id.to_string())
-            .bind(m.folder_id.to_string())
-            .bind(&m.media_kind)
-            .bind(&m.media_type)
-            .bind(&m.format)
-            .bind(&m.mime)
-            .bind(&m.original_name)
-            .bind(&m.file_key)
-            .bind(m.thumb_key.as_deref())
-            .bind(m.size_bytes)
-            .bind(m.width)
-            .bind(m.height)
-            .bind(m.duration_ms)
-            .bind(serde_json::to_string(&m.tags).unwrap_or_else(|_| "[]".into()))
-            .bind(m.meta_data.to_string())
-            .bind(m.technical_meta_data.to_string())
-            .bind(m.time_created)
-            .bind(m.time_updated)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_media(&mut tx, media).await?;
         if folder.is_none() {
             if let Some(m) = media.first() {
                 sqlx::query("UPDATE folders SET time_updated = $2 WHERE folder_id = $1")

@@ -1,0 +1,403 @@
+//! The `POST /api/folders/{id}/analyses/` body (also the `analyses` of a single-request payload):
+//! parsing, validation against the folder's media, and the thresholds in force.
+//!
+//! ```json
+//! { "analyses": [ { "type": "quality", "source_media": ["<media_id>"],
+//!                   "params": { "extract_best_shot": true, "threshold_spoofing": 0.4 } },
+//!                 { "type": "biometry", "params": { "threshold_min": 0.7, "threshold_max": 0.9 } } ],
+//!   "resolution_endpoint": "https://example.com/hook" }
+//! ```
+//!
+//! Request parameters (all optional): QUALITY `extract_best_shot` (bool), `threshold_spoofing`;
+//! BIOMETRY `threshold_min` (below ⇒ DECLINED), `threshold_max` (at or above ⇒ SUCCESS; between ⇒
+//! OPERATOR_REQUIRED); COLLECTION `collection_id`/`collection_ids`, `threshold` (alias
+//! `decision_threshold`), `decision_count` (most matches reported). Thresholds sent at the top
+//! level of the body apply to every analysis that does not set its own.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{takes, AnalysisType, Thresholds};
+use crate::config::Config;
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::store::analyses::AnalysisRow;
+use crate::store::folders::MediaRow;
+use crate::store::now_us;
+
+#[derive(Debug, Clone)]
+pub struct Requested {
+    pub kind: AnalysisType,
+    pub source_media: Option<Vec<Uuid>>,
+    pub params: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub items: Vec<Requested>,
+    pub resolution_endpoint: Option<String>,
+}
+
+const THRESHOLD_KEYS: &[&str] = &[
+    "threshold_spoofing",
+    "threshold_min",
+    "threshold_max",
+    "threshold",
+    "decision_threshold",
+];
+
+/// A webhook URL must be absolute http(s).
+pub fn check_url(url: &str) -> ApiResult<String> {
+    let u = url.trim();
+    let ok = (u.starts_with("http://") || u.starts_with("https://"))
+        && u.len() > "https://".len()
+        && !u.contains(char::is_whitespace);
+    if ok {
+        Ok(u.to_string())
+    } else {
+        Err(ApiError::value(format!(
+            "resolution_endpoint must be an http:// or https:// URL, got '{url}'"
+        )))
+    }
+}
+
+fn check_params(kind: AnalysisType, params: &Map<String, Value>) -> ApiResult<()> {
+    for (k, v) in params {
+        if THRESHOLD_KEYS.contains(&k.as_str()) {
+            match v.as_f64() {
+                Some(x) if (0.0..=1.0).contains(&x) => {}
+                _ => {
+                    return Err(ApiError::new(
+                        Code::InvalidValue,
+                        format!("params.{k} must be a number between 0 and 1"),
+                    ))
+                }
+            }
+        }
+    }
+    if let Some(v) = params.get("extract_best_shot") {
+        if !v.is_boolean() {
+            return Err(ApiError::new(
+                Code::InvalidType,
+                "params.extract_best_shot must be true or false",
+            ));
+        }
+    }
+    if let Some(v) = params.get("decision_count") {
+        match v.as_u64() {
+            Some(n) if (1..=100).contains(&n) => {}
+            _ => {
+                return Err(ApiError::value(
+                    "params.decision_count must be an integer between 1 and 100",
+                ))
+            }
+        }
+    }
+    if kind == AnalysisType::Biometry {
+        let min = params.get("threshold_min").and_then(Value::as_f64);
+        let max = params.get("threshold_max").and_then(Value::as_f64);
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                return Err(ApiError::value(
+                    "params.threshold_min must not be above params.threshold_max",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
+    let Value::Array(items) = v else {
+        return Err(ApiError::structure(format!("{what} must be a list of ids")));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let s = match item {
+                Value::String(s) => s.as_str(),
+                Value::Object(o) => o
+                    .get("media_id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ApiError::structure(format!("{what}: objects need media_id")))?,
+                _ => return Err(ApiError::structure(format!("{what} must be a list of ids"))),
+            };
+            s.parse::<Uuid>().map_err(|_| {
+                ApiError::new(
+                    Code::InvalidType,
+                    format!("{what}: '{s}' is not a valid id"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Parse the body (`{"analyses": [...]}`; a bare list is accepted too).
+pub fn parse_order(body: &Value) -> ApiResult<Order> {
+    let (list, top) = match body {
+        Value::Array(list) => (list.clone(), Map::new()),
+        Value::Object(o) => match o.get("analyses") {
+            Some(Value::Array(list)) => (list.clone(), o.clone()),
+            Some(_) => return Err(ApiError::structure("analyses must be a list")),
+            None => return Err(ApiError::structure("the body needs an analyses list")),
+        },
+        _ => return Err(ApiError::structure("the body must be a JSON object")),
+    };
+    if list.is_empty() {
+        return Err(ApiError::structure("analyses must not be empty"));
+    }
+    let mut resolution_endpoint = match top.get("resolution_endpoint") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(check_url(s)?),
+        Some(_) => {
+            return Err(ApiError::new(
+                Code::InvalidType,
+                "resolution_endpoint must be a string",
+            ))
+        }
+    };
+    let mut items = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let Value::Object(item) = item else {
+            return Err(ApiError::structure(format!(
+                "analyses[{i}] must be an object"
+            )));
+        };
+        let type_name = item
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::structure(format!("analyses[{i}].type is required")))?;
+        let kind = match AnalysisType::parse(type_name) {
+            Some(k) => k,
+            None if type_name.eq_ignore_ascii_case("documents") => {
+                return Err(ApiError::new(
+                    Code::NotRealized,
+                    "DOCUMENTS analyses are not supported by this server",
+                ))
+            }
+            None => {
+                return Err(ApiError::value(format!(
+                    "analyses[{i}].type '{type_name}' is unknown (quality, biometry, collection)"
+                )))
+            }
+        };
+        let mut params = match item.get("params") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(p)) => p.clone(),
+            Some(_) => {
+                return Err(ApiError::structure(format!(
+                    "analyses[{i}].params must be an object"
+                )))
+            }
+        };
+        for key in THRESHOLD_KEYS {
+            if let (false, Some(v)) = (params.contains_key(*key), top.get(*key)) {
+                params.insert(key.to_string(), v.clone());
+            }
+        }
+        if let Some(url) = params.remove("resolution_endpoint") {
+            match url {
+                Value::String(s) => resolution_endpoint = Some(check_url(&s)?),
+                Value::Null => {}
+                _ => {
+                    return Err(ApiError::new(
+                        Code::InvalidType,
+                        "resolution_endpoint must be a string",
+                    ))
+                }
+            }
+        }
+        check_params(kind, &params)?;
+        let source_media = match item.get("source_media") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_ids(v, &format!("analyses[{i}].source_media"))?),
+        };
+        items.push(Requested {
+            kind,
+            source_media,
+            params: Value::Object(params),
+        });
+    }
+    Ok(Order {
+        items,
+        resolution_endpoint,
+    })
+}
+
+/// The media an analysis will run on: the listed ones (which must be in the folder) or all,
+/// keeping those the type takes. Too few ⇒ error 4, before anything is stored.
+pub fn select_media(req: &Requested, media: &[MediaRow]) -> ApiResult<Vec<Uuid>> {
+    let candidates: Vec<&MediaRow> = match &req.source_media {
+        None => media.iter().collect(),
+        Some(ids) => ids
+            .iter()
+            .map(|id| {
+                media.iter().find(|m| m.media_id == *id).ok_or_else(|| {
+                    ApiError::value(format!("source_media: media {id} is not in this folder"))
+                })
+            })
+            .collect::<ApiResult<_>>()?,
+    };
+    let chosen: Vec<Uuid> = candidates
+        .iter()
+        .filter(|m| takes(req.kind, &m.media_kind, &m.tags))
+        .map(|m| m.media_id)
+        .collect();
+    match req.kind {
+        AnalysisType::Quality if chosen.is_empty() => Err(ApiError::value(
+            "QUALITY: no eligible media (photos, or videos tagged video_selfie*)",
+        )
+        .with_details(serde_json::json!({ "reason": "no_eligible_media" }))),
+        AnalysisType::Biometry if chosen.len() < 2 => Err(ApiError::value(format!(
+            "BIOMETRY needs at least two eligible media (photos or videos, not photo_id_back); this request has {}",
+            chosen.len()
+        ))
+        .with_details(serde_json::json!({ "reason": "not_enough_media", "eligible": chosen.len() }))),
+        AnalysisType::Collection if chosen.is_empty() => Err(ApiError::value(
+            "COLLECTION: no eligible media (photos or videos, not photo_id_back)",
+        )
+        .with_details(serde_json::json!({ "reason": "no_eligible_media" }))),
+        _ => Ok(chosen),
+    }
+}
+
+/// Build the rows of one order (one group), validated against the folder's media.
+pub fn plan(
+    order: &Order,
+    media: &[MediaRow],
+    folder_id: Uuid,
+    user_id: Option<Uuid>,
+) -> ApiResult<Vec<AnalysisRow>> {
+    let group_id = Uuid::new_v4();
+    let now = now_us();
+    order
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, req)| {
+            let source_media = select_media(req, media)?;
+            Ok(AnalysisRow {
+                analysis_id: Uuid::new_v4(),
+                folder_id,
+                group_id,
+                user_id,
+                kind: req.kind.as_str().to_string(),
+                state: "PROCESSING".into(),
+                resolution_status: "PROCESSING".into(),
+                params: req.params.clone(),
+                source_media,
+                results_media: Value::Array(Vec::new()),
+                results_data: Value::Object(Map::new()),
+                error: None,
+                resolution_endpoint: order.resolution_endpoint.clone(),
+                meta_data: Value::Object(Map::new()),
+                // keep request order stable when sorting by time
+                time_created: now + i as i64,
+                time_updated: now + i as i64,
+            })
+        })
+        .collect()
+}
+
+fn num(v: &Value, key: &str) -> Option<f32> {
+    v.get(key).and_then(Value::as_f64).map(|x| x as f32)
+}
+
+/// Server default < company setting < request parameter.
+pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
+    let liveness = num(params, "threshold_spoofing")
+        .or_else(|| num(company, "liveness_threshold"))
+        .unwrap_or(cfg.liveness_threshold);
+    let company_max = num(company, "biometry_threshold").unwrap_or(cfg.biometry_threshold);
+    // The company's review zone starts at `biometry_operator_threshold` (none by default).
+    let company_min = num(company, "biometry_operator_threshold")
+        .unwrap_or(company_max)
+        .min(company_max);
+    let biometry_max = num(params, "threshold_max").unwrap_or(company_max);
+    let biometry_min = num(params, "threshold_min")
+        .unwrap_or(company_min)
+        .min(biometry_max);
+    let collection = num(params, "threshold")
+        .or_else(|| num(params, "decision_threshold"))
+        .or_else(|| num(company, "collection_threshold"))
+        .unwrap_or(cfg.collection_threshold);
+    Thresholds {
+        liveness,
+        biometry_min,
+        biometry_max,
+        collection,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn orders_are_validated() {
+        let o = parse_order(&json!({"analyses":[{"type":"QUALITY","params":{"extract_best_shot":true}},{"type":"biometry"}],"threshold_spoofing":0.3})).unwrap();
+        assert_eq!(o.items.len(), 2);
+        assert_eq!(o.items[1].params["threshold_spoofing"], 0.3);
+        assert_eq!(
+            parse_order(&json!({})).unwrap_err().code,
+            Code::InvalidStructure
+        );
+        assert_eq!(
+            parse_order(&json!({"analyses":[{"type":"nope"}]}))
+                .unwrap_err()
+                .code,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            parse_order(&json!({"analyses":[{"type":"documents"}]}))
+                .unwrap_err()
+                .code,
+            Code::NotRealized
+        );
+        assert_eq!(
+            parse_order(
+                &json!({"analyses":[{"type":"quality","params":{"threshold_spoofing":2}}]})
+            )
+            .unwrap_err()
+            .code,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            parse_order(&json!({"analyses":[{"type":"quality","source_media":["x"]}]}))
+                .unwrap_err()
+                .code,
+            Code::InvalidType
+        );
+        assert_eq!(
+            parse_order(&json!({"analyses":[{"type":"quality"}],"resolution_endpoint":"ftp://x"}))
+                .unwrap_err()
+                .code,
+            Code::InvalidValue
+        );
+    }
+
+    #[test]
+    fn thresholds_layer() {
+        let cfg = Config::default();
+        let t = thresholds(&cfg, &json!({}), &json!({}));
+        assert_eq!(
+            (t.liveness, t.biometry_min, t.biometry_max),
+            (0.5, 0.85, 0.85)
+        );
+        let company = json!({"liveness_threshold": 0.4, "biometry_operator_threshold": 0.6});
+        let t = thresholds(&cfg, &company, &json!({}));
+        assert_eq!(
+            (t.liveness, t.biometry_min, t.biometry_max),
+            (0.4, 0.6, 0.85)
+        );
+        let t = thresholds(
+            &cfg,
+            &company,
+            &json!({"threshold_spoofing": 0.2, "threshold_max": 0.9, "threshold_min": 0.7}),
+        );
+        assert_eq!(
+            (t.liveness, t.biometry_min, t.biometry_max),
+            (0.2, 0.7, 0.9)
+        );
+    }
+}

@@ -1,0 +1,396 @@
+//! Analyses: order them on a folder, read them (one, a folder's, embedded in folders), take the
+//! operator's decision, see webhook deliveries, and the company settings that steer them.
+//! The work itself happens in [`crate::analysis`].
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::folders::load;
+use super::{path_id, ApiJson, AppState, BaseUrl, QueryPairs};
+use crate::analysis::request::{self, Order};
+use crate::analysis::AnalysisType;
+use crate::auth::policy::{authorize, Action, AnalysisKind, Flags, Object};
+use crate::auth::Actor;
+use crate::errors::{ApiError, ApiResult};
+use crate::store::analyses::{AnalysisFilter, AnalysisRow};
+use crate::store::folders::{FolderRow, MediaRow};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/folders/{folder_id}/analyses",
+            post(start).get(list_of_folder),
+        )
+        .route("/api/folders/{folder_id}/webhooks", get(webhooks))
+        .route("/api/analyses/{analysis_id}", get(read).patch(decide))
+        .route(
+            "/api/companies/{company_id}/settings",
+            get(read_settings).patch(update_settings),
+        )
+}
+
+fn kind_of(t: AnalysisType) -> AnalysisKind {
+    match t {
+        AnalysisType::Quality => AnalysisKind::Quality,
+        AnalysisType::Biometry => AnalysisKind::Biometry,
+        AnalysisType::Collection => AnalysisKind::Collection,
+    }
+}
+
+/// May the actor start every analysis of the order on this folder (role and
+/// `can_start_analysis_*` flags)?
+pub async fn authorize_order(
+    st: &AppState,
+    actor: &Actor,
+    folder: &FolderRow,
+    order: &Order,
+) -> ApiResult<()> {
+    let user = st.store.user_get(actor.user_id).await?;
+    let flags = user
+        .map(|u| Flags {
+            biometry: u.can_start_analysis_biometry,
+            quality: u.can_start_analysis_quality,
+            collection: u.can_start_analysis_collection,
+        })
+        .unwrap_or_default();
+    for item in &order.items {
+        let mut object = Object::folder(folder.company_id, folder.user_id);
+        object.flags = flags;
+        authorize(actor, Action::StartAnalysis(kind_of(item.kind)), &object)?;
+    }
+    Ok(())
+}
+
+/// Validate and store an order (analyses + jobs in one transaction), wake the workers.
+pub async fn place_order(
+    st: &AppState,
+    actor: &Actor,
+    folder: &FolderRow,
+    media: &[MediaRow],
+    order: &Order,
+) -> ApiResult<Vec<AnalysisRow>> {
+    authorize_order(st, actor, folder, order).await?;
+    for item in &order.items {
+        if item.kind == AnalysisType::Collection {
+            crate::analysis::collection::check_params(st, folder.company_id, &item.params).await?;
+        }
+    }
+    let rows = request::plan(order, media, folder.folder_id, Some(actor.user_id))?;
+    st.store
+        .analyses_create(&rows, st.cfg.job_max_attempts)
+        .await?;
+    for _ in &rows {
+        st.wake.notify_one();
+    }
+    Ok(rows)
+}
+
+async fn start(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Vec<Value>>)> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let order = request::parse_order(&body)?;
+    let media = st.store.media_of_folders(&[folder.folder_id]).await?;
+    let rows = place_order(&st, &actor, &folder, &media, &order).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            rows.iter()
+                .map(|a| super::views::analysis(&base, a, &media, &[]))
+                .collect(),
+        ),
+    ))
+}
+
+/// The analyses of some folders as Oz JSON (for `with_analyses=true` too).
+pub async fn analyses_json(
+    st: &AppState,
+    base: &str,
+    folder_ids: &[Uuid],
+    media: &[MediaRow],
+    filter: &AnalysisFilter,
+) -> ApiResult<Vec<(Uuid, Value)>> {
+    let rows = st.store.analyses_of_folders(folder_ids, filter).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|a| a.analysis_id).collect();
+    let decisions = st.store.decisions_of(&ids).await?;
+    Ok(rows
+        .iter()
+        .map(|a| {
+            (
+                a.folder_id,
+                super::views::analysis(base, a, media, &decisions),
+            )
+        })
+        .collect())
+}
+
+fn upper_list(q: &QueryPairs, key: &str, allowed: &[&str]) -> ApiResult<Vec<String>> {
+    let mut out = Vec::new();
+    for v in q.all(key) {
+        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let s = s.to_ascii_uppercase();
+            if !allowed.contains(&s.as_str()) {
+                return Err(ApiError::value(format!(
+                    "Unknown {key} '{s}' (one of {})",
+                    allowed.join(", ")
+                )));
+            }
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+fn id_list(q: &QueryPairs, key: &str) -> ApiResult<Vec<Uuid>> {
+    let mut out = Vec::new();
+    for v in q.all(key) {
+        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            out.push(path_id(s)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /api/folders/{id}/analyses/?type=BIOMETRY,QUALITY&state=FINISHED` (legacy filters:
+/// `analyse_id`, `analyse_id.exclude`, `type`, `state`, `resolution_status`,
+/// `time_created.min/max`).
+async fn list_of_folder(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<Vec<Value>>> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let mut analysis_ids = id_list(&q, "analyse_id")?;
+    analysis_ids.extend(id_list(&q, "analysis_id")?);
+    let mut exclude_ids = id_list(&q, "analyse_id.exclude")?;
+    exclude_ids.extend(id_list(&q, "analysis_id.exclude")?);
+    let filter = AnalysisFilter {
+        analysis_ids,
+        exclude_ids,
+        kinds: upper_list(
+            &q,
+            "type",
+            &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"],
+        )?,
+        states: upper_list(&q, "state", &["PROCESSING", "FINISHED", "FAILED"])?,
+        resolution_status: upper_list(
+            &q,
+            "resolution_status",
+            &[
+                "PROCESSING",
+                "FAILED",
+                "SUCCESS",
+                "DECLINED",
+                "OPERATOR_REQUIRED",
+            ],
+        )?,
+        time_created_min: q.time_us("time_created.min")?,
+        time_created_max: q.time_us("time_created.max")?,
+    };
+    let media = st.store.media_of_folders(&[folder.folder_id]).await?;
+    let list = analyses_json(&st, &base, &[folder.folder_id], &media, &filter).await?;
+    Ok(Json(list.into_iter().map(|(_, v)| v).collect()))
+}
+
+async fn load_analysis(
+    st: &AppState,
+    actor: &Actor,
+    id: &str,
+    action: Action,
+) -> ApiResult<AnalysisRow> {
+    let (a, owner) = st
+        .store
+        .analysis_get(path_id(id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Analysis"))?;
+    authorize(
+        actor,
+        action,
+        &Object::folder(owner.company_id, owner.user_id),
+    )?;
+    Ok(a)
+}
+
+async fn one(st: &AppState, base: &str, a: &AnalysisRow) -> ApiResult<Value> {
+    let media = st.store.media_of_folders(&[a.folder_id]).await?;
+    let decisions = st.store.decisions_of(&[a.analysis_id]).await?;
+    Ok(super::views::analysis(base, a, &media, &decisions))
+}
+
+async fn read(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let a = load_analysis(&st, &actor, &id, Action::Read).await?;
+    Ok(Json(one(&st, &base, &a).await?))
+}
+
+#[derive(Deserialize)]
+struct Decision {
+    resolution_status: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `PATCH /api/analyses/{id}` `{"resolution_status": "SUCCESS"|"DECLINED", "comment": "…"}`:
+/// the operator's decision on an OPERATOR_REQUIRED analysis, recorded with who and when.
+async fn decide(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Decision>,
+) -> ApiResult<Json<Value>> {
+    let a = load_analysis(&st, &actor, &id, Action::Decide).await?;
+    let after = body.resolution_status.trim().to_ascii_uppercase();
+    if after != "SUCCESS" && after != "DECLINED" {
+        return Err(ApiError::value(
+            "resolution_status must be SUCCESS or DECLINED",
+        ));
+    }
+    if body.comment.chars().count() > 2000 {
+        return Err(ApiError::value("comment must be at most 2000 characters"));
+    }
+    if !st
+        .store
+        .analysis_decide(a.analysis_id, actor.user_id, &after, &body.comment)
+        .await?
+    {
+        return Err(ApiError::new(
+            crate::errors::Code::Conflict,
+            format!(
+                "Only an analysis awaiting review (OPERATOR_REQUIRED) takes a decision; this one is {}",
+                a.resolution_status
+            ),
+        ));
+    }
+    tracing::info!(analysis = %a.analysis_id, user = %actor.user_id, decision = %after, "operator decision");
+    let a = load_analysis(&st, &actor, &id, Action::Read).await?;
+    Ok(Json(one(&st, &base, &a).await?))
+}
+
+/// `GET /api/folders/{id}/webhooks/`: every delivery of the folder with each attempt.
+async fn webhooks(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let list = st.store.deliveries_of_folder(folder.folder_id).await?;
+    Ok(Json(json!(list)))
+}
+
+const SETTING_NUMBERS: &[&str] = &[
+    "liveness_threshold",
+    "biometry_threshold",
+    "biometry_operator_threshold",
+    "collection_threshold",
+];
+
+async fn company_for_settings(st: &AppState, actor: &Actor, id: &str) -> ApiResult<Uuid> {
+    let id = path_id(id)?;
+    st.store
+        .company_get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Company"))?;
+    authorize(actor, Action::Configure, &Object::company(id))?;
+    Ok(id)
+}
+
+/// Settings with the defaults in force filled in, and the webhook secret (made on first read).
+async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
+    let secret = crate::webhooks::company_secret(st, company)
+        .await
+        .map_err(ApiError::internal)?;
+    let s = st
+        .store
+        .company_settings(company)
+        .await?
+        .unwrap_or_else(|| json!({}));
+    let cfg = &st.cfg;
+    Ok(json!({
+        "company_id": company,
+        "liveness_threshold": s.get("liveness_threshold").cloned().unwrap_or(json!(cfg.liveness_threshold)),
+        "biometry_threshold": s.get("biometry_threshold").cloned().unwrap_or(json!(cfg.biometry_threshold)),
+        "biometry_operator_threshold": s.get("biometry_operator_threshold").cloned().unwrap_or(Value::Null),
+        "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(json!(cfg.collection_threshold)),
+        "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
+        "webhook_secret": secret,
+    }))
+}
+
+async fn read_settings(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let company = company_for_settings(&st, &actor, &id).await?;
+    Ok(Json(settings_view(&st, company).await?))
+}
+
+/// `PATCH /api/companies/{id}/settings`: thresholds (0..1, or null for the server default),
+/// `resolution_endpoint` (http(s) URL or null), `rotate_webhook_secret: true`.
+async fn update_settings(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let company = company_for_settings(&st, &actor, &id).await?;
+    let Value::Object(patch) = body else {
+        return Err(ApiError::structure("settings must be a JSON object"));
+    };
+    let mut settings = st
+        .store
+        .company_settings(company)
+        .await?
+        .unwrap_or_else(|| json!({}));
+    for (k, v) in patch {
+        match k.as_str() {
+            k if SETTING_NUMBERS.contains(&k) => match v.as_f64() {
+                _ if v.is_null() => {
+                    settings.as_object_mut().map(|o| o.remove(k));
+                }
+                Some(x) if (0.0..=1.0).contains(&x) => settings[k] = json!(x),
+                _ => {
+                    return Err(ApiError::value(format!(
+                        "{k} must be a number between 0 and 1 (or null)"
+                    )))
+                }
+            },
+            "resolution_endpoint" => match v {
+                Value::Null => {
+                    settings.as_object_mut().map(|o| o.remove("resolution_endpoint"));
+                }
+                Value::String(s) => settings[k.as_str()] = json!(request::check_url(&s)?),
+                _ => return Err(ApiError::value("resolution_endpoint must be a URL or null")),
+            },
+            "rotate_webhook_secret" => {
+                if v == json!(true) {
+                    settings["webhook_secret"] = json!(crate::webhooks::new_secret());
+                }
+            }
+            other => {
+                return Err(ApiError::value(format!(
+                    "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
+                     biometry_operator_threshold, collection_threshold, resolution_endpoint, rotate_webhook_secret)"
+                )))
+            }
+        }
+    }
+    st.store.company_set_settings(company, &settings).await?;
+    Ok(Json(settings_view(&st, company).await?))
+}
