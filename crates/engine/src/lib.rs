@@ -10,6 +10,7 @@
 //! - [`quality`], [`gesture`], [`best_shot`]: scores computed from per-frame face results.
 //! - [`calibration`]: similarity → confidence, thresholds ↔ false-accept rates.
 //! - [`eval`]: ROC, TAR@FAR, EER, APCER/BPCER/ACER.
+//! - [`search`]: the exact SIMD 1:N index over embeddings (blacklist collections).
 
 pub mod best_shot;
 pub mod calibration;
@@ -22,6 +23,8 @@ pub mod imageops;
 pub mod media;
 pub mod models;
 pub mod quality;
+pub mod search;
+pub mod template;
 
 pub use engine::{
     AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport, ImageReport,

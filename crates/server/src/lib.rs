@@ -6,6 +6,7 @@
 //! (sqlx repositories and migrations), [`blobs`] (media bytes), [`uploads`] (multipart → validated
 //! media), [`config`], [`errors`] (the error-code table).
 
+pub mod analysis;
 pub mod auth;
 pub mod blobs;
 pub mod collections;
@@ -16,6 +17,7 @@ pub mod inference;
 pub mod server;
 pub mod store;
 pub mod uploads;
+pub mod webhooks;
 
 pub use config::Config;
-pub use server::{create_user, serve};
+pub use server::{create_user, serve, work};

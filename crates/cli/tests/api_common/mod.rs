@@ -399,3 +399,163 @@ pub fn on(backend: Backend, env: &[(&str, &str)], f: impl FnOnce(&Server)) {
         f(&server);
     }
 }
+
+impl Server {
+    /// Start a server on SQLite listening on `host` (e.g. `0.0.0.0`) instead of 127.0.0.1; it is
+    /// still reached through 127.0.0.1.
+    pub fn start_listening_on(host: &str, env: &[(&str, &str)]) -> Server {
+        let data_dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
+        cmd.args(["serve", "--listen", &format!("{host}:{port}"), "--data-dir"])
+            .arg(data_dir.path());
+        for var in [
+            "FACEPROOF_CONFIG",
+            "FACEPROOF_DATABASE_URL",
+            "FACEPROOF_PUBLIC_URL",
+            "FACEPROOF_SESSION_TTL",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        let server = Server {
+            child: cmd.spawn().expect("starting faceproof serve"),
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            backend: Backend::Sqlite,
+            db_url: None,
+            client: Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !server
+            .client
+            .get(server.url("/api/version"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer /api/version within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Server {
+    /// The database URL this server uses.
+    pub fn database_url(&self) -> String {
+        self.db_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.path().join("faceproof.db").display()
+            )
+        })
+    }
+
+    fn store(&self) -> (tokio::runtime::Runtime, faceproof_server::store::Store) {
+        let rt = runtime();
+        let store = rt
+            .block_on(faceproof_server::store::Store::connect(
+                &self.database_url(),
+            ))
+            .expect("opening the server's database");
+        (rt, store)
+    }
+
+    /// Rows in a table of the server's database.
+    pub fn db_count(&self, table: &str) -> i64 {
+        let (rt, store) = self.store();
+        rt.block_on(store.table_count(table)).unwrap()
+    }
+
+    /// (state, attempts) of the job of an analysis or delivery.
+    pub fn job_of(&self, target: &str) -> Option<(String, i64)> {
+        let (rt, store) = self.store();
+        rt.block_on(store.job_of(target.parse().unwrap())).unwrap()
+    }
+
+    /// Kill the server at once (SIGKILL, no graceful shutdown) and start it again on the same
+    /// port, data directory and database, with `env` added.
+    pub fn crash_and_restart(&mut self, env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = self.base.rsplit(':').next().unwrap().to_string();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(self.data_dir.path());
+        if let Some(url) = &self.db_url {
+            cmd.args(["--database-url", url]);
+        }
+        for var in [
+            "FACEPROOF_CONFIG",
+            "FACEPROOF_DATABASE_URL",
+            "FACEPROOF_PUBLIC_URL",
+            "FACEPROOF_SESSION_TTL",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        self.child = cmd.spawn().expect("restarting faceproof serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self
+            .client
+            .get(self.url("/api/version"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the restarted server did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Poll `GET /api/analyses/{id}` until it leaves PROCESSING (at most `secs`).
+    pub fn wait_analysis(&self, token: &str, id: &str, secs: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let (s, v) = self.call(
+                Method::GET,
+                &format!("/api/analyses/{id}"),
+                Some(token),
+                None,
+            );
+            assert_eq!(s, 200, "{v}");
+            if v["state"] != "PROCESSING" {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "analysis {id} still PROCESSING after {secs} s: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Server {
+    /// The PostgreSQL database of this server (`None` on SQLite, whose file is in `data_dir`):
+    /// for starting a second process on the same data.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.db_url.as_deref()
+    }
+}

@@ -1,12 +1,647 @@
-//! Blacklist collections (1:N search): persons and their enrolled face embeddings, and the
-//! in-memory search index kept consistent with the database across processes.
+//! Blacklist collections (1:N search): enrolment of persons' photos (one face each, embedded once)
+//! and the in-memory search index kept consistent with the database across processes.
+//!
+//! # The index
+//!
+//! [`CollectionIndex`] holds, per process, one exact SIMD index
+//! ([`faceproof_engine::search::FlatIndex`]) per collection, keyed by (person, person image).
+//! - It is **loaded lazily** from `person_images` on first use (in pages), after noting the change
+//!   log's current sequence number.
+//! - Every write (enrolment, deletion of an image, a person, a collection) appends to the change
+//!   log in its own transaction ([`crate::store::collections`]); the writing process applies its
+//!   own entries at once ([`CollectionIndex::applied`]).
+//! - **Before every search** the index catches up with the log (`SELECT … WHERE seq > $last`, one
+//!   indexed range read that is empty almost always), so a `faceproof worker` process and the
+//!   server see an enrolment or a deletion as soon as it commits. Replaying is idempotent (an add
+//!   overwrites, a removal of something absent is a no-op), which makes the lazy load race-free:
+//!   anything committed between noting the sequence number and reading the rows is replayed.
+//! - A hole in the sequence (entries pruned by hand) makes the index reload from scratch.
+//!
+//! Memory: 2 KiB per enrolled photo (512-d `f32`) plus ids; search time is linear in the number of
+//! faces in the searched collections (see the engine's `search` module for figures and for where
+//! an approximate index would take over).
+//!
+//! # Enrolment
+//!
+//! [`embed_photos`] runs every uploaded photo through the engine once (decode, detect under
+//! [`FacePolicy::RequireSingle`], embed). A photo without a face, with several faces, or corrupt
+//! refuses the whole request (error 4/400 with `details.reason` `no_face` / `multiple_faces` /
+//! `unreadable`), before anything is written. [`store_images`] writes the files to the blob store
+//! under `collections/<collection>/<person>/<image>/`, then the rows and change-log entries in one
+//! transaction; on failure the files written are deleted.
 
-/// The process-wide search index over enrolled embeddings (filled by the collections issue).
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use faceproof_engine::search::FlatIndex;
+use faceproof_engine::{AnalyzeOptions, EngineError, FacePolicy};
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::blobs::BlobStore;
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::inference::Inference;
+use crate::store::collections::{Change, ChangeOp, NewPersonImage, PersonImageRow, PersonRow};
+use crate::store::{now_us, Store};
+use crate::uploads::{Payload, Prepared};
+
+/// One search result: the most similar photo of one enrolled person.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub collection_id: Uuid,
+    pub person_id: Uuid,
+    pub person_image_id: Uuid,
+    /// Cosine similarity of the embeddings (map to a confidence with the engine's calibration).
+    pub similarity: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    person: Uuid,
+    image: Uuid,
+}
+
+/// Change-log entries read per catch-up query / embeddings per page of the initial load.
+const CHANGES_PAGE: i64 = 10_000;
+const LOAD_PAGE: i64 = 5_000;
+/// Below this many faces a search runs inline; above, on the blocking pool.
+const INLINE_SEARCH_ROWS: usize = 20_000;
+/// From this many faces a search splits the rows among the cores.
+const PARALLEL_SEARCH_ROWS: usize = 200_000;
+
 #[derive(Default)]
-pub struct CollectionIndex {}
+struct State {
+    loaded: bool,
+    /// Every change-log entry up to this one is reflected.
+    last_seq: i64,
+    collections: HashMap<Uuid, FlatIndex<Key>>,
+}
+
+impl State {
+    fn add(&mut self, collection: Uuid, key: Key, embedding: &[f32]) {
+        let index = self
+            .collections
+            .entry(collection)
+            .or_insert_with(|| FlatIndex::new(embedding.len()));
+        if let Err(e) = index.add(key, embedding) {
+            tracing::warn!(
+                person_image_id = %key.image,
+                "enrolled embedding not indexed: {e}"
+            );
+        }
+    }
+
+    fn apply(&mut self, change: &Change) {
+        match change.op {
+            ChangeOp::ImageAdded => {
+                if let (Some(person), Some(image), Some(embedding)) = (
+                    change.person_id,
+                    change.person_image_id,
+                    change.embedding.as_deref(),
+                ) {
+                    self.add(change.collection_id, Key { person, image }, embedding);
+                }
+            }
+            ChangeOp::ImageRemoved => {
+                if let (Some(person), Some(image), Some(index)) = (
+                    change.person_id,
+                    change.person_image_id,
+                    self.collections.get_mut(&change.collection_id),
+                ) {
+                    index.remove(&Key { person, image });
+                }
+            }
+            ChangeOp::PersonRemoved => {
+                if let (Some(person), Some(index)) = (
+                    change.person_id,
+                    self.collections.get_mut(&change.collection_id),
+                ) {
+                    index.retain(|k| k.person != person);
+                }
+            }
+            ChangeOp::CollectionRemoved => {
+                self.collections.remove(&change.collection_id);
+            }
+        }
+        self.last_seq = change.seq;
+    }
+}
+
+/// The process-wide search index over enrolled embeddings (see the module doc).
+#[derive(Default)]
+pub struct CollectionIndex {
+    state: Arc<RwLock<State>>,
+    /// Serialises loading and catching up, so `last_seq` only moves forward.
+    refresh: Mutex<()>,
+}
 
 impl CollectionIndex {
     pub fn new() -> Self {
         CollectionIndex::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Load (first call) or catch up with the change log.
+    pub async fn refresh(&self, store: &Store) -> anyhow::Result<()> {
+        let _guard = self.refresh.lock().await;
+        if !self.read().loaded {
+            return self.load(store).await;
+        }
+        loop {
+            let last = self.read().last_seq;
+            let changes = store.collection_changes_since(last, CHANGES_PAGE).await?;
+            if changes.is_empty() {
+                return Ok(());
+            }
+            if changes[0].seq != last + 1 {
+                tracing::warn!(
+                    last,
+                    next = changes[0].seq,
+                    "collection change log has a hole; reloading the index"
+                );
+                return self.load(store).await;
+            }
+            let full = changes.len() as i64 == CHANGES_PAGE;
+            {
+                let mut state = self.write();
+                for c in &changes {
+                    state.apply(c);
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn load(&self, store: &Store) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let seq = store.collection_change_seq().await?;
+        let mut fresh = State {
+            loaded: true,
+            last_seq: seq,
+            collections: HashMap::new(),
+        };
+        let mut after = None;
+        let mut count = 0usize;
+        loop {
+            let page = store.collection_embeddings_page(after, LOAD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.person_image_id);
+            count += page.len();
+            let short = (page.len() as i64) < LOAD_PAGE;
+            for e in page {
+                fresh.add(
+                    e.collection_id,
+                    Key {
+                        person: e.person_id,
+                        image: e.person_image_id,
+                    },
+                    &e.embedding,
+                );
+            }
+            if short {
+                break;
+            }
+        }
+        *self.write() = fresh;
+        tracing::info!(
+            faces = count,
+            seq,
+            ms = started.elapsed().as_millis() as u64,
+            "collection index loaded"
+        );
+        // Whatever committed while loading is replayed (idempotently) by the next catch-up.
+        Ok(())
+    }
+
+    /// Apply the change-log entries this process has just committed, without a round trip when
+    /// they follow on from what the index holds (otherwise catch up from the log).
+    pub async fn applied(&self, store: &Store, changes: &[Change]) -> anyhow::Result<()> {
+        {
+            let _refreshing = self.refresh.lock().await;
+            let mut state = self.write();
+            if !state.loaded {
+                return Ok(()); // the lazy load will read them
+            }
+            let mut sorted: Vec<&Change> = changes.iter().collect();
+            sorted.sort_by_key(|c| c.seq);
+            if sorted.iter().all(|c| c.seq <= state.last_seq) {
+                return Ok(()); // a catch-up got there first
+            }
+            let first = state.last_seq + 1;
+            if sorted
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.seq == first + i as i64)
+            {
+                for c in sorted {
+                    state.apply(c);
+                }
+                return Ok(());
+            }
+        }
+        self.refresh(store).await
+    }
+
+    /// Number of faces indexed in a collection (after the last refresh).
+    pub fn faces_in(&self, collection_id: Uuid) -> usize {
+        self.read()
+            .collections
+            .get(&collection_id)
+            .map_or(0, |i| i.len())
+    }
+
+    /// Best first; only collections in `collection_ids`; at most k hits; similarity ≥ min_similarity.
+    ///
+    /// One hit per person (the person's most similar photo), so `k` counts persons. Catches up
+    /// with the change log first.
+    pub async fn search(
+        &self,
+        store: &Store,
+        collection_ids: &[Uuid],
+        embedding: &[f32],
+        min_similarity: f32,
+        k: usize,
+    ) -> anyhow::Result<Vec<Hit>> {
+        self.refresh(store).await?;
+        if k == 0 || collection_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: usize = {
+            let state = self.read();
+            collection_ids
+                .iter()
+                .filter_map(|c| state.collections.get(c))
+                .map(|i| i.len())
+                .sum()
+        };
+        if rows < INLINE_SEARCH_ROWS {
+            return Ok(search_state(
+                &self.read(),
+                collection_ids,
+                embedding,
+                min_similarity,
+                k,
+            ));
+        }
+        let state = self.state.clone();
+        let ids = collection_ids.to_vec();
+        let query = embedding.to_vec();
+        Ok(tokio::task::spawn_blocking(move || {
+            let state = state.read().unwrap_or_else(|e| e.into_inner());
+            search_state(&state, &ids, &query, min_similarity, k)
+        })
+        .await?)
+    }
+}
+
+fn search_state(
+    state: &State,
+    collection_ids: &[Uuid],
+    query: &[f32],
+    min_similarity: f32,
+    k: usize,
+) -> Vec<Hit> {
+    let mut seen = std::collections::HashSet::new();
+    let collections: Vec<(Uuid, &FlatIndex<Key>)> = collection_ids
+        .iter()
+        .filter(|c| seen.insert(**c))
+        .filter_map(|c| state.collections.get(c).map(|i| (*c, i)))
+        .collect();
+    // Ask each collection for more photos than persons wanted until k distinct persons are
+    // found or the collection has no more photos above the threshold.
+    let mut per_person: HashMap<(Uuid, Uuid), Hit> = HashMap::new();
+    for (cid, index) in collections {
+        let mut want = k.saturating_mul(2).max(4);
+        loop {
+            let hits = if index.len() >= PARALLEL_SEARCH_ROWS {
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                index.search_parallel(query, want, min_similarity, |_| true, threads)
+            } else {
+                index.search(query, want, min_similarity, |_| true)
+            };
+            let exhausted = hits.len() < want || want >= index.len();
+            let mut persons = std::collections::HashSet::new();
+            for h in &hits {
+                persons.insert(h.id.person);
+            }
+            if exhausted || persons.len() >= k {
+                for h in hits {
+                    let hit = Hit {
+                        collection_id: cid,
+                        person_id: h.id.person,
+                        person_image_id: h.id.image,
+                        similarity: h.similarity,
+                    };
+                    per_person
+                        .entry((cid, h.id.person))
+                        .and_modify(|best| {
+                            if hit.similarity > best.similarity {
+                                *best = hit;
+                            }
+                        })
+                        .or_insert(hit);
+                }
+                break;
+            }
+            want = want.saturating_mul(4);
+        }
+    }
+    let mut hits: Vec<Hit> = per_person.into_values().collect();
+    hits.sort_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then(a.person_image_id.cmp(&b.person_image_id))
+    });
+    hits.truncate(k);
+    hits
+}
+
+/// The face found on one enrolled photo.
+pub struct Embedded {
+    pub prepared: Prepared,
+    pub embedding: Vec<f32>,
+    /// Box, detector score and quality of the face (stored as the image's technical metadata).
+    pub face: Value,
+}
+
+fn face_error(key: &str, e: EngineError) -> ApiError {
+    let (message, details) = match &e {
+        EngineError::NoFace => (
+            format!("File '{key}': no face found"),
+            json!({ "media_key": key, "reason": "no_face" }),
+        ),
+        EngineError::MultipleFaces { count } => (
+            format!("File '{key}': {count} faces found; a collection photo must show exactly one"),
+            json!({ "media_key": key, "reason": "multiple_faces", "faces": count }),
+        ),
+        _ => {
+            let mut err = ApiError::from(e);
+            err.message = format!("File '{key}': {}", err.message);
+            err.details = json!({ "media_key": key, "reason": err.details.get("reason") });
+            return err;
+        }
+    };
+    ApiError::new(Code::InvalidValue, message).with_details(details)
+}
+
+/// Detect exactly one face on each photo and embed it (once, through the inference pool).
+/// The first photo that fails refuses them all.
+pub async fn embed_photos(
+    inference: &Inference,
+    photos: Vec<Prepared>,
+) -> ApiResult<Vec<Embedded>> {
+    let mut out = Vec::with_capacity(photos.len());
+    for prepared in photos {
+        let key = prepared.file.key.clone();
+        let (prepared, result) = inference
+            .run(move |engine| {
+                let opts = AnalyzeOptions {
+                    policy: FacePolicy::RequireSingle,
+                    embedding: true,
+                    liveness: false,
+                    attributes: false,
+                    expression: false,
+                };
+                let result = engine.decode(&prepared.file.bytes).and_then(|decoded| {
+                    let frame = decoded.frames.first().ok_or(EngineError::NoFace)?;
+                    engine.analyze_image(&frame.image, &opts)
+                });
+                (prepared, result)
+            })
+            .await?;
+        let report = result.map_err(|e| face_error(&key, e))?;
+        let face = report
+            .face()
+            .ok_or_else(|| face_error(&key, EngineError::NoFace))?;
+        let embedding = face
+            .embedding
+            .clone()
+            .ok_or_else(|| ApiError::internal("the engine returned no embedding"))?;
+        let face_json = json!({
+            "media_key": key,
+            "face": {
+                "bbox": face.detection.bbox,
+                "score": face.detection.score,
+                "quality": face.quality.score,
+            },
+        });
+        out.push(Embedded {
+            prepared,
+            embedding,
+            face: face_json,
+        });
+    }
+    Ok(out)
+}
+
+/// Where a person's files live in the blob store.
+pub fn person_prefix(collection_id: Uuid, person_id: Uuid) -> String {
+    format!("collections/{collection_id}/{person_id}")
+}
+
+/// Write the photos' files, then (through `insert`) the rows and change-log entries in one
+/// transaction. On failure the files written are deleted, so nothing half-stored remains.
+pub async fn store_images<F, Fut>(
+    blobs: &dyn BlobStore,
+    person: &PersonRow,
+    embedded: Vec<Embedded>,
+    payload: &Payload,
+    embedding_model: &str,
+    insert: F,
+) -> ApiResult<(Vec<PersonImageRow>, Vec<Change>)>
+where
+    F: FnOnce(Vec<NewPersonImage>) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Vec<Change>>>,
+{
+    let now = now_us();
+    let mut written: Vec<String> = Vec::new();
+    let mut images = Vec::with_capacity(embedded.len());
+    let result: ApiResult<Vec<Change>> = async {
+        for (i, e) in embedded.into_iter().enumerate() {
+            let p = e.prepared;
+            let image_id = Uuid::new_v4();
+            let dir = format!(
+                "{}/{image_id}",
+                person_prefix(person.collection_id, person.person_id)
+            );
+            written.push(dir.clone());
+            let file_key = format!("{dir}/original.{}", p.format.extension());
+            blobs.put(&file_key, &p.file.bytes).await?;
+            let thumb_key = match &p.thumb {
+                Some(t) => {
+                    let k = format!("{dir}/thumb.jpg");
+                    blobs.put(&k, t).await?;
+                    Some(k)
+                }
+                None => None,
+            };
+            images.push(NewPersonImage {
+                row: PersonImageRow {
+                    person_image_id: image_id,
+                    person_id: person.person_id,
+                    collection_id: person.collection_id,
+                    format: format!("{:?}", p.format).to_lowercase(),
+                    mime: p.format.mime().into(),
+                    original_name: p.file.name.clone(),
+                    file_key,
+                    thumb_key,
+                    size_bytes: p.file.bytes.len() as i64,
+                    width: p.width as i64,
+                    height: p.height as i64,
+                    tags: payload
+                        .media_tags
+                        .get(&p.file.key)
+                        .cloned()
+                        .unwrap_or_default(),
+                    meta_data: payload
+                        .media_meta
+                        .get(&p.file.key)
+                        .cloned()
+                        .unwrap_or_else(|| json!({})),
+                    technical_meta_data: e.face,
+                    embedding_model: embedding_model.to_string(),
+                    // keep upload order stable when sorting by time
+                    time_created: now + i as i64,
+                    time_updated: now + i as i64,
+                },
+                embedding: e.embedding,
+            });
+        }
+        insert(images.clone()).await
+    }
+    .await;
+    match result {
+        Ok(changes) => Ok((images.into_iter().map(|i| i.row).collect(), changes)),
+        Err(e) => {
+            for dir in &written {
+                if let Err(err) = blobs.delete_prefix(dir).await {
+                    tracing::error!("cleaning up after a failed enrolment: {err}");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(seed: u32, dim: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+        let v: Vec<f32> = (0..dim)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x as f32 / u32::MAX as f32) - 0.5
+            })
+            .collect();
+        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        v.into_iter().map(|a| a / n).collect()
+    }
+
+    fn added(seq: i64, c: Uuid, p: Uuid, i: Uuid, e: Vec<f32>) -> Change {
+        Change {
+            seq,
+            op: ChangeOp::ImageAdded,
+            collection_id: c,
+            person_id: Some(p),
+            person_image_id: Some(i),
+            embedding: Some(e),
+        }
+    }
+
+    #[test]
+    fn state_applies_changes_and_searches_per_person() {
+        let (c1, c2) = (Uuid::new_v4(), Uuid::new_v4());
+        let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a1, a2, b1) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let q = unit(1, 32);
+        let near: Vec<f32> = q
+            .iter()
+            .zip(unit(2, 32))
+            .map(|(a, b)| a + 0.3 * b)
+            .collect();
+        let mut s = State::default();
+        s.apply(&added(1, c1, alice, a1, q.clone()));
+        s.apply(&added(2, c1, alice, a2, near.clone()));
+        s.apply(&added(3, c2, bob, b1, near));
+        assert_eq!(s.last_seq, 3);
+        // one hit per person, best photo first
+        let hits = search_state(&s, &[c1, c2], &q, 0.5, 10);
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].person_id, hits[0].person_image_id), (alice, a1));
+        assert!((hits[0].similarity - 1.0).abs() < 1e-5);
+        assert_eq!(hits[1].person_id, bob);
+        assert_eq!(search_state(&s, &[c2], &q, 0.5, 10).len(), 1);
+        assert_eq!(search_state(&s, &[c1, c2], &q, 0.5, 1).len(), 1);
+        assert!(search_state(&s, &[c1], &unit(9, 32), 0.9, 5).is_empty());
+        s.apply(&Change {
+            seq: 4,
+            op: ChangeOp::ImageRemoved,
+            collection_id: c1,
+            person_id: Some(alice),
+            person_image_id: Some(a1),
+            embedding: None,
+        });
+        assert_eq!(search_state(&s, &[c1], &q, 0.5, 10)[0].person_image_id, a2);
+        s.apply(&Change {
+            seq: 5,
+            op: ChangeOp::PersonRemoved,
+            collection_id: c1,
+            person_id: Some(alice),
+            person_image_id: None,
+            embedding: None,
+        });
+        assert!(search_state(&s, &[c1], &q, -1.0, 10).is_empty());
+        s.apply(&Change {
+            seq: 6,
+            op: ChangeOp::CollectionRemoved,
+            collection_id: c2,
+            person_id: None,
+            person_image_id: None,
+            embedding: None,
+        });
+        assert!(search_state(&s, &[c2], &q, -1.0, 10).is_empty());
+        // an add whose image was deleted since (no embedding) is skipped
+        s.apply(&Change {
+            embedding: None,
+            ..added(7, c1, bob, b1, vec![])
+        });
+        assert_eq!(s.last_seq, 7);
+        assert!(search_state(&s, &[c1], &q, -1.0, 10).is_empty());
+    }
+
+    #[test]
+    fn many_photos_of_one_person_do_not_hide_others() {
+        let c = Uuid::new_v4();
+        let q = unit(1, 16);
+        let mut s = State::default();
+        let crowd = Uuid::new_v4();
+        for i in 0..50 {
+            s.apply(&added(i + 1, c, crowd, Uuid::new_v4(), q.clone()));
+        }
+        let other = Uuid::new_v4();
+        let slightly: Vec<f32> = q
+            .iter()
+            .zip(unit(3, 16))
+            .map(|(a, b)| a + 0.1 * b)
+            .collect();
+        s.apply(&added(51, c, other, Uuid::new_v4(), slightly));
+        let hits = search_state(&s, &[c], &q, 0.0, 2);
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].person_id, crowd);
+        assert_eq!(hits[1].person_id, other);
     }
 }

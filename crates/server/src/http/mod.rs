@@ -2,10 +2,14 @@
 //! authorize through [`crate::auth::policy::authorize`], call the store or the upload service, and
 //! shape the Oz JSON. Trailing slashes are optional on every path (normalized before routing).
 
+pub mod analyses;
 pub mod auth;
+pub mod collections;
 pub mod companies;
 pub mod docs;
 pub mod folders;
+pub mod instant;
+pub mod lite;
 pub mod media;
 pub mod metadata;
 pub mod users;
@@ -41,6 +45,10 @@ pub struct AppState {
     pub inference: Arc<Inference>,
     /// The 1:N search index over collections (see [`crate::collections`]).
     pub collections: Arc<CollectionIndex>,
+    /// Wakes this process's analysis workers when an order is stored.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook worker when a delivery is queued.
+    pub wake_webhooks: Arc<tokio::sync::Notify>,
 }
 
 pub const TOKEN_HEADER: &str = "x-forensic-access-token";
@@ -54,9 +62,13 @@ pub fn router(state: AppState) -> Router {
         .merge(companies::routes())
         .merge(users::routes())
         .merge(folders::routes())
+        .merge(analyses::routes())
+        .merge(instant::routes())
+        .merge(collections::routes())
         .merge(media::routes())
         .merge(metadata::routes())
         .merge(docs::routes())
+        .merge(lite::routes())
         .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(Code::MethodNotAllowed, "Method not allowed")

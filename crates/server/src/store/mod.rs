@@ -4,11 +4,15 @@
 //!
 //! Migrations live in `crates/server/migrations/` and are embedded in the binary; they run at start.
 
+pub mod analyses;
+pub mod collections;
 pub mod companies;
 pub mod folders;
+pub mod jobs;
 pub mod metadata;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -181,4 +185,35 @@ pub fn json_col(s: &str) -> serde_json::Value {
 /// The id strings of rows are UUIDs written by us; a corrupt one reads as nil.
 pub fn uuid_col(s: &str) -> Uuid {
     parse_uuid(s).unwrap_or(Uuid::nil())
+}
+
+impl Store {
+    /// Rows in one of the server's tables (for operators' checks and the test suites).
+    pub async fn table_count(&self, table: &str) -> sqlx::Result<i64> {
+        const TABLES: &[&str] = &[
+            "companies", "users", "sessions", "folders", "media", "analyses", "jobs",
+            "analysis_decisions", "webhook_deliveries", "webhook_attempts", "collections",
+        ];
+        if !TABLES.contains(&table) {
+            return Err(sqlx::Error::Protocol(format!("unknown table {table}")));
+        }
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
+    }
+
+    /// (state, attempts) of the latest job for an analysis or a webhook delivery.
+    pub async fn job_of(&self, target: Uuid) -> sqlx::Result<Option<(String, i64)>> {
+        use sqlx::Row;
+        let row = sqlx::query(
+            "SELECT state, attempts FROM jobs WHERE target_id = $1 ORDER BY time_created DESC LIMIT 1",
+        )
+        .bind(target.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("state")?, r.try_get("attempts")?)))
+            .transpose()
+    }
 }

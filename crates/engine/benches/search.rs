@@ -1,0 +1,171 @@
+//! 1:N search time at 10k, 100k and 1M enrolled faces (synthetic random unit vectors of the
+//! embedder's dimension), for the exact index of `faceproof_engine::search`:
+//!
+//! - `simd`: [`FlatIndex::search`] with the run-time dispatched kernel (AVX2+FMA here), 1 thread;
+//! - `simd_threads`: [`FlatIndex::search_parallel`] on every core;
+//! - `portable`: the same index forced onto the portable kernel;
+//! - `naive_scalar`: the baseline — one thread, `zip().map().sum()` per row, then a selection.
+//!
+//! Every query asks for the top 10 with no threshold (the worst case: nothing is skipped).
+//! After criterion's own report the bench prints a summary table (median of a few runs) with the
+//! naive/SIMD ratio. Run: `cargo bench --workspace --profile dev --bench search` (the dev profile
+//! builds dependencies optimised and reuses the workspace build); `FACEPROOF_BENCH_SIZES=10000,100000`
+//! limits the sizes.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion};
+use faceproof_engine::search::{FlatIndex, Kernel};
+
+/// Output size of the default pack's embedder (`fr_feature.onnx`, "512-d embedding").
+const DIM: usize = 512;
+const K: usize = 10;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn unit(&mut self, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend((0..DIM).map(|_| self.next_f32()));
+        let n = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+        out.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+fn build(n: usize) -> FlatIndex<u32> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+    let mut index = FlatIndex::with_capacity(DIM, n);
+    let mut v = Vec::with_capacity(DIM);
+    for i in 0..n {
+        rng.unit(&mut v);
+        index.add(i as u32, &v).unwrap();
+    }
+    index
+}
+
+/// The baseline: a plain scalar loop over the same matrix, all scores, then a linear-time
+/// selection of the top k.
+fn naive(matrix: &[f32], ids: &[u32], q: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut scores: Vec<(u32, f32)> = matrix
+        .chunks_exact(q.len())
+        .zip(ids)
+        .map(|(row, id)| (*id, row.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()))
+        .collect();
+    if scores.len() > k {
+        scores.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
+        scores.truncate(k);
+    }
+    scores.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+    scores
+}
+
+fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut t: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    t.sort();
+    t[runs / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("FACEPROOF_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let kernel = Kernel::detect();
+    let mut criterion = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .configure_from_args();
+    let mut q = Vec::with_capacity(DIM);
+    Rng(12345).unit(&mut q);
+    let mut summary = Vec::new();
+    for &n in &sizes {
+        let index = build(n);
+        let portable = index.clone().with_kernel(Kernel::Portable);
+        // sanity: the fast path finds what the baseline finds
+        let want = naive(index.matrix(), index.ids(), &q, K);
+        let got = index.search(&q, K, -1.0, |_| true);
+        assert_eq!(
+            got.iter().map(|h| h.id).collect::<Vec<_>>(),
+            want.iter().map(|w| w.0).collect::<Vec<_>>()
+        );
+        let label = if n >= 1_000_000 {
+            format!("{}M", n / 1_000_000)
+        } else {
+            format!("{}k", n / 1000)
+        };
+        {
+            let mut group = criterion.benchmark_group(format!("search_{label}"));
+            group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 10 } else { 3 }));
+            group.bench_function(BenchmarkId::new("simd", kernel.name()), |b| {
+                b.iter(|| black_box(index.search(black_box(&q), K, -1.0, |_| true)))
+            });
+            group.bench_function(BenchmarkId::new("simd_threads", threads), |b| {
+                b.iter(|| {
+                    black_box(index.search_parallel(black_box(&q), K, -1.0, |_| true, threads))
+                })
+            });
+            group.bench_function("portable", |b| {
+                b.iter(|| black_box(portable.search(black_box(&q), K, -1.0, |_| true)))
+            });
+            group.bench_function("naive_scalar", |b| {
+                b.iter(|| black_box(naive(index.matrix(), index.ids(), black_box(&q), K)))
+            });
+            group.finish();
+        }
+        let runs = if n >= 1_000_000 { 5 } else { 21 };
+        let simd = median_time(runs, || {
+            black_box(index.search(&q, K, -1.0, |_| true));
+        });
+        let par = median_time(runs, || {
+            black_box(index.search_parallel(&q, K, -1.0, |_| true, threads));
+        });
+        let port = median_time(runs, || {
+            black_box(portable.search(&q, K, -1.0, |_| true));
+        });
+        let base = median_time(runs, || {
+            black_box(naive(index.matrix(), index.ids(), &q, K));
+        });
+        summary.push((label, n, simd, par, port, base));
+    }
+    criterion.final_summary();
+    println!(
+        "\n1:N search, dim {DIM}, top {K}, kernel {}, {threads} threads available (median of runs):",
+        kernel.name()
+    );
+    println!(
+        "| faces | matrix | simd 1 thread | simd {threads} threads | portable 1 thread | naive scalar 1 thread | naive / simd |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, n, simd, par, port, base) in summary {
+        println!(
+            "| {label} | {} MiB | {} | {} | {} | {} | {:.1}× |",
+            n * DIM * 4 / (1 << 20),
+            ms(simd),
+            ms(par),
+            ms(port),
+            ms(base),
+            base.as_secs_f64() / simd.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,767 @@
+//! `/api/collections/…`: blacklist collections, their persons and person images (Oz §3.7), the
+//! stored photos, and a 1:N search of one photo against a collection.
+//!
+//! Access ([`crate::auth::policy`]): ADMIN manages every collection, OPERATOR reads and searches
+//! every collection, CLIENT ADMIN manages and searches its company's collections; every other
+//! role (CLIENT, CLIENT OPERATOR, CLIENT SERVICE) gets 9/403 on every endpoint here, and another
+//! company's collection answers 10/404. Blacklist checks of uploaded media run through the
+//! COLLECTION analysis, which needs only the right to start that analysis.
+//!
+//! Enrolment (`POST …/persons/`, `POST …/persons/{id}/images/`): multipart photos under any keys
+//! plus `payload` with `media:tags`, `media:meta_data` and `person:meta_data`
+//! (`{"person_info": {first_name, middle_name, last_name}}`). Photos only (videos, archives → 5/415);
+//! each must show exactly one face: no face → 4/400 `details.reason = "no_face"`, several →
+//! `"multiple_faces"`, corrupt → `"unreadable"`. One refused photo refuses the request and nothing
+//! is stored.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use faceproof_engine::media::{sniff, MediaKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{page, path_id, ApiJson, AppState, BaseUrl, QueryPairs};
+use crate::auth::policy::{authorize, list_scope, Action, Object, Resource, Scope};
+use crate::auth::Actor;
+use crate::collections::{embed_photos, person_prefix, store_images};
+use crate::errors::{ApiError, ApiResult, Code};
+use crate::store::collections::{CollectionRow, PersonImageRow, PersonRow};
+use crate::store::now_us;
+use crate::uploads::{self, IncomingFile, Payload};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/collections", get(list).post(create))
+        .route("/api/collections/{collection_id}", get(read).delete(remove))
+        .route("/api/collections/{collection_id}/search", post(search))
+        .route(
+            "/api/collections/{collection_id}/persons",
+            get(list_persons).post(add_person),
+        )
+        .route(
+            "/api/collections/{collection_id}/persons/{person_id}",
+            get(read_person).delete(remove_person),
+        )
+        .route(
+            "/api/collections/{collection_id}/persons/{person_id}/images",
+            get(list_images).post(add_images),
+        )
+        .route(
+            "/api/collections/{collection_id}/persons/{person_id}/images/{image_id}",
+            get(read_image).delete(remove_image),
+        )
+        .route(
+            "/api/collections/{collection_id}/persons/{person_id}/images/{image_id}/file",
+            get(image_file),
+        )
+        .route(
+            "/api/collections/{collection_id}/persons/{person_id}/images/{image_id}/thumb",
+            get(image_thumb),
+        )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views (times in UNIX seconds, as for folders and media).
+
+#[derive(Serialize)]
+pub struct CollectionView {
+    pub collection_id: Uuid,
+    pub alias: String,
+    pub company_id: Option<Uuid>,
+    pub meta_data: Value,
+    pub time_created: i64,
+    pub time_updated: i64,
+}
+
+fn collection_view(c: &CollectionRow) -> CollectionView {
+    CollectionView {
+        collection_id: c.collection_id,
+        alias: c.alias.clone(),
+        company_id: c.company_id,
+        meta_data: c.meta_data.clone(),
+        time_created: c.time_created / 1_000_000,
+        time_updated: c.time_updated / 1_000_000,
+    }
+}
+
+#[derive(Serialize)]
+pub struct PersonImageView {
+    pub person_image_id: Uuid,
+    pub person_id: Uuid,
+    pub collection_id: Uuid,
+    pub media_type: &'static str,
+    pub original_name: String,
+    pub original_url: String,
+    pub thumb_url: Option<String>,
+    pub tags: Vec<String>,
+    pub info: Value,
+    pub meta_data: Value,
+    pub technical_meta_data: Value,
+    pub time_created: i64,
+    pub time_updated: i64,
+}
+
+fn image_view(base: &str, i: &PersonImageRow) -> PersonImageView {
+    let url = |what: &str| {
+        format!(
+            "{base}/api/collections/{}/persons/{}/images/{}/{what}",
+            i.collection_id, i.person_id, i.person_image_id
+        )
+    };
+    PersonImageView {
+        person_image_id: i.person_image_id,
+        person_id: i.person_id,
+        collection_id: i.collection_id,
+        media_type: "IMAGE_FOLDER",
+        original_name: i.original_name.clone(),
+        original_url: url("file"),
+        thumb_url: i.thumb_key.as_ref().map(|_| url("thumb")),
+        tags: i.tags.clone(),
+        info: json!({
+            "kind": "IMAGE",
+            "format": i.format,
+            "mime": i.mime,
+            "size": i.size_bytes,
+            "width": i.width,
+            "height": i.height,
+            "embedding_model": i.embedding_model,
+        }),
+        meta_data: i.meta_data.clone(),
+        technical_meta_data: i.technical_meta_data.clone(),
+        time_created: i.time_created / 1_000_000,
+        time_updated: i.time_updated / 1_000_000,
+    }
+}
+
+#[derive(Serialize)]
+pub struct PersonView {
+    pub person_id: Uuid,
+    pub collection_id: Uuid,
+    pub meta_data: Value,
+    pub time_created: i64,
+    pub time_updated: i64,
+    pub images: Vec<PersonImageView>,
+}
+
+fn person_view(base: &str, p: &PersonRow, images: &[PersonImageRow]) -> PersonView {
+    PersonView {
+        person_id: p.person_id,
+        collection_id: p.collection_id,
+        meta_data: p.meta_data.clone(),
+        time_created: p.time_created / 1_000_000,
+        time_updated: p.time_updated / 1_000_000,
+        images: images
+            .iter()
+            .filter(|i| i.person_id == p.person_id)
+            .map(|i| image_view(base, i))
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading with access checks: unknown or another company's → 404, forbidden role → 403.
+
+async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<CollectionRow> {
+    let id = path_id(id)?;
+    // The role check comes first, so a role without any collection right learns nothing.
+    authorize(actor, action, &Object::collection(actor.company_id)).or_else(|d| {
+        if actor.company_id.is_none() {
+            Ok(()) // company-less roles (ADMIN, OPERATOR) are decided on the object below
+        } else {
+            Err(d)
+        }
+    })?;
+    let c = st
+        .store
+        .collection_get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Collection"))?;
+    authorize(actor, action, &Object::collection(c.company_id))?;
+    Ok(c)
+}
+
+async fn load_person(
+    st: &AppState,
+    actor: &Actor,
+    cid: &str,
+    pid: &str,
+    action: Action,
+) -> ApiResult<(CollectionRow, PersonRow)> {
+    let c = load(st, actor, cid, action).await?;
+    let pid = path_id(pid)?;
+    let p = st
+        .store
+        .person_get(pid)
+        .await?
+        .filter(|p| p.collection_id == c.collection_id)
+        .ok_or_else(|| ApiError::not_found("Person"))?;
+    Ok((c, p))
+}
+
+async fn load_image(
+    st: &AppState,
+    actor: &Actor,
+    (cid, pid, iid): (String, String, String),
+    action: Action,
+) -> ApiResult<PersonImageRow> {
+    let (_, p) = load_person(st, actor, &cid, &pid, action).await?;
+    let iid = path_id(&iid)?;
+    st.store
+        .person_image_get(iid)
+        .await?
+        .filter(|i| i.person_id == p.person_id)
+        .ok_or_else(|| ApiError::not_found("Person image"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collections.
+
+#[derive(Deserialize)]
+struct NewCollection {
+    alias: Value,
+    #[serde(default)]
+    company_id: Option<Value>,
+    #[serde(default)]
+    meta_data: Option<Value>,
+}
+
+async fn create(
+    State(st): State<AppState>,
+    actor: Actor,
+    ApiJson(body): ApiJson<NewCollection>,
+) -> ApiResult<(StatusCode, Json<CollectionView>)> {
+    let alias = body
+        .alias
+        .as_str()
+        .ok_or_else(|| ApiError::new(Code::InvalidType, "alias must be a string"))?
+        .trim()
+        .to_string();
+    if alias.is_empty() {
+        return Err(ApiError::value("alias must not be empty"));
+    }
+    let company_id = match body.company_id {
+        None | Some(Value::Null) => actor.company_id,
+        Some(Value::String(s)) => Some(path_id(&s)?),
+        Some(_) => {
+            return Err(ApiError::new(
+                Code::InvalidType,
+                "company_id must be a UUID string",
+            ))
+        }
+    };
+    let Some(company_id) = company_id else {
+        return Err(ApiError::structure("Missing field: company_id"));
+    };
+    let meta = match body.meta_data {
+        None | Some(Value::Null) => json!({}),
+        Some(m @ Value::Object(_)) => m,
+        Some(_) => return Err(ApiError::structure("meta_data must be an object")),
+    };
+    authorize(
+        &actor,
+        Action::Create,
+        &Object::collection(Some(company_id)),
+    )?;
+    if st.store.company_get(company_id).await?.is_none() {
+        return Err(ApiError::value(format!("No company {company_id}")));
+    }
+    let c = st
+        .store
+        .collection_create(Some(company_id), &alias, &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(collection_view(&c))))
+}
+
+async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {
+    let (offset, limit) = q.paging()?;
+    let company = match list_scope(&actor, Resource::Collection) {
+        Scope::All => q.uuid("company_id")?,
+        Scope::Company(c) => {
+            if q.uuid("company_id")?.is_some_and(|asked| asked != c) {
+                return Ok(page(Vec::<CollectionView>::new(), 0));
+            }
+            Some(c)
+        }
+        Scope::Own(_) | Scope::Nothing => return Err(ApiError::forbidden()),
+    };
+    let (rows, total) = st.store.collection_list(company, offset, limit).await?;
+    Ok(page(rows.iter().map(collection_view).collect(), total))
+}
+
+async fn read(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CollectionView>> {
+    let c = load(&st, &actor, &id, Action::Read).await?;
+    Ok(Json(collection_view(&c)))
+}
+
+async fn remove(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let c = load(&st, &actor, &id, Action::Delete).await?;
+    if let Some(change) = st.store.collection_delete(c.collection_id).await? {
+        index_applied(&st, &[change]).await;
+    }
+    if let Err(e) = st
+        .blobs
+        .delete_prefix(&format!("collections/{}", c.collection_id))
+        .await
+    {
+        tracing::error!("deleting the files of a deleted collection: {e}");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tell this process's index about committed changes. The rows are committed, so a failure here
+/// only delays the index until its next catch-up; it is logged, not reported.
+async fn index_applied(st: &AppState, changes: &[crate::store::collections::Change]) {
+    if let Err(e) = st.collections.applied(&st.store, changes).await {
+        tracing::warn!("updating the collection index: {e:#}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multipart photos.
+
+fn multipart(
+    headers: &HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Multipart> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("multipart/form-data") {
+        return Err(ApiError::structure(
+            "Expected a multipart/form-data body with photos",
+        ));
+    }
+    mp.map_err(|e| {
+        ApiError::structure(format!(
+            "Expected a multipart/form-data body: {}",
+            e.body_text()
+        ))
+    })
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            Code::TooLarge,
+            "The request is over the configured size limit",
+        )
+    } else {
+        ApiError::structure(format!("Malformed multipart body: {}", e.body_text()))
+    }
+}
+
+struct PhotoUpload {
+    payload: Payload,
+    person_meta: Option<Value>,
+    files: Vec<IncomingFile>,
+}
+
+/// Read photos and `payload` — the same rules as [`uploads::read_multipart`] (file fields, size
+/// limits, the rest of the body drained after a limit is hit), plus the `person:meta_data` block
+/// that folder uploads do not have.
+async fn read_photos(mut mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload> {
+    let cfg = &st.cfg;
+    let mut payload = None;
+    let mut person_meta = None;
+    let mut files = Vec::new();
+    let mut failure: Option<ApiError> = None;
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+        if failure.is_some() {
+            while field.chunk().await.map_err(multipart_error)?.is_some() {}
+            continue;
+        }
+        let key = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let is_text = field
+            .content_type()
+            .is_none_or(|ct| ct.starts_with("text/"));
+        if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
+            let text = field.text().await.map_err(multipart_error)?;
+            if key == "payload" {
+                let parsed = uploads::parse_payload(&text).and_then(|p| {
+                    let raw: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    match raw.get("person:meta_data") {
+                        None | Some(Value::Null) => Ok((p, None)),
+                        Some(m @ Value::Object(_)) => Ok((p, Some(m.clone()))),
+                        Some(_) => Err(ApiError::structure("person:meta_data must be an object")),
+                    }
+                });
+                match parsed {
+                    Ok((p, m)) => {
+                        payload = Some(p);
+                        person_meta = m;
+                    }
+                    Err(e) => failure = Some(e),
+                }
+            }
+            continue;
+        }
+        if files.len() >= cfg.max_files_per_folder {
+            failure = Some(ApiError::value(format!(
+                "Too many files: at most {} per request",
+                cfg.max_files_per_folder
+            )));
+            while field.chunk().await.map_err(multipart_error)?.is_some() {}
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if failure.is_some() {
+                continue;
+            }
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > cfg.max_file_bytes {
+                failure = Some(
+                    ApiError::new(
+                        Code::TooLarge,
+                        format!(
+                            "File '{key}' is over the limit of {} bytes",
+                            cfg.max_file_bytes
+                        ),
+                    )
+                    .with_details(
+                        json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes }),
+                    ),
+                );
+                bytes = Vec::new();
+            }
+        }
+        if failure.is_none() {
+            files.push(IncomingFile {
+                key: key.clone(),
+                name: file_name.unwrap_or(key),
+                bytes,
+            });
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if files.is_empty() {
+        return Err(ApiError::value("No photos have been added"));
+    }
+    // Photos only: refuse videos and archives before decoding anything.
+    for f in &files {
+        if let Some(format) = sniff(&f.bytes) {
+            if format.kind() != MediaKind::Image {
+                return Err(ApiError::new(
+                    Code::UnsupportedMedia,
+                    format!(
+                        "File '{}': collections take photos only, not {}",
+                        f.key,
+                        format.mime()
+                    ),
+                )
+                .with_details(json!({ "media_key": f.key, "reason": "not_an_image" })));
+            }
+        }
+    }
+    Ok(PhotoUpload {
+        payload: payload.unwrap_or_default(),
+        person_meta,
+        files,
+    })
+}
+
+/// Validate, embed and store photos for `person` (a new person when `is_new`).
+async fn enrol(
+    st: &AppState,
+    person: &PersonRow,
+    is_new: bool,
+    upload: PhotoUpload,
+) -> ApiResult<Vec<PersonImageRow>> {
+    let prepared = uploads::prepare(upload.files, &st.cfg).await?;
+    let embedded = embed_photos(&st.inference, prepared).await?;
+    let store = st.store.clone();
+    let model = st.inference.pack_id().to_string();
+    let (images, changes) = store_images(
+        st.blobs.as_ref(),
+        person,
+        embedded,
+        &upload.payload,
+        &model,
+        |rows| async move {
+            if is_new {
+                Ok(store.person_insert(person, &rows).await?)
+            } else {
+                store
+                    .person_images_insert(person.person_id, &rows)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("Person"))
+            }
+        },
+    )
+    .await?;
+    index_applied(st, &changes).await;
+    Ok(images)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persons and images.
+
+async fn add_person(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
+    let c = load(&st, &actor, &cid, Action::Update).await?;
+    let mut upload = read_photos(multipart(&headers, mp)?, &st).await?;
+    let now = now_us();
+    let person = PersonRow {
+        person_id: Uuid::new_v4(),
+        collection_id: c.collection_id,
+        meta_data: upload.person_meta.take().unwrap_or_else(|| json!({})),
+        time_created: now,
+        time_updated: now,
+    };
+    let images = enrol(&st, &person, true, upload).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(person_view(&base, &person, &images)),
+    ))
+}
+
+async fn list_persons(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(cid): Path<String>,
+    q: QueryPairs,
+) -> ApiResult<Json<Value>> {
+    let c = load(&st, &actor, &cid, Action::Read).await?;
+    let (offset, limit) = q.paging()?;
+    let (persons, total) = st.store.person_list(c.collection_id, offset, limit).await?;
+    let ids: Vec<Uuid> = persons.iter().map(|p| p.person_id).collect();
+    let images = st.store.person_images_of(&ids).await?;
+    Ok(page(
+        persons
+            .iter()
+            .map(|p| person_view(&base, p, &images))
+            .collect(),
+        total,
+    ))
+}
+
+async fn read_person(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path((cid, pid)): Path<(String, String)>,
+) -> ApiResult<Json<PersonView>> {
+    let (_, p) = load_person(&st, &actor, &cid, &pid, Action::Read).await?;
+    let images = st.store.person_images_of(&[p.person_id]).await?;
+    Ok(Json(person_view(&base, &p, &images)))
+}
+
+async fn remove_person(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path((cid, pid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (c, p) = load_person(&st, &actor, &cid, &pid, Action::Delete).await?;
+    let change = st
+        .store
+        .person_delete(p.person_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Person"))?;
+    index_applied(&st, &[change]).await;
+    if let Err(e) = st
+        .blobs
+        .delete_prefix(&person_prefix(c.collection_id, p.person_id))
+        .await
+    {
+        tracing::error!("deleting the files of a deleted person: {e}");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_images(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path((cid, pid)): Path<(String, String)>,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Vec<PersonImageView>>)> {
+    let (_, p) = load_person(&st, &actor, &cid, &pid, Action::Update).await?;
+    let upload = read_photos(multipart(&headers, mp)?, &st).await?;
+    let images = enrol(&st, &p, false, upload).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(images.iter().map(|i| image_view(&base, i)).collect()),
+    ))
+}
+
+async fn list_images(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path((cid, pid)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<PersonImageView>>> {
+    let (_, p) = load_person(&st, &actor, &cid, &pid, Action::Read).await?;
+    let images = st.store.person_images_of(&[p.person_id]).await?;
+    Ok(Json(images.iter().map(|i| image_view(&base, i)).collect()))
+}
+
+async fn read_image(
+    State(st): State<AppState>,
+    actor: Actor,
+    BaseUrl(base): BaseUrl,
+    Path(ids): Path<(String, String, String)>,
+) -> ApiResult<Json<PersonImageView>> {
+    let i = load_image(&st, &actor, ids, Action::Read).await?;
+    Ok(Json(image_view(&base, &i)))
+}
+
+async fn remove_image(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(ids): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let i = load_image(&st, &actor, ids, Action::Delete).await?;
+    let change = st
+        .store
+        .person_image_delete(&i)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Person image"))?;
+    index_applied(&st, &[change]).await;
+    let dir = format!(
+        "{}/{}",
+        person_prefix(i.collection_id, i.person_id),
+        i.person_image_id
+    );
+    if let Err(e) = st.blobs.delete_prefix(&dir).await {
+        tracing::error!("deleting the files of a deleted person image: {e}");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn send(st: &AppState, key: &str, mime: &str) -> ApiResult<Response> {
+    let bytes = st.blobs.get(key).await.map_err(|e| {
+        tracing::error!("reading a stored person image: {e}");
+        ApiError::not_found("Person image file")
+    })?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .body(Body::from(bytes))
+        .map_err(ApiError::internal)
+}
+
+async fn image_file(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(ids): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let i = load_image(&st, &actor, ids, Action::Read).await?;
+    send(&st, &i.file_key, &i.mime).await
+}
+
+async fn image_thumb(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(ids): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let i = load_image(&st, &actor, ids, Action::Read).await?;
+    let key = i
+        .thumb_key
+        .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
+    send(&st, &key, "image/jpeg").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1:N search of one photo.
+
+/// `POST /api/collections/{id}/search`: one photo (multipart, any key) → the enrolled persons
+/// most like its face, best first. Query: `threshold` (confidence, default the server's
+/// `collection_threshold`, 0.85) and `limit` (persons, default 10, at most 100). Each hit has
+/// `person_id`, `person_image_id`, cosine `similarity`, calibrated `confidence` and the person's
+/// `meta_data`; `match` is true when any hit reaches the threshold (it always does when present).
+async fn search(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(cid): Path<String>,
+    q: QueryPairs,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<Value>> {
+    let c = load(&st, &actor, &cid, Action::Read).await?;
+    let threshold = match q.get("threshold") {
+        None => st.cfg.collection_threshold,
+        Some(t) => t
+            .trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|t| (0.0..=1.0).contains(t))
+            .ok_or_else(|| ApiError::value("threshold must be a number between 0 and 1"))?,
+    };
+    let limit = q.int("limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::value("limit must be between 1 and 100"));
+    }
+    let upload = read_photos(multipart(&headers, mp)?, &st).await?;
+    if upload.files.len() != 1 {
+        return Err(ApiError::value("Send exactly one photo to search with"));
+    }
+    let prepared = uploads::prepare(upload.files, &st.cfg).await?;
+    let embedded = embed_photos(&st.inference, prepared).await?;
+    let calibration = st.inference.options().calibration;
+    let min_similarity = calibration.similarity_for(threshold);
+    let hits = st
+        .collections
+        .search(
+            &st.store,
+            &[c.collection_id],
+            &embedded[0].embedding,
+            min_similarity,
+            limit as usize,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let mut metas: HashMap<Uuid, Value> = HashMap::new();
+    for h in &hits {
+        if let Some(p) = st.store.person_get(h.person_id).await? {
+            metas.insert(p.person_id, p.meta_data);
+        }
+    }
+    let hits: Vec<Value> = hits
+        .iter()
+        .map(|h| {
+            json!({
+                "collection_id": h.collection_id,
+                "person_id": h.person_id,
+                "person_image_id": h.person_image_id,
+                "similarity": h.similarity,
+                "confidence": calibration.confidence(h.similarity),
+                "meta_data": metas.get(&h.person_id).cloned().unwrap_or_else(|| json!({})),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "collection_id": c.collection_id,
+        "threshold": threshold,
+        "match": !hits.is_empty(),
+        "face": embedded[0].face["face"],
+        "hits": hits,
+    })))
+}
