@@ -16,7 +16,7 @@
 //! | 42+P+N | 4·`D` | the L2-normalised embedding, f32 |
 //! | 42+P+N+4D | 4 | checksum: the first 4 bytes of SHA-256 of every byte before it |
 //!
-//! With the default pack a template is 2,124 bytes. [`Template::parse`] refuses other magic,
+//! With the default pack a template is 2,125 bytes. [`Template::parse`] refuses other magic,
 //! other versions, bad lengths, a wrong checksum, a vector that is not finite and of unit length,
 //! and — with a message naming both — a template made by another model.
 //!
@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn round_trips_with_the_documented_layout() {
         let (t, bytes) = sample();
-        assert_eq!(bytes.len(), 2124);
+        assert_eq!(bytes.len(), 2125);
         assert_eq!(&bytes[..4], b"FPTM");
         assert_eq!(&bytes[4..6], &[1, 0]);
         assert_eq!(bytes[6] as usize, "faceplugin-0.0.1".len());

@@ -175,10 +175,14 @@ async fn version(State(st): State<AppState>) -> Json<Value> {
 }
 
 /// `{"status": 0, "message": ""}` once the models load; `{"status": 3, "message": why}` with
-/// HTTP 503 when they cannot.
+/// HTTP 503 when they cannot. Loads the models when needed but runs nothing on them, so a health
+/// check never queues behind analyses for an inference slot.
 async fn health(State(st): State<AppState>) -> Response {
-    match st.inference.run(note_backend).await {
-        Ok(()) => Json(json!({ "status": 0, "message": "" })).into_response(),
+    match st.inference.engine().await {
+        Ok(engine) => {
+            note_backend(&engine);
+            Json(json!({ "status": 0, "message": "" })).into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": 3, "message": e.message })),
