@@ -759,7 +759,8 @@ async fn search(
         .collect();
     Ok(Json(json!({
         "collection_id": c.collection_id,
-        "threshold": threshold,
+        // f32 settings print as 0.8500000238…: report the value as configured
+        "threshold": (threshold as f64 * 1e6).round() / 1e6,
         "match": !hits.is_empty(),
         "face": embedded[0].face["face"],
         "hits": hits,
