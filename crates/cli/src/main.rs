@@ -40,6 +40,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Time each stage and whole photos, single-threaded and on all cores.
     Bench(commands::bench::Args),
+    /// Load-test the HTTP API: analyses per minute and p50/p95 latency with concurrent clients.
+    BenchApi(commands::bench_api::Args),
     /// Run the Oz-compatible HTTP API server.
     Serve(commands::serve::Args),
     /// Process queued analyses and webhooks (beside `serve`, on the same database and data directory).
@@ -95,6 +97,7 @@ fn main() {
             Command::Compare(args) => commands::compare::run(&globals, args),
             Command::Eval(args) => commands::eval::run(&globals, args),
             Command::Bench(args) => commands::bench::run(&globals, args),
+            Command::BenchApi(args) => commands::bench_api::run(&globals, args),
             Command::Serve(args) => commands::serve::run(&globals, args),
             Command::Worker(args) => commands::serve::run_worker(&globals, args),
             Command::Admin(args) => commands::serve::run_admin(args),

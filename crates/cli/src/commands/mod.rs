@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod bench_api;
 pub mod compare;
 pub mod eval;
 pub mod models;

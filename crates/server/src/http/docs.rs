@@ -55,7 +55,9 @@ The kind (IMAGE, VIDEO, SHOTS_SET = ZIP of frames) is decided from the bytes, an
 `media_type` is IMAGE_FOLDER / VIDEO_FOLDER / SHOTS_SET_FOLDER. Errors: malformed body or payload → 3 (400); \
 unknown tag, corrupt or truncated file, too many files → 4 (400); file over `max_file_bytes` or request over \
 `max_request_bytes` or video over `max_video_seconds` → 4 (413); unsupported content → 5 (415). A failed upload \
-stores nothing (no folder, no media, no file). `analyses` in the payload (single request) → 2 (not yet). \
+stores nothing (no folder, no media, no file). `analyses` in the payload (single request, same shape as the \
+`analyses` of POST …/analyses; `source_media` may name form keys): the analyses run before the answer, which is \
+the folder with its finished analyses; a refused order removes the folder. \
 `application/octet-stream` bodies (OzCapsula) → 2.";
 
 const FOLDER_LIST: &str = "Filters: `offset` (0), `limit` (100, ≤ 1000), `sorting` = time_created{asc|desc} | \
@@ -68,6 +70,12 @@ Visibility: ADMIN/OPERATOR all; CLIENT ADMIN/CLIENT OPERATOR their company; CLIE
 const META: &str = "GET returns the metadata object. POST replaces it with the body, PATCH merges the body into it \
 (null removes a key), DELETE empties it (204). The body is the object itself; `{\"meta_data\": {…}}` is accepted \
 too. Both `/meta_data` and `/metadata` suffixes work. Access: read as the object, write as update of the object.";
+
+const ANALYSIS_START: &str = "Body `{\"analyses\": [{\"type\": \"quality\"|\"biometry\"|\"collection\" (any case; `blacklist` = collection), \"source_media\": [media_id…] (omit = all eligible), \"params\": {…}}], \"resolution_endpoint\"?: URL}`. Eligible media (Oz §5.1): QUALITY — photos (not ID documents) and media tagged `video_selfie*`; BIOMETRY/COLLECTION — all but `photo_id_back`. Params: QUALITY `extract_best_shot` (bool), `threshold_spoofing`; BIOMETRY `threshold_min` (below ⇒ DECLINED), `threshold_max` (at or above ⇒ SUCCESS, between ⇒ OPERATOR_REQUIRED); COLLECTION `collection_id(s)`, `threshold`, `decision_count`. Thresholds: server default (0.5 liveness, 0.85 biometry and collection) < company settings < request. Response 201: array of the created analyses (state PROCESSING); they are jobs in the database, run by the server's workers or `faceproof worker` processes, retried on system errors and FAILED (with `error.message`) after `job_max_attempts`. Errors: no `analyses` list or bad shape → 3; unknown type, media not in the folder, < 2 eligible media for BIOMETRY, none for QUALITY/COLLECTION, threshold outside 0..1, non-http(s) webhook → 4 (400); non-UUID id → 5; `documents` → 2 (501); no permission (role or `can_start_analysis_*`) → 9. Webhook: when all analyses of the order have finished, `POST resolution_endpoint` (else the company's) with `{event: \"analyses.finished\", delivery_id, group_id, folder: {…folder with analyses…}}`, headers `X-Faceproof-Event`, `X-Faceproof-Delivery` (same on retries) and `X-Faceproof-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>` with the company's `webhook_secret`; non-2xx or no answer → retried with exponential backoff, each attempt listed by `GET /api/folders/{id}/webhooks`.";
+
+const ANALYSIS_READ: &str = "`analysis_id` and `analyse_id` (same value), `type`, `state` (PROCESSING, FINISHED, FAILED), `resolution_status` = `resolution` (PROCESSING/FAILED until finished, then SUCCESS, DECLINED or OPERATOR_REQUIRED), `source_media` (media objects), `results_media[]` (`source_media_id`, `source_video_id` or `source_shots_set_id`, `resolution_status`, `results_data` — QUALITY: `confidence_spoofing` (0..1, ≥ threshold ⇒ DECLINED), `frames_analysed`, `gesture{name, performed}`; BIOMETRY: `face_found` —, `output_images[{media_id, original_url, thumb_url}]` (best shots, stored as media of the folder), `error{code, message}` for a media problem: no_face, multiple_faces, unreadable, gesture_not_performed — the media is then DECLINED), `results_data` (BIOMETRY: `min_confidence` — the least similar pair, the one that decides — `max_confidence`, `pairs[{media_ids, confidence, similarity}]`, thresholds), `params`, `decisions[]`, `error` (FAILED: the reason). Folder status: the latest order's worst result (any PROCESSING ⇒ PROCESSING, any FAILED ⇒ FAILED, then DECLINED > OPERATOR_REQUIRED > SUCCESS), in both `resolution_status` and `system_resolution`.";
+
+const ANALYSIS_LIST: &str = "Array of analyses (see GET /api/analyses/{id}), oldest first. Filters (legacy folder_analyze_list_get): `analyse_id` / `analysis_id` (comma list), `analyse_id.exclude`, `type` (comma list), `state`, `resolution_status`, `time_created.min/.max`.";
 
 const ENDPOINTS: &[Endpoint] = &[
     Endpoint { auth: false, ..ep("get", "/api/version", "Version (health check)", "200 once the server is ready.") },
@@ -122,13 +130,19 @@ const ENDPOINTS: &[Endpoint] = &[
     Endpoint { ok: "204", ..ep("delete", "/api/users/{user_id}", "Delete user", "ADMIN, or CLIENT ADMIN within the company. Sessions are deleted too.") },
     Endpoint { ok: "201", ..ep("post", "/api/folders", "Create folder with media", UPLOAD) },
     ep("get", "/api/folders", "List folders", FOLDER_LIST),
-    ep("get", "/api/folders/{folder_id}", "Get folder", "Flags `with_analyses` (analyses: [] until analyses are implemented), `with_user` (creator), `with_company` (creator's company). Media are always embedded."),
+    ep("get", "/api/folders/{folder_id}", "Get folder", "Flags `with_analyses` (the folder's analyses, oldest first), `with_user` (creator), `with_company` (creator's company). Media are always embedded."),
     Endpoint { ok: "204", ..ep("delete", "/api/folders/{folder_id}", "Delete folder", "With its media rows and files.") },
     Endpoint { ok: "201", ..ep("post", "/api/folders/{folder_id}/media", "Add media", "Same multipart format as folder creation; returns an array of media. No file → 4; over `max_files_per_folder` in total → 4.") },
     ep("get", "/api/folders/{folder_id}/media", "List a folder's media", "Array of media."),
     Endpoint { ok: "204", ..ep("delete", "/api/folders/{folder_id}/media/{media_id}", "Delete media", "Deletes the row and files.") },
-    ep("get", "/api/folders/{folder_id}/analyses", "Folder analyses", "Not implemented yet: 2 (501)."),
-    ep("post", "/api/folders/{folder_id}/analyses", "Start analyses", "Not implemented yet: 2 (501)."),
+    ep("get", "/api/folders/{folder_id}/analyses", "Folder analyses", ANALYSIS_LIST),
+    Endpoint { ok: "201", ..ep("post", "/api/folders/{folder_id}/analyses", "Start analyses", ANALYSIS_START) },
+    ep("get", "/api/analyses/{analysis_id}", "Get analysis", ANALYSIS_READ),
+    ep("patch", "/api/analyses/{analysis_id}", "Operator decision", "Body `{\"resolution_status\": \"SUCCESS\"|\"DECLINED\", \"comment\"?}` on an analysis in OPERATOR_REQUIRED (else 4/409). ADMIN, OPERATOR, and the company's CLIENT ADMIN / CLIENT OPERATOR (others 9/403). Recorded in the analysis' `decisions` (user_id, before, after, comment, time); the folder status is recomputed."),
+    ep("get", "/api/folders/{folder_id}/webhooks", "Webhook deliveries", "Every delivery of the folder's finished orders: url, state (PENDING, DELIVERED, FAILED) and each attempt (status_code, error, duration_ms, time). Webhook format and signature: see `POST …/analyses`."),
+    ep("get", "/api/companies/{company_id}/settings", "Company settings", "ADMIN or the company's CLIENT ADMIN. `liveness_threshold`, `biometry_threshold`, `biometry_operator_threshold` (start of the review zone; null = none), `collection_threshold`, `resolution_endpoint` (default webhook), `webhook_secret` (made on first read)."),
+    ep("patch", "/api/companies/{company_id}/settings", "Change company settings", "Any of the thresholds (0..1, null = server default), `resolution_endpoint` (http(s) URL or null), `rotate_webhook_secret: true`. Unknown keys → 4."),
+    ep("post", "/api/instant/folders", "Instant analyses (nothing stored)", "Same multipart body as folder creation (payload `analyses`; default: quality). The analyses run and the answer carries `media` (no URLs) and finished `analyses`; best shots come inline as `data:image/jpeg;base64,…` URLs. No folder, media, analysis or job row and no file is written. COLLECTION → 2 (501); `resolution_endpoint` → 4."),
     ep("get", "/api/media/{media_id}", "Get media", "`original_url` (stored file), `video_url` (videos and shots sets), `thumb_url` (JPEG, 320 px), `preview_url` (videos: the stored video, no transcoding yet). URLs are absolute (`public_url` or the Host header) and need the token header like every call."),
     ep("patch", "/api/media/{media_id}", "Set tags", "Body `{\"tags\": [...]}`; `[]` clears; unknown tag → 4."),
     Endpoint { ok: "204", ..ep("delete", "/api/media/{media_id}", "Delete media", "Deletes the row and files.") },

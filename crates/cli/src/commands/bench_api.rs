@@ -1,0 +1,325 @@
+//! `faceproof bench-api`: drive the real HTTP API with concurrent clients and report analyses per
+//! minute and p50/p95 latency for photo liveness, photo biometry and 5-second video liveness;
+//! the engine is timed in-process on the same inputs in the same run, so the HTTP overhead (and
+//! the queueing under load) is a measured ratio.
+//!
+//! The server is this binary's own `serve`, started on a free port with a throw-away data
+//! directory (SQLite). Each request is a single request (`POST /api/folders/` with `analyses` in the
+//! payload): upload, store, queue, run, answer — the whole way of one analysis.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use faceproof_engine::{AnalyzeOptions, FacePolicy};
+use reqwest::blocking::{multipart, Client};
+use serde_json::{json, Value};
+
+use crate::Globals;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Concurrent clients to try, comma-separated.
+    #[arg(long, default_value = "1,4")]
+    clients: String,
+    /// Requests per client for each scenario and client count.
+    #[arg(long, default_value_t = 6)]
+    requests: usize,
+    /// The shared data directory (default `$FACEPROOF_DATA` or ../shared/data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+const SELFIE: &str = "liveness/live/nuaa/s0002/0002_01_00_01_227.jpg";
+const PAIR: [&str; 2] = [
+    "verification/Tony_Blair/Tony_Blair_0009.jpg",
+    "verification/Tony_Blair/Tony_Blair_0002.jpg",
+];
+const VIDEO: &str = "video/tranvanluyt2203_live_head_turns.mp4";
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(globals: &Globals) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(std::env::current_exe()?)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("FACEPROOF_MODELS_DIR", &globals.models_dir)
+        .env("FACEPROOF_ADMIN_EMAIL", "bench@example.com")
+        .env("FACEPROOF_ADMIN_PASSWORD", "bench-password")
+        .env_remove("FACEPROOF_DATABASE_URL")
+        .env_remove("FACEPROOF_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the server")?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let client = Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client
+        .get(format!("{}/api/version", server.base))
+        .send()
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if Instant::now() > deadline {
+            bail!("the server did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(server)
+}
+
+/// A 5-second H.264 cut of the live video (ffmpeg).
+fn five_second_clip(data: &Path, out: &Path) -> anyhow::Result<Vec<u8>> {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(data.join(VIDEO))
+        .args(["-t", "5", "-an", "-c:v", "libx264", "-preset", "veryfast"])
+        .arg(out)
+        .status()
+        .context("running ffmpeg")?;
+    if !status.success() {
+        bail!("ffmpeg could not cut the clip");
+    }
+    Ok(std::fs::read(out)?)
+}
+
+struct Scenario {
+    name: &'static str,
+    files: Vec<(String, Vec<u8>, Vec<&'static str>)>,
+    analyses: Value,
+}
+
+fn request(client: &Client, base: &str, token: &str, s: &Scenario) -> anyhow::Result<Duration> {
+    let mut form = multipart::Form::new();
+    let mut tags = serde_json::Map::new();
+    for (key, bytes, t) in &s.files {
+        form = form.part(
+            key.clone(),
+            multipart::Part::bytes(bytes.clone()).file_name(key.clone()),
+        );
+        tags.insert(key.clone(), json!(t));
+    }
+    form = form.text(
+        "payload",
+        json!({"media:tags": tags, "analyses": s.analyses}).to_string(),
+    );
+    let started = Instant::now();
+    let resp = client
+        .post(format!("{base}/api/folders/"))
+        .header("X-Forensic-Access-Token", token)
+        .multipart(form)
+        .send()?;
+    let status = resp.status();
+    let body: Value = resp.json()?;
+    let elapsed = started.elapsed();
+    if status.as_u16() != 201 || body["analyses"][0]["state"] != "FINISHED" {
+        bail!("{}: unexpected answer {status}: {body}", s.name);
+    }
+    Ok(elapsed)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
+    let data = args
+        .data
+        .or_else(|| std::env::var_os("FACEPROOF_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let clients: Vec<usize> = args
+        .clients
+        .split(',')
+        .map(|c| c.trim().parse())
+        .collect::<Result<_, _>>()
+        .context("--clients: a comma-separated list of numbers")?;
+    let tmp = tempfile::tempdir()?;
+    let clip = five_second_clip(&data, &tmp.path().join("clip.mp4"))?;
+    let read = |rel: &str| std::fs::read(data.join(rel)).with_context(|| rel.to_string());
+    let scenarios = vec![
+        Scenario {
+            name: "photo liveness",
+            files: vec![("selfie".into(), read(SELFIE)?, vec!["photo_selfie"])],
+            analyses: json!([{"type": "quality"}]),
+        },
+        Scenario {
+            name: "photo biometry",
+            files: vec![
+                ("a".into(), read(PAIR[0])?, vec!["photo_selfie"]),
+                (
+                    "b".into(),
+                    read(PAIR[1])?,
+                    vec!["photo_id", "photo_id_front"],
+                ),
+            ],
+            analyses: json!([{"type": "biometry"}]),
+        },
+        Scenario {
+            name: "5 s video liveness",
+            files: vec![(
+                "video".into(),
+                clip.clone(),
+                vec!["video_selfie", "video_selfie_blank"],
+            )],
+            analyses: json!([{"type": "quality"}]),
+        },
+    ];
+
+    // Baseline: the engine in this process on the same inputs (decode + analyse).
+    let engine = globals.load_engine()?;
+    let time = |bytes: &[u8], embedding: bool, liveness: bool| -> anyhow::Result<f64> {
+        let opts = AnalyzeOptions {
+            policy: FacePolicy::Largest,
+            embedding,
+            liveness,
+            attributes: false,
+            expression: false,
+        };
+        let decoded = engine.decode(bytes)?;
+        engine.analyze_media(&decoded, None, &opts)?; // warm-up
+        let n = 5;
+        let start = Instant::now();
+        for _ in 0..n {
+            let decoded = engine.decode(bytes)?;
+            engine.analyze_media(&decoded, None, &opts)?;
+        }
+        Ok(start.elapsed().as_secs_f64() * 1000.0 / n as f64)
+    };
+    let engine_ms = [
+        time(&scenarios[0].files[0].1, false, true)?,
+        time(&scenarios[1].files[0].1, true, false)? + time(&scenarios[1].files[1].1, true, false)?,
+        {
+            let opts = AnalyzeOptions {
+                policy: FacePolicy::Largest,
+                embedding: false,
+                liveness: true,
+                attributes: true,
+                expression: false,
+            };
+            let start = Instant::now();
+            let decoded = engine.decode(&clip)?;
+            engine.analyze_media(&decoded, None, &opts)?;
+            start.elapsed().as_secs_f64() * 1000.0
+        },
+    ];
+    drop(engine);
+
+    let server = start_server(globals)?;
+    let client = Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()?;
+    let login: Value = client
+        .post(format!("{}/api/authorize/auth", server.base))
+        .json(&json!({"credentials": {"email": "bench@example.com", "password": "bench-password"}}))
+        .send()?
+        .json()?;
+    let token = login["access_token"]
+        .as_str()
+        .context("logging in to the bench server")?
+        .to_string();
+    for s in &scenarios {
+        request(&client, &server.base, &token, s)?; // warm-up (loads the models)
+    }
+    let mut rows = Vec::new();
+    for (s, engine_ms) in scenarios.iter().zip(engine_ms) {
+        for &c in &clients {
+            let started = Instant::now();
+            let latencies: Vec<f64> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..c)
+                    .map(|_| {
+                        let (client, base, token) = (&client, &server.base, &token);
+                        scope.spawn(move || {
+                            (0..args.requests)
+                                .map(|_| {
+                                    request(client, base, token, s)
+                                        .map(|d| d.as_secs_f64() * 1000.0)
+                                })
+                                .collect::<anyhow::Result<Vec<f64>>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("client thread"))
+                    .collect::<anyhow::Result<Vec<Vec<f64>>>>()
+                    .map(|v| v.concat())
+            })?;
+            let wall = started.elapsed().as_secs_f64();
+            let mut sorted = latencies.clone();
+            sorted.sort_by(f64::total_cmp);
+            let p50 = percentile(&sorted, 0.5);
+            rows.push(json!({
+                "scenario": s.name,
+                "clients": c,
+                "requests": latencies.len(),
+                "analyses_per_minute": latencies.len() as f64 / wall * 60.0,
+                "p50_ms": p50,
+                "p95_ms": percentile(&sorted, 0.95),
+                "engine_ms": engine_ms,
+                "p50_over_engine": p50 / engine_ms,
+            }));
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "backend": format!("{:?}", globals.backend), "rows": rows })
+            )?
+        );
+    } else {
+        println!(
+            "{:<20} {:>7} {:>9} {:>12} {:>9} {:>9} {:>10} {:>8}",
+            "scenario",
+            "clients",
+            "requests",
+            "analyses/min",
+            "p50 ms",
+            "p95 ms",
+            "engine ms",
+            "p50/eng"
+        );
+        for r in &rows {
+            println!(
+                "{:<20} {:>7} {:>9} {:>12.1} {:>9.0} {:>9.0} {:>10.0} {:>8.2}",
+                r["scenario"].as_str().unwrap_or(""),
+                r["clients"].as_u64().unwrap_or(0),
+                r["requests"].as_u64().unwrap_or(0),
+                r["analyses_per_minute"].as_f64().unwrap_or(0.0),
+                r["p50_ms"].as_f64().unwrap_or(0.0),
+                r["p95_ms"].as_f64().unwrap_or(0.0),
+                r["engine_ms"].as_f64().unwrap_or(0.0),
+                r["p50_over_engine"].as_f64().unwrap_or(0.0),
+            );
+        }
+        println!("engine ms: the same input analysed in this process (decode + models, one thread); p50/eng: HTTP latency over it.");
+    }
+    Ok(())
+}
