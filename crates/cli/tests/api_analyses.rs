@@ -1044,3 +1044,106 @@ fn webhook_delivered_and_retried_sqlite() {
 fn webhook_delivered_and_retried_postgres() {
     webhook_delivered_and_retried(Backend::Postgres);
 }
+
+fn blacklist_analysis(backend: Backend) {
+    let Some(data) = shared_data() else { return };
+    on(backend, &[], |s| {
+        let t = tenant(s, "lender");
+        let f = folder(
+            s,
+            &t.client,
+            &[
+                ("blair", file(&data, BLAIR_A), &["photo_selfie"]),
+                ("powell", file(&data, POWELL), &["photo_selfie"]),
+            ],
+        );
+        let fid = f["folder_id"].as_str().unwrap();
+        // no collection yet: a documented error
+        let v = assert_error(
+            order(
+                s,
+                &t.client,
+                fid,
+                json!({"analyses": [{"type": "collection"}]}),
+            ),
+            400,
+            4,
+        );
+        assert_eq!(v["details"]["reason"], "no_collection");
+        let (st, c) = s.call(
+            Method::POST,
+            "/api/collections/",
+            Some(&t.admin),
+            Some(json!({"alias": "blacklist", "company_id": t.company})),
+        );
+        assert_eq!(st, 201, "{c}");
+        let cid = c["collection_id"].as_str().unwrap();
+        let (st, p) = s.upload(
+            &format!("/api/collections/{cid}/persons/"),
+            &t.admin,
+            &[("photo", &file(&data, BLAIR_B))],
+            Some(json!({"media:tags": {"photo": ["photo_selfie"]}})),
+        );
+        assert_eq!(st, 201, "{p}");
+        let person = p["person_id"].as_str().unwrap();
+        let a = run_one(s, &t.client, fid, json!({"type": "blacklist"}));
+        assert_eq!(a["type"], "COLLECTION");
+        assert_eq!(a["resolution_status"], "DECLINED", "{a}");
+        let hit = result_for(&a, &media_id(&f, "blair"));
+        assert_eq!(hit["person_id"], person, "{a}");
+        assert_eq!(hit["resolution_status"], "DECLINED");
+        assert!(
+            hit["results_data"]["matches"][0]["confidence"]
+                .as_f64()
+                .unwrap()
+                >= 0.85
+        );
+        let miss = result_for(&a, &media_id(&f, "powell"));
+        assert_eq!(miss["resolution_status"], "SUCCESS", "{a}");
+        assert!(miss.get("person_id").is_none());
+        assert_eq!(a["results_data"]["collections"][0]["alias"], "blacklist");
+        // after deleting the person the same check passes
+        let (st, _) = s.call(
+            Method::DELETE,
+            &format!("/api/collections/{cid}/persons/{person}"),
+            Some(&t.admin),
+            None,
+        );
+        assert_eq!(st, 204);
+        let a = run_one(
+            s,
+            &t.client,
+            fid,
+            json!({"type": "collection", "params": {"collection_id": cid}}),
+        );
+        assert_eq!(a["resolution_status"], "SUCCESS", "{a}");
+        // another company's collection reads as unknown
+        let other = tenant(s, "stranger");
+        let g = folder(
+            s,
+            &other.client,
+            &[("x", file(&data, BLAIR_A), &["photo_selfie"])],
+        );
+        let v = assert_error(
+            order(
+                s,
+                &other.client,
+                g["folder_id"].as_str().unwrap(),
+                json!({"analyses": [{"type": "collection", "params": {"collection_id": cid}}]}),
+            ),
+            400,
+            4,
+        );
+        assert_eq!(v["details"]["reason"], "unknown_collection");
+    });
+}
+
+#[test]
+fn blacklist_analysis_sqlite() {
+    blacklist_analysis(Backend::Sqlite);
+}
+
+#[test]
+fn blacklist_analysis_postgres() {
+    blacklist_analysis(Backend::Postgres);
+}

@@ -1,33 +1,182 @@
-//! COLLECTION (blacklist, 1:N): each eligible media's face is searched in the company's
-//! collections (or those named in `params`); a match at or above the threshold declines.
+//! COLLECTION (blacklist, 1:N): each eligible media's face is searched in the collections named in
+//! `params` (`collection_id` or `collection_ids`; default: every collection of the folder's
+//! company). Matches at or above the threshold (a calibrated confidence, default 0.85) are listed
+//! best first in the media's `results_media` entry with `person_id`, the matched
+//! `person_image_id` and `confidence`; any match declines the media and the analysis (a blacklist
+//! hit). At most `decision_count` (default 10) persons are reported per media.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{MediaInput, Outcome, SystemError, Thresholds};
+use super::{embeddings, round4, source_keys, MediaInput, Outcome, SystemError, Thresholds};
+use crate::errors::ApiError;
 use crate::http::AppState;
 
-pub async fn run(
-    _st: &AppState,
-    _inputs: Vec<MediaInput>,
-    _params: &Value,
-    _thresholds: Thresholds,
-    _company: Option<Uuid>,
-) -> Result<Outcome, SystemError> {
-    Err(SystemError(
-        "COLLECTION analyses are not available yet".into(),
-    ))
+fn named_ids(params: &Value) -> Result<Option<Vec<Uuid>>, ApiError> {
+    let mut names: Vec<&Value> = Vec::new();
+    if let Some(v) = params.get("collection_id").filter(|v| !v.is_null()) {
+        names.push(v);
+    }
+    match params.get("collection_ids") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => names.extend(list.iter()),
+        Some(_) => {
+            return Err(ApiError::structure(
+                "params.collection_ids must be a list of ids",
+            ))
+        }
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    names
+        .into_iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        crate::errors::Code::InvalidType,
+                        format!("params: collection id {v} is not a valid id"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
-/// Validate a COLLECTION order before it is stored: the named collections exist and belong to the
-/// folder's company; without names the company must have at least one.
+/// The collections an analysis searches. Named ones must exist and belong to the folder's
+/// company (another company's collection reads as missing); without names, the company's own.
+pub async fn resolve(
+    st: &AppState,
+    company: Option<Uuid>,
+    params: &Value,
+) -> Result<Vec<(Uuid, String)>, ApiError> {
+    match named_ids(params)? {
+        Some(ids) => {
+            let mut out = Vec::new();
+            for id in ids {
+                match st.store.collection_get(id).await? {
+                    Some(c) if company.is_none() || c.company_id == company => {
+                        out.push((c.collection_id, c.alias))
+                    }
+                    _ => {
+                        return Err(ApiError::value(format!("collection {id} not found"))
+                            .with_details(
+                                json!({ "reason": "unknown_collection", "collection_id": id }),
+                            ))
+                    }
+                }
+            }
+            Ok(out)
+        }
+        None => {
+            let mut out = Vec::new();
+            for id in st.store.collections_of_company(company).await? {
+                if let Some(c) = st.store.collection_get(id).await? {
+                    out.push((c.collection_id, c.alias));
+                }
+            }
+            if out.is_empty() {
+                return Err(ApiError::value(
+                    "COLLECTION: the company has no collection to search (create one with POST /api/collections/)",
+                )
+                .with_details(json!({ "reason": "no_collection" })));
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Validate a COLLECTION order before it is stored.
 pub async fn check_params(
-    _st: &AppState,
-    _company: Option<Uuid>,
-    _params: &Value,
-) -> Result<(), crate::errors::ApiError> {
-    Err(crate::errors::ApiError::new(
-        crate::errors::Code::NotRealized,
-        "COLLECTION analyses are not available yet",
-    ))
+    st: &AppState,
+    company: Option<Uuid>,
+    params: &Value,
+) -> Result<(), ApiError> {
+    resolve(st, company, params).await.map(|_| ())
+}
+
+pub async fn run(
+    st: &AppState,
+    inputs: Vec<MediaInput>,
+    params: &Value,
+    thresholds: Thresholds,
+    company: Option<Uuid>,
+) -> Result<Outcome, SystemError> {
+    let collections = resolve(st, company, params)
+        .await
+        .map_err(|e| SystemError(e.message))?;
+    let ids: Vec<Uuid> = collections.iter().map(|(id, _)| *id).collect();
+    let k = params
+        .get("decision_count")
+        .and_then(Value::as_u64)
+        .unwrap_or(10) as usize;
+    let media = inputs.clone();
+    let (faces, calibration) = st
+        .inference
+        .run(move |e| embeddings(e, &media).map(|f| (f, e.calibration())))
+        .await
+        .map_err(|e| SystemError(e.message))??;
+    let min_similarity = calibration.similarity_for(thresholds.collection);
+    let mut out = Outcome::default();
+    let mut declined = false;
+    let mut total = 0;
+    for (m, face) in inputs.iter().zip(faces) {
+        let mut entry = source_keys(m);
+        let resolution = match face {
+            Err(e) => {
+                entry.insert(
+                    "error".into(),
+                    json!({ "code": e.code(), "message": e.to_string() }),
+                );
+                entry.insert("results_data".into(), json!({ "matches": [] }));
+                "DECLINED"
+            }
+            Ok(embedding) => {
+                let hits = st
+                    .collections
+                    .search(&st.store, &ids, &embedding, min_similarity, k)
+                    .await
+                    .map_err(|e| SystemError(e.to_string()))?;
+                let matches: Vec<Value> = hits
+                    .iter()
+                    .map(|h| {
+                        json!({
+                            "collection_id": h.collection_id,
+                            "person_id": h.person_id,
+                            "person_image_id": h.person_image_id,
+                            "confidence": round4(calibration.confidence(h.similarity)),
+                            "similarity": round4(h.similarity),
+                        })
+                    })
+                    .collect();
+                total += matches.len();
+                if let Some(best) = hits.first() {
+                    entry.insert("person_id".into(), json!(best.person_id));
+                    entry.insert("person_image_id".into(), json!(best.person_image_id));
+                    entry.insert("collection_id".into(), json!(best.collection_id));
+                }
+                entry.insert("results_data".into(), json!({ "matches": matches }));
+                if hits.is_empty() {
+                    "SUCCESS"
+                } else {
+                    "DECLINED"
+                }
+            }
+        };
+        declined |= resolution == "DECLINED";
+        entry.insert("resolution_status".into(), json!(resolution));
+        out.results_media.push(Value::Object(entry));
+    }
+    out.resolution_status = if declined { "DECLINED" } else { "SUCCESS" }.into();
+    out.results_data = json!({
+        "collections": collections
+            .iter()
+            .map(|(id, alias)| json!({ "collection_id": id, "alias": alias }))
+            .collect::<Vec<_>>(),
+        "threshold": round4(thresholds.collection),
+        "matches_found": total,
+    });
+    Ok(out)
 }
