@@ -61,6 +61,11 @@ impl Inference {
             .map_err(ApiError::internal)
     }
 
+    /// The backend running the models, once they are loaded (by any caller).
+    pub fn loaded_backend(&self) -> Option<&'static str> {
+        self.engine.get().map(|e| e.backend())
+    }
+
     /// Identifier of the model pack (for templates and `/version`).
     pub fn pack_id(&self) -> &str {
         &self.options.pack.id

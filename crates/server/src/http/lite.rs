@@ -167,7 +167,11 @@ async fn version(State(st): State<AppState>) -> Json<Value> {
         .collect();
     Json(json!({
         "core": env!("CARGO_PKG_VERSION"),
-        "tfss": BACKEND.get().copied().unwrap_or("not loaded"),
+        "tfss": st
+            .inference
+            .loaded_backend()
+            .or_else(|| BACKEND.get().copied())
+            .unwrap_or("not loaded"),
         "models": models,
         "pack": pack.id,
         "template_format": template::FORMAT_VERSION,
