@@ -1147,3 +1147,53 @@ fn blacklist_analysis_sqlite() {
 fn blacklist_analysis_postgres() {
     blacklist_analysis(Backend::Postgres);
 }
+
+/// With no workers in the server, orders wait in the queue; a separate `faceproof worker` process
+/// on the same database and data directory runs them.
+fn separate_worker_process(backend: Backend) {
+    let Some(data) = shared_data() else { return };
+    on(backend, &[("FACEPROOF_WORKERS", "0")], |s| {
+        let t = tenant(s, "split");
+        let f = folder(s, &t.client, &[("a", file(&data, LIVE), &["photo_selfie"])]);
+        let (st, v) = order(
+            s,
+            &t.client,
+            f["folder_id"].as_str().unwrap(),
+            json!({"analyses": [{"type": "quality"}]}),
+        );
+        assert_eq!(st, 201, "{v}");
+        let id = v[0]["analysis_id"].as_str().unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let (_, a) = s.call(
+            Method::GET,
+            &format!("/api/analyses/{id}"),
+            Some(&t.client),
+            None,
+        );
+        assert_eq!(a["state"], "PROCESSING", "no worker yet: {a}");
+        assert_eq!(s.job_of(id).unwrap().0, "queued");
+        let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_faceproof"))
+            .args(["worker", "--workers", "1", "--data-dir"])
+            .arg(s.data_dir.path())
+            .args(["--database-url", &s.database_url()])
+            .env("FACEPROOF_JOB_POLL_MS", "100")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("starting faceproof worker");
+        let a = s.wait_analysis(&t.client, id, 120);
+        let _ = worker.kill();
+        let _ = worker.wait();
+        assert_eq!(a["state"], "FINISHED", "{a}");
+        assert_eq!(a["resolution_status"], "SUCCESS", "{a}");
+    });
+}
+
+#[test]
+fn separate_worker_process_sqlite() {
+    separate_worker_process(Backend::Sqlite);
+}
+
+#[test]
+fn separate_worker_process_postgres() {
+    separate_worker_process(Backend::Postgres);
+}

@@ -23,14 +23,23 @@ pub struct LocalBlobs {
 }
 
 impl LocalBlobs {
-    /// Opens (creating) the root and removes temporary files left by an interrupted upload.
+    /// Opens (creating) the root and removes temporary files left by an interrupted write. Only
+    /// files older than an hour go: a server and `faceproof worker` processes may share the
+    /// directory, and another process's write in flight must survive this one starting.
     pub fn open(root: &Path) -> std::io::Result<LocalBlobs> {
         std::fs::create_dir_all(root)?;
         let tmp = root.join("tmp");
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
         std::fs::create_dir_all(&tmp)?;
+        let stale = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for entry in std::fs::read_dir(&tmp)?.filter_map(|e| e.ok()) {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < stale);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Ok(LocalBlobs {
             root: root.to_path_buf(),
         })
