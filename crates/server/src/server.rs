@@ -160,6 +160,10 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
             if let Err(e) = purge.session_purge_expired().await {
                 tracing::warn!("purging expired sessions: {e}");
             }
+            // Finished jobs are kept a week for inspection, then dropped.
+            if let Err(e) = purge.jobs_purge_finished(7 * 24 * 3600).await {
+                tracing::warn!("purging finished jobs: {e}");
+            }
         }
     });
     let public = PublicUrl(cfg.public_url.clone());

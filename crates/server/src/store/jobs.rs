@@ -163,6 +163,17 @@ impl Store {
         Ok(())
     }
 
+    /// Forget finished jobs (done or failed) older than `age_secs`; the analyses keep their results.
+    pub async fn jobs_purge_finished(&self, age_secs: i64) -> sqlx::Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND time_updated < $1")
+                .bind(now_us() - age_secs * 1_000_000)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Jobs waiting or running (for `/metrics`-style reporting and tests).
     pub async fn jobs_pending(&self) -> sqlx::Result<i64> {
         sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running')")
