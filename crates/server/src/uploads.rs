@@ -337,36 +337,10 @@ pub async fn commit(
                 }
                 None => None,
             };
-            let (kind, media_type) = kind_name(p.kind);
-            rows.push(MediaRow {
-                media_id,
-                folder_id,
-                media_kind: kind.into(),
-                media_type: media_type.into(),
-                format: format!("{:?}", p.format).to_lowercase(),
-                mime: p.format.mime().into(),
-                original_name: p.file.name.clone(),
-                file_key,
-                thumb_key,
-                size_bytes: p.file.bytes.len() as i64,
-                width: p.width as i64,
-                height: p.height as i64,
-                duration_ms: p.duration_ms,
-                tags: payload
-                    .media_tags
-                    .get(&p.file.key)
-                    .cloned()
-                    .unwrap_or_default(),
-                meta_data: payload
-                    .media_meta
-                    .get(&p.file.key)
-                    .cloned()
-                    .unwrap_or_else(|| json!({})),
-                technical_meta_data: json!({ "media_key": p.file.key }),
-                // keep upload order stable when sorting by time
-                time_created: now + i as i64,
-                time_updated: now + i as i64,
-            });
+            let mut row = media_row(&p, payload, folder_id, media_id, now + i as i64);
+            row.file_key = file_key;
+            row.thumb_key = thumb_key;
+            rows.push(row);
         }
         store.folder_insert(folder, &rows).await?;
         Ok(())
@@ -425,38 +399,49 @@ pub fn ephemeral_rows(prepared: &[Prepared], payload: &Payload, folder_id: Uuid)
     let now = now_us();
     prepared
         .iter()
-        .map(|p| {
-            let (kind, media_type) = kind_name(p.kind);
-            MediaRow {
-                media_id: Uuid::new_v4(),
-                folder_id,
-                media_kind: kind.into(),
-                media_type: media_type.into(),
-                format: format!("{:?}", p.format).to_lowercase(),
-                mime: p.format.mime().into(),
-                original_name: p.file.name.clone(),
-                file_key: String::new(),
-                thumb_key: None,
-                size_bytes: p.file.bytes.len() as i64,
-                width: p.width as i64,
-                height: p.height as i64,
-                duration_ms: p.duration_ms,
-                tags: payload
-                    .media_tags
-                    .get(&p.file.key)
-                    .cloned()
-                    .unwrap_or_default(),
-                meta_data: payload
-                    .media_meta
-                    .get(&p.file.key)
-                    .cloned()
-                    .unwrap_or_else(|| json!({})),
-                technical_meta_data: json!({ "media_key": p.file.key }),
-                time_created: now,
-                time_updated: now,
-            }
-        })
+        .enumerate()
+        .map(|(i, p)| media_row(p, payload, folder_id, Uuid::new_v4(), now + i as i64))
         .collect()
+}
+
+/// The row of a validated file (no storage keys yet); `time` keeps upload order stable when
+/// sorting by time.
+fn media_row(
+    p: &Prepared,
+    payload: &Payload,
+    folder_id: Uuid,
+    media_id: Uuid,
+    time: i64,
+) -> MediaRow {
+    let (kind, media_type) = kind_name(p.kind);
+    MediaRow {
+        media_id,
+        folder_id,
+        media_kind: kind.into(),
+        media_type: media_type.into(),
+        format: format!("{:?}", p.format).to_lowercase(),
+        mime: p.format.mime().into(),
+        original_name: p.file.name.clone(),
+        file_key: String::new(),
+        thumb_key: None,
+        size_bytes: p.file.bytes.len() as i64,
+        width: p.width as i64,
+        height: p.height as i64,
+        duration_ms: p.duration_ms,
+        tags: payload
+            .media_tags
+            .get(&p.file.key)
+            .cloned()
+            .unwrap_or_default(),
+        meta_data: payload
+            .media_meta
+            .get(&p.file.key)
+            .cloned()
+            .unwrap_or_else(|| json!({})),
+        technical_meta_data: json!({ "media_key": p.file.key }),
+        time_created: time,
+        time_updated: time,
+    }
 }
 
 #[cfg(test)]

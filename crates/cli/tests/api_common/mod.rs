@@ -101,6 +101,37 @@ pub struct Server {
     pub client: Client,
 }
 
+/// `faceproof serve` on `listen` with a data directory, an optional database URL, the first
+/// ADMIN's credentials and `env`; no inherited configuration.
+fn serve_command(
+    listen: &str,
+    data_dir: &std::path::Path,
+    db_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
+    cmd.args(["serve", "--listen", listen, "--data-dir"])
+        .arg(data_dir);
+    if let Some(url) = db_url {
+        cmd.args(["--database-url", url]);
+    }
+    for var in [
+        "FACEPROOF_CONFIG",
+        "FACEPROOF_DATABASE_URL",
+        "FACEPROOF_PUBLIC_URL",
+        "FACEPROOF_SESSION_TTL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+    cmd
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -154,32 +185,14 @@ impl Server {
         };
         let data_dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
-        cmd.args([
-            "serve",
-            "--listen",
+        let child = serve_command(
             &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir.path());
-        if let Some(url) = &db_url {
-            cmd.args(["--database-url", url]);
-        }
-        for var in [
-            "FACEPROOF_CONFIG",
-            "FACEPROOF_DATABASE_URL",
-            "FACEPROOF_PUBLIC_URL",
-            "FACEPROOF_SESSION_TTL",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
-        let child = cmd.spawn().expect("starting faceproof serve");
+            data_dir.path(),
+            db_url.as_deref(),
+            env,
+        )
+        .spawn()
+        .expect("starting faceproof serve");
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -191,23 +204,7 @@ impl Server {
                 .build()
                 .unwrap(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = server
-                .client
-                .get(format!("{}/api/version", server.base))
-                .send()
-            {
-                if r.status() == 200 {
-                    break;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer /api/version within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        server.wait_ready();
         Some(server)
     }
 
@@ -406,23 +403,7 @@ impl Server {
     pub fn start_listening_on(host: &str, env: &[(&str, &str)]) -> Server {
         let data_dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
-        cmd.args(["serve", "--listen", &format!("{host}:{port}"), "--data-dir"])
-            .arg(data_dir.path());
-        for var in [
-            "FACEPROOF_CONFIG",
-            "FACEPROOF_DATABASE_URL",
-            "FACEPROOF_PUBLIC_URL",
-            "FACEPROOF_SESSION_TTL",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("FACEPROOF_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("FACEPROOF_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        let mut cmd = serve_command(&format!("{host}:{port}"), data_dir.path(), None, env);
         let server = Server {
             child: cmd.spawn().expect("starting faceproof serve"),
             base: format!("http://127.0.0.1:{port}"),
@@ -434,19 +415,7 @@ impl Server {
                 .build()
                 .unwrap(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !server
-            .client
-            .get(server.url("/api/version"))
-            .send()
-            .is_ok_and(|r| r.status() == 200)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer /api/version within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        server.wait_ready();
         server
     }
 }
@@ -490,30 +459,19 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let port = self.base.rsplit(':').next().unwrap().to_string();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
-        cmd.args([
-            "serve",
-            "--listen",
+        self.child = serve_command(
             &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(self.data_dir.path());
-        if let Some(url) = &self.db_url {
-            cmd.args(["--database-url", url]);
-        }
-        for var in [
-            "FACEPROOF_CONFIG",
-            "FACEPROOF_DATABASE_URL",
-            "FACEPROOF_PUBLIC_URL",
-            "FACEPROOF_SESSION_TTL",
-        ] {
-            cmd.env_remove(var);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
-        self.child = cmd.spawn().expect("restarting faceproof serve");
+            self.data_dir.path(),
+            self.db_url.as_deref(),
+            env,
+        )
+        .spawn()
+        .expect("restarting faceproof serve");
+        self.wait_ready();
+    }
+
+    /// Wait until `/api/version` answers 200 (at most 60 s).
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !self
             .client
@@ -523,7 +481,7 @@ impl Server {
         {
             assert!(
                 Instant::now() < deadline,
-                "the restarted server did not answer"
+                "the server did not answer /api/version within 60 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
