@@ -84,7 +84,7 @@ pub async fn run_now(st: &AppState, ids: &[Uuid], timeout: Duration) {
         if !pending {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

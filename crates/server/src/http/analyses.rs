@@ -66,13 +66,15 @@ pub async fn authorize_order(
     Ok(())
 }
 
-/// Validate and store an order (analyses + jobs in one transaction), wake the workers.
+/// Validate and store an order (analyses + jobs in one transaction); wake the workers unless the
+/// caller runs the jobs itself (`wake_workers: false`, single request).
 pub async fn place_order(
     st: &AppState,
     actor: &Actor,
     folder: &FolderRow,
     media: &[MediaRow],
     order: &Order,
+    wake_workers: bool,
 ) -> ApiResult<Vec<AnalysisRow>> {
     authorize_order(st, actor, folder, order).await?;
     for item in &order.items {
@@ -84,8 +86,10 @@ pub async fn place_order(
     st.store
         .analyses_create(&rows, st.cfg.job_max_attempts)
         .await?;
-    for _ in &rows {
-        st.wake.notify_one();
+    if wake_workers {
+        for _ in &rows {
+            st.wake.notify_one();
+        }
     }
     Ok(rows)
 }
@@ -100,7 +104,7 @@ async fn start(
     let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
     let order = request::parse_order(&body)?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
-    let rows = place_order(&st, &actor, &folder, &media, &order).await?;
+    let rows = place_order(&st, &actor, &folder, &media, &order, true).await?;
     Ok((
         StatusCode::CREATED,
         Json(

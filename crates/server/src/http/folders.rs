@@ -115,7 +115,7 @@ async fn single_request(
     let placed = async {
         let body = uploads::payload_order(payload, media).unwrap_or_default();
         let order = crate::analysis::request::parse_order(&body)?;
-        super::analyses::place_order(st, actor, folder, media, &order).await
+        super::analyses::place_order(st, actor, folder, media, &order, false).await
     }
     .await;
     let rows = match placed {
