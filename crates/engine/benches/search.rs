@@ -1,5 +1,6 @@
 //! 1:N search time at 10k, 100k and 1M enrolled faces (synthetic random unit vectors of the
-//! embedder's dimension), for the exact index of `faceproof_engine::search`:
+//! embedder's dimension), for the exact index of `faceproof_engine::search` — plus 1k, whose
+//! 2 MiB matrix stays in cache and so shows the kernels' own speed:
 //!
 //! - `simd`: [`FlatIndex::search`] with the run-time dispatched kernel (AVX2+FMA here), 1 thread;
 //! - `simd_threads`: [`FlatIndex::search_parallel`] on every core;
@@ -7,6 +8,7 @@
 //! - `naive_scalar`: the baseline — one thread, `zip().map().sum()` per row, then a selection.
 //!
 //! Every query asks for the top 10 with no threshold (the worst case: nothing is skipped).
+//! Figures from one run (2-core Xeon VM, dev profile) are in the `search` module's doc.
 //! After criterion's own report the bench prints a summary table (median of a few runs) with the
 //! naive/SIMD ratio. Run: `cargo bench --workspace --profile dev --bench search` (the dev profile
 //! builds dependencies optimised and reuses the workspace build); `FACEPROOF_BENCH_SIZES=10000,100000`
@@ -80,14 +82,18 @@ fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    if d < Duration::from_millis(1) {
+        format!("{:.0} µs", d.as_secs_f64() * 1e6)
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
 }
 
 fn main() {
     let sizes: Vec<usize> = std::env::var("FACEPROOF_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000, 1_000_000]);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -109,7 +115,7 @@ fn main() {
             got.iter().map(|h| h.id).collect::<Vec<_>>(),
             want.iter().map(|w| w.0).collect::<Vec<_>>()
         );
-        let label = if n >= 1_000_000 {
+        let label = if n >= 1_000_000 && n % 1_000_000 == 0 {
             format!("{}M", n / 1_000_000)
         } else {
             format!("{}k", n / 1000)
@@ -149,6 +155,27 @@ fn main() {
         summary.push((label, n, simd, par, port, base));
     }
     criterion.final_summary();
+    // The kernels on two cache-resident vectors: their own speed, without memory traffic.
+    let mut other = Vec::with_capacity(DIM);
+    Rng(54321).unit(&mut other);
+    let reps = 200_000;
+    let kernel_time = |f: &dyn Fn(&[f32], &[f32]) -> f32| {
+        median_time(5, || {
+            let mut acc = 0.0f32;
+            for _ in 0..reps {
+                acc += f(black_box(&q), black_box(&other));
+            }
+            black_box(acc);
+        }) / reps
+    };
+    let plain = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    println!(
+        "\ndot product of two {DIM}-d vectors in L1: {} {:.0} ns, portable {:.0} ns, naive scalar {:.0} ns",
+        kernel.name(),
+        kernel_time(&|a, b| kernel.dot(a, b)).as_nanos(),
+        kernel_time(&|a, b| Kernel::Portable.dot(a, b)).as_nanos(),
+        kernel_time(&plain).as_nanos(),
+    );
     println!(
         "\n1:N search, dim {DIM}, top {K}, kernel {}, {threads} threads available (median of runs):",
         kernel.name()

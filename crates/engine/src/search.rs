@@ -16,19 +16,31 @@
 //! # Cost, and where an approximate index would take over
 //!
 //! An exact scan reads every enrolled vector once per query: `N × dim × 4` bytes (2 KiB a face
-//! for the 512-d embedder). It is memory-bandwidth bound from a few thousand faces on, so its
-//! time is linear in N — measured by `cargo bench --bench search` (figures in the bench's doc):
-//! about a millisecond per 10k faces on one core, so ~0.1 s at 1M faces and 2 GiB of RAM.
-//! Against the rest of one analysis (decode + detect + embed ≈ 100–300 ms of CPU per photo, and
-//! Oz's own sizing of ~3 s per analysis) the scan is noise up to ~100k faces and still acceptable
-//! at 1M. Past that — or when many searches run at once and share the memory bus, or RAM for the
-//! `f32` matrix gets dear — an approximate index pays: HNSW (graph; ~1 ms at 10M with >95 %
-//! recall at k=10, but 1.5–2× the memory and slow inserts/deletes) or IVF-PQ (coarse clusters +
-//! product-quantised codes; 16–32× less memory, recall tunable with `nprobe`). Approximate search
-//! can miss the true nearest face, which for a blacklist is a missed match, so it should come
-//! only when N makes the exact scan too slow, with recall measured on real embeddings. A cheap
-//! step before that: `f16`/`int8` rows halve/quarter the bytes read per query at a tiny score
-//! error.
+//! for the 512-d embedder). With the AVX2 kernel it runs at the memory bus's speed from a few
+//! thousand faces on, so its time is linear in N. Measured by `benches/search.rs` (top 10, one
+//! 2-core Xeon VM, dev profile; mean of criterion's samples):
+//!
+//! | faces | matrix | AVX2, 1 thread | AVX2, 2 threads | naive scalar loop | naive / AVX2 (1 thread) |
+//! |---|---|---|---|---|---|
+//! | 10k | 20 MB | 0.77 ms | 0.53 ms | 2.39 ms | 3.1× |
+//! | 100k | 205 MB | 16.7 ms | 7.6 ms | 53.3 ms | 3.2× |
+//! | 1M | 2.0 GB | 147 ms | 83 ms | 576 ms | 3.9× |
+//!
+//! (in cache the kernel alone is 9.5× the naive loop: 24 ns against 229 ns per 512-d product;
+//! from 10k faces on, memory bandwidth — ~14 GB/s for one core here — is the limit.)
+//!
+//! The budget: one blacklist check already spends ~100 ms of CPU decoding, detecting and
+//! embedding the photo, and Oz sizes an analysis at ~3 s. An exact search that stays under
+//! ~50 ms — a few hundred thousand faces per core, the size of any one company's blacklist we
+//! expect — is noise next to that and never misses a match. At ~1M faces it costs 80–150 ms and
+//! 2 GB of RAM per process, still workable; past that, or when many searches run at once and
+//! share the memory bus, an approximate index pays: HNSW (a graph; ~1 ms at 10M faces with
+//! over 95 % recall at k=10, but 1.5–2× the memory and costly deletes) or IVF-PQ (coarse clusters
+//! plus product-quantised codes; 16–32× less memory, recall tuned by `nprobe`). Approximate
+//! search can miss the true nearest face — for a blacklist, a missed match — so it should come
+//! only when N makes the exact scan too slow, with its recall measured on real embeddings. A
+//! cheaper step first: `f16` or `int8` rows halve or quarter the bytes read per query (so the
+//! time) at a score error far below the decision margin.
 //!
 //! The server keeps one `FlatIndex` per collection (a search names its collections), so the
 //! optional `filter` is for finer restrictions and costs nothing for rows below the threshold.
@@ -110,15 +122,17 @@ impl Kernel {
     }
 }
 
-/// Portable dot product: eight independent partial sums (so the compiler may vectorise the loop
-/// without reassociating a single sum), then the tail.
+/// Portable dot product: 32 independent partial sums (so the compiler may vectorise the loop
+/// without reassociating a single sum, and the additions do not wait on each other), then the
+/// tail.
 #[inline]
 pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 32;
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; 8];
-    let chunks_a = a.chunks_exact(8);
-    let chunks_b = b.chunks_exact(8);
+    let mut acc = [0.0f32; LANES];
+    let chunks_a = a.chunks_exact(LANES);
+    let chunks_b = b.chunks_exact(LANES);
     let tail: f32 = chunks_a
         .remainder()
         .iter()
@@ -126,50 +140,62 @@ pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| x * y)
         .sum();
     for (x, y) in chunks_a.zip(chunks_b) {
-        for j in 0..8 {
+        let x: &[f32; LANES] = x.try_into().expect("a full chunk");
+        let y: &[f32; LANES] = y.try_into().expect("a full chunk");
+        for j in 0..LANES {
             acc[j] += x[j] * y[j];
         }
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    // pairwise, so the reduction vectorises too
+    let mut width = LANES / 2;
+    while width > 0 {
+        for j in 0..width {
+            acc[j] += acc[j + width];
+        }
+        width /= 2;
+    }
+    acc[0] + tail
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
 
+    /// Eight floats as a vector register. Not `_mm256_loadu_ps`: that is written as a
+    /// `copy_nonoverlapping` whose precondition checks run in builds with debug assertions (the
+    /// dev and test profiles) and made this loop 5× slower there; a by-value array is the same
+    /// single unaligned load without them.
+    #[inline(always)]
+    fn load8(v: &[f32]) -> __m256 {
+        let v: [f32; 8] = v.try_into().expect("8 floats");
+        // SAFETY: [f32; 8] and __m256 are both 32 bytes of plain floats.
+        unsafe { std::mem::transmute::<[f32; 8], __m256>(v) }
+    }
+
     /// # Safety
-    /// The CPU must support AVX2 and FMA; `a` and `b` must have the same length.
+    /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (a, b) = (&a[..n], &b[..n]);
         let mut acc0 = _mm256_setzero_ps();
         let mut acc1 = _mm256_setzero_ps();
         let mut acc2 = _mm256_setzero_ps();
         let mut acc3 = _mm256_setzero_ps();
-        let mut i = 0;
-        while i + 32 <= n {
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-            acc1 = _mm256_fmadd_ps(
-                _mm256_loadu_ps(pa.add(i + 8)),
-                _mm256_loadu_ps(pb.add(i + 8)),
-                acc1,
-            );
-            acc2 = _mm256_fmadd_ps(
-                _mm256_loadu_ps(pa.add(i + 16)),
-                _mm256_loadu_ps(pb.add(i + 16)),
-                acc2,
-            );
-            acc3 = _mm256_fmadd_ps(
-                _mm256_loadu_ps(pa.add(i + 24)),
-                _mm256_loadu_ps(pb.add(i + 24)),
-                acc3,
-            );
-            i += 32;
+        let mut ca = a.chunks_exact(32);
+        let mut cb = b.chunks_exact(32);
+        for (x, y) in ca.by_ref().zip(cb.by_ref()) {
+            let x: &[f32; 32] = x.try_into().expect("32 floats");
+            let y: &[f32; 32] = y.try_into().expect("32 floats");
+            acc0 = _mm256_fmadd_ps(load8(&x[0..8]), load8(&y[0..8]), acc0);
+            acc1 = _mm256_fmadd_ps(load8(&x[8..16]), load8(&y[8..16]), acc1);
+            acc2 = _mm256_fmadd_ps(load8(&x[16..24]), load8(&y[16..24]), acc2);
+            acc3 = _mm256_fmadd_ps(load8(&x[24..32]), load8(&y[24..32]), acc3);
         }
-        while i + 8 <= n {
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-            i += 8;
+        let mut c8a = ca.remainder().chunks_exact(8);
+        let mut c8b = cb.remainder().chunks_exact(8);
+        for (x, y) in c8a.by_ref().zip(c8b.by_ref()) {
+            acc0 = _mm256_fmadd_ps(load8(x), load8(y), acc0);
         }
         let sum = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
         let lo = _mm256_castps256_ps128(sum);
@@ -177,12 +203,13 @@ mod avx2 {
         let s = _mm_add_ps(lo, hi);
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0b01));
-        let mut total = _mm_cvtss_f32(s);
-        while i < n {
-            total += *pa.add(i) * *pb.add(i);
-            i += 1;
-        }
-        total
+        let tail: f32 = c8a
+            .remainder()
+            .iter()
+            .zip(c8b.remainder())
+            .map(|(x, y)| x * y)
+            .sum();
+        _mm_cvtss_f32(s) + tail
     }
 
     /// # Safety
@@ -388,7 +415,8 @@ impl<Id: Copy + Eq + Hash> FlatIndex<Id> {
     }
 
     /// [`search`](Self::search) with the rows split among `threads` scoped threads (worth it
-    /// from some 100k rows on; below, the spawn costs more than it saves).
+    /// from some 10k rows on, ~2× at 100k on two cores; below, the spawn costs more than it
+    /// saves).
     pub fn search_parallel(
         &self,
         query: &[f32],
@@ -576,9 +604,8 @@ mod tests {
                     // The same ids, except where two scores are closer than the rounding
                     // difference of the kernels: each id's own (naive) score must sit where the
                     // naive ranking has that score, and no id may repeat.
-                    let exact: HashMap<u32, f32> = naive(&rows, &qn, usize::MAX, -2.0)
-                        .into_iter()
-                        .collect();
+                    let exact: HashMap<u32, f32> =
+                        naive(&rows, &qn, usize::MAX, -2.0).into_iter().collect();
                     for (g, w) in got.iter().zip(&want) {
                         assert!((exact[&g.id] - w.1).abs() < 1e-5, "{kernel:?} k={k}");
                     }

@@ -15,7 +15,8 @@
 //!   server see an enrolment or a deletion as soon as it commits. Replaying is idempotent (an add
 //!   overwrites, a removal of something absent is a no-op), which makes the lazy load race-free:
 //!   anything committed between noting the sequence number and reading the rows is replayed.
-//! - A hole in the sequence (entries pruned by hand) makes the index reload from scratch.
+//! - A hole in the sequence makes the index reload from scratch, so the log may be pruned of old
+//!   entries as long as the newest one stays (nothing prunes it yet).
 //!
 //! Memory: 2 KiB per enrolled photo (512-d `f32`) plus ids; search time is linear in the number of
 //! faces in the searched collections (see the engine's `search` module for figures and for where
@@ -68,7 +69,7 @@ const LOAD_PAGE: i64 = 5_000;
 /// Below this many faces a search runs inline; above, on the blocking pool.
 const INLINE_SEARCH_ROWS: usize = 20_000;
 /// From this many faces a search splits the rows among the cores.
-const PARALLEL_SEARCH_ROWS: usize = 200_000;
+const PARALLEL_SEARCH_ROWS: usize = 50_000;
 
 #[derive(Default)]
 struct State {
