@@ -83,6 +83,8 @@ pub struct Payload {
     pub analyses: Option<Value>,
     /// A webhook URL for those analyses.
     pub resolution_endpoint: Option<Value>,
+    /// `person:meta_data` (collection enrolment).
+    pub person_meta: Option<Value>,
 }
 
 pub fn parse_payload(text: &str) -> ApiResult<Payload> {
@@ -114,6 +116,11 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
             return Err(ApiError::structure("folder:meta_data must be an object"));
         }
         p.folder_meta = Some(meta.clone());
+    }
+    match map.get("person:meta_data") {
+        None | Some(Value::Null) => {}
+        Some(m @ Value::Object(_)) => p.person_meta = Some(m.clone()),
+        Some(_) => return Err(ApiError::structure("person:meta_data must be an object")),
     }
     if let Some(meta) = map.get("media:meta_data") {
         let Value::Object(meta) = meta else {

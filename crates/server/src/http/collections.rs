@@ -356,104 +356,19 @@ fn multipart(
     })
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            Code::TooLarge,
-            "The request is over the configured size limit",
-        )
-    } else {
-        ApiError::structure(format!("Malformed multipart body: {}", e.body_text()))
-    }
-}
-
 struct PhotoUpload {
     payload: Payload,
     person_meta: Option<Value>,
     files: Vec<IncomingFile>,
 }
 
-/// Read photos and `payload` — the same rules as [`uploads::read_multipart`] (file fields, size
-/// limits, the rest of the body drained after a limit is hit), plus the `person:meta_data` block
-/// that folder uploads do not have.
-async fn read_photos(mut mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload> {
-    let cfg = &st.cfg;
-    let mut payload = None;
-    let mut person_meta = None;
-    let mut files = Vec::new();
-    let mut failure: Option<ApiError> = None;
-    while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
-        if failure.is_some() {
-            while field.chunk().await.map_err(multipart_error)?.is_some() {}
-            continue;
-        }
-        let key = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let is_text = field
-            .content_type()
-            .is_none_or(|ct| ct.starts_with("text/"));
-        if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
-            let text = field.text().await.map_err(multipart_error)?;
-            if key == "payload" {
-                let parsed = uploads::parse_payload(&text).and_then(|p| {
-                    let raw: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    match raw.get("person:meta_data") {
-                        None | Some(Value::Null) => Ok((p, None)),
-                        Some(m @ Value::Object(_)) => Ok((p, Some(m.clone()))),
-                        Some(_) => Err(ApiError::structure("person:meta_data must be an object")),
-                    }
-                });
-                match parsed {
-                    Ok((p, m)) => {
-                        payload = Some(p);
-                        person_meta = m;
-                    }
-                    Err(e) => failure = Some(e),
-                }
-            }
-            continue;
-        }
-        if files.len() >= cfg.max_files_per_folder {
-            failure = Some(ApiError::value(format!(
-                "Too many files: at most {} per request",
-                cfg.max_files_per_folder
-            )));
-            while field.chunk().await.map_err(multipart_error)?.is_some() {}
-            continue;
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            if failure.is_some() {
-                continue;
-            }
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() as u64 > cfg.max_file_bytes {
-                failure = Some(
-                    ApiError::new(
-                        Code::TooLarge,
-                        format!(
-                            "File '{key}' is over the limit of {} bytes",
-                            cfg.max_file_bytes
-                        ),
-                    )
-                    .with_details(
-                        json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes }),
-                    ),
-                );
-                bytes = Vec::new();
-            }
-        }
-        if failure.is_none() {
-            files.push(IncomingFile {
-                key: key.clone(),
-                name: file_name.unwrap_or(key),
-                bytes,
-            });
-        }
-    }
-    if let Some(e) = failure {
-        return Err(e);
-    }
+/// Read photos and `payload` with the upload rules of [`uploads::read_multipart`] (file fields,
+/// size limits, the rest of the body drained after a limit is hit), `person:meta_data` included.
+async fn read_photos(mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload> {
+    let upload = uploads::read_multipart(mp, &st.cfg).await?;
+    let person_meta = upload.payload.person_meta.clone();
+    let payload = upload.payload;
+    let files = upload.files;
     if files.is_empty() {
         return Err(ApiError::value("No photos have been added"));
     }
@@ -474,7 +389,7 @@ async fn read_photos(mut mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload>
         }
     }
     Ok(PhotoUpload {
-        payload: payload.unwrap_or_default(),
+        payload,
         person_meta,
         files,
     })

@@ -191,8 +191,17 @@ impl Store {
     /// Rows in one of the server's tables (for operators' checks and the test suites).
     pub async fn table_count(&self, table: &str) -> sqlx::Result<i64> {
         const TABLES: &[&str] = &[
-            "companies", "users", "sessions", "folders", "media", "analyses", "jobs",
-            "analysis_decisions", "webhook_deliveries", "webhook_attempts", "collections",
+            "companies",
+            "users",
+            "sessions",
+            "folders",
+            "media",
+            "analyses",
+            "jobs",
+            "analysis_decisions",
+            "webhook_deliveries",
+            "webhook_attempts",
+            "collections",
         ];
         if !TABLES.contains(&table) {
             return Err(sqlx::Error::Protocol(format!("unknown table {table}")));
