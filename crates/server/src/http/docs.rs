@@ -77,6 +77,11 @@ const ANALYSIS_READ: &str = "`analysis_id` and `analyse_id` (same value), `type`
 
 const ANALYSIS_LIST: &str = "Array of analyses (see GET /api/analyses/{id}), oldest first. Filters (legacy folder_analyze_list_get): `analyse_id` / `analysis_id` (comma list), `analyse_id.exclude`, `type` (comma list), `state`, `resolution_status`, `time_created.min/.max`.";
 
+const COLLECTION_UPLOAD: &str = "multipart photos under any keys + `payload` with `media:tags`, `media:meta_data` and \
+`person:meta_data` (`{person_info: {first_name, middle_name, last_name}}`). Photos only (videos, archives → 5/415); each must \
+show one face (no face / several / corrupt → 4 with details.reason no_face / multiple_faces / unreadable); one refused photo \
+refuses the request and nothing is stored. The embedding is computed once, here, and kept with the collection.";
+
 const ENDPOINTS: &[Endpoint] = &[
     Endpoint { auth: false, ..ep("get", "/api/version", "Version (health check)", "200 once the server is ready.") },
     Endpoint {
@@ -153,6 +158,20 @@ const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/folders/{folder_id}/meta_data", "Folder metadata", META),
     ep("get", "/api/media/{media_id}/meta_data", "Media metadata", META),
     ep("get", "/api/analyses/{analysis_id}/meta_data", "Analysis metadata", META),
+    Endpoint { ok: "201", ..ep("post", "/api/collections", "Create collection", "Body `{alias, company_id?, meta_data?}` (company: the caller's for CLIENT ADMIN). ADMIN (any company) or the company's CLIENT ADMIN; other client roles 9 (403); another company's id 10 (404).") },
+    ep("get", "/api/collections", "List collections", "`offset`, `limit` → `{items, total}`; items carry `collection_id`, `alias`, `company_id`, `meta_data`."),
+    ep("get", "/api/collections/{collection_id}", "Get collection", "As listed."),
+    Endpoint { ok: "204", ..ep("delete", "/api/collections/{collection_id}", "Delete collection", "With its persons, images and files; gone from searches at once.") },
+    Endpoint { ok: "201", ..ep("post", "/api/collections/{collection_id}/persons", "Enrol person", COLLECTION_UPLOAD) },
+    ep("get", "/api/collections/{collection_id}/persons", "List persons", "`offset`, `limit` → `{items, total}`; each person with `person_id`, `meta_data` and `images`."),
+    ep("get", "/api/collections/{collection_id}/persons/{person_id}", "Get person", "With `images[]` (`person_image_id`, `original_url`, `thumb_url`)."),
+    Endpoint { ok: "204", ..ep("delete", "/api/collections/{collection_id}/persons/{person_id}", "Delete person", "With images and files; removed from every search (all processes) at once.") },
+    Endpoint { ok: "201", ..ep("post", "/api/collections/{collection_id}/persons/{person_id}/images", "Add photos of a person", COLLECTION_UPLOAD) },
+    ep("get", "/api/collections/{collection_id}/persons/{person_id}/images", "List a person's photos", "Array of person images."),
+    ep("get", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}", "Get person image", "`person_image_id`, `original_url`, `thumb_url`, tags."),
+    Endpoint { ok: "204", ..ep("delete", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}", "Delete person image", "Its embedding leaves the index at once.") },
+    ep("get", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}/file", "Person image file", "The enrolled photo."),
+    ep("post", "/api/collections/{collection_id}/search", "Search a photo (1:N)", "multipart with one photo (one face) → `hits[]` best first with `person_id`, `person_image_id`, `confidence` (calibrated), `similarity`; `threshold` (default 0.85) and `limit` query parameters."),
     ep("get", "/api/collections/{collection_id}/meta_data", "Collection metadata", META),
     Endpoint { auth: false, ..ep("get", "/version", "Lite: version", "Lite API (stateless, nothing stored): `{core, tfss (backend), models[{name, version, role, sha256}], pack, template_format}`. See docs/lite-api.md.") },
     Endpoint { auth: false, ..ep("get", "/v1/face/pattern/health", "Lite: biometry health", "`{status: 0, message: \"\"}` when the models load; 503 with status 3 otherwise.") },
