@@ -947,7 +947,16 @@ fn receiver() -> Receiver {
 fn webhook_delivered_and_retried(backend: Backend) {
     let Some(data) = shared_data() else { return };
     let hook = receiver();
-    on(backend, &[("FACEPROOF_WEBHOOK_BACKOFF_MS", "200")], |s| {
+    let authority = hook
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/hook")
+        .to_string();
+    let env = [
+        ("FACEPROOF_WEBHOOK_BACKOFF_MS", "200"),
+        ("FACEPROOF_WEBHOOK_ALLOWED_HOSTS", authority.as_str()),
+    ];
+    on(backend, &env, |s| {
         let t = tenant(s, "hooked");
         let (_, settings) = s.call(
             Method::GET,
@@ -1196,4 +1205,55 @@ fn separate_worker_process_sqlite() {
 #[test]
 fn separate_worker_process_postgres() {
     separate_worker_process(Backend::Postgres);
+}
+
+/// Gesture videos must show their gesture: a head turn to the left is seen in the scripted clip
+/// and not in a nearly still one (which is then declined with the reason).
+#[test]
+fn gesture_videos_are_checked() {
+    let Some(data) = shared_data() else { return };
+    on(Backend::Sqlite, &[], |s| {
+        let t = tenant(s, "gestures");
+        let f = folder(
+            s,
+            &t.client,
+            &[
+                (
+                    "turns",
+                    file(&data, LIVE_VIDEO),
+                    &["video_selfie", "video_selfie_left"],
+                ),
+                (
+                    "still",
+                    file(&data, "video/krzysiek354_live_small_moves.mp4"),
+                    &["video_selfie", "video_selfie_left"],
+                ),
+            ],
+        );
+        let a = run_one(
+            s,
+            &t.client,
+            f["folder_id"].as_str().unwrap(),
+            json!({"type": "quality"}),
+        );
+        let turns = result_for(&a, &media_id(&f, "turns"));
+        assert_eq!(turns["results_data"]["gesture"]["performed"], true, "{a}");
+        assert_eq!(
+            turns["results_data"]["gesture"]["name"],
+            "video_selfie_left"
+        );
+        assert_eq!(turns["resolution_status"], "SUCCESS", "{a}");
+        let still = result_for(&a, &media_id(&f, "still"));
+        assert_eq!(still["results_data"]["gesture"]["performed"], false, "{a}");
+        assert_eq!(still["error"]["code"], "gesture_not_performed");
+        assert_eq!(still["resolution_status"], "DECLINED");
+        assert!(
+            still["results_data"]["confidence_spoofing"]
+                .as_f64()
+                .unwrap()
+                < 0.5,
+            "live, but no turn"
+        );
+        assert_eq!(a["resolution_status"], "DECLINED");
+    });
 }

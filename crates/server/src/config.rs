@@ -29,6 +29,7 @@
 //! | `webhook_max_attempts` | `FACEPROOF_WEBHOOK_MAX_ATTEMPTS` | 8 |
 //! | `webhook_backoff_ms` | `FACEPROOF_WEBHOOK_BACKOFF_MS` | 2000 (doubles after each failed attempt) |
 //! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
+//! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any host (comma-separated `host` or `host:port`; other callback URLs are refused with error 4) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
@@ -69,6 +70,7 @@ pub struct Config {
     pub webhook_max_attempts: i64,
     pub webhook_backoff_ms: u64,
     pub webhook_timeout_secs: u64,
+    pub webhook_allowed_hosts: Vec<String>,
     pub lite_api_key: Option<String>,
 }
 
@@ -108,6 +110,7 @@ impl Default for Config {
             webhook_max_attempts: 8,
             webhook_backoff_ms: 2000,
             webhook_timeout_secs: 10,
+            webhook_allowed_hosts: Vec::new(),
             lite_api_key: None,
         }
     }
@@ -190,6 +193,13 @@ impl Config {
         )?;
         env_parse("FACEPROOF_WEBHOOK_BACKOFF_MS", &mut c.webhook_backoff_ms)?;
         env_parse("FACEPROOF_WEBHOOK_TIMEOUT", &mut c.webhook_timeout_secs)?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_ALLOWED_HOSTS") {
+            c.webhook_allowed_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());
         }

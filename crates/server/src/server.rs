@@ -164,6 +164,9 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
             if let Err(e) = purge.jobs_purge_finished(7 * 24 * 3600).await {
                 tracing::warn!("purging finished jobs: {e}");
             }
+            if let Err(e) = purge.collection_changes_prune(24 * 3600).await {
+                tracing::warn!("pruning the collection change log: {e}");
+            }
         }
     });
     let public = PublicUrl(cfg.public_url.clone());

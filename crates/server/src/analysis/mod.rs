@@ -180,6 +180,20 @@ fn analyze(
     }
 }
 
+/// The gesture a media's tags ask for: a specific one (`video_selfie_left`…) over the plain
+/// `video_selfie` / `video_selfie_blank`, which ask only for a face.
+fn gesture_of(tags: &[String]) -> Option<(&str, Gesture)> {
+    let mut found = None;
+    for t in tags {
+        match Gesture::from_tag(t) {
+            Some(Gesture::Blank) if found.is_none() => found = Some((t.as_str(), Gesture::Blank)),
+            Some(Gesture::Blank) | None => {}
+            Some(g) => return Some((t.as_str(), g)),
+        }
+    }
+    found
+}
+
 /// Selfie photos must show one face; ID documents may carry a second, smaller ghost portrait.
 fn policy_for(m: &MediaInput) -> FacePolicy {
     if is_document(&m.tags) {
@@ -201,7 +215,7 @@ pub fn run_quality(
     let mut out = Outcome::default();
     let mut declined = false;
     for m in media {
-        let gesture = m.tags.iter().find_map(|t| Gesture::from_tag(t));
+        let (gesture_tag, gesture) = gesture_of(&m.tags).unzip();
         let is_video = m.kind != "IMAGE";
         let opts = AnalyzeOptions {
             policy: policy_for(m),
@@ -243,7 +257,7 @@ pub fn run_quality(
                         data["liveness_frames"] = json!(v.liveness_frames);
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({
-                                "name": m.tags.iter().find(|t| Gesture::from_tag(t).is_some()),
+                                "name": gesture_tag,
                                 "performed": g.performed,
                                 "frames_matching": g.frames_matching,
                                 "frames_with_face": g.frames_with_face,
@@ -434,6 +448,15 @@ mod tests {
             Some(AnalysisType::Collection)
         );
         assert_eq!(AnalysisType::parse("documents"), None);
+    }
+
+    #[test]
+    fn the_specific_gesture_wins_over_the_plain_selfie_tag() {
+        let t = tags(&["video_selfie", "video_selfie_left", "orientation_portrait"]);
+        assert_eq!(gesture_of(&t), Some(("video_selfie_left", Gesture::Left)));
+        let t = tags(&["video_selfie", "video_selfie_blank"]);
+        assert_eq!(gesture_of(&t), Some(("video_selfie", Gesture::Blank)));
+        assert_eq!(gesture_of(&tags(&["photo_selfie"])), None);
     }
 
     #[test]

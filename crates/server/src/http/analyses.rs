@@ -77,6 +77,9 @@ pub async fn place_order(
     wake_workers: bool,
 ) -> ApiResult<Vec<AnalysisRow>> {
     authorize_order(st, actor, folder, order).await?;
+    if let Some(url) = &order.resolution_endpoint {
+        crate::webhooks::check_allowed(&st.cfg, url)?;
+    }
     for item in &order.items {
         if item.kind == AnalysisType::Collection {
             crate::analysis::collection::check_params(st, folder.company_id, &item.params).await?;
@@ -379,7 +382,11 @@ async fn update_settings(
                 Value::Null => {
                     settings.as_object_mut().map(|o| o.remove("resolution_endpoint"));
                 }
-                Value::String(s) => settings[k.as_str()] = json!(request::check_url(&s)?),
+                Value::String(s) => {
+                    let url = request::check_url(&s)?;
+                    crate::webhooks::check_allowed(&st.cfg, &url)?;
+                    settings[k.as_str()] = json!(url);
+                }
                 _ => return Err(ApiError::value("resolution_endpoint must be a URL or null")),
             },
             "rotate_webhook_secret" => {

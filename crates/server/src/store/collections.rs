@@ -705,3 +705,18 @@ mod tests {
         }
     }
 }
+
+impl Store {
+    /// Drop change-log entries older than `age_secs`, always keeping the newest: a process that
+    /// lagged behind longer sees a hole in the sequence and reloads its index from the tables.
+    pub async fn collection_changes_prune(&self, age_secs: i64) -> sqlx::Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM collection_changes WHERE time_created < $1 \
+             AND seq < (SELECT MAX(seq) FROM collection_changes)",
+        )
+        .bind(now_us() - age_secs * 1_000_000)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+}
