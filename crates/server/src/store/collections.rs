@@ -681,6 +681,21 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Drop change-log entries older than `age_secs`, always keeping the newest: a process that
+    /// lagged behind longer sees a hole in the sequence and reloads its index from the tables.
+    pub async fn collection_changes_prune(&self, age_secs: i64) -> sqlx::Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM collection_changes WHERE time_created < $1 \
+             AND seq < (SELECT MAX(seq) FROM collection_changes)",
+        )
+        .bind(now_us() - age_secs * 1_000_000)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -703,20 +718,5 @@ mod tests {
         ] {
             assert_eq!(ChangeOp::parse(op.as_str()), Some(op));
         }
-    }
-}
-
-impl Store {
-    /// Drop change-log entries older than `age_secs`, always keeping the newest: a process that
-    /// lagged behind longer sees a hole in the sequence and reloads its index from the tables.
-    pub async fn collection_changes_prune(&self, age_secs: i64) -> sqlx::Result<u64> {
-        Ok(sqlx::query(
-            "DELETE FROM collection_changes WHERE time_created < $1 \
-             AND seq < (SELECT MAX(seq) FROM collection_changes)",
-        )
-        .bind(now_us() - age_secs * 1_000_000)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
     }
 }
