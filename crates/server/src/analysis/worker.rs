@@ -68,7 +68,11 @@ pub async fn run_now(st: &AppState, ids: &[Uuid], timeout: Duration) {
             .job_claim(JobKind::Analysis, &name, st.cfg.job_lease_secs, Some(*id))
             .await
         {
-            Ok(Some(job)) => process(st, &name, job).await,
+            // Spawned, so a client that hangs up does not cancel the analysis half-way.
+            Ok(Some(job)) => {
+                let (st, name) = (st.clone(), name.clone());
+                let _ = tokio::spawn(async move { process(&st, &name, job).await }).await;
+            }
             Ok(None) => {}
             Err(e) => tracing::warn!("claiming a job: {e}"),
         }
@@ -102,7 +106,8 @@ async fn process(st: &AppState, name: &str, job: Job) {
         finish_failed(st, &job, &reason, default_hook.as_deref()).await;
         return;
     }
-    let renew = {
+    // The lease is renewed while this future lives; dropped, the renewal stops with it.
+    let renew = AbortOnDrop({
         let store = st.store.clone();
         let (id, name, lease) = (job.job_id, name.to_string(), st.cfg.job_lease_secs);
         tokio::spawn(async move {
@@ -113,9 +118,9 @@ async fn process(st: &AppState, name: &str, job: Job) {
                 }
             }
         })
-    };
+    });
     let result = execute(st, job.target_id, default_hook.as_deref()).await;
-    renew.abort();
+    drop(renew);
     match result {
         Ok(webhook) => {
             if let Err(e) = st.store.job_done(job.job_id).await {
@@ -136,6 +141,14 @@ async fn process(st: &AppState, name: &str, job: Job) {
                 tracing::error!("re-queueing job {}: {e}", job.job_id);
             }
         }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
