@@ -1257,3 +1257,56 @@ fn gesture_videos_are_checked() {
         assert_eq!(a["resolution_status"], "DECLINED");
     });
 }
+
+/// A client that hangs up during a single request does not leave its analyses half-done.
+#[test]
+fn single_request_survives_a_client_hanging_up() {
+    let Some(data) = shared_data() else { return };
+    on(Backend::Sqlite, &[], |s| {
+        let t = tenant(s, "impatient");
+        let form = reqwest::blocking::multipart::Form::new()
+            .file("video", file(&data, LIVE_VIDEO))
+            .unwrap()
+            .text(
+                "payload",
+                json!({"media:tags": {"video": ["video_selfie", "video_selfie_blank"]},
+                       "analyses": [{"type": "quality", "params": {"extract_best_shot": true}}]})
+                .to_string(),
+            );
+        let impatient = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_millis(900))
+            .build()
+            .unwrap();
+        let sent = impatient
+            .post(s.url("/api/folders/"))
+            .header("X-Forensic-Access-Token", &t.client)
+            .multipart(form)
+            .send();
+        // the analysis of this clip takes well over the client's patience on this kind of machine
+        assert!(sent.is_err(), "the client was meant to give up first");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, list) = s.call(
+                Method::GET,
+                "/api/folders/?with_analyses=true",
+                Some(&t.client),
+                None,
+            );
+            let analyses: Vec<Value> = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|f| f["analyses"].as_array().cloned().unwrap_or_default())
+                .collect();
+            if !analyses.is_empty() && analyses.iter().all(|a| a["state"] == "FINISHED") {
+                assert_eq!(analyses[0]["resolution_status"], "SUCCESS");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "analyses stuck: {list}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+}
