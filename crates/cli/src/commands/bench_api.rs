@@ -251,7 +251,25 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     for (s, engine_ms) in scenarios.iter().zip(engine_ms) {
         for &c in &clients {
             let started = Instant::now();
+            let running = std::sync::atomic::AtomicBool::new(true);
+            let mut probes: Vec<f64> = Vec::new();
             let latencies: Vec<f64> = std::thread::scope(|scope| {
+                // A probe measures how the rest of the API answers while the analyses run.
+                let probe = scope.spawn(|| {
+                    let mut seen = Vec::new();
+                    while running.load(std::sync::atomic::Ordering::Relaxed) {
+                        let t = Instant::now();
+                        if client
+                            .get(format!("{}/api/version", server.base))
+                            .send()
+                            .is_ok()
+                        {
+                            seen.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    seen
+                });
                 let handles: Vec<_> = (0..c)
                     .map(|_| {
                         let (client, base, token) = (&client, &server.base, &token);
@@ -265,12 +283,16 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                         })
                     })
                     .collect();
-                handles
+                let result = handles
                     .into_iter()
                     .map(|h| h.join().expect("client thread"))
                     .collect::<anyhow::Result<Vec<Vec<f64>>>>()
-                    .map(|v| v.concat())
+                    .map(|v| v.concat());
+                running.store(false, std::sync::atomic::Ordering::Relaxed);
+                probes = probe.join().expect("probe thread");
+                result
             })?;
+            probes.sort_by(f64::total_cmp);
             let wall = started.elapsed().as_secs_f64();
             let mut sorted = latencies.clone();
             sorted.sort_by(f64::total_cmp);
@@ -284,6 +306,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                 "p95_ms": percentile(&sorted, 0.95),
                 "engine_ms": engine_ms,
                 "p50_over_engine": p50 / engine_ms,
+                "version_p95_ms": if probes.is_empty() { 0.0 } else { percentile(&probes, 0.95) },
             }));
         }
     }
@@ -296,7 +319,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "{:<20} {:>7} {:>9} {:>12} {:>9} {:>9} {:>10} {:>8}",
+            "{:<20} {:>7} {:>9} {:>12} {:>9} {:>9} {:>10} {:>8} {:>12}",
             "scenario",
             "clients",
             "requests",
@@ -304,11 +327,12 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             "p50 ms",
             "p95 ms",
             "engine ms",
-            "p50/eng"
+            "p50/eng",
+            "version p95"
         );
         for r in &rows {
             println!(
-                "{:<20} {:>7} {:>9} {:>12.1} {:>9.0} {:>9.0} {:>10.0} {:>8.2}",
+                "{:<20} {:>7} {:>9} {:>12.1} {:>9.0} {:>9.0} {:>10.0} {:>8.2} {:>12.1}",
                 r["scenario"].as_str().unwrap_or(""),
                 r["clients"].as_u64().unwrap_or(0),
                 r["requests"].as_u64().unwrap_or(0),
@@ -317,9 +341,11 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                 r["p95_ms"].as_f64().unwrap_or(0.0),
                 r["engine_ms"].as_f64().unwrap_or(0.0),
                 r["p50_over_engine"].as_f64().unwrap_or(0.0),
+                r["version_p95_ms"].as_f64().unwrap_or(0.0),
             );
         }
-        println!("engine ms: the same input analysed in this process (decode + models, one thread); p50/eng: HTTP latency over it.");
+        println!("engine ms: the same input analysed in this process (decode + models, one thread); p50/eng: HTTP latency over it;");
+        println!("version p95: GET /api/version latency while the analyses run (the HTTP side under load).");
     }
     Ok(())
 }
