@@ -102,6 +102,7 @@ async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppS
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
     let blobs = LocalBlobs::open(&cfg.media_dir()).context("opening the media directory")?;
+    let inference = Arc::new(Inference::new(engine, cfg.inference_threads));
     Ok(AppState {
         limiter: Arc::new(LoginLimiter::new(
             cfg.login_max_failures,
@@ -111,8 +112,8 @@ async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppS
         cfg: Arc::new(cfg.clone()),
         store,
         blobs: Arc::new(blobs),
-        inference: Arc::new(Inference::new(engine, cfg.inference_threads)),
-        collections: Arc::new(CollectionIndex::new()),
+        collections: Arc::new(CollectionIndex::new(inference.pack_id())),
+        inference,
         wake: Arc::new(tokio::sync::Notify::new()),
         wake_webhooks: Arc::new(tokio::sync::Notify::new()),
     })

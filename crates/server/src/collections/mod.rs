@@ -135,11 +135,18 @@ pub struct CollectionIndex {
     state: Arc<RwLock<State>>,
     /// Serialises loading and catching up, so `last_seq` only moves forward.
     refresh: Mutex<()>,
+    /// The model pack whose embeddings this process compares (those of other packs are left
+    /// out: a vector from another model has no meaningful similarity to ours).
+    model: String,
 }
 
 impl CollectionIndex {
-    pub fn new() -> Self {
-        CollectionIndex::default()
+    /// An index over the embeddings made by model pack `model` (the engine's pack id).
+    pub fn new(model: &str) -> Self {
+        CollectionIndex {
+            model: model.to_string(),
+            ..CollectionIndex::default()
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -158,7 +165,9 @@ impl CollectionIndex {
         }
         loop {
             let last = self.read().last_seq;
-            let changes = store.collection_changes_since(last, CHANGES_PAGE).await?;
+            let changes = store
+                .collection_changes_since(last, CHANGES_PAGE, &self.model)
+                .await?;
             if changes.is_empty() {
                 return Ok(());
             }
@@ -194,7 +203,9 @@ impl CollectionIndex {
         let mut after = None;
         let mut count = 0usize;
         loop {
-            let page = store.collection_embeddings_page(after, LOAD_PAGE).await?;
+            let page = store
+                .collection_embeddings_page(after, LOAD_PAGE, &self.model)
+                .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.person_image_id);
             count += page.len();
@@ -644,5 +655,75 @@ mod tests {
         assert_eq!(hits.len(), 2);
         assert_eq!(hits[0].person_id, crowd);
         assert_eq!(hits[1].person_id, other);
+    }
+
+    /// Embeddings of another model pack are never compared with ours, whether the index loads
+    /// them from the tables or replays them from the change log.
+    #[tokio::test]
+    async fn embeddings_of_another_model_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let c = store
+            .collection_create(None, "blacklist", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let image = |model: &str, person: Uuid, seed: u32| NewPersonImage {
+            row: PersonImageRow {
+                person_image_id: Uuid::new_v4(),
+                person_id: person,
+                collection_id: c.collection_id,
+                format: "jpeg".into(),
+                mime: "image/jpeg".into(),
+                original_name: String::new(),
+                file_key: "k".into(),
+                thumb_key: None,
+                size_bytes: 1,
+                width: 1,
+                height: 1,
+                tags: vec![],
+                meta_data: serde_json::json!({}),
+                technical_meta_data: serde_json::json!({}),
+                embedding_model: model.into(),
+                time_created: now_us(),
+                time_updated: now_us(),
+            },
+            embedding: unit(seed, 8),
+        };
+        let person = |id: Uuid| PersonRow {
+            person_id: id,
+            collection_id: c.collection_id,
+            meta_data: serde_json::json!({}),
+            time_created: now_us(),
+            time_updated: now_us(),
+        };
+        let (ours, theirs, late) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        store
+            .person_insert(&person(ours), &[image("ours", ours, 1)])
+            .await
+            .unwrap();
+        store
+            .person_insert(&person(theirs), &[image("theirs", theirs, 1)])
+            .await
+            .unwrap();
+        let index = CollectionIndex::new("ours");
+        let hits = index
+            .search(&store, &[c.collection_id], &unit(1, 8), 0.5, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            hits.iter().map(|h| h.person_id).collect::<Vec<_>>(),
+            vec![ours]
+        );
+        // added after the load: replayed from the change log, with the same rule
+        store
+            .person_insert(&person(late), &[image("theirs", late, 1)])
+            .await
+            .unwrap();
+        let hits = index
+            .search(&store, &[c.collection_id], &unit(1, 8), 0.5, 10)
+            .await
+            .unwrap();
+        assert_eq!(hits.len(), 1, "{hits:?}");
     }
 }

@@ -617,19 +617,24 @@ impl Store {
 
     /// Change-log entries after `seq`, oldest first, at most `limit`; `image_added` entries carry
     /// the image's embedding when the image still exists.
+    ///
+    /// Embeddings made by another model than `model` read as absent: they do not compare.
     pub async fn collection_changes_since(
         &self,
         seq: i64,
         limit: i64,
+        model: &str,
     ) -> sqlx::Result<Vec<Change>> {
         let rows = sqlx::query(
             "SELECT c.seq, c.op, c.collection_id, c.person_id, c.person_image_id, i.embedding \
              FROM collection_changes c \
              LEFT JOIN person_images i ON i.person_image_id = c.person_image_id AND c.op = 'image_added' \
+             AND i.embedding_model = $3 \
              WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)
+        .bind(model)
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -659,13 +664,15 @@ impl Store {
         &self,
         after: Option<Uuid>,
         limit: i64,
+        model: &str,
     ) -> sqlx::Result<Vec<StoredEmbedding>> {
         let rows = sqlx::query(
             "SELECT collection_id, person_id, person_image_id, embedding FROM person_images \
-             WHERE person_image_id > $1 ORDER BY person_image_id LIMIT $2",
+             WHERE person_image_id > $1 AND embedding_model = $3 ORDER BY person_image_id LIMIT $2",
         )
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(limit)
+        .bind(model)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
