@@ -450,6 +450,18 @@ fn error_paths(backend: Backend) {
             403,
             9,
         );
+        // an ADMIN's folder belongs to no company: without the server's secret no webhook
+        let own = folder(s, &root, &[("a", file(&data, BLAIR_A), &["photo_selfie"])]);
+        assert_error(
+            order(
+                s,
+                &root,
+                own["folder_id"].as_str().unwrap(),
+                json!({"analyses": [{"type": "quality"}], "resolution_endpoint": "http://127.0.0.1:9/hook"}),
+            ),
+            400,
+            4,
+        );
         assert_eq!(s.db_count("analyses"), 0, "no refused order left a row");
         assert_eq!(s.db_count("jobs"), 0);
         // unknown analysis ids

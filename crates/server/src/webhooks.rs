@@ -13,7 +13,8 @@
 //! {"event": "analyses.finished", "delivery_id": "…", "group_id": "…", "folder": { …folder with analyses… }}
 //! ```
 //! The secret is the company's `webhook_secret` (`GET /api/companies/{id}/settings`, made on first
-//! use), or the server's `webhook_secret` for folders outside any company. A receiver recomputes
+//! use), or the server's `webhook_secret` for folders outside any company (without it such orders
+//! cannot name a webhook, so nothing is ever sent unsigned). A receiver recomputes
 //! the HMAC over the raw body and refuses timestamps older than a few minutes.
 //! Any 2xx answer is a delivery; anything else (or no answer within `webhook_timeout_secs`) is
 //! retried after `webhook_backoff_ms` × 2^(attempt−1), up to `webhook_max_attempts`, then `FAILED`.

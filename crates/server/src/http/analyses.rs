@@ -79,6 +79,12 @@ pub async fn place_order(
     authorize_order(st, actor, folder, order).await?;
     if let Some(url) = &order.resolution_endpoint {
         crate::webhooks::check_allowed(&st.cfg, url)?;
+        // Webhooks are always signed: outside a company the server's secret signs them.
+        if folder.company_id.is_none() && st.cfg.webhook_secret.is_none() {
+            return Err(ApiError::value(
+                "Webhooks for folders outside a company need the server's FACEPROOF_WEBHOOK_SECRET",
+            ));
+        }
     }
     for item in &order.items {
         if item.kind == AnalysisType::Collection {
