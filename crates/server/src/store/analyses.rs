@@ -178,17 +178,7 @@ impl Store {
             None => Ok(None),
             Some(r) => {
                 let a = from_row(&r)?;
-                let owner = Owner {
-                    folder_id: a.folder_id,
-                    company_id: r
-                        .try_get::<Option<String>, _>("f_company_id")?
-                        .as_deref()
-                        .and_then(parse_uuid),
-                    user_id: r
-                        .try_get::<Option<String>, _>("f_user_id")?
-                        .as_deref()
-                        .and_then(parse_uuid),
-                };
+                let owner = Owner::joined(&r, a.folder_id)?;
                 Ok(Some((a, owner)))
             }
         }

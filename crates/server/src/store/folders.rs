@@ -163,6 +163,17 @@ pub async fn insert_media(
     Ok(())
 }
 
+impl Owner {
+    /// The folder's ownership from a row joined with `folders` as `f_company_id`, `f_user_id`.
+    pub fn joined(r: &sqlx::any::AnyRow, folder_id: Uuid) -> sqlx::Result<Owner> {
+        Ok(Owner {
+            folder_id,
+            company_id: opt_uuid(r, "f_company_id")?,
+            user_id: opt_uuid(r, "f_user_id")?,
+        })
+    }
+}
+
 impl Store {
     /// Insert a new folder (when given) and media rows in one transaction.
     pub async fn folder_insert(
@@ -344,11 +355,7 @@ impl Store {
             None => Ok(None),
             Some(r) => {
                 let m = media_from_row(&r)?;
-                let owner = Owner {
-                    folder_id: m.folder_id,
-                    company_id: opt_uuid(&r, "f_company_id")?,
-                    user_id: opt_uuid(&r, "f_user_id")?,
-                };
+                let owner = Owner::joined(&r, m.folder_id)?;
                 Ok(Some((m, owner)))
             }
         }
