@@ -1119,6 +1119,18 @@ fn blacklist_analysis(backend: Backend) {
                 .unwrap()
                 >= 0.85
         );
+        // the matched enrolled photo, for the collection's managers
+        let image_url = hit["results_data"]["matches"][0]["image_url"]
+            .as_str()
+            .unwrap();
+        let resp = s
+            .client
+            .get(image_url)
+            .header("X-Forensic-Access-Token", &t.admin)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.bytes().unwrap().starts_with(&[0xFF, 0xD8]));
         let miss = result_for(&a, &media_id(&f, "powell"));
         assert_eq!(miss["resolution_status"], "SUCCESS", "{a}");
         assert!(miss.get("person_id").is_none());

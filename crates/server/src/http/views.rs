@@ -136,6 +136,22 @@ pub fn analysis(
     let mut results_media = a.results_media.clone();
     if let Some(list) = results_media.as_array_mut() {
         for entry in list {
+            // blacklist matches: a link to the matched enrolled photo
+            if let Some(matches) = entry
+                .get_mut("results_data")
+                .and_then(|d| d.get_mut("matches"))
+                .and_then(Value::as_array_mut)
+            {
+                for m in matches {
+                    let ids = ["collection_id", "person_id", "person_image_id"]
+                        .map(|k| m.get(k).and_then(Value::as_str).map(str::to_string));
+                    if let [Some(c), Some(p), Some(i)] = ids {
+                        m["image_url"] = json!(format!(
+                            "{base}/api/collections/{c}/persons/{p}/images/{i}/file"
+                        ));
+                    }
+                }
+            }
             if let Some(images) = entry.get_mut("output_images").and_then(Value::as_array_mut) {
                 for img in images {
                     let id = img
