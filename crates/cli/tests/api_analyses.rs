@@ -1334,3 +1334,42 @@ fn single_request_survives_a_client_hanging_up() {
         }
     });
 }
+
+/// A refusal decided before the body is read (bad token, another company's folder) still reaches
+/// a client that is in the middle of uploading megabytes, as the documented error.
+#[test]
+fn refused_large_uploads_get_their_error() {
+    on(Backend::Sqlite, &[], |s| {
+        let t = tenant(s, "big");
+        let other = tenant(s, "bigger");
+        let big: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
+        for path in ["/api/folders/", "/api/instant/folders/"] {
+            assert_error(
+                s.upload_bytes(path, "bogus", "video", "v.mp4", big.clone(), None),
+                401,
+                7,
+            );
+        }
+        let (st, f) = s.upload_bytes(
+            "/api/folders/",
+            &t.client,
+            "a",
+            "a.png",
+            {
+                let mut png = std::io::Cursor::new(Vec::new());
+                image::RgbImage::from_pixel(64, 64, image::Rgb([10, 20, 30]))
+                    .write_to(&mut png, image::ImageFormat::Png)
+                    .unwrap();
+                png.into_inner()
+            },
+            None,
+        );
+        assert_eq!(st, 201, "{f}");
+        let path = format!("/api/folders/{}/media/", f["folder_id"].as_str().unwrap());
+        assert_error(
+            s.upload_bytes(&path, &other.client, "video", "v.mp4", big.clone(), None),
+            404,
+            10,
+        );
+    });
+}

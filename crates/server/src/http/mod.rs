@@ -7,6 +7,7 @@ pub mod auth;
 pub mod collections;
 pub mod companies;
 pub mod docs;
+pub mod drain;
 pub mod folders;
 pub mod instant;
 pub mod lite;
@@ -74,6 +75,10 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(Code::MethodNotAllowed, "Method not allowed")
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            drain::drain_unread_body_on_error,
+        ))
         .with_state(state)
 }
 
