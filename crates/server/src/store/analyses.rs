@@ -105,23 +105,6 @@ pub struct GroupDone {
     pub delivery_id: Uuid,
 }
 
-fn in_list(w: &mut Sql, column: &str, values: &[String], negate: bool) {
-    if values.is_empty() {
-        return;
-    }
-    w.push(&format!(
-        " AND {column} {}IN (",
-        if negate { "NOT " } else { "" }
-    ));
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.bind(Param::Text(v.clone()));
-    }
-    w.push(")");
-}
-
 impl Store {
     /// Insert analyses (one group) and their jobs, and mark the folder PROCESSING — one transaction.
     pub async fn analyses_create(
@@ -194,33 +177,12 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut q = Sql::new(format!("SELECT {COLUMNS} FROM analyses WHERE 1=1"));
-        in_list(
-            &mut q,
-            "folder_id",
-            &ids.iter().map(Uuid::to_string).collect::<Vec<_>>(),
-            false,
-        );
-        in_list(
-            &mut q,
-            "analysis_id",
-            &f.analysis_ids
-                .iter()
-                .map(Uuid::to_string)
-                .collect::<Vec<_>>(),
-            false,
-        );
-        in_list(
-            &mut q,
-            "analysis_id",
-            &f.exclude_ids
-                .iter()
-                .map(Uuid::to_string)
-                .collect::<Vec<_>>(),
-            true,
-        );
-        in_list(&mut q, "type", &f.kinds, false);
-        in_list(&mut q, "state", &f.states, false);
-        in_list(&mut q, "resolution_status", &f.resolution_status, false);
+        q.and_in("folder_id", ids, false)
+            .and_in("analysis_id", &f.analysis_ids, false)
+            .and_in("analysis_id", &f.exclude_ids, true)
+            .and_in("type", &f.kinds, false)
+            .and_in("state", &f.states, false)
+            .and_in("resolution_status", &f.resolution_status, false);
         for (op, v) in [(">=", f.time_created_min), ("<=", f.time_created_max)] {
             if let Some(v) = v {
                 q.push(&format!(" AND time_created {op} "));
@@ -346,12 +308,7 @@ impl Store {
             "SELECT decision_id, analysis_id, user_id, before_status, after_status, comment, time_created \
              FROM analysis_decisions WHERE 1=1",
         );
-        in_list(
-            &mut q,
-            "analysis_id",
-            &ids.iter().map(Uuid::to_string).collect::<Vec<_>>(),
-            false,
-        );
+        q.and_in("analysis_id", ids, false);
         q.push(" ORDER BY time_created");
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter()

@@ -536,15 +536,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut q = Sql::new(format!(
-            "SELECT {IMAGE_COLUMNS} FROM person_images WHERE person_id IN ("
+            "SELECT {IMAGE_COLUMNS} FROM person_images WHERE 1=1"
         ));
-        for (i, id) in person_ids.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.bind(Param::Text(id.to_string()));
-        }
-        q.push(") ORDER BY time_created, person_image_id");
+        q.and_in("person_id", person_ids, false);
+        q.push(" ORDER BY time_created, person_image_id");
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(image_from_row).collect()
     }

@@ -257,16 +257,7 @@ impl Store {
                 MetaOp::Ne => w.push(&format!(" AND ({expr} IS NULL OR {expr} <> {v})")),
             };
         }
-        if !f.resolution_status.is_empty() {
-            w.push(" AND resolution_status IN (");
-            for (i, s) in f.resolution_status.iter().enumerate() {
-                if i > 0 {
-                    w.push(", ");
-                }
-                w.bind(Param::Text(s.clone()));
-            }
-            w.push(")");
-        }
+        w.and_in("resolution_status", &f.resolution_status, false);
         if let Some(u) = f.user_id {
             w.push(" AND user_id = ");
             w.bind(Param::Text(u.to_string()));
@@ -275,16 +266,7 @@ impl Store {
             w.push(" AND company_id = ");
             w.bind(Param::Text(c.to_string()));
         }
-        if !f.folder_ids.is_empty() {
-            w.push(" AND folder_id IN (");
-            for (i, id) in f.folder_ids.iter().enumerate() {
-                if i > 0 {
-                    w.push(", ");
-                }
-                w.bind(Param::Text(id.to_string()));
-            }
-            w.push(")");
-        }
+        w.and_in("folder_id", &f.folder_ids, false);
         let mut count = w.clone();
         count.text = format!("SELECT COUNT(*) AS n FROM folders{}", w.text);
         let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
@@ -315,16 +297,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q = Sql::new(format!(
-            "SELECT {MEDIA_COLUMNS} FROM media WHERE folder_id IN ("
-        ));
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.bind(Param::Text(id.to_string()));
-        }
-        q.push(") ORDER BY time_created, media_id");
+        let mut q = Sql::new(format!("SELECT {MEDIA_COLUMNS} FROM media WHERE 1=1"));
+        q.and_in("folder_id", ids, false);
+        q.push(" ORDER BY time_created, media_id");
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(media_from_row).collect()
     }

@@ -160,6 +160,30 @@ impl Sql {
         self.params.push(p);
         format!("${}", self.params.len())
     }
+    /// Appends ` AND column IN ($a, $b, …)` (`NOT IN` when `negate`); nothing for no values,
+    /// so an empty filter means "any".
+    pub fn and_in<I, V>(&mut self, column: &str, values: I, negate: bool) -> &mut Self
+    where
+        I: IntoIterator<Item = V>,
+        V: ToString,
+    {
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
+            return self;
+        }
+        self.push(&format!(
+            " AND {column} {}IN (",
+            if negate { "NOT " } else { "" }
+        ));
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Param::Text(v.to_string()));
+        }
+        self.push(")")
+    }
+
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
         let mut q = sqlx::query(&self.text);
         for p in &self.params {
