@@ -65,16 +65,7 @@ impl Store {
 
     pub async fn company_list(&self, f: &ListFilter) -> sqlx::Result<(Vec<Company>, i64)> {
         let mut w = Sql::new(" WHERE 1=1");
-        match f.scope {
-            Scope::All => {}
-            Scope::Company(c) => {
-                w.push(" AND company_id = ");
-                w.bind(Param::Text(c.to_string()));
-            }
-            Scope::Own(_) | Scope::Nothing => {
-                w.push(" AND 1=0");
-            }
-        }
+        w.and_scope(f.scope, None);
         if let Some(s) = &f.search_text {
             w.push(" AND LOWER(name) LIKE ");
             w.bind(Param::Text(format!("%{}%", s.to_lowercase())));

@@ -223,20 +223,7 @@ impl Store {
 
     pub async fn folder_list(&self, f: &FolderFilter) -> sqlx::Result<(Vec<FolderRow>, i64)> {
         let mut w = Sql::new(" WHERE 1=1");
-        match f.scope {
-            Scope::All => {}
-            Scope::Company(c) => {
-                w.push(" AND company_id = ");
-                w.bind(Param::Text(c.to_string()));
-            }
-            Scope::Own(u) => {
-                w.push(" AND user_id = ");
-                w.bind(Param::Text(u.to_string()));
-            }
-            Scope::Nothing => {
-                w.push(" AND 1=0");
-            }
-        }
+        w.and_scope(f.scope, Some("user_id"));
         for (col, op, v) in [
             ("time_created", ">=", f.time_created_min),
             ("time_created", "<=", f.time_created_max),

@@ -24,6 +24,8 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool};
 use uuid::Uuid;
 
+use crate::auth::policy::Scope;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +162,25 @@ impl Sql {
         self.params.push(p);
         format!("${}", self.params.len())
     }
+    /// Appends the visibility of a list [`Scope`]: a company's rows (`company_id`), one user's
+    /// (`owner_column`; no owner column ⇒ nothing), all, or nothing.
+    pub fn and_scope(&mut self, scope: Scope, owner_column: Option<&str>) -> &mut Self {
+        match (scope, owner_column) {
+            (Scope::All, _) => self,
+            (Scope::Company(c), _) => {
+                self.push(" AND company_id = ");
+                self.bind(Param::Text(c.to_string()));
+                self
+            }
+            (Scope::Own(u), Some(col)) => {
+                self.push(&format!(" AND {col} = "));
+                self.bind(Param::Text(u.to_string()));
+                self
+            }
+            (Scope::Own(_), None) | (Scope::Nothing, _) => self.push(" AND 1=0"),
+        }
+    }
+
     /// Appends ` AND column IN ($a, $b, …)` (`NOT IN` when `negate`); nothing for no values,
     /// so an empty filter means "any".
     pub fn and_in<I, V>(&mut self, column: &str, values: I, negate: bool) -> &mut Self

@@ -146,20 +146,7 @@ impl Store {
 
     pub async fn user_list(&self, f: &ListFilter) -> sqlx::Result<(Vec<User>, i64)> {
         let mut w = Sql::new(" WHERE 1=1");
-        match f.scope {
-            Scope::All => {}
-            Scope::Company(c) => {
-                w.push(" AND company_id = ");
-                w.bind(Param::Text(c.to_string()));
-            }
-            Scope::Own(u) => {
-                w.push(" AND user_id = ");
-                w.bind(Param::Text(u.to_string()));
-            }
-            Scope::Nothing => {
-                w.push(" AND 1=0");
-            }
-        }
+        w.and_scope(f.scope, Some("user_id"));
         if let Some(c) = f.company_id {
             w.push(" AND company_id = ");
             w.bind(Param::Text(c.to_string()));
