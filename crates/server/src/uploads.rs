@@ -19,7 +19,7 @@ use faceproof_engine::media::{decode, Decoded, Format, Limits, MediaKind};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::blobs::BlobStore;
+use crate::blobs::{put_original_and_thumb, BlobStore};
 use crate::config::Config;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::folders::{FolderRow, MediaRow};
@@ -87,6 +87,21 @@ pub struct Payload {
     pub person_meta: Option<Value>,
 }
 
+impl Payload {
+    /// The tags sent for the file under form key `key` (none when not named).
+    pub fn tags_of(&self, key: &str) -> Vec<String> {
+        self.media_tags.get(key).cloned().unwrap_or_default()
+    }
+
+    /// The `media:meta_data` sent for the file under form key `key` (`{}` when not named).
+    pub fn meta_of(&self, key: &str) -> Value {
+        self.media_meta
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| json!({}))
+    }
+}
+
 pub fn parse_payload(text: &str) -> ApiResult<Payload> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| ApiError::structure(format!("payload is not valid JSON: {e}")))?;
@@ -151,7 +166,8 @@ pub struct Upload {
     pub files: Vec<IncomingFile>,
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+/// A multipart reading error as the API reports it: over the size limit → 413, otherwise 3.
+pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             Code::TooLarge,
@@ -333,17 +349,15 @@ pub async fn commit(
         for (i, p) in prepared.into_iter().enumerate() {
             let media_id = Uuid::new_v4();
             let dir = format!("folders/{folder_id}/{media_id}");
-            let file_key = format!("{dir}/original.{}", p.format.extension());
             written.push(dir.clone());
-            blobs.put(&file_key, &p.file.bytes).await?;
-            let thumb_key = match &p.thumb {
-                Some(t) => {
-                    let k = format!("{dir}/thumb.jpg");
-                    blobs.put(&k, t).await?;
-                    Some(k)
-                }
-                None => None,
-            };
+            let (file_key, thumb_key) = put_original_and_thumb(
+                blobs,
+                &dir,
+                p.format.extension(),
+                &p.file.bytes,
+                p.thumb.as_deref(),
+            )
+            .await?;
             let mut row = media_row(&p, payload, folder_id, media_id, now + i as i64);
             row.file_key = file_key;
             row.thumb_key = thumb_key;
@@ -435,16 +449,8 @@ fn media_row(
         width: p.width as i64,
         height: p.height as i64,
         duration_ms: p.duration_ms,
-        tags: payload
-            .media_tags
-            .get(&p.file.key)
-            .cloned()
-            .unwrap_or_default(),
-        meta_data: payload
-            .media_meta
-            .get(&p.file.key)
-            .cloned()
-            .unwrap_or_else(|| json!({})),
+        tags: payload.tags_of(&p.file.key),
+        meta_data: payload.meta_of(&p.file.key),
         technical_meta_data: json!({ "media_key": p.file.key }),
         time_created: time,
         time_updated: time,

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{request, run_biometry, run_quality, AnalysisType, MediaInput, Outcome, SystemError};
+use crate::blobs::put_original_and_thumb;
 use crate::http::AppState;
 use crate::store::analyses::Finished;
 use crate::store::folders::MediaRow;
@@ -297,16 +298,15 @@ async fn store_best_shot(
     shot: &super::BestShot,
 ) -> Result<MediaRow, SystemError> {
     let dir = format!("folders/{folder_id}/{}", shot.media_id);
-    let file_key = format!("{dir}/original.jpg");
-    st.blobs.put(&file_key, &shot.jpeg).await.map_err(system)?;
-    let thumb_key = match &shot.thumb {
-        Some(t) => {
-            let k = format!("{dir}/thumb.jpg");
-            st.blobs.put(&k, t).await.map_err(system)?;
-            Some(k)
-        }
-        None => None,
-    };
+    let (file_key, thumb_key) = put_original_and_thumb(
+        st.blobs.as_ref(),
+        &dir,
+        "jpg",
+        &shot.jpeg,
+        shot.thumb.as_deref(),
+    )
+    .await
+    .map_err(system)?;
     let now = now_us();
     Ok(MediaRow {
         media_id: shot.media_id,

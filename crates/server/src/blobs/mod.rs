@@ -92,6 +92,28 @@ impl BlobStore for LocalBlobs {
     }
 }
 
+/// Store a media file as `<dir>/original.<extension>` and its JPEG thumbnail (when there is one)
+/// as `<dir>/thumb.jpg`; returns the two keys. The layout every stored picture or video shares.
+pub async fn put_original_and_thumb(
+    blobs: &dyn BlobStore,
+    dir: &str,
+    extension: &str,
+    bytes: &[u8],
+    thumb: Option<&[u8]>,
+) -> std::io::Result<(String, Option<String>)> {
+    let file_key = format!("{dir}/original.{extension}");
+    blobs.put(&file_key, bytes).await?;
+    let thumb_key = match thumb {
+        Some(t) => {
+            let k = format!("{dir}/thumb.jpg");
+            blobs.put(&k, t).await?;
+            Some(k)
+        }
+        None => None,
+    };
+    Ok((file_key, thumb_key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,7 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::blobs::BlobStore;
+use crate::blobs::{put_original_and_thumb, BlobStore};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::inference::Inference;
 use crate::store::collections::{Change, ChangeOp, NewPersonImage, PersonImageRow, PersonRow};
@@ -487,16 +487,14 @@ where
                 person_prefix(person.collection_id, person.person_id)
             );
             written.push(dir.clone());
-            let file_key = format!("{dir}/original.{}", p.format.extension());
-            blobs.put(&file_key, &p.file.bytes).await?;
-            let thumb_key = match &p.thumb {
-                Some(t) => {
-                    let k = format!("{dir}/thumb.jpg");
-                    blobs.put(&k, t).await?;
-                    Some(k)
-                }
-                None => None,
-            };
+            let (file_key, thumb_key) = put_original_and_thumb(
+                blobs,
+                &dir,
+                p.format.extension(),
+                &p.file.bytes,
+                p.thumb.as_deref(),
+            )
+            .await?;
             images.push(NewPersonImage {
                 row: PersonImageRow {
                     person_image_id: image_id,
@@ -510,16 +508,8 @@ where
                     size_bytes: p.file.bytes.len() as i64,
                     width: p.width as i64,
                     height: p.height as i64,
-                    tags: payload
-                        .media_tags
-                        .get(&p.file.key)
-                        .cloned()
-                        .unwrap_or_default(),
-                    meta_data: payload
-                        .media_meta
-                        .get(&p.file.key)
-                        .cloned()
-                        .unwrap_or_else(|| json!({})),
+                    tags: payload.tags_of(&p.file.key),
+                    meta_data: payload.meta_of(&p.file.key),
                     technical_meta_data: e.face,
                     embedding_model: embedding_model.to_string(),
                     // keep upload order stable when sorting by time

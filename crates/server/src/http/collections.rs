@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -571,25 +570,13 @@ async fn remove_image(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn send(st: &AppState, key: &str, mime: &str) -> ApiResult<Response> {
-    let bytes = st.blobs.get(key).await.map_err(|e| {
-        tracing::error!("reading a stored person image: {e}");
-        ApiError::not_found("Person image file")
-    })?;
-    Response::builder()
-        .header(header::CONTENT_TYPE, mime)
-        .header(header::CACHE_CONTROL, "private, no-store")
-        .body(Body::from(bytes))
-        .map_err(ApiError::internal)
-}
-
 async fn image_file(
     State(st): State<AppState>,
     actor: Actor,
     Path(ids): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let i = load_image(&st, &actor, ids, Action::Read).await?;
-    send(&st, &i.file_key, &i.mime).await
+    super::stored_file(&st, &i.file_key, &i.mime, "Person image file").await
 }
 
 async fn image_thumb(
@@ -601,7 +588,7 @@ async fn image_thumb(
     let key = i
         .thumb_key
         .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
-    send(&st, &key, "image/jpeg").await
+    super::stored_file(&st, &key, "image/jpeg", "Person image file").await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 //! `/api/media/{id}`: read, retag, delete, and the stored files (same access checks as the folder).
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -102,25 +101,13 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn send(st: &AppState, key: &str, mime: &str) -> ApiResult<Response> {
-    let bytes = st.blobs.get(key).await.map_err(|e| {
-        tracing::error!("reading a stored media file: {e}");
-        ApiError::not_found("Media file")
-    })?;
-    Response::builder()
-        .header(header::CONTENT_TYPE, mime)
-        .header(header::CACHE_CONTROL, "private, no-store")
-        .body(Body::from(bytes))
-        .map_err(ApiError::internal)
-}
-
 async fn file(
     State(st): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
-    send(&st, &m.file_key, &m.mime).await
+    super::stored_file(&st, &m.file_key, &m.mime, "Media file").await
 }
 
 async fn thumb(
@@ -132,7 +119,7 @@ async fn thumb(
     let key = m
         .thumb_key
         .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
-    send(&st, &key, "image/jpeg").await
+    super::stored_file(&st, &key, "image/jpeg", "Media file").await
 }
 
 async fn preview(
@@ -144,5 +131,5 @@ async fn preview(
     if m.media_kind != "VIDEO" {
         return Err(ApiError::not_found("Preview"));
     }
-    send(&st, &m.file_key, &m.mime).await
+    super::stored_file(&st, &m.file_key, &m.mime, "Media file").await
 }

@@ -277,6 +277,24 @@ impl QueryPairs {
     }
 }
 
+/// A stored file as the response body (`what` names it in the 404 when the bytes are missing).
+pub async fn stored_file(
+    st: &AppState,
+    key: &str,
+    mime: &str,
+    what: &str,
+) -> ApiResult<axum::response::Response> {
+    let bytes = st.blobs.get(key).await.map_err(|e| {
+        tracing::error!("reading a stored file ({what}): {e}");
+        ApiError::not_found(what)
+    })?;
+    axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, mime)
+        .header(axum::http::header::CACHE_CONTROL, "private, no-store")
+        .body(axum::body::Body::from(bytes))
+        .map_err(ApiError::internal)
+}
+
 /// `{"items": [...], "total": N}` — the list shape of every list endpoint.
 pub fn page<T: serde::Serialize>(items: Vec<T>, total: i64) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "items": items, "total": total, "count": total }))
