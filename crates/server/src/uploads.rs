@@ -179,18 +179,12 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError 
 }
 
 /// Read the multipart body: `payload` and `additional_info` are text; every other field that has a
-/// file name or a non-text content type is a media file. After a limit is hit the rest of the body
-/// is read and discarded (bounded by `max_request_bytes`), so the client gets the error response
-/// instead of a reset connection.
+/// file name or a non-text content type is a media file. The first problem ends the reading; the
+/// rest of the body is drained by [`crate::http::drain`] so the client still gets the error.
 pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload> {
     let mut payload = None;
     let mut files = Vec::new();
-    let mut failure: Option<ApiError> = None;
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
-        if failure.is_some() {
-            while field.chunk().await.map_err(multipart_error)?.is_some() {}
-            continue;
-        }
         let key = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
         let is_text = field
@@ -199,53 +193,35 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
             let text = field.text().await.map_err(multipart_error)?;
             if key == "payload" {
-                match parse_payload(&text) {
-                    Ok(p) => payload = Some(p),
-                    Err(e) => failure = Some(e),
-                }
+                payload = Some(parse_payload(&text)?);
             }
             continue;
         }
         if files.len() >= cfg.max_files_per_folder {
-            failure = Some(ApiError::value(format!(
+            return Err(ApiError::value(format!(
                 "Too many files: at most {} per folder",
                 cfg.max_files_per_folder
             )));
-            while field.chunk().await.map_err(multipart_error)?.is_some() {}
-            continue;
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            if failure.is_some() {
-                continue;
-            }
             bytes.extend_from_slice(&chunk);
             if bytes.len() as u64 > cfg.max_file_bytes {
-                failure = Some(
-                    ApiError::new(
-                        Code::TooLarge,
-                        format!(
-                            "File '{key}' is over the limit of {} bytes",
-                            cfg.max_file_bytes
-                        ),
-                    )
-                    .with_details(
-                        json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes }),
+                return Err(ApiError::new(
+                    Code::TooLarge,
+                    format!(
+                        "File '{key}' is over the limit of {} bytes",
+                        cfg.max_file_bytes
                     ),
-                );
-                bytes = Vec::new();
+                )
+                .with_details(json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes })));
             }
         }
-        if failure.is_none() {
-            files.push(IncomingFile {
-                key: key.clone(),
-                name: file_name.unwrap_or(key),
-                bytes,
-            });
-        }
-    }
-    if let Some(e) = failure {
-        return Err(e);
+        files.push(IncomingFile {
+            key: key.clone(),
+            name: file_name.unwrap_or(key),
+            bytes,
+        });
     }
     Ok(Upload {
         payload: payload.unwrap_or_default(),

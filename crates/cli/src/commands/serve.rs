@@ -7,11 +7,9 @@ use std::path::PathBuf;
 use faceproof_server::auth::Role;
 use faceproof_server::Config;
 
+/// Where the server's state lives: shared by `serve`, `worker` and `admin create`.
 #[derive(clap::Args)]
-pub struct Args {
-    /// Address and port to listen on, e.g. 0.0.0.0:8080.
-    #[arg(long)]
-    listen: Option<String>,
+pub struct StoreArgs {
     /// Where the SQLite database and the media files live.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -23,19 +21,27 @@ pub struct Args {
     config: Option<PathBuf>,
 }
 
-fn load(
-    config: Option<PathBuf>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-) -> anyhow::Result<Config> {
-    let mut cfg = Config::load(config.as_deref())?;
-    if let Some(d) = data_dir {
-        cfg.data_dir = d;
+impl StoreArgs {
+    /// The configuration with these flags applied on top.
+    fn load(self) -> anyhow::Result<Config> {
+        let mut cfg = Config::load(self.config.as_deref())?;
+        if let Some(d) = self.data_dir {
+            cfg.data_dir = d;
+        }
+        if let Some(u) = self.database_url {
+            cfg.database_url = Some(u);
+        }
+        Ok(cfg)
     }
-    if let Some(u) = database_url {
-        cfg.database_url = Some(u);
-    }
-    Ok(cfg)
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address and port to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long)]
+    listen: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -45,7 +51,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(globals: &crate::Globals, args: Args) -> anyhow::Result<()> {
-    let mut cfg = load(args.config, args.data_dir, args.database_url)?;
+    let mut cfg = args.store.load()?;
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
@@ -57,20 +63,14 @@ pub struct WorkerArgs {
     /// Analysis workers in this process (default: the `workers` setting, at least 1).
     #[arg(long)]
     workers: Option<usize>,
-    /// Where the SQLite database and the media files live (shared with the server).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// postgres://… — the server's database.
-    #[arg(long)]
-    database_url: Option<String>,
-    /// TOML configuration file (also FACEPROOF_CONFIG).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// The server's data directory and database.
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 /// `faceproof worker`: process queued analyses and webhooks of a server's database.
 pub fn run_worker(globals: &crate::Globals, args: WorkerArgs) -> anyhow::Result<()> {
-    let mut cfg = load(args.config, args.data_dir, args.database_url)?;
+    let mut cfg = args.store.load()?;
     if let Some(n) = args.workers {
         cfg.workers = n;
     }
@@ -98,12 +98,8 @@ enum AdminAction {
         /// For client roles: a company id, or the name of a company to create.
         #[arg(long)]
         company: Option<String>,
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        #[arg(long)]
-        database_url: Option<String>,
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -114,13 +110,11 @@ pub fn run_admin(args: AdminArgs) -> anyhow::Result<()> {
             password,
             role,
             company,
-            data_dir,
-            database_url,
-            config,
+            store,
         } => {
             let role =
                 Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
-            let cfg = load(config, data_dir, database_url)?;
+            let cfg = store.load()?;
             let id = runtime()?.block_on(faceproof_server::create_user(
                 &cfg,
                 &email,

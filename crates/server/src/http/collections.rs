@@ -362,7 +362,7 @@ struct PhotoUpload {
 }
 
 /// Read photos and `payload` with the upload rules of [`uploads::read_multipart`] (file fields,
-/// size limits, the rest of the body drained after a limit is hit), `person:meta_data` included.
+/// size limits), `person:meta_data` included.
 async fn read_photos(mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload> {
     let upload = uploads::read_multipart(mp, &st.cfg).await?;
     let person_meta = upload.payload.person_meta.clone();

@@ -145,11 +145,7 @@ impl Store {
 
     /// One analysis with its folder's ownership.
     pub async fn analysis_get(&self, id: Uuid) -> sqlx::Result<Option<(AnalysisRow, Owner)>> {
-        let cols = COLUMNS
-            .split(", ")
-            .map(|c| format!("a.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = super::qualified(COLUMNS, "a");
         let row = sqlx::query(&format!(
             "SELECT {cols}, f.company_id AS f_company_id, f.user_id AS f_user_id FROM analyses a \
              JOIN folders f ON f.folder_id = a.folder_id WHERE a.analysis_id = $1"

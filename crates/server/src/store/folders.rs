@@ -301,11 +301,7 @@ impl Store {
 
     /// A media row with its folder's ownership.
     pub async fn media_get(&self, id: Uuid) -> sqlx::Result<Option<(MediaRow, Owner)>> {
-        let cols = MEDIA_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = super::qualified(MEDIA_COLUMNS, "m");
         let row = sqlx::query(&format!(
             "SELECT {cols}, f.company_id AS f_company_id, f.user_id AS f_user_id FROM media m \
              JOIN folders f ON f.folder_id = m.folder_id WHERE m.media_id = $1"

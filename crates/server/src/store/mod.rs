@@ -222,6 +222,15 @@ impl Sql {
     }
 }
 
+/// A column list (`"a, b, c"`) qualified with a table alias (`"m.a, m.b, m.c"`), for joins.
+pub fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Parse a JSON TEXT column (an empty object when corrupt).
 pub fn json_col(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))

@@ -76,11 +76,7 @@ impl Store {
     }
 
     async fn session_find(&self, column: &str, token: &str) -> sqlx::Result<Option<SessionRow>> {
-        let cols = users::USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = super::qualified(users::USER_COLUMNS, "u");
         let row = sqlx::query(&format!(
             "SELECT {PREFIX_COLUMNS}, {cols} FROM sessions s JOIN users u ON u.user_id = s.user_id WHERE s.{column} = $1"
         ))

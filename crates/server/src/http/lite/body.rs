@@ -150,8 +150,8 @@ pub(super) struct Part {
 pub(super) const MAX_PARTS: usize = 8;
 
 /// Every field of a multipart body (files and text alike), each base64-decoded when the request
-/// or the part says `Content-Transfer-Encoding: base64`. After a limit is hit the rest of the body
-/// is read and dropped so that the client receives the error.
+/// or the part says `Content-Transfer-Encoding: base64`. The first problem ends the reading (the
+/// rest of the body is drained by [`crate::http::drain`], so the client still gets the error).
 pub(super) async fn read_parts(
     headers: &HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
@@ -174,46 +174,32 @@ pub(super) async fn read_parts(
     // Base64 text is 4/3 of the bytes it carries.
     let limit = cfg.max_file_bytes.saturating_mul(4) / 3 + 1024;
     let mut parts = Vec::new();
-    let mut failure: Option<ApiError> = None;
     while let Some(mut field) = mp.next_field().await.map_err(uploads::multipart_error)? {
         let name = field.name().unwrap_or("").to_string();
         let part_base64 = base64 || base64_mode(field.headers());
-        if failure.is_none() && parts.len() == MAX_PARTS {
-            failure = Some(ApiError::structure(format!(
+        if parts.len() == MAX_PARTS {
+            return Err(ApiError::structure(format!(
                 "Too many parts: expected {expected}"
             )));
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(uploads::multipart_error)? {
-            if failure.is_some() {
-                continue;
-            }
             bytes.extend_from_slice(&chunk);
             if bytes.len() as u64 > limit {
-                failure = Some(
-                    ApiError::new(
-                        Code::TooLarge,
-                        format!(
-                            "Part '{name}' is over the limit of {} bytes",
-                            cfg.max_file_bytes
-                        ),
-                    )
-                    .with_details(json!({ "reason": "too_large", "part": name, "max_file_bytes": cfg.max_file_bytes })),
-                );
-                bytes = Vec::new();
+                return Err(ApiError::new(
+                    Code::TooLarge,
+                    format!(
+                        "Part '{name}' is over the limit of {} bytes",
+                        cfg.max_file_bytes
+                    ),
+                )
+                .with_details(json!({ "reason": "too_large", "part": name, "max_file_bytes": cfg.max_file_bytes })));
             }
         }
-        if failure.is_none() {
-            match unwrap_base64(&bytes, part_base64, &format!("part '{name}'")) {
-                Ok(bytes) => parts.push(Part { name, bytes }),
-                Err(e) => failure = Some(e),
-            }
-        }
+        let bytes = unwrap_base64(&bytes, part_base64, &format!("part '{name}'"))?;
+        parts.push(Part { name, bytes });
     }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(parts),
-    }
+    Ok(parts)
 }
 
 /// Pick the two parts of a request: by name (any of each slot's aliases), else the two parts in
