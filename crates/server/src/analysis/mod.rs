@@ -17,6 +17,7 @@ pub mod worker;
 
 use faceproof_engine::best_shot;
 use faceproof_engine::gesture::Gesture;
+use faceproof_engine::media::Decoded;
 use faceproof_engine::{AnalyzeOptions, Engine, EngineError, FacePolicy, MediaReport};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -162,19 +163,20 @@ fn round4(x: f32) -> f64 {
     (x as f64 * 10_000.0).round() / 10_000.0
 }
 
+/// Decode and analyse one media; the decoded frames come back too (best shots are cut from them).
 fn analyze(
     engine: &Engine,
     m: &MediaInput,
     gesture: Option<Gesture>,
     opts: AnalyzeOptions,
-) -> Result<Result<MediaReport, EngineError>, SystemError> {
+) -> Result<Result<(Decoded, MediaReport), EngineError>, SystemError> {
     let result = engine.decode(&m.bytes).and_then(|decoded| {
         engine
             .analyze_media(&decoded, gesture, &opts)
             .map(|r| (decoded, r))
     });
     match result {
-        Ok((_, report)) => Ok(Ok(report)),
+        Ok(done) => Ok(Ok(done)),
         Err(e) if media_problem(&e) => Ok(Err(e)),
         Err(e) => Err(SystemError(e.to_string())),
     }
@@ -235,7 +237,7 @@ pub fn run_quality(
                 entry.insert("error".into(), problem_json(&e));
                 "DECLINED"
             }
-            Ok(report) => {
+            Ok((decoded, report)) => {
                 let spoofing = report.confidence_spoofing();
                 let mut data = json!({
                     "confidence_spoofing": spoofing.map(round4),
@@ -272,7 +274,8 @@ pub fn run_quality(
                             }
                         }
                         if extract_best_shot {
-                            if let Some(shot) = best_frame(engine, analysis_id, m, v.best_frame)? {
+                            if let Some(shot) = best_frame(&decoded, analysis_id, m, v.best_frame)?
+                            {
                                 output_images.push(json!({ "media_id": shot.media_id }));
                                 out.best_shots.push(shot);
                             }
@@ -299,21 +302,14 @@ pub fn run_quality(
     Ok(out)
 }
 
-/// Decode again and encode the chosen frame (videos are decoded per use rather than kept: a
-/// 48-frame 1080p video is 300 MB of pixels).
+/// The chosen frame of a video as a JPEG (and its thumbnail), ready to store as a media.
 fn best_frame(
-    engine: &Engine,
+    decoded: &Decoded,
     analysis_id: Uuid,
     m: &MediaInput,
     index: Option<usize>,
 ) -> Result<Option<BestShot>, SystemError> {
-    let Some(index) = index else {
-        return Ok(None);
-    };
-    let decoded = engine
-        .decode(&m.bytes)
-        .map_err(|e| SystemError(e.to_string()))?;
-    let Some(frame) = decoded.frames.get(index) else {
+    let Some(frame) = index.and_then(|i| decoded.frames.get(i)) else {
         return Ok(None);
     };
     let jpeg = best_shot::frame_jpeg(&frame.image).map_err(|e| SystemError(e.to_string()))?;
@@ -344,7 +340,7 @@ pub fn embeddings(
         };
         out.push(match analyze(engine, m, None, opts)? {
             Err(e) => Err(e),
-            Ok(report) => report
+            Ok((_, report)) => report
                 .primary_face()
                 .and_then(|f| f.embedding.clone())
                 .ok_or(EngineError::NoFace),

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::{request, run_biometry, run_quality, AnalysisType, MediaInput, Outcome, SystemError};
 use crate::blobs::put_original_and_thumb;
 use crate::http::AppState;
-use crate::store::analyses::Finished;
-use crate::store::folders::MediaRow;
+use crate::store::analyses::{AnalysisRow, Finished};
+use crate::store::folders::{MediaRow, Owner};
 use crate::store::jobs::{Job, JobKind};
 use crate::store::now_us;
 
@@ -93,9 +93,51 @@ pub async fn run_now(st: &AppState, ids: &[Uuid], timeout: Duration) {
     }
 }
 
+/// What a job works on, read once: the analysis, its folder's owner, the company's settings.
+struct Context {
+    analysis: AnalysisRow,
+    owner: Owner,
+    company: Value,
+}
+
+impl Context {
+    async fn load(st: &AppState, analysis_id: Uuid) -> Result<Option<Context>, SystemError> {
+        let Some((analysis, owner)) = st.store.analysis_get(analysis_id).await.map_err(system)?
+        else {
+            return Ok(None);
+        };
+        let company = match owner.company_id {
+            Some(c) => st.store.company_settings(c).await.map_err(system)?,
+            None => None,
+        };
+        Ok(Some(Context {
+            analysis,
+            owner,
+            company: company.unwrap_or_else(|| json!({})),
+        }))
+    }
+
+    /// The company's default webhook URL.
+    fn default_hook(&self) -> Option<&str> {
+        self.company
+            .get("resolution_endpoint")
+            .and_then(Value::as_str)
+    }
+}
+
 /// Process one claimed job: run it while renewing the lease; then done, retry, or FAILED.
 async fn process(st: &AppState, name: &str, job: Job) {
-    let default_hook = default_webhook(st, job.target_id).await;
+    let ctx = match Context::load(st, job.target_id).await {
+        Ok(Some(ctx)) if ctx.analysis.state == "PROCESSING" => ctx,
+        // deleted with its folder, or already finished by an earlier run
+        Ok(_) => {
+            if let Err(e) = st.store.job_done(job.job_id).await {
+                tracing::error!("marking job {} done: {e}", job.job_id);
+            }
+            return;
+        }
+        Err(e) => return retry(st, &job, &e).await,
+    };
     if job.attempts > job.max_attempts {
         let reason = format!(
             "gave up after {} attempts; last error: {}",
@@ -104,7 +146,7 @@ async fn process(st: &AppState, name: &str, job: Job) {
                 .clone()
                 .unwrap_or_else(|| "the worker stopped while processing (crash or restart)".into())
         );
-        finish_failed(st, &job, &reason, default_hook.as_deref()).await;
+        finish_failed(st, &job, &reason, ctx.default_hook()).await;
         return;
     }
     // The lease is renewed while this future lives; dropped, the renewal stops with it.
@@ -120,7 +162,7 @@ async fn process(st: &AppState, name: &str, job: Job) {
             }
         })
     });
-    let result = execute(st, job.target_id, default_hook.as_deref()).await;
+    let result = execute(st, &ctx).await;
     drop(renew);
     match result {
         Ok(webhook) => {
@@ -133,15 +175,18 @@ async fn process(st: &AppState, name: &str, job: Job) {
         }
         Err(e) if job.attempts >= job.max_attempts => {
             let reason = format!("failed {} times; last error: {e}", job.attempts);
-            finish_failed(st, &job, &reason, default_hook.as_deref()).await;
+            finish_failed(st, &job, &reason, ctx.default_hook()).await;
         }
-        Err(e) => {
-            tracing::warn!(analysis = %job.target_id, attempt = job.attempts, "analysis failed, will retry: {e}");
-            let delay = 1_000_000i64 << job.attempts.clamp(0, 6);
-            if let Err(e) = st.store.job_retry(job.job_id, &e.to_string(), delay).await {
-                tracing::error!("re-queueing job {}: {e}", job.job_id);
-            }
-        }
+        Err(e) => retry(st, &job, &e).await,
+    }
+}
+
+/// Back to the queue after a system error, runnable after 2^attempts seconds (at most 64 s).
+async fn retry(st: &AppState, job: &Job, e: &SystemError) {
+    tracing::warn!(analysis = %job.target_id, attempt = job.attempts, "analysis failed, will retry: {e}");
+    let delay = 1_000_000i64 << job.attempts.clamp(0, 6);
+    if let Err(e) = st.store.job_retry(job.job_id, &e.to_string(), delay).await {
+        tracing::error!("re-queueing job {}: {e}", job.job_id);
     }
 }
 
@@ -169,32 +214,14 @@ async fn finish_failed(st: &AppState, job: &Job, reason: &str, default_hook: Opt
     }
 }
 
-/// The company's default webhook URL for the folder of this analysis.
-async fn default_webhook(st: &AppState, analysis: Uuid) -> Option<String> {
-    let (_, owner) = st.store.analysis_get(analysis).await.ok()??;
-    let settings = st.store.company_settings(owner.company_id?).await.ok()??;
-    settings
-        .get("resolution_endpoint")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
 fn system(e: impl std::fmt::Display) -> SystemError {
     SystemError(e.to_string())
 }
 
 /// Run one analysis and store its result. `Ok(true)` when a webhook was queued.
-async fn execute(
-    st: &AppState,
-    analysis_id: Uuid,
-    default_hook: Option<&str>,
-) -> Result<bool, SystemError> {
-    let Some((a, owner)) = st.store.analysis_get(analysis_id).await.map_err(system)? else {
-        return Ok(false);
-    };
-    if a.state != "PROCESSING" {
-        return Ok(false);
-    }
+async fn execute(st: &AppState, ctx: &Context) -> Result<bool, SystemError> {
+    let (a, owner) = (&ctx.analysis, &ctx.owner);
+    let analysis_id = a.analysis_id;
     let all = st
         .store
         .media_of_folders(&[a.folder_id])
@@ -216,17 +243,8 @@ async fn execute(
             bytes: Arc::new(bytes),
         });
     }
-    let company = match owner.company_id {
-        Some(c) => st
-            .store
-            .company_settings(c)
-            .await
-            .map_err(system)?
-            .unwrap_or_else(|| json!({})),
-        None => json!({}),
-    };
     let kind = AnalysisType::parse(&a.kind).ok_or_else(|| system("unknown analysis type"))?;
-    let thresholds = request::thresholds(&st.cfg, &company, &a.params);
+    let thresholds = request::thresholds(&st.cfg, &ctx.company, &a.params);
     let outcome = run(
         st,
         kind,
@@ -252,7 +270,7 @@ async fn execute(
                 results_data: &outcome.results_data,
                 new_media: &new_media,
             },
-            default_hook,
+            ctx.default_hook(),
         )
         .await
         .map_err(system)?;
