@@ -1,5 +1,5 @@
 //! The OpenAPI document (`GET /api/openapi.json`) and a self-contained reference page
-//! (`GET /api/docs`, no external assets). The operations come from one table, [`ENDPOINTS`], whose
+//! (`GET /api/docs`, no external assets). The operations come from one table, `ENDPOINTS`, whose
 //! descriptions record how uncertain points of the Oz reference were read.
 
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //!   `details.reason = "no_face"`, several → 4 with `"multiple_faces"`.
 //! - `Content-Transfer-Encoding: base64` makes bodies and multipart parts base64 text, and makes
 //!   `extract` answer in base64.
-//! - Authentication ([`LiteAuth`]): with `lite_api_key` set every `/v1/face/…/{extract, compare,
+//! - Authentication (`auth::LiteAuth`): with `lite_api_key` set every `/v1/face/…/{extract, compare,
 //!   verify, extract_and_compare, detect}` call needs the key (`X-Api-Key` or
 //!   `Authorization: Bearer`): absent → 6, wrong → 7 (both 401). Without a key the Lite API is
 //!   open only when the server listens on a loopback address, and refused (9/403) otherwise.
