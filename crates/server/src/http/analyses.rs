@@ -146,33 +146,6 @@ pub async fn analyses_json(
         .collect())
 }
 
-fn upper_list(q: &QueryPairs, key: &str, allowed: &[&str]) -> ApiResult<Vec<String>> {
-    let mut out = Vec::new();
-    for v in q.all(key) {
-        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let s = s.to_ascii_uppercase();
-            if !allowed.contains(&s.as_str()) {
-                return Err(ApiError::value(format!(
-                    "Unknown {key} '{s}' (one of {})",
-                    allowed.join(", ")
-                )));
-            }
-            out.push(s);
-        }
-    }
-    Ok(out)
-}
-
-fn id_list(q: &QueryPairs, key: &str) -> ApiResult<Vec<Uuid>> {
-    let mut out = Vec::new();
-    for v in q.all(key) {
-        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            out.push(path_id(s)?);
-        }
-    }
-    Ok(out)
-}
-
 /// `GET /api/folders/{id}/analyses/?type=BIOMETRY,QUALITY&state=FINISHED` (legacy filters:
 /// `analyse_id`, `analyse_id.exclude`, `type`, `state`, `resolution_status`,
 /// `time_created.min/max`).
@@ -184,21 +157,16 @@ async fn list_of_folder(
     q: QueryPairs,
 ) -> ApiResult<Json<Vec<Value>>> {
     let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
-    let mut analysis_ids = id_list(&q, "analyse_id")?;
-    analysis_ids.extend(id_list(&q, "analysis_id")?);
-    let mut exclude_ids = id_list(&q, "analyse_id.exclude")?;
-    exclude_ids.extend(id_list(&q, "analysis_id.exclude")?);
+    let mut analysis_ids = q.id_list("analyse_id")?;
+    analysis_ids.extend(q.id_list("analysis_id")?);
+    let mut exclude_ids = q.id_list("analyse_id.exclude")?;
+    exclude_ids.extend(q.id_list("analysis_id.exclude")?);
     let filter = AnalysisFilter {
         analysis_ids,
         exclude_ids,
-        kinds: upper_list(
-            &q,
-            "type",
-            &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"],
-        )?,
-        states: upper_list(&q, "state", &["PROCESSING", "FINISHED", "FAILED"])?,
-        resolution_status: upper_list(
-            &q,
+        kinds: q.upper_list("type", &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"])?,
+        states: q.upper_list("state", &["PROCESSING", "FINISHED", "FAILED"])?,
+        resolution_status: q.upper_list(
             "resolution_status",
             &[
                 "PROCESSING",

@@ -250,22 +250,8 @@ async fn list(
             other => return Err(ApiError::value(format!("Unknown sorting '{other}'"))),
         },
     };
-    let mut resolution_status = Vec::new();
-    for v in q.all("resolution_status") {
-        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let s = s.to_ascii_uppercase();
-            if !STATUSES.contains(&s.as_str()) {
-                return Err(ApiError::value(format!("Unknown resolution_status '{s}'")));
-            }
-            resolution_status.push(s);
-        }
-    }
-    let mut folder_ids = Vec::new();
-    for v in q.all("folder_id") {
-        for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            folder_ids.push(path_id(s)?);
-        }
-    }
+    let resolution_status = q.upper_list("resolution_status", STATUSES)?;
+    let folder_ids = q.id_list("folder_id")?;
     let filter = FolderFilter {
         scope: list_scope(&actor, Resource::Folder),
         time_created_min: q.time_us("time_created.min")?,

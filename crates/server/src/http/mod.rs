@@ -264,6 +264,36 @@ impl QueryPairs {
     pub fn uuid(&self, key: &str) -> ApiResult<Option<Uuid>> {
         self.get(key).map(path_id).transpose()
     }
+    /// The upper-cased values of a repeatable, comma-separated parameter, each one of `allowed`
+    /// (else error 4 listing them).
+    pub fn upper_list(&self, key: &str, allowed: &[&str]) -> ApiResult<Vec<String>> {
+        let mut out = Vec::new();
+        for s in self.comma_values(key) {
+            let s = s.to_ascii_uppercase();
+            if !allowed.contains(&s.as_str()) {
+                return Err(ApiError::value(format!(
+                    "Unknown {key} '{s}' (one of {})",
+                    allowed.join(", ")
+                )));
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// The ids of a repeatable, comma-separated parameter (a non-UUID → error 5).
+    pub fn id_list(&self, key: &str) -> ApiResult<Vec<Uuid>> {
+        self.comma_values(key).map(path_id).collect()
+    }
+
+    fn comma_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.all(key)
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
     /// `offset` (default 0) and `limit` (default 100, at most 1000).
     pub fn paging(&self) -> ApiResult<(i64, i64)> {
         let offset = self.int("offset")?.unwrap_or(0);
