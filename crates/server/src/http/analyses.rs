@@ -1,5 +1,5 @@
 //! Analyses: order them on a folder, read them (one, a folder's, embedded in folders), take the
-//! operator's decision, see webhook deliveries, and the company settings that steer them.
+//! operator's decision, see webhook deliveries.
 //! The work itself happens in [`crate::analysis`].
 
 use axum::extract::{Path, State};
@@ -28,10 +28,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/folders/{folder_id}/webhooks", get(webhooks))
         .route("/api/analyses/{analysis_id}", get(read).patch(decide))
-        .route(
-            "/api/companies/{company_id}/settings",
-            get(read_settings).patch(update_settings),
-        )
 }
 
 fn kind_of(t: AnalysisType) -> AnalysisKind {
@@ -272,110 +268,4 @@ async fn webhooks(
     let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
     let list = st.store.deliveries_of_folder(folder.folder_id).await?;
     Ok(Json(json!(list)))
-}
-
-const SETTING_NUMBERS: &[&str] = &[
-    "liveness_threshold",
-    "biometry_threshold",
-    "biometry_operator_threshold",
-    "collection_threshold",
-];
-
-async fn company_for_settings(st: &AppState, actor: &Actor, id: &str) -> ApiResult<Uuid> {
-    let id = path_id(id)?;
-    st.store
-        .company_get(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Company"))?;
-    authorize(actor, Action::Configure, &Object::company(id))?;
-    Ok(id)
-}
-
-/// Settings with the defaults in force filled in, and the webhook secret (made on first read).
-async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
-    let secret = crate::webhooks::company_secret(st, company)
-        .await
-        .map_err(ApiError::internal)?;
-    let s = st
-        .store
-        .company_settings(company)
-        .await?
-        .unwrap_or_else(|| json!({}));
-    let cfg = &st.cfg;
-    Ok(json!({
-        "company_id": company,
-        "liveness_threshold": s.get("liveness_threshold").cloned().unwrap_or(json!(cfg.liveness_threshold)),
-        "biometry_threshold": s.get("biometry_threshold").cloned().unwrap_or(json!(cfg.biometry_threshold)),
-        "biometry_operator_threshold": s.get("biometry_operator_threshold").cloned().unwrap_or(Value::Null),
-        "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(json!(cfg.collection_threshold)),
-        "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
-        "webhook_secret": secret,
-    }))
-}
-
-async fn read_settings(
-    State(st): State<AppState>,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let company = company_for_settings(&st, &actor, &id).await?;
-    Ok(Json(settings_view(&st, company).await?))
-}
-
-/// `PATCH /api/companies/{id}/settings`: thresholds (0..1, or null for the server default),
-/// `resolution_endpoint` (http(s) URL or null), `rotate_webhook_secret: true`.
-async fn update_settings(
-    State(st): State<AppState>,
-    actor: Actor,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
-    let company = company_for_settings(&st, &actor, &id).await?;
-    let Value::Object(patch) = body else {
-        return Err(ApiError::structure("settings must be a JSON object"));
-    };
-    let mut settings = st
-        .store
-        .company_settings(company)
-        .await?
-        .unwrap_or_else(|| json!({}));
-    for (k, v) in patch {
-        match k.as_str() {
-            k if SETTING_NUMBERS.contains(&k) => match v.as_f64() {
-                _ if v.is_null() => {
-                    settings.as_object_mut().map(|o| o.remove(k));
-                }
-                Some(x) if (0.0..=1.0).contains(&x) => settings[k] = json!(x),
-                _ => {
-                    return Err(ApiError::value(format!(
-                        "{k} must be a number between 0 and 1 (or null)"
-                    )))
-                }
-            },
-            "resolution_endpoint" => match v {
-                Value::Null => {
-                    settings.as_object_mut().map(|o| o.remove("resolution_endpoint"));
-                }
-                Value::String(s) => {
-                    let url = request::check_url(&s)?;
-                    crate::webhooks::check_allowed(&st.cfg, &url)?;
-                    settings[k.as_str()] = json!(url);
-                }
-                _ => return Err(ApiError::value("resolution_endpoint must be a URL or null")),
-            },
-            "rotate_webhook_secret" => {
-                if v == json!(true) {
-                    settings["webhook_secret"] = json!(crate::webhooks::new_secret());
-                }
-            }
-            other => {
-                return Err(ApiError::value(format!(
-                    "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
-                     biometry_operator_threshold, collection_threshold, resolution_endpoint, rotate_webhook_secret)"
-                )))
-            }
-        }
-    }
-    st.store.company_set_settings(company, &settings).await?;
-    Ok(Json(settings_view(&st, company).await?))
 }

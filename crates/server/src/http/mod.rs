@@ -13,6 +13,7 @@ pub mod instant;
 pub mod lite;
 pub mod media;
 pub mod metadata;
+pub mod settings;
 pub mod users;
 pub mod views;
 
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/version", get(version))
         .merge(auth::routes())
         .merge(companies::routes())
+        .merge(settings::routes())
         .merge(users::routes())
         .merge(folders::routes())
         .merge(analyses::routes())
