@@ -88,7 +88,7 @@ async fn version() -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "core": env!("CARGO_PKG_VERSION"),
-        "api": "Oz API 6.x compatible (part 1: accounts, folders, media, metadata)",
+        "api": "Oz API 6.x compatible: accounts, folders, media, analyses, collections, Instant; Lite at /version",
     }))
 }
 
