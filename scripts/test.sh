@@ -40,8 +40,10 @@ fi
 
 echo "==> testing"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  # Doc tests first: nextest does not run them, and the last runner line a log reader sees
+  # should be nextest's count of every test.
   cargo test --workspace --doc --quiet
+  cargo nextest run --workspace --no-fail-fast "$@"
 else
   cargo test --workspace --no-fail-fast "$@"
 fi

@@ -1,12 +1,33 @@
-//! faceproof's Oz-compatible HTTP API server: accounts, companies, roles and tokens, folders,
-//! media and metadata, on SQLite (default) or PostgreSQL. Knows no tensor: media are validated with
-//! the engine's decoders only.
+//! faceproof's Oz-compatible HTTP API server: accounts, companies and roles, folders and media,
+//! liveness / biometry / blacklist analyses as durable jobs, webhooks, collections (1:N), Instant
+//! and the stateless Lite API, on SQLite (default) or PostgreSQL. Knows no tensor: every face
+//! computation is a call into `faceproof_engine` through [`inference`].
 //!
-//! Modules: [`http`] (one router per resource), [`auth`] (tokens, roles, the policy), [`store`]
-//! (sqlx repositories and migrations), [`blobs`] (media bytes), [`uploads`] (multipart → validated
-//! media), [`config`], [`errors`] (the error-code table).
+//! # Where things are
+//! Imports point one way: `http` → services (`analysis`, `collections`, `webhooks`, `uploads`,
+//! `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
+//! → engine. Nothing outside `http/` imports `http` (checked by `tests/layout.rs`).
+//!
+//! - [`http`] — the HTTP surface: one router per resource, extractors, `serve` (bind, layers,
+//!   graceful shutdown). Handlers parse, authorize, call a service, answer.
+//! - [`analysis`] — where an order is placed (`order`), where a job runs (`queue` claims and
+//!   leases, `execute` runs one, `process_quality` / `process_biometry` / `process_collection`),
+//!   analyses read back (`read`), single request and Instant.
+//! - [`views`] — where Oz JSON is shaped: folders, media, analyses, the webhook body.
+//! - [`webhooks`] — signing, callback URL rules, the delivery worker.
+//! - [`collections`] — enrolment (embedding photos) and the 1:N search index kept in sync by a
+//!   change log.
+//! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
+//! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first
+//!   ADMIN, maintenance, shutdown signal.
+//! - [`auth`] — tokens, passwords, roles, the one policy function, login rate limits.
+//! - [`store`] — sqlx repositories over SQLite and PostgreSQL, migrations, the job queue's tables.
+//! - [`blobs`] — media bytes (local files).
+//! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
+//! - [`config`] — every setting (file, `FACEPROOF_*`, flags); [`errors`] — the error-code table.
 
 pub mod analysis;
+pub mod app;
 pub mod auth;
 pub mod blobs;
 pub mod collections;
@@ -14,10 +35,12 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod inference;
-pub mod server;
 pub mod store;
 pub mod uploads;
+pub mod views;
 pub mod webhooks;
 
+pub use analysis::queue::work;
+pub use app::create_user;
 pub use config::Config;
-pub use server::{create_user, serve, work};
+pub use http::serve::serve;

@@ -180,7 +180,8 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError 
 
 /// Read the multipart body: `payload` and `additional_info` are text; every other field that has a
 /// file name or a non-text content type is a media file. The first problem ends the reading; the
-/// rest of the body is drained by [`crate::http::drain`] so the client still gets the error.
+/// rest of the body is drained by the HTTP layer (its `drain` middleware) so the client still gets
+/// the error.
 pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload> {
     let mut payload = None;
     let mut files = Vec::new();

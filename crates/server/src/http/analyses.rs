@@ -8,17 +8,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 use super::folders::load;
-use super::{path_id, ApiJson, AppState, BaseUrl, QueryPairs};
-use crate::analysis::request::{self, Order};
-use crate::analysis::AnalysisType;
-use crate::auth::policy::{authorize, Action, AnalysisKind, Flags, Object};
+use super::{path_id, ApiJson, BaseUrl, QueryPairs};
+use crate::analysis::order::{self, place_order};
+use crate::analysis::read::{analyses_json, one};
+use crate::app::AppState;
+use crate::auth::policy::{authorize, Action, Object};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult};
 use crate::store::analyses::{AnalysisFilter, AnalysisRow};
-use crate::store::folders::{FolderRow, MediaRow};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,75 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/analyses/{analysis_id}", get(read).patch(decide))
 }
 
-fn kind_of(t: AnalysisType) -> AnalysisKind {
-    match t {
-        AnalysisType::Quality => AnalysisKind::Quality,
-        AnalysisType::Biometry => AnalysisKind::Biometry,
-        AnalysisType::Collection => AnalysisKind::Collection,
-    }
-}
-
-/// May the actor start every analysis of the order on this folder (role and
-/// `can_start_analysis_*` flags)?
-pub async fn authorize_order(
-    st: &AppState,
-    actor: &Actor,
-    folder: &FolderRow,
-    order: &Order,
-) -> ApiResult<()> {
-    let user = st.store.user_get(actor.user_id).await?;
-    let flags = user
-        .map(|u| Flags {
-            biometry: u.can_start_analysis_biometry,
-            quality: u.can_start_analysis_quality,
-            collection: u.can_start_analysis_collection,
-        })
-        .unwrap_or_default();
-    for item in &order.items {
-        let mut object = Object::folder(folder.company_id, folder.user_id);
-        object.flags = flags;
-        authorize(actor, Action::StartAnalysis(kind_of(item.kind)), &object)?;
-    }
-    Ok(())
-}
-
-/// Validate and store an order (analyses + jobs in one transaction); wake the workers unless the
-/// caller runs the jobs itself (`wake_workers: false`, single request).
-pub async fn place_order(
-    st: &AppState,
-    actor: &Actor,
-    folder: &FolderRow,
-    media: &[MediaRow],
-    order: &Order,
-    wake_workers: bool,
-) -> ApiResult<Vec<AnalysisRow>> {
-    authorize_order(st, actor, folder, order).await?;
-    if let Some(url) = &order.resolution_endpoint {
-        crate::webhooks::check_allowed(&st.cfg, url)?;
-        // Webhooks are always signed: outside a company the server's secret signs them.
-        if folder.company_id.is_none() && st.cfg.webhook_secret.is_none() {
-            return Err(ApiError::value(
-                "Webhooks for folders outside a company need the server's FACEPROOF_WEBHOOK_SECRET",
-            ));
-        }
-    }
-    for item in &order.items {
-        if item.kind == AnalysisType::Collection {
-            crate::analysis::collection::check_params(st, folder.company_id, &item.params).await?;
-        }
-    }
-    let rows = request::plan(order, media, folder.folder_id, Some(actor.user_id))?;
-    st.store
-        .analyses_create(&rows, st.cfg.job_max_attempts)
-        .await?;
-    if wake_workers {
-        for _ in &rows {
-            st.wake.notify_one();
-        }
-    }
-    Ok(rows)
-}
-
 async fn start(
     State(st): State<AppState>,
     actor: Actor,
@@ -107,39 +37,17 @@ async fn start(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Vec<Value>>)> {
     let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
-    let order = request::parse_order(&body)?;
+    let order = order::parse_order(&body)?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     let rows = place_order(&st, &actor, &folder, &media, &order, true).await?;
     Ok((
         StatusCode::CREATED,
         Json(
             rows.iter()
-                .map(|a| super::views::analysis(&base, a, &media, &[]))
+                .map(|a| crate::views::analysis(&base, a, &media, &[]))
                 .collect(),
         ),
     ))
-}
-
-/// The analyses of some folders as Oz JSON (for `with_analyses=true` too).
-pub async fn analyses_json(
-    st: &AppState,
-    base: &str,
-    folder_ids: &[Uuid],
-    media: &[MediaRow],
-    filter: &AnalysisFilter,
-) -> ApiResult<Vec<(Uuid, Value)>> {
-    let rows = st.store.analyses_of_folders(folder_ids, filter).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|a| a.analysis_id).collect();
-    let decisions = st.store.decisions_of(&ids).await?;
-    Ok(rows
-        .iter()
-        .map(|a| {
-            (
-                a.folder_id,
-                super::views::analysis(base, a, media, &decisions),
-            )
-        })
-        .collect())
 }
 
 /// `GET /api/folders/{id}/analyses/?type=BIOMETRY,QUALITY&state=FINISHED` (legacy filters:
@@ -197,12 +105,6 @@ async fn load_analysis(
         &Object::folder(owner.company_id, owner.user_id),
     )?;
     Ok(a)
-}
-
-async fn one(st: &AppState, base: &str, a: &AnalysisRow) -> ApiResult<Value> {
-    let media = st.store.media_of_folders(&[a.folder_id]).await?;
-    let decisions = st.store.decisions_of(&[a.analysis_id]).await?;
-    Ok(super::views::analysis(base, a, &media, &decisions))
 }
 
 async fn read(

@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{token_from, ApiJson, AppState};
+use super::{token_from, ApiJson};
+use crate::app::AppState;
 use crate::auth::passwords;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::now_us;

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{page, path_id, ApiJson, AppState, BaseUrl, QueryPairs};
+use super::{page, path_id, ApiJson, BaseUrl, QueryPairs};
+use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource, Scope};
 use crate::auth::Actor;
 use crate::collections::{embed_photos, person_prefix, store_images};

@@ -6,7 +6,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::{page, path_id, ApiJson, AppState, QueryPairs};
+use super::{page, path_id, ApiJson, QueryPairs};
+use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult};

@@ -14,7 +14,7 @@ use utoipa::openapi::{
     Required, ResponseBuilder,
 };
 
-use super::AppState;
+use crate::app::AppState;
 use crate::errors::Code;
 
 pub fn routes() -> Router<AppState> {
@@ -267,8 +267,8 @@ pub fn openapi() -> OpenApi {
         .schema_from::<crate::store::companies::Company>()
         .schema_from::<crate::store::users::User>()
         .schema_from::<crate::auth::Role>()
-        .schema_from::<super::views::FolderView>()
-        .schema_from::<super::views::MediaView>()
+        .schema_from::<crate::views::FolderView>()
+        .schema_from::<crate::views::MediaView>()
         .security_scheme(
             "token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Forensic-Access-Token"))),

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body::Frame;
 
-use super::AppState;
+use crate::app::AppState;
 
 /// The request body, shared between the handler (which reads through it) and this layer.
 struct Shared(Arc<Mutex<Option<Body>>>);

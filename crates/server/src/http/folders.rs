@@ -8,14 +8,17 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::views::{self, FolderView, MediaView};
-use super::{page, path_id, AppState, BaseUrl, QueryPairs};
+use super::{page, path_id, BaseUrl, QueryPairs};
+use crate::analysis::read::analyses_json;
+use crate::analysis::single_request;
+use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult, Code};
-use crate::store::folders::{FolderFilter, FolderRow, MediaRow, MetaOp, SortBy};
+use crate::store::folders::{FolderFilter, FolderRow, MetaOp, SortBy};
 use crate::store::now_us;
 use crate::uploads;
+use crate::views::{self, FolderView, MediaView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -93,56 +96,14 @@ async fn create(
     )
     .await?;
     if upload.payload.analyses.is_some() {
-        return single_request(&st, &actor, &base, &folder, &media, &upload.payload).await;
+        let view =
+            single_request::run(&st, &actor, &base, &folder, &media, &upload.payload).await?;
+        return Ok((StatusCode::CREATED, Json(view)));
     }
     Ok((
         StatusCode::CREATED,
         Json(views::folder(&base, &folder, &media)),
     ))
-}
-
-/// Single request (Oz API ≥ 6.0.1): the payload carried `analyses`; run them now and answer
-/// with the folder and its finished analyses. An order that cannot be placed removes the folder
-/// just created, so a refused request leaves nothing behind.
-async fn single_request(
-    st: &AppState,
-    actor: &Actor,
-    base: &str,
-    folder: &FolderRow,
-    media: &[MediaRow],
-    payload: &uploads::Payload,
-) -> ApiResult<(StatusCode, Json<FolderView>)> {
-    let placed = async {
-        let body = uploads::payload_order(payload, media).unwrap_or_default();
-        let order = crate::analysis::request::parse_order(&body)?;
-        super::analyses::place_order(st, actor, folder, media, &order, false).await
-    }
-    .await;
-    let rows = match placed {
-        Ok(rows) => rows,
-        Err(e) => {
-            st.store.folder_delete(folder.folder_id).await?;
-            let _ = st
-                .blobs
-                .delete_prefix(&format!("folders/{}", folder.folder_id))
-                .await;
-            return Err(e);
-        }
-    };
-    let ids: Vec<Uuid> = rows.iter().map(|a| a.analysis_id).collect();
-    crate::analysis::worker::run_now(st, &ids, std::time::Duration::from_secs(600)).await;
-    let folder = st
-        .store
-        .folder_get(folder.folder_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Folder"))?;
-    let media = st.store.media_of_folders(&[folder.folder_id]).await?;
-    let mut v = views::folder(base, &folder, &media);
-    let list =
-        super::analyses::analyses_json(st, base, &[folder.folder_id], &media, &Default::default())
-            .await?;
-    v.analyses = Some(list.into_iter().map(|(_, a)| a).collect());
-    Ok((StatusCode::CREATED, Json(v)))
 }
 
 /// Load a folder the actor may act on (404 when unknown or in another company, 403 when forbidden).
@@ -277,7 +238,7 @@ async fn list(
     let ids: Vec<Uuid> = folders.iter().map(|f| f.folder_id).collect();
     let media = st.store.media_of_folders(&ids).await?;
     let analyses = if with_analyses {
-        super::analyses::analyses_json(&st, &base, &ids, &media, &Default::default()).await?
+        analyses_json(&st, &base, &ids, &media, &Default::default()).await?
     } else {
         Vec::new()
     };
@@ -311,14 +272,8 @@ async fn read(
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     let mut v = views::folder(&base, &folder, &media);
     if q.flag("with_analyses")? {
-        let list = super::analyses::analyses_json(
-            &st,
-            &base,
-            &[folder.folder_id],
-            &media,
-            &Default::default(),
-        )
-        .await?;
+        let list =
+            analyses_json(&st, &base, &[folder.folder_id], &media, &Default::default()).await?;
         v.analyses = Some(list.into_iter().map(|(_, a)| a).collect());
     }
     if q.flag("with_user")? {

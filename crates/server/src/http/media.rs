@@ -8,13 +8,14 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::views::{self, MediaView};
-use super::{path_id, ApiJson, AppState, BaseUrl};
+use super::{path_id, ApiJson, BaseUrl};
+use crate::app::AppState;
 use crate::auth::policy::{authorize, Action, Object};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult};
 use crate::store::folders::MediaRow;
 use crate::uploads::check_tags;
+use crate::views::{self, MediaView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

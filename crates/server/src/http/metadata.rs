@@ -14,7 +14,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{path_id, ApiJson, AppState};
+use super::{path_id, ApiJson};
+use crate::app::AppState;
 use crate::auth::policy::{authorize, Action, Object};
 use crate::auth::{Actor, Role};
 use crate::errors::{ApiError, ApiResult};

@@ -13,11 +13,9 @@ pub mod instant;
 pub mod lite;
 pub mod media;
 pub mod metadata;
+pub mod serve;
 pub mod settings;
 pub mod users;
-pub mod views;
-
-use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -28,30 +26,10 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::auth::ratelimit::LoginLimiter;
+use crate::app::AppState;
 use crate::auth::Actor;
-use crate::blobs::BlobStore;
-use crate::collections::CollectionIndex;
-use crate::config::Config;
 use crate::errors::{ApiError, ApiResult, Code};
-use crate::inference::Inference;
-use crate::store::{now_us, Store};
-
-#[derive(Clone)]
-pub struct AppState {
-    pub cfg: Arc<Config>,
-    pub store: Store,
-    pub blobs: Arc<dyn BlobStore>,
-    pub limiter: Arc<LoginLimiter>,
-    /// The engine behind a bounded blocking pool (see [`crate::inference`]).
-    pub inference: Arc<Inference>,
-    /// The 1:N search index over collections (see [`crate::collections`]).
-    pub collections: Arc<CollectionIndex>,
-    /// Wakes this process's analysis workers when an order is stored.
-    pub wake: Arc<tokio::sync::Notify>,
-    /// Wakes the webhook worker when a delivery is queued.
-    pub wake_webhooks: Arc<tokio::sync::Notify>,
-}
+use crate::store::now_us;
 
 pub const TOKEN_HEADER: &str = "x-forensic-access-token";
 

@@ -7,8 +7,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{path_id, ApiJson, AppState};
-use crate::analysis::request;
+use super::{path_id, ApiJson};
+use crate::analysis::order;
+use crate::app::AppState;
 use crate::auth::policy::{authorize, Action, Object};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult};
@@ -103,7 +104,7 @@ async fn update_settings(
                     settings.as_object_mut().map(|o| o.remove("resolution_endpoint"));
                 }
                 Value::String(s) => {
-                    let url = request::check_url(&s)?;
+                    let url = order::check_url(&s)?;
                     crate::webhooks::check_allowed(&st.cfg, &url)?;
                     settings[k.as_str()] = json!(url);
                 }

@@ -7,7 +7,8 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{page, path_id, ApiJson, AppState, QueryPairs};
+use super::{page, path_id, ApiJson, QueryPairs};
+use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::{passwords, Actor, Role};
 use crate::errors::{ApiError, ApiResult, Code};

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 
-use super::super::AppState;
+use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult, Code};
 
 /// Admission to the Lite API (see the module documentation).

@@ -27,7 +27,7 @@ use faceproof_engine::{AnalyzeOptions, Engine, EngineError, FacePolicy};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::AppState;
+use crate::app::AppState;
 use auth::LiteAuth;
 use body::*;
 

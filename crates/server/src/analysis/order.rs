@@ -1,5 +1,7 @@
-//! The `POST /api/folders/{id}/analyses/` body (also the `analyses` of a single-request payload):
-//! parsing, validation against the folder's media, and the thresholds in force.
+//! Placing an order: the `POST /api/folders/{id}/analyses/` body (also the `analyses` of a
+//! single-request payload) parsed and validated, authorized for the actor, planned against the
+//! folder's media (which media each analysis takes), stored as analyses + jobs in one
+//! transaction, and the workers woken. Also the thresholds in force for a job.
 //!
 //! ```json
 //! { "analyses": [ { "type": "quality", "source_media": ["<media_id>"],
@@ -18,10 +20,13 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{takes, AnalysisType, Thresholds};
+use crate::app::AppState;
+use crate::auth::policy::{authorize, Action, AnalysisKind, Flags, Object};
+use crate::auth::Actor;
 use crate::config::Config;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::analyses::AnalysisRow;
-use crate::store::folders::MediaRow;
+use crate::store::folders::{FolderRow, MediaRow};
 use crate::store::now_us;
 
 #[derive(Debug, Clone)]
@@ -326,6 +331,75 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
         biometry_max,
         collection,
     }
+}
+
+fn kind_of(t: AnalysisType) -> AnalysisKind {
+    match t {
+        AnalysisType::Quality => AnalysisKind::Quality,
+        AnalysisType::Biometry => AnalysisKind::Biometry,
+        AnalysisType::Collection => AnalysisKind::Collection,
+    }
+}
+
+/// May the actor start every analysis of the order on this folder (role and
+/// `can_start_analysis_*` flags)?
+pub async fn authorize_order(
+    st: &AppState,
+    actor: &Actor,
+    folder: &FolderRow,
+    order: &Order,
+) -> ApiResult<()> {
+    let user = st.store.user_get(actor.user_id).await?;
+    let flags = user
+        .map(|u| Flags {
+            biometry: u.can_start_analysis_biometry,
+            quality: u.can_start_analysis_quality,
+            collection: u.can_start_analysis_collection,
+        })
+        .unwrap_or_default();
+    for item in &order.items {
+        let mut object = Object::folder(folder.company_id, folder.user_id);
+        object.flags = flags;
+        authorize(actor, Action::StartAnalysis(kind_of(item.kind)), &object)?;
+    }
+    Ok(())
+}
+
+/// Validate and store an order (analyses + jobs in one transaction); wake the workers unless the
+/// caller runs the jobs itself (`wake_workers: false`, single request).
+pub async fn place_order(
+    st: &AppState,
+    actor: &Actor,
+    folder: &FolderRow,
+    media: &[MediaRow],
+    order: &Order,
+    wake_workers: bool,
+) -> ApiResult<Vec<AnalysisRow>> {
+    authorize_order(st, actor, folder, order).await?;
+    if let Some(url) = &order.resolution_endpoint {
+        crate::webhooks::check_allowed(&st.cfg, url)?;
+        // Webhooks are always signed: outside a company the server's secret signs them.
+        if folder.company_id.is_none() && st.cfg.webhook_secret.is_none() {
+            return Err(ApiError::value(
+                "Webhooks for folders outside a company need the server's FACEPROOF_WEBHOOK_SECRET",
+            ));
+        }
+    }
+    for item in &order.items {
+        if item.kind == AnalysisType::Collection {
+            super::process_collection::check_params(st, folder.company_id, &item.params).await?;
+        }
+    }
+    let rows = plan(order, media, folder.folder_id, Some(actor.user_id))?;
+    st.store
+        .analyses_create(&rows, st.cfg.job_max_attempts)
+        .await?;
+    if wake_workers {
+        for _ in &rows {
+            st.wake.notify_one();
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{embeddings, round4, source_keys, MediaInput, Outcome, SystemError, Thresholds};
+use super::faces::{embeddings, round4, source_keys};
+use super::{MediaInput, Outcome, SystemError, Thresholds};
+use crate::app::AppState;
 use crate::errors::ApiError;
-use crate::http::AppState;
 
 fn named_ids(params: &Value) -> Result<Option<Vec<Uuid>>, ApiError> {
     let mut names: Vec<&Value> = Vec::new();
@@ -97,7 +98,8 @@ pub async fn check_params(
     resolve(st, company, params).await.map(|_| ())
 }
 
-pub async fn run(
+/// Search each media's face in the collections; any hit declines it.
+pub(super) async fn run(
     st: &AppState,
     inputs: Vec<MediaInput>,
     params: &Value,

@@ -1,26 +1,40 @@
-//! Starting the server: open the store (migrations), create the first ADMIN when the database is
-//! empty, bind, serve until Ctrl-C / SIGTERM.
+//! The application's shared state ([`AppState`]: config, store, blobs, inference, the 1:N index,
+//! wake-ups) and what surrounds it in a process: opening it (migrations, media directory), the
+//! first ADMIN, background maintenance, and the shutdown signal. Services (`analysis`,
+//! `collections`, `webhooks`, `uploads`) and the HTTP layer take this state; of them it knows
+//! only the collection index it holds.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::Request;
-use axum::ServiceExt;
-use tower::Layer;
-use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::{passwords, Role};
-use crate::blobs::LocalBlobs;
+use crate::blobs::{BlobStore, LocalBlobs};
 use crate::collections::CollectionIndex;
 use crate::config::Config;
-use crate::http::{router, AppState, PublicUrl};
 use crate::inference::Inference;
 use crate::store::users::UserFields;
 use crate::store::Store;
 use faceproof_engine::EngineOptions;
+
+/// What every handler, worker and service shares. Cheap to clone (all behind `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub store: Store,
+    pub blobs: Arc<dyn BlobStore>,
+    pub limiter: Arc<LoginLimiter>,
+    /// The engine behind a bounded blocking pool (see [`crate::inference`]).
+    pub inference: Arc<Inference>,
+    /// The 1:N search index over collections (see [`crate::collections`]).
+    pub collections: Arc<CollectionIndex>,
+    /// Wakes this process's analysis workers when an order is stored.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook worker when a delivery is queued.
+    pub wake_webhooks: Arc<tokio::sync::Notify>,
+}
 
 /// Create a user from the command line (`faceproof admin create`); returns the user id.
 pub async fn create_user(
@@ -73,7 +87,7 @@ pub async fn create_user(
     Ok(user.user_id.to_string())
 }
 
-async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
+pub(crate) async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
     if store.user_count().await? > 0 {
         return Ok(());
     }
@@ -97,7 +111,7 @@ async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
 }
 
 /// Open the store (running migrations) and the blobs, and assemble the shared state.
-async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppState> {
+pub async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
@@ -119,40 +133,37 @@ async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppS
     })
 }
 
-/// Run analysis and webhook workers only (`faceproof worker`), until interrupted. Any number of
-/// these may share one database (PostgreSQL for several machines) with the servers.
-pub async fn work(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
-    let state = build_state(&cfg, engine).await?;
-    let n = cfg.workers.max(1);
-    crate::analysis::worker::spawn_workers(&state, n);
-    eprintln!(
-        "faceproof worker: {n} analysis workers on {}",
-        redact(&cfg.database_url())
-    );
-    shutdown().await;
-    Ok(())
-}
-
 /// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),
     }
 }
 
-/// Run the server until interrupted.
-pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
-    let state = build_state(&cfg, engine).await?;
-    let store = state.store.clone();
-    bootstrap_admin(&store).await?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
-    if cfg.workers > 0 {
-        crate::analysis::worker::spawn_workers(&state, cfg.workers);
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
     }
-    // Expired sessions are purged hourly.
+}
+
+/// Hourly housekeeping: expired sessions, finished jobs older than a week, the collection change
+/// log older than a day.
+pub fn spawn_maintenance(store: &Store) {
     let purge = store.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -170,41 +181,4 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
             }
         }
     });
-    let public = PublicUrl(cfg.public_url.clone());
-    let app = router(state)
-        .layer(axum::Extension(public))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
-    let app = NormalizePathLayer::trim_trailing_slash().layer(app);
-    tracing::info!("listening on {}", listener.local_addr()?);
-    eprintln!(
-        "faceproof API listening on http://{}",
-        listener.local_addr()?
-    );
-    axum::serve(
-        listener,
-        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("serving")?;
-    Ok(())
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

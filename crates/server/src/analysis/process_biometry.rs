@@ -1,0 +1,68 @@
+//! BIOMETRY: every pair of eligible media compared; the least similar pair (`min_confidence`)
+//! decides between DECLINED, OPERATOR_REQUIRED and SUCCESS.
+
+use faceproof_engine::Engine;
+use serde_json::{json, Value};
+
+use super::faces::{embeddings, problem_json, round4, source_keys};
+use super::{MediaInput, Outcome, SystemError, Thresholds};
+
+/// BIOMETRY: every pair of media compared; `min_confidence` (the least similar pair) decides.
+pub(super) fn run_biometry(
+    engine: &Engine,
+    media: &[MediaInput],
+    thresholds: &Thresholds,
+) -> Result<Outcome, SystemError> {
+    let embeddings = embeddings(engine, media)?;
+    let mut out = Outcome::default();
+    let mut problems = 0;
+    for (m, e) in media.iter().zip(&embeddings) {
+        let mut entry = source_keys(m);
+        match e {
+            Ok(_) => {
+                entry.insert("resolution_status".into(), json!("SUCCESS"));
+                entry.insert("results_data".into(), json!({ "face_found": true }));
+            }
+            Err(err) => {
+                problems += 1;
+                entry.insert("resolution_status".into(), json!("DECLINED"));
+                entry.insert("results_data".into(), json!({ "face_found": false }));
+                entry.insert("error".into(), problem_json(err));
+            }
+        }
+        out.results_media.push(Value::Object(entry));
+    }
+    let mut pairs = Vec::new();
+    let (mut min_c, mut max_c) = (f32::INFINITY, f32::NEG_INFINITY);
+    for i in 0..media.len() {
+        for j in i + 1..media.len() {
+            if let (Ok(a), Ok(b)) = (&embeddings[i], &embeddings[j]) {
+                let (similarity, confidence) = engine.compare(a, b);
+                min_c = min_c.min(confidence);
+                max_c = max_c.max(confidence);
+                pairs.push(json!({
+                    "media_ids": [media[i].media_id, media[j].media_id],
+                    "confidence": round4(confidence),
+                    "similarity": round4(similarity),
+                }));
+            }
+        }
+    }
+    let compared = !pairs.is_empty();
+    out.resolution_status = if problems > 0 || !compared || min_c < thresholds.biometry_min {
+        "DECLINED"
+    } else if min_c >= thresholds.biometry_max {
+        "SUCCESS"
+    } else {
+        "OPERATOR_REQUIRED"
+    }
+    .into();
+    out.results_data = json!({
+        "min_confidence": compared.then(|| round4(min_c)),
+        "max_confidence": compared.then(|| round4(max_c)),
+        "pairs": pairs,
+        "threshold_min": round4(thresholds.biometry_min),
+        "threshold_max": round4(thresholds.biometry_max),
+    });
+    Ok(out)
+}

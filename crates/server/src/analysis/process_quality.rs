@@ -1,0 +1,179 @@
+//! QUALITY (liveness): `confidence_spoofing` per media against the liveness threshold, the
+//! gesture a video's tag asks for, and best shots.
+
+use faceproof_engine::best_shot;
+use faceproof_engine::gesture::Gesture;
+use faceproof_engine::media::Decoded;
+use faceproof_engine::{AnalyzeOptions, Engine, MediaReport};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::faces::{analyze, policy_for, problem_json, round4, source_keys};
+use super::{BestShot, MediaInput, Outcome, SystemError, Thresholds};
+
+/// The id of the best shot of `source` made by `analysis`: the same on every retry, so a job run
+/// twice stores one media, not two.
+pub fn best_shot_id(analysis: Uuid, source: Uuid) -> Uuid {
+    let mut name = analysis.as_bytes().to_vec();
+    name.extend_from_slice(source.as_bytes());
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, &name)
+}
+
+/// The gesture a media's tags ask for: a specific one (`video_selfie_left`…) over the plain
+/// `video_selfie` / `video_selfie_blank`, which ask only for a face.
+fn gesture_of(tags: &[String]) -> Option<(&str, Gesture)> {
+    let mut found = None;
+    for t in tags {
+        match Gesture::from_tag(t) {
+            Some(Gesture::Blank) if found.is_none() => found = Some((t.as_str(), Gesture::Blank)),
+            Some(Gesture::Blank) | None => {}
+            Some(g) => return Some((t.as_str(), g)),
+        }
+    }
+    found
+}
+
+/// QUALITY (liveness): each media gets `confidence_spoofing` and its own resolution; gesture
+/// videos must show their gesture; `extract_best_shot` keeps the best frame of each video.
+pub(super) fn run_quality(
+    engine: &Engine,
+    analysis_id: Uuid,
+    media: &[MediaInput],
+    thresholds: &Thresholds,
+    extract_best_shot: bool,
+) -> Result<Outcome, SystemError> {
+    let mut out = Outcome::default();
+    let mut declined = false;
+    for m in media {
+        let (gesture_tag, gesture) = gesture_of(&m.tags).unzip();
+        let is_video = m.kind != "IMAGE";
+        let opts = AnalyzeOptions {
+            policy: policy_for(m),
+            embedding: false,
+            liveness: true,
+            attributes: is_video,
+            expression: false,
+        };
+        let mut entry = source_keys(m);
+        let mut output_images = Vec::new();
+        let resolution = match analyze(engine, m, gesture, opts)? {
+            Err(e) => {
+                entry.insert(
+                    "results_data".into(),
+                    json!({ "confidence_spoofing": null }),
+                );
+                entry.insert("error".into(), problem_json(&e));
+                "DECLINED"
+            }
+            Ok((decoded, report)) => {
+                let spoofing = report.confidence_spoofing();
+                let mut data = json!({
+                    "confidence_spoofing": spoofing.map(round4),
+                    "threshold": round4(thresholds.liveness),
+                });
+                let mut resolution = match spoofing {
+                    Some(s) if s < thresholds.liveness => "SUCCESS",
+                    _ => "DECLINED",
+                };
+                match &report {
+                    MediaReport::Image(r) => {
+                        data["faces_found"] = json!(r.faces_found);
+                        if extract_best_shot {
+                            output_images.push(json!({ "media_id": m.media_id }));
+                        }
+                    }
+                    MediaReport::Video(v) | MediaReport::ShotsSet(v) => {
+                        data["frames_analysed"] = json!(v.frames.len());
+                        data["liveness_frames"] = json!(v.liveness_frames);
+                        if let Some(g) = &v.gesture {
+                            data["gesture"] = json!({
+                                "name": gesture_tag,
+                                "performed": g.performed,
+                                "frames_matching": g.frames_matching,
+                                "frames_with_face": g.frames_with_face,
+                            });
+                            if !g.performed {
+                                resolution = "DECLINED";
+                                entry.insert(
+                                    "error".into(),
+                                    json!({ "code": "gesture_not_performed",
+                                            "message": "the requested gesture was not seen in the video" }),
+                                );
+                            }
+                        }
+                        if extract_best_shot {
+                            if let Some(shot) = best_frame(&decoded, analysis_id, m, v.best_frame)?
+                            {
+                                output_images.push(json!({ "media_id": shot.media_id }));
+                                out.best_shots.push(shot);
+                            }
+                        }
+                    }
+                }
+                if spoofing.is_none() && !entry.contains_key("error") {
+                    entry.insert(
+                        "error".into(),
+                        json!({ "code": "no_face", "message": "no face could be scored" }),
+                    );
+                }
+                entry.insert("results_data".into(), data);
+                resolution
+            }
+        };
+        declined |= resolution == "DECLINED";
+        entry.insert("resolution_status".into(), json!(resolution));
+        entry.insert("output_images".into(), Value::Array(output_images));
+        out.results_media.push(Value::Object(entry));
+    }
+    out.resolution_status = if declined { "DECLINED" } else { "SUCCESS" }.into();
+    out.results_data = json!({});
+    Ok(out)
+}
+
+/// The chosen frame of a video as a JPEG (and its thumbnail), ready to store as a media.
+fn best_frame(
+    decoded: &Decoded,
+    analysis_id: Uuid,
+    m: &MediaInput,
+    index: Option<usize>,
+) -> Result<Option<BestShot>, SystemError> {
+    let Some(frame) = index.and_then(|i| decoded.frames.get(i)) else {
+        return Ok(None);
+    };
+    let jpeg = best_shot::frame_jpeg(&frame.image).map_err(|e| SystemError(e.to_string()))?;
+    let thumb = best_shot::thumbnail_jpeg(&frame.image, 320).ok();
+    Ok(Some(BestShot {
+        media_id: best_shot_id(analysis_id, m.media_id),
+        source_media_id: m.media_id,
+        jpeg,
+        thumb,
+        width: frame.image.width(),
+        height: frame.image.height(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(t: &[&str]) -> Vec<String> {
+        t.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_specific_gesture_wins_over_the_plain_selfie_tag() {
+        let t = tags(&["video_selfie", "video_selfie_left", "orientation_portrait"]);
+        assert_eq!(gesture_of(&t), Some(("video_selfie_left", Gesture::Left)));
+        let t = tags(&["video_selfie", "video_selfie_blank"]);
+        assert_eq!(gesture_of(&t), Some(("video_selfie", Gesture::Blank)));
+        assert_eq!(gesture_of(&tags(&["photo_selfie"])), None);
+    }
+
+    #[test]
+    fn best_shot_ids_are_stable() {
+        let a = Uuid::new_v4();
+        let m = Uuid::new_v4();
+        assert_eq!(best_shot_id(a, m), best_shot_id(a, m));
+        assert_ne!(best_shot_id(a, m), best_shot_id(m, a));
+    }
+}

@@ -1,0 +1,12 @@
+//! The Oz JSON representation of the domain: folders, media, analyses and the webhook body, built
+//! from store rows. Shared by the HTTP handlers and the webhook sender (neither imports the other);
+//! users and companies serialize as they are stored. Pinned by the snapshot tests in
+//! `crates/cli/tests/api_snapshots.rs`.
+
+mod analysis;
+mod folder;
+mod webhook;
+
+pub use analysis::analysis;
+pub use folder::{folder, media, FolderView, MediaView};
+pub use webhook::{webhook_body, WEBHOOK_EVENT};
