@@ -29,7 +29,8 @@
 //! | `webhook_max_attempts` | `FACEPROOF_WEBHOOK_MAX_ATTEMPTS` | 8 |
 //! | `webhook_backoff_ms` | `FACEPROOF_WEBHOOK_BACKOFF_MS` | 2000 (doubles after each failed attempt) |
 //! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
-//! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any host (comma-separated `host` or `host:port`; other callback URLs are refused with error 4) |
+//! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
+//! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
@@ -71,6 +72,7 @@ pub struct Config {
     pub webhook_backoff_ms: u64,
     pub webhook_timeout_secs: u64,
     pub webhook_allowed_hosts: Vec<String>,
+    pub webhook_allow_internal: bool,
     pub lite_api_key: Option<String>,
 }
 
@@ -111,6 +113,7 @@ impl Default for Config {
             webhook_backoff_ms: 2000,
             webhook_timeout_secs: 10,
             webhook_allowed_hosts: Vec::new(),
+            webhook_allow_internal: false,
             lite_api_key: None,
         }
     }
@@ -200,6 +203,10 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        env_parse(
+            "FACEPROOF_WEBHOOK_ALLOW_INTERNAL",
+            &mut c.webhook_allow_internal,
+        )?;
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());
         }

@@ -24,6 +24,7 @@
 //! - [`store`] — sqlx repositories over SQLite and PostgreSQL, migrations, the job queue's tables.
 //! - [`blobs`] — media bytes (local files).
 //! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
+//! - [`metadata`] — the limits of client metadata objects and filter keys.
 //! - [`config`] — every setting (file, `FACEPROOF_*`, flags); [`errors`] — the error-code table.
 
 pub mod analysis;
@@ -35,6 +36,7 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod inference;
+pub mod metadata;
 pub mod store;
 pub mod uploads;
 pub mod views;

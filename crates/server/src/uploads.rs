@@ -127,14 +127,15 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
         }
     }
     if let Some(meta) = map.get("folder:meta_data") {
-        if !meta.is_object() {
-            return Err(ApiError::structure("folder:meta_data must be an object"));
-        }
+        crate::metadata::check(meta, "folder:meta_data")?;
         p.folder_meta = Some(meta.clone());
     }
     match map.get("person:meta_data") {
         None | Some(Value::Null) => {}
-        Some(m @ Value::Object(_)) => p.person_meta = Some(m.clone()),
+        Some(m @ Value::Object(_)) => {
+            crate::metadata::check(m, "person:meta_data")?;
+            p.person_meta = Some(m.clone())
+        }
         Some(_) => return Err(ApiError::structure("person:meta_data must be an object")),
     }
     if let Some(meta) = map.get("media:meta_data") {
@@ -144,11 +145,7 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
             ));
         };
         for (key, m) in meta {
-            if !m.is_object() {
-                return Err(ApiError::structure(format!(
-                    "media:meta_data.{key} must be an object"
-                )));
-            }
+            crate::metadata::check(m, &format!("media:meta_data.{key}"))?;
             p.media_meta.insert(key.clone(), m.clone());
         }
     }

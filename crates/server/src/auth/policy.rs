@@ -143,6 +143,8 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
     use Denial::*;
     use Resource::*;
     match actor.role {
+        // Oz reserves the operator's decision for operators: an ADMIN manages, it does not review.
+        Role::Admin if action == Decide => return Err(Forbidden),
         Role::Admin => return Ok(()),
         Role::Operator => {
             return match action {

@@ -181,6 +181,8 @@ fn parse_meta_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
     if key.trim().is_empty() {
         return Err(ApiError::value("meta_data filter needs a key"));
     }
+    crate::metadata::check_key(key.trim(), "meta_data filter")?;
+    crate::metadata::check_string(value, "meta_data filter")?;
     Ok((key.trim().to_string(), op, value.to_string()))
 }
 

@@ -128,6 +128,7 @@ async fn handle(
         }
         Verb::Clear => json!({}),
     };
+    crate::metadata::check(&new, "meta_data")?;
     st.store.meta_set(target, id, &new).await?;
     if verb == Verb::Clear {
         return Ok(StatusCode::NO_CONTENT.into_response());

@@ -217,14 +217,17 @@ impl QueryPairs {
             })
             .transpose()
     }
-    /// UNIX seconds (integer or fractional) → microseconds.
+    /// A UNIX time in seconds, milliseconds or microseconds (told apart by magnitude: JavaScript
+    /// sends `Date.now()` in milliseconds) → microseconds.
     pub fn time_us(&self, key: &str) -> ApiResult<Option<i64>> {
         self.get(key)
             .map(|v| {
                 v.trim()
                     .parse::<f64>()
-                    .map(|s| (s * 1e6) as i64)
-                    .map_err(|_| {
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .map(unix_time_us)
+                    .ok_or_else(|| {
                         ApiError::new(Code::InvalidType, format!("{key} must be a UNIX timestamp"))
                     })
             })
@@ -287,6 +290,18 @@ impl QueryPairs {
     }
 }
 
+/// Seconds below 10^11 (until the year 5138), milliseconds below 10^14, microseconds above.
+pub fn unix_time_us(x: f64) -> i64 {
+    let us = if x.abs() < 1e11 {
+        x * 1e6
+    } else if x.abs() < 1e14 {
+        x * 1e3
+    } else {
+        x
+    };
+    us.clamp(i64::MIN as f64, i64::MAX as f64) as i64
+}
+
 /// A stored file as the response body (`what` names it in the 404 when the bytes are missing).
 pub async fn stored_file(
     st: &AppState,
@@ -308,4 +323,19 @@ pub async fn stored_file(
 /// `{"items": [...], "total": N}` — the list shape of every list endpoint.
 pub fn page<T: serde::Serialize>(items: Vec<T>, total: i64) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "items": items, "total": total, "count": total }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unix_time_us;
+
+    #[test]
+    fn time_filters_take_seconds_milliseconds_and_microseconds() {
+        let us = 1_764_000_000_000_000i64; // November 2025
+        assert_eq!(unix_time_us(1_764_000_000.0), us);
+        assert_eq!(unix_time_us(1_764_000_000_000.0), us);
+        assert_eq!(unix_time_us(1_764_000_000_000_000.0), us);
+        assert_eq!(unix_time_us(1_764_000_000.5), us + 500_000);
+        assert_eq!(unix_time_us(0.0), 0);
+    }
 }

@@ -29,7 +29,7 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
     let public = PublicUrl(cfg.public_url.clone());
     let app = router(state)
         .layer(axum::Extension(public))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(log_failure));
     let app = NormalizePathLayer::trim_trailing_slash().layer(app);
     tracing::info!("listening on {}", listener.local_addr()?);
     eprintln!(
@@ -44,4 +44,21 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
     .await
     .context("serving")?;
     Ok(())
+}
+
+/// 5xx answers are logged at ERROR except 501 (an endpoint or mode this server does not offer is
+/// the client's choice, not a fault); connection errors at WARN.
+fn log_failure(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass::*;
+    match class {
+        StatusCode(code) if code == axum::http::StatusCode::NOT_IMPLEMENTED => {
+            tracing::debug!(?latency, "answered 501 Not Implemented")
+        }
+        StatusCode(code) => tracing::error!(%code, ?latency, "server error"),
+        Error(e) => tracing::warn!(?latency, "request failed: {e}"),
+    }
 }

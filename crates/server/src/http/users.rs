@@ -120,7 +120,10 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
     }
     match body.get("meta_data") {
         None | Some(Value::Null) => {}
-        Some(v @ Value::Object(_)) => f.meta_data = Some(v.clone()),
+        Some(v @ Value::Object(_)) => {
+            crate::metadata::check(v, "meta_data")?;
+            f.meta_data = Some(v.clone())
+        }
         Some(_) => return Err(ApiError::structure("meta_data must be an object")),
     }
     Ok(f)

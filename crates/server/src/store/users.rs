@@ -51,7 +51,7 @@ pub fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
         can_start_analysis_biometry: r.try_get::<i64, _>("can_start_analysis_biometry")? != 0,
         can_start_analysis_quality: r.try_get::<i64, _>("can_start_analysis_quality")? != 0,
         can_start_analysis_collection: r.try_get::<i64, _>("can_start_analysis_collection")? != 0,
-        is_admin: role == Role::ClientAdmin,
+        is_admin: matches!(role, Role::Admin | Role::ClientAdmin),
         is_service: role == Role::ClientService,
         is_active: r.try_get::<i64, _>("is_active")? != 0,
         meta_data: json_col(&r.try_get::<String, _>("meta_data")?),

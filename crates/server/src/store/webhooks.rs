@@ -10,9 +10,13 @@ use super::{now_us, uuid_col, Store};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttemptRow {
     pub attempt: i64,
-    /// HTTP status of the receiver's answer; null when no answer came (refused, timeout).
+    /// HTTP status of the receiver's answer; null when no answer came.
     pub status_code: Option<i64>,
+    /// `receiver error` (it answered, not 2xx) or `unreachable` (no answer: refused, timed out,
+    /// or a destination the server may not call); null when delivered.
     pub error: Option<String>,
+    /// Kept for the server's own records; not shown, since timings map a network.
+    #[serde(skip)]
     pub duration_ms: i64,
     /// UNIX seconds.
     pub time_created: f64,

@@ -26,6 +26,10 @@ pub fn analysis(
     let mut results_media = a.results_media.clone();
     if let Some(list) = results_media.as_array_mut() {
         for entry in list {
+            // the quantitative-results page shows each result with its analysis' id
+            if let Some(o) = entry.as_object_mut() {
+                o.entry("analysis_id").or_insert(json!(a.analysis_id));
+            }
             // blacklist matches: a link to the matched enrolled photo
             if let Some(matches) = entry
                 .get_mut("results_data")

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use super::target::{check_before_send, GuardedResolver};
 use super::{company_secret, sign, SIGNATURE_HEADER};
 use crate::app::AppState;
 use crate::store::analyses::AnalysisFilter;
@@ -16,6 +17,7 @@ pub async fn webhook_loop(st: AppState, name: String) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(st.cfg.webhook_timeout_secs.max(1)))
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(GuardedResolver::new(st.cfg.clone())))
         .build()
     {
         Ok(c) => c,
@@ -137,15 +139,28 @@ async fn try_deliver(st: &AppState, client: &reqwest::Client, job: &Job) -> anyh
         req = req.header(SIGNATURE_HEADER, sign(secret, ts, &d.body));
     }
     let started = Instant::now();
-    let result = req.send().await;
+    // Checked again before each attempt: settings may have changed since the order.
+    let result = match check_before_send(&st.cfg, &d.url) {
+        Ok(()) => Some(req.send().await),
+        Err(why) => {
+            tracing::warn!(delivery = %d.delivery_id, "webhook destination refused: {why}");
+            None
+        }
+    };
     let duration_ms = started.elapsed().as_millis() as i64;
+    // Clients see only what the receiver answered or that it was unreachable: no timings and no
+    // reason that would tell a closed port from a filtered one (the server is no port scanner).
     let (status, error) = match &result {
-        Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
-        Ok(r) => (
+        Some(Ok(r)) if r.status().is_success() => (Some(r.status().as_u16()), None),
+        Some(Ok(r)) => (
             Some(r.status().as_u16()),
-            Some(format!("the receiver answered {}", r.status())),
+            Some("receiver error".to_string()),
         ),
-        Err(e) => (None, Some(describe(e))),
+        Some(Err(e)) => {
+            tracing::info!(delivery = %d.delivery_id, "webhook attempt failed: {}", describe(e));
+            (None, Some("unreachable".to_string()))
+        }
+        None => (None, Some("unreachable".to_string())),
     };
     let delivered = error.is_none();
     let last = attempt >= st.cfg.webhook_max_attempts;
