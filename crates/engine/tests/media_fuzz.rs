@@ -290,7 +290,7 @@ fn templates_parse_or_are_refused() {
         embedder: "sface".into(),
         sha256: [7; 32],
     };
-    let valid = Template::new(model.clone(), (0..128).map(|i| i as f32 / 128.0).collect())
+    let valid = Template::new(model.clone(), vec![1.0 / (128f32).sqrt(); 128])
         .to_bytes()
         .unwrap();
     assert!(Template::parse(&valid, &model).is_ok());
