@@ -49,8 +49,8 @@ fn png(w: u32, h: u32, bit_depth: u8, colour: u8) -> Vec<u8> {
 /// A ZIP (stored) of frames named in order.
 fn zip_frames(frames: &[Vec<u8>]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (i, f) in frames.iter().enumerate() {
         w.start_file(format!("frame_{i:03}.jpg"), opts).unwrap();
         w.write_all(f).unwrap();
@@ -75,8 +75,16 @@ fn face_frames(data: &Path, n: usize) -> Vec<Vec<u8>> {
         f.sort();
         files.extend(f);
     }
-    assert!(files.len() >= n, "only {} frames in {}", files.len(), root.display());
-    files[..n].iter().map(|p| std::fs::read(p).unwrap()).collect()
+    assert!(
+        files.len() >= n,
+        "only {} frames in {}",
+        files.len(),
+        root.display()
+    );
+    files[..n]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 /// An 8K 60 fps clip of `secs` seconds (ffmpeg, cheapest preset: flat grey encodes fast, and
@@ -86,7 +94,14 @@ fn video_8k(dir: &Path, secs: f32) -> Option<Vec<u8>> {
     let ok = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg("color=c=gray:s=7680x4320:r=60")
-        .args(["-t", &secs.to_string(), "-c:v", "libx264", "-preset", "ultrafast"])
+        .args([
+            "-t",
+            &secs.to_string(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ])
         .args(["-pix_fmt", "yuv420p"])
         .arg(&out)
         .status()
@@ -101,11 +116,15 @@ fn video_8k(dir: &Path, secs: f32) -> Option<Vec<u8>> {
 /// Regular files of the temporary area that are not a live process's lock file.
 fn temp_files(s: &Server) -> Vec<PathBuf> {
     fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(d).into_iter().flatten().filter_map(|e| e.ok()) {
+        for e in std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+        {
             let p = e.path();
             if p.is_dir() {
                 walk(&p, out);
-            } else if !p.extension().is_some_and(|x| x == "lock") {
+            } else if p.extension().is_none_or(|x| x != "lock") {
                 out.push(p);
             }
         }
@@ -161,11 +180,21 @@ fn limits(backend: Backend) {
         // A decode bomb within the file limits: refused from its header, 413, nothing stored.
         let bomb = png(7000, 7000, 16, 6);
         let v = assert_error(
-            s.upload_bytes("/api/folders/", &admin, "photo1", "bomb.png", bomb.clone(), None),
+            s.upload_bytes(
+                "/api/folders/",
+                &admin,
+                "photo1",
+                "bomb.png",
+                bomb.clone(),
+                None,
+            ),
             413,
             4,
         );
-        assert!(message(&v).contains("photo1") && message(&v).contains("392 MB"), "{v}");
+        assert!(
+            message(&v).contains("photo1") && message(&v).contains("392 MB"),
+            "{v}"
+        );
         assert_eq!(v["details"]["media_key"], "photo1");
         let v = assert_error(lite_detect(s, bomb), 413, 4);
         assert!(message(&v).contains("392 MB"), "{v}");
@@ -174,8 +203,14 @@ fn limits(backend: Backend) {
         // Shots sets: 32 real frames are accepted and analysed.
         let frames = face_frames(&data, 32);
         let form = Form::new()
-            .part("shots", Part::bytes(zip_frames(&frames)).file_name("frames.zip"))
-            .text("payload", json!({"media:tags": {"shots": ["video_selfie_blank"]}}).to_string());
+            .part(
+                "shots",
+                Part::bytes(zip_frames(&frames)).file_name("frames.zip"),
+            )
+            .text(
+                "payload",
+                json!({"media:tags": {"shots": ["video_selfie_blank"]}}).to_string(),
+            );
         let (st, v) = s.upload_form("/api/folders/", &admin, form);
         assert_eq!(st, 201, "{v}");
         assert_eq!(v["media"][0]["media_type"], "SHOTS_SET_FOLDER", "{v}");
@@ -190,7 +225,14 @@ fn limits(backend: Backend) {
         let before = stored(s);
         let many: Vec<Vec<u8>> = frames.iter().cycle().take(101).cloned().collect();
         let v = assert_error(
-            s.upload_bytes("/api/folders/", &admin, "shots", "frames.zip", zip_frames(&many), None),
+            s.upload_bytes(
+                "/api/folders/",
+                &admin,
+                "shots",
+                "frames.zip",
+                zip_frames(&many),
+                None,
+            ),
             413,
             4,
         );
@@ -205,7 +247,11 @@ fn limits(backend: Backend) {
                 413,
                 4,
             );
-            assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                started.elapsed()
+            );
             assert!(message(&v).contains("7680×4320"), "{v}");
             assert_eq!(stored(s), before);
         }
@@ -264,7 +310,10 @@ fn limits(backend: Backend) {
         assert_eq!(a["state"], "FINISHED", "{a}");
         let r = &a["results_media"][0];
         assert_eq!(r["error"]["code"], "too_large", "{r}");
-        assert!(r["error"]["message"].as_str().unwrap().contains("budget"), "{r}");
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains("budget"),
+            "{r}"
+        );
         assert!(temp_files(s).is_empty(), "{:?}", temp_files(s));
     }
 }
@@ -302,7 +351,11 @@ fn memory_is_bounded_under_parallel_bombs() {
     let (st, _) = lite_detect(s, png(64, 64, 8, 2));
     assert!(st == 200 || st == 400);
     let loaded = peak_mb(s.pid());
-    let inputs = [png(7000, 7000, 16, 6), png(7000, 7000, 8, 2), png(7000, 7000, 8, 0)];
+    let inputs = [
+        png(7000, 7000, 16, 6),
+        png(7000, 7000, 8, 2),
+        png(7000, 7000, 8, 0),
+    ];
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for input in &inputs {

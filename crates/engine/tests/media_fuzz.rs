@@ -130,7 +130,11 @@ fn valid_images() -> Vec<Vec<u8>> {
     if let Some(dir) = common::data_dir() {
         let mut found: Vec<_> = walk(&dir.join("verification"))
             .into_iter()
-            .filter(|p| std::fs::metadata(p).map(|m| m.len() < 40_000).unwrap_or(false))
+            .filter(|p| {
+                std::fs::metadata(p)
+                    .map(|m| m.len() < 40_000)
+                    .unwrap_or(false)
+            })
             .collect();
         found.sort();
         for ext in ["jpg", "png"] {

@@ -95,10 +95,9 @@ pub(crate) fn visit(
             }
         }
         let still = decode_still(&data, limits, per_frame).map_err(|e| match e {
-            EngineError::Unreadable { reason, .. } => EngineError::unreadable(
-                MediaWord::Archive,
-                format!("entry {name:?}: {reason}"),
-            ),
+            EngineError::Unreadable { reason, .. } => {
+                EngineError::unreadable(MediaWord::Archive, format!("entry {name:?}: {reason}"))
+            }
             EngineError::TooLarge(reason) => {
                 EngineError::TooLarge(format!("archive entry {name:?}: {reason}"))
             }

@@ -175,7 +175,15 @@ fn ffmpeg_frames(path: &std::path::Path, filter: &str, frames: usize, seconds: f
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-v", "error", "-threads", "2", "-i"])
         .arg(path)
-        .args(["-an", "-sn", "-dn", "-t", &format!("{seconds:.3}"), "-vf", filter])
+        .args([
+            "-an",
+            "-sn",
+            "-dn",
+            "-t",
+            &format!("{seconds:.3}"),
+            "-vf",
+            filter,
+        ])
         .args(["-frames:v", &frames.to_string()])
         .args(["-f", "image2pipe", "-vcodec", "ppm", "-"]);
     cmd
@@ -211,11 +219,7 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
 
 /// The first frame of a video already probed, at most `side` on its longer side (upload
 /// validation and thumbnails: one frame decoded, not the stream).
-pub(crate) fn first_frame(
-    path: &std::path::Path,
-    side: u32,
-    limits: &Limits,
-) -> Result<RgbImage> {
+pub(crate) fn first_frame(path: &std::path::Path, side: u32, limits: &Limits) -> Result<RgbImage> {
     let mut cmd = ffmpeg_frames(path, &scale_filter(side), 1, limits.max_video_seconds);
     let mut images = run_frames(&mut cmd, limits, 1)?;
     Ok(images.remove(0))
