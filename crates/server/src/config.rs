@@ -53,10 +53,12 @@
 //!   itself is a separate process with 2 decoding threads, killed after `media_tool_timeout_secs`);
 //!
 //! plus the analysis' own working memory (tens of MB). The process peak is therefore about
-//! models (≈ 260 MB, both backends) + `max_parallel_decodes` × 333 MB + request bodies in
-//! flight (≤ `max_request_bytes` each) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores,
-//! under 1.5 GB with room for the bodies of a few concurrent uploads (measured by the
-//! `api_limits` test: six 7000×7000 16-bit PNG uploads and six Lite calls at once).
+//! models (≈ 260 MB, both backends) + `max_parallel_decodes` × 333 MB + the encoded bytes in
+//! flight (request bodies, ≤ `max_request_bytes` each, and the stored files a running analysis
+//! read) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under 1.5 GB with room for the
+//! bodies of a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
+//! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
+//! bound); the `api_limits` test asserts ≤ 1.5 GB for 18 such requests.
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
