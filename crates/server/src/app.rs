@@ -116,7 +116,8 @@ pub async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
     let blobs = LocalBlobs::open(&cfg.media_dir()).context("opening the media directory")?;
-    let inference = Arc::new(Inference::new(engine, cfg.inference_threads));
+    let inference =
+        Arc::new(Inference::new(engine, cfg).context("opening the temporary area (temp_dir)")?);
     Ok(AppState {
         limiter: Arc::new(LoginLimiter::new(
             cfg.login_max_failures,

@@ -17,6 +17,13 @@
 //! | `max_file_bytes` | `FACEPROOF_MAX_FILE_BYTES` | 10485760 (10 MiB) |
 //! | `max_request_bytes` | `FACEPROOF_MAX_REQUEST_BYTES` | 110100480 (105 MiB) |
 //! | `max_video_seconds` | `FACEPROOF_MAX_VIDEO_SECONDS` | 60 |
+//! | `max_video_pixels` | `FACEPROOF_MAX_VIDEO_PIXELS` | 8294400 (3840×2160; larger video frames are refused at upload from the header, 413) |
+//! | `max_decode_bytes` | `FACEPROOF_MAX_DECODE_BYTES` | 150000000 (a still's decoder buffer, pixels × bytes per pixel of its colour type, checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA; more → 413) |
+//! | `max_image_side` | `FACEPROOF_MAX_IMAGE_SIDE` | 4096 (stills are box-downscaled to this longer side right after decoding) |
+//! | `max_shots` | `FACEPROOF_MAX_SHOTS` | 100 (frames in a SHOTS_SET ZIP, each within the still limits, 128 MiB unpacked at most; more → 413) |
+//! | `max_parallel_decodes` | `FACEPROOF_MAX_PARALLEL_DECODES` | 2 (media decoded at once per process: upload checks and engine runs together; see below) |
+//! | `media_tool_timeout_secs` | `FACEPROOF_MEDIA_TOOL_TIMEOUT` | 60 (wall-clock budget of every ffmpeg/ffprobe run; the child is killed and the media refused: 413 at upload, a per-media error in an analysis) |
+//! | `temp_dir` | `FACEPROOF_TEMP_DIR` | `<data_dir>/tmp` (videos written for ffmpeg; emptied of dead processes' files at start-up) |
 //! | `workers` | `FACEPROOF_WORKERS` | number of cores (analysis workers inside `serve`; 0 = only `faceproof worker` processes) |
 //! | `inference_threads` | `FACEPROOF_INFERENCE_THREADS` | number of cores (engine calls running at once, per process) |
 //! | `job_lease_secs` | `FACEPROOF_JOB_LEASE` | 60 (a claimed job whose worker stops renewing is picked up again after this) |
@@ -33,12 +40,36 @@
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //!
+//! ## Memory bound
+//!
+//! Every decode (upload validation, analysis, Instant, Lite, collection enrolment) holds one of
+//! `max_parallel_decodes` permits for as long as its pixels live (see
+//! [`crate::inference`]); with the defaults one holder needs at most
+//!
+//! - a still: the decoder buffer (`max_decode_bytes`, 150 MB) + the kept image box-downscaled to
+//!   `max_image_side` before conversion (4096² × 3 B = 50 MB) = 200 MB;
+//! - a shots set: one still being decoded (200 MB) + the frames kept, scaled to 44.2 M pixels in
+//!   all (133 MB) = 333 MB;
+//! - a video: 48 frames of at most 1280×720 parsed from ffmpeg as they stream (133 MB; ffmpeg
+//!   itself is a separate process with 2 decoding threads, killed after `media_tool_timeout_secs`);
+//!
+//! plus the analysis' own working memory (tens of MB). The process peak is therefore about
+//! models (≈ 260 MB, both backends) + `max_parallel_decodes` × 333 MB + the encoded bytes in
+//! flight (request bodies, ≤ `max_request_bytes` each, and the stored files a running analysis
+//! read) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under 1.5 GB with room for the
+//! bodies of a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
+//! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
+//! bound); the `api_limits` test asserts ≤ 1.5 GB for 18 such requests.
+//!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use anyhow::Context;
+use faceproof_engine::media::Limits;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +90,13 @@ pub struct Config {
     pub max_file_bytes: u64,
     pub max_request_bytes: usize,
     pub max_video_seconds: f32,
+    pub max_video_pixels: u64,
+    pub max_decode_bytes: u64,
+    pub max_image_side: u32,
+    pub max_shots: usize,
+    pub max_parallel_decodes: usize,
+    pub media_tool_timeout_secs: f32,
+    pub temp_dir: Option<PathBuf>,
     pub workers: usize,
     pub inference_threads: usize,
     pub job_lease_secs: u64,
@@ -100,6 +138,13 @@ impl Default for Config {
             max_file_bytes: 10 * 1024 * 1024,
             max_request_bytes: 105 * 1024 * 1024,
             max_video_seconds: 60.0,
+            max_video_pixels: 3840 * 2160,
+            max_decode_bytes: 150_000_000,
+            max_image_side: 4096,
+            max_shots: 100,
+            max_parallel_decodes: 2,
+            media_tool_timeout_secs: 60.0,
+            temp_dir: None,
             workers: cores(),
             inference_threads: cores(),
             job_lease_secs: 60,
@@ -176,6 +221,21 @@ impl Config {
         env_parse("FACEPROOF_MAX_FILE_BYTES", &mut c.max_file_bytes)?;
         env_parse("FACEPROOF_MAX_REQUEST_BYTES", &mut c.max_request_bytes)?;
         env_parse("FACEPROOF_MAX_VIDEO_SECONDS", &mut c.max_video_seconds)?;
+        env_parse("FACEPROOF_MAX_VIDEO_PIXELS", &mut c.max_video_pixels)?;
+        env_parse("FACEPROOF_MAX_DECODE_BYTES", &mut c.max_decode_bytes)?;
+        env_parse("FACEPROOF_MAX_IMAGE_SIDE", &mut c.max_image_side)?;
+        env_parse("FACEPROOF_MAX_SHOTS", &mut c.max_shots)?;
+        env_parse(
+            "FACEPROOF_MAX_PARALLEL_DECODES",
+            &mut c.max_parallel_decodes,
+        )?;
+        env_parse(
+            "FACEPROOF_MEDIA_TOOL_TIMEOUT",
+            &mut c.media_tool_timeout_secs,
+        )?;
+        if let Some(v) = std::env::var_os("FACEPROOF_TEMP_DIR").filter(|v| !v.is_empty()) {
+            c.temp_dir = Some(PathBuf::from(v));
+        }
         env_parse("FACEPROOF_WORKERS", &mut c.workers)?;
         env_parse("FACEPROOF_INFERENCE_THREADS", &mut c.inference_threads)?;
         env_parse("FACEPROOF_JOB_LEASE", &mut c.job_lease_secs)?;
@@ -221,6 +281,28 @@ impl Config {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("faceproof.db").display()
             ),
+        }
+    }
+
+    /// The temporary area: videos written for ffmpeg (`<data_dir>/tmp` unless configured).
+    pub fn temp_dir(&self) -> PathBuf {
+        self.temp_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("tmp"))
+    }
+
+    /// The engine's media limits under this configuration (the temporary directory is set by
+    /// [`crate::inference::Inference`], which owns the process's part of the temporary area).
+    pub fn media_limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_file_bytes,
+            max_decode_bytes: self.max_decode_bytes,
+            max_image_side: self.max_image_side,
+            max_shots: self.max_shots,
+            max_video_seconds: self.max_video_seconds,
+            max_video_pixels: self.max_video_pixels,
+            tool_timeout: Duration::from_secs_f32(self.media_tool_timeout_secs.max(0.1)),
+            ..Limits::default()
         }
     }
 

@@ -3,27 +3,82 @@
 //! tokio's blocking pool under a semaphore of `inference_threads` permits. Workers, single
 //! requests, Instant, collections and Lite all queue here, so a burst of analyses can never take
 //! the threads that serve HTTP.
+//!
+//! Memory is bounded by a second gate, the process's decode permits (`max_parallel_decodes`,
+//! see [`decode_permit`]): every engine run holds one for its whole length (its frames live that
+//! long), and so does every upload validation ([`crate::uploads::prepare`]). At most that many
+//! media are therefore decoded at once in a process, whatever mix of requests arrives; the
+//! arithmetic of the resulting bound is in [`crate::config`].
+//!
+//! The engine's media limits come from the configuration, and its videos are written to this
+//! process's part of the data directory's temporary area ([`Scratch`]), cleaned at start-up.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use faceproof_engine::media::Limits;
 use faceproof_engine::{Engine, EngineOptions};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
+use crate::blobs::scratch::Scratch;
+use crate::config::Config;
 use crate::errors::{ApiError, Code};
 
 pub struct Inference {
     options: EngineOptions,
     engine: OnceCell<Arc<Engine>>,
     permits: Semaphore,
+    scratch: Scratch,
+}
+
+/// The process's decode permits, sized by the first [`Inference::new`] (2 before that).
+static DECODES: OnceLock<Semaphore> = OnceLock::new();
+
+fn decodes(slots: usize) -> &'static Semaphore {
+    DECODES.get_or_init(|| Semaphore::new(slots.max(1)))
+}
+
+/// This process's temporary directory, once an [`Inference`] has opened it.
+static TEMP_DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+/// The media limits of upload validation: the configured ones, with this process's temporary
+/// directory (the area's root before any [`Inference`] exists, as in unit tests).
+pub fn upload_limits(cfg: &Config) -> Limits {
+    Limits {
+        temp_dir: Some(TEMP_DIR.get().cloned().unwrap_or_else(|| cfg.temp_dir())),
+        ..cfg.media_limits()
+    }
+}
+
+/// Wait for one of the process's `max_parallel_decodes` permits; hold it while decoded pixels
+/// live.
+pub async fn decode_permit() -> Result<SemaphorePermit<'static>, ApiError> {
+    decodes(2).acquire().await.map_err(ApiError::internal)
 }
 
 impl Inference {
-    pub fn new(options: EngineOptions, threads: usize) -> Self {
-        Inference {
+    /// The engine options with the configured media limits; opens (and cleans) the temporary area.
+    pub fn new(mut options: EngineOptions, cfg: &Config) -> std::io::Result<Self> {
+        let scratch = Scratch::open(&cfg.temp_dir())?;
+        options.limits = Limits {
+            // Stored media passed `max_file_bytes` at upload; a later, lower setting must not make
+            // them unreadable.
+            max_bytes: Limits::default().max_bytes.max(cfg.max_file_bytes),
+            temp_dir: Some(scratch.path().to_path_buf()),
+            ..cfg.media_limits()
+        };
+        decodes(cfg.max_parallel_decodes);
+        let _ = TEMP_DIR.set(scratch.path().to_path_buf());
+        Ok(Inference {
             options,
             engine: OnceCell::new(),
-            permits: Semaphore::new(threads.max(1)),
-        }
+            permits: Semaphore::new(cfg.inference_threads.max(1)),
+            scratch,
+        })
+    }
+
+    /// This process's temporary directory (videos written for ffmpeg).
+    pub fn temp_dir(&self) -> &std::path::Path {
+        self.scratch.path()
     }
 
     /// The loaded engine (loading it on first call).
@@ -48,7 +103,8 @@ impl Inference {
             .cloned()
     }
 
-    /// Run `work` with the engine on a blocking thread, waiting for a free inference slot first.
+    /// Run `work` with the engine on a blocking thread, waiting for a free inference slot and a
+    /// decode permit first.
     pub async fn run<R, F>(&self, work: F) -> Result<R, ApiError>
     where
         F: FnOnce(&Engine) -> R + Send + 'static,
@@ -56,6 +112,7 @@ impl Inference {
     {
         let engine = self.engine().await?;
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let _decode = decode_permit().await?;
         tokio::task::spawn_blocking(move || work(&engine))
             .await
             .map_err(ApiError::internal)

@@ -1,13 +1,17 @@
 //! Media uploads: read the multipart body (files under any keys plus a `payload` JSON), validate
-//! every file by decoding it once with the engine, make a JPEG thumbnail, then store blobs and rows
-//! so that a failure at any step leaves nothing behind.
+//! every file with the engine's [`inspect`] (a photo decoded within the still limits, every frame
+//! of a shots set decoded, a video probed and its first frame decoded, small), make a JPEG
+//! thumbnail, then store blobs and rows so that a failure at any step leaves nothing behind.
+//! Validations hold a decode permit ([`crate::inference::decode_permit`]), so their memory is
+//! bounded with the analyses'.
 //!
 //! Error mapping (documented in the OpenAPI description of the upload endpoints):
 //! - malformed multipart or `payload` JSON, wrong block shapes → 3 (400);
 //! - unknown tag, no file where one is required, too many files → 4 (400);
 //! - corrupt or truncated image/video/archive → 4 (400);
 //! - a file over `max_file_bytes`, a request over `max_request_bytes`, a video over
-//!   `max_video_seconds` → 4 (413);
+//!   `max_video_seconds` or `max_video_pixels`, a photo over `max_decode_bytes`, a shots set of
+//!   more than `max_shots` frames, ffprobe/ffmpeg over `media_tool_timeout_secs` → 4 (413);
 //! - content of no supported format (decided from the bytes, not the name) → 5 (415);
 //! - ffmpeg missing or failing to run → 11 (503).
 
@@ -15,7 +19,7 @@ use std::collections::HashMap;
 use std::io::Cursor;
 
 use axum::extract::Multipart;
-use faceproof_engine::media::{decode, Decoded, Format, Limits, MediaKind};
+use faceproof_engine::media::{inspect, Format, Inspected, MediaKind};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -238,9 +242,8 @@ pub struct Prepared {
     pub thumb: Option<Vec<u8>>,
 }
 
-fn thumbnail(decoded: &Decoded) -> Option<Vec<u8>> {
-    let frame = decoded.frames.first()?;
-    let img = image::DynamicImage::ImageRgb8(frame.image.clone()).thumbnail(320, 320);
+fn thumbnail(preview: image::RgbImage) -> Option<Vec<u8>> {
+    let img = image::DynamicImage::ImageRgb8(preview).thumbnail(320, 320);
     let mut out = Cursor::new(Vec::new());
     img.to_rgb8()
         .write_to(&mut out, image::ImageFormat::Jpeg)
@@ -249,37 +252,29 @@ fn thumbnail(decoded: &Decoded) -> Option<Vec<u8>> {
 }
 
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
-    let limits = Limits {
-        max_bytes: cfg.max_file_bytes,
-        max_frames: 1,
-        max_video_seconds: cfg.max_video_seconds,
-        ..Limits::default()
-    };
+    let limits = crate::inference::upload_limits(cfg);
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let limits = limits.clone();
+        let permit = crate::inference::decode_permit().await?;
         let (file, result) = tokio::task::spawn_blocking(move || {
-            let r = decode(&file.bytes, &limits)
+            let r = inspect(&file.bytes, &limits)
                 .map_err(ApiError::from)
-                .map(|d| {
-                    let (w, h) = d
-                        .frames
-                        .first()
-                        .map(|f| f.image.dimensions())
-                        .unwrap_or((0, 0));
+                .map(|i: Inspected| {
                     (
-                        d.format,
-                        d.kind(),
-                        w,
-                        h,
-                        d.duration.map(|s| (s * 1000.0).round() as i64),
-                        thumbnail(&d),
+                        i.format,
+                        i.kind(),
+                        i.width,
+                        i.height,
+                        i.duration.map(|s| (s * 1000.0).round() as i64),
+                        thumbnail(i.preview),
                     )
                 });
             (file, r)
         })
         .await
         .map_err(ApiError::internal)?;
+        drop(permit);
         let (format, kind, width, height, duration_ms, thumb) = result.map_err(|mut err| {
             err.message = format!("File '{}': {}", file.key, err.message);
             err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });

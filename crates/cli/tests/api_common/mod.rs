@@ -511,6 +511,11 @@ impl Server {
 }
 
 impl Server {
+    /// The process id of the running server (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The PostgreSQL database of this server (`None` on SQLite, whose file is in `data_dir`):
     /// for starting a second process on the same data.
     pub fn postgres_url(&self) -> Option<&str> {

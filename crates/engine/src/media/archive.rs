@@ -1,15 +1,22 @@
-//! ZIP archives of still frames ("shots sets"): entries read in name order, each decoded as an
-//! image; the total uncompressed size is bounded so a ZIP bomb is refused, not unpacked.
+//! ZIP archives of still frames ("shots sets", e.g. the web plugin's frame-list capture):
+//! entries read in name order, each decoded as an image within the still limits.
+//!
+//! Bounds: at most [`Limits::max_shots`] image entries (more is refused, not truncated), at most
+//! [`Limits::max_unpacked_bytes`] uncompressed bytes in all (a ZIP bomb is refused, not
+//! unpacked), entries decoded one at a time, and the frames kept scaled so that together they
+//! hold at most [`Limits::max_frames_pixels`] pixels.
 
 use std::io::{Cursor, Read};
 
-use super::{decode_image, sniff, Frame, Limits, MediaKind};
+use super::{decode_still, sniff, Frame, Limits, MediaKind};
 use crate::error::{EngineError, MediaWord, Result};
 
-/// Decode every image entry of a ZIP archive, in name order.
-pub fn decode_shots_set(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+/// The entries of an archive that count as frames, in name order (folders, macOS resource forks
+/// and hidden files skipped), refused when more than `max_shots`.
+fn frame_names<R: Read + std::io::Seek>(
+    archive: &zip::ZipArchive<R>,
+    limits: &Limits,
+) -> Result<Vec<String>> {
     let mut names: Vec<String> = archive
         .file_names()
         .filter(|n| {
@@ -20,14 +27,48 @@ pub fn decode_shots_set(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>> {
         .map(str::to_owned)
         .collect();
     names.sort();
-    if names.len() > limits.max_frames * 4 {
+    if names.len() > limits.max_shots {
         return Err(EngineError::TooLarge(format!(
-            "archive of {} files",
-            names.len()
+            "a shots set of {} frames; the limit is {} frames",
+            names.len(),
+            limits.max_shots
         )));
     }
+    Ok(names)
+}
+
+/// Decode every image entry of a ZIP archive, in name order.
+pub fn decode_shots_set(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>> {
     let mut frames = Vec::new();
-    let mut budget = limits.max_bytes;
+    visit(bytes, limits, true, |i, still| {
+        frames.push(Frame {
+            image: still.image,
+            timestamp: i as f32,
+        });
+    })?;
+    Ok(frames)
+}
+
+/// Decode every frame of a shots set in order (each checked whole and within the limits),
+/// handing each to `each`; `keep_frames` scales them for keeping (see the module doc). Returns
+/// the number of frames.
+pub(crate) fn visit(
+    bytes: &[u8],
+    limits: &Limits,
+    keep_frames: bool,
+    mut each: impl FnMut(usize, super::Still),
+) -> Result<usize> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+    let names = frame_names(&archive, limits)?;
+    if names.is_empty() {
+        return Err(EngineError::unreadable(
+            MediaWord::Archive,
+            "the archive holds no images",
+        ));
+    }
+    let per_frame = keep_frames.then(|| limits.max_frames_pixels / names.len() as u64);
+    let mut budget = limits.max_unpacked_bytes;
     for (i, name) in names.iter().enumerate() {
         let entry = archive
             .by_name(name)
@@ -39,9 +80,10 @@ pub fn decode_shots_set(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>> {
             .read_to_end(&mut data)
             .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
         if data.len() as u64 > budget {
-            return Err(EngineError::TooLarge(
-                "archive unpacks to more than the size limit".into(),
-            ));
+            return Err(EngineError::TooLarge(format!(
+                "the archive unpacks to more than {} bytes",
+                limits.max_unpacked_bytes
+            )));
         }
         budget -= data.len() as u64;
         match sniff(&data).map(|f| f.kind()) {
@@ -52,19 +94,16 @@ pub fn decode_shots_set(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>> {
                 )));
             }
         }
-        if frames.len() >= limits.max_frames {
-            break;
-        }
-        frames.push(Frame {
-            image: decode_image(&data, limits)?,
-            timestamp: i as f32,
-        });
+        let still = decode_still(&data, limits, per_frame).map_err(|e| match e {
+            EngineError::Unreadable { reason, .. } => {
+                EngineError::unreadable(MediaWord::Archive, format!("entry {name:?}: {reason}"))
+            }
+            EngineError::TooLarge(reason) => {
+                EngineError::TooLarge(format!("archive entry {name:?}: {reason}"))
+            }
+            other => other,
+        })?;
+        each(i, still);
     }
-    if frames.is_empty() {
-        return Err(EngineError::unreadable(
-            MediaWord::Archive,
-            "the archive holds no images",
-        ));
-    }
-    Ok(frames)
+    Ok(names.len())
 }

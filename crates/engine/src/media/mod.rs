@@ -3,14 +3,19 @@
 //! The kind of a file is decided from its content ([`sniff`]), never from its name. Images are
 //! decoded with the `image` crate (EXIF orientation applied; grey, CMYK and 16-bit converted to
 //! 8-bit RGB); videos with ffmpeg (a Debian package) sampling a few frames a second; ZIP archives
-//! are read as ordered sets of still frames ("shots sets").
+//! are read as ordered sets of still frames ("shots sets"). [`inspect`] validates an upload
+//! cheaply (a video is probed, not decoded); [`decode`] yields the frames an analysis needs.
+//! Every decode is bounded in memory and time: see [`Limits`].
 
 mod archive;
+mod inspect;
 mod still;
+mod tool;
 mod video;
 
 pub use archive::decode_shots_set;
-pub use still::{check_complete, decode_image, encode_jpeg};
+pub use inspect::{inspect, Inspected};
+pub use still::{check_complete, decode_image, decode_still, encode_jpeg, Still};
 pub use video::{decode_video, ffmpeg_available, probe_video, VideoInfo};
 
 use image::RgbImage;
@@ -131,22 +136,58 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 }
 
 /// Limits applied while decoding, so a hostile file cannot exhaust memory or time.
+///
+/// # Memory of one decode
+///
+/// - **still**: the decoder's buffer (`max_decode_bytes`, checked from the header before it is
+///   allocated) plus the image kept, box-downscaled to `max_image_side` (≤ 4096² × 3 B = 50 MB)
+///   before the 8-bit RGB conversion: ≤ 150 + 50 = 200 MB with the defaults;
+/// - **shots set**: the archive's entries are decoded one at a time (each a still as above) and
+///   the frames kept are scaled so that together they hold at most `max_frames_pixels` pixels
+///   (44.2 M px × 3 B = 133 MB): ≤ 200 + 133 MB;
+/// - **video**: ffmpeg runs in its own process (bounded resolution and frame rate); the server
+///   keeps at most `max_frames` frames of at most `max_frame_side` (48 × 1280 × 720 × 3 B =
+///   133 MB), parsed from ffmpeg's output as it streams.
+///
+/// Every ffmpeg and ffprobe run has a wall-clock budget (`tool_timeout`): the child is killed
+/// when it is exceeded and the media refused with [`EngineError::TooLarge`].
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest accepted file, in bytes.
     pub max_bytes: u64,
-    /// Largest accepted image side, in pixels (after decoding, before any resize).
+    /// Largest accepted image side, in pixels (as the header announces it).
     pub max_dimension: u32,
     /// Largest accepted image area, in pixels.
     pub max_pixels: u64,
-    /// Most frames taken from one video or archive.
+    /// Largest decoder buffer for one still: pixels × bytes per pixel of the file's own colour
+    /// type (3 for 8-bit RGB, 8 for 16-bit RGBA), checked from the header before decoding.
+    pub max_decode_bytes: u64,
+    /// Stills are box-downscaled so that their longer side is at most this, before conversion
+    /// (detection runs at 320×240 and faces are aligned to 112×112; 4096 leaves every real
+    /// selfie and ID photo untouched).
+    pub max_image_side: u32,
+    /// Most frames sampled from one video.
     pub max_frames: usize,
+    /// Most frames in one shots set (ZIP archive of stills); more is refused.
+    pub max_shots: usize,
+    /// Largest total of uncompressed bytes read from one shots set.
+    pub max_unpacked_bytes: u64,
+    /// Most pixels kept for the frames of one shots set together: frames are scaled down so that
+    /// `n × pixels ≤ max_frames_pixels` (100 frames: 442 k pixels each, e.g. 768×576).
+    pub max_frames_pixels: u64,
     /// Frames sampled per second of video (fewer when the video is long).
     pub frames_per_second: f32,
     /// Longest accepted video, in seconds.
     pub max_video_seconds: f32,
+    /// Largest accepted video frame area, in pixels (3840×2160 by default).
+    pub max_video_pixels: u64,
     /// Frames are downscaled so their longer side is at most this (detection runs at 320×240).
     pub max_frame_side: u32,
+    /// Wall-clock budget of every ffmpeg or ffprobe run.
+    pub tool_timeout: std::time::Duration,
+    /// Where videos are written for ffmpeg to read (`None`: the system's temporary directory).
+    /// The file is removed when the decode ends, whatever the outcome.
+    pub temp_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -155,10 +196,18 @@ impl Default for Limits {
             max_bytes: 64 * 1024 * 1024,
             max_dimension: 12_000,
             max_pixels: 50_000_000,
+            max_decode_bytes: 150_000_000,
+            max_image_side: 4096,
             max_frames: 48,
+            max_shots: 100,
+            max_unpacked_bytes: 128 * 1024 * 1024,
+            max_frames_pixels: 48 * 1280 * 720,
             frames_per_second: 5.0,
             max_video_seconds: 120.0,
+            max_video_pixels: 3840 * 2160,
             max_frame_side: 1280,
+            tool_timeout: std::time::Duration::from_secs(60),
+            temp_dir: None,
         }
     }
 }
@@ -186,6 +235,12 @@ impl Decoded {
     }
 }
 
+fn unsupported() -> EngineError {
+    EngineError::UnsupportedFormat(
+        "not a JPEG, PNG, WebP, BMP, TIFF, MP4, MOV, WebM, AVI or ZIP file".into(),
+    )
+}
+
 /// Decode any supported file: sniff, check the size limit, then decode by kind.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     if bytes.len() as u64 > limits.max_bytes {
@@ -195,11 +250,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
             limits.max_bytes
         )));
     }
-    let format = sniff(bytes).ok_or_else(|| {
-        EngineError::UnsupportedFormat(
-            "not a JPEG, PNG, WebP, BMP, TIFF, MP4, MOV, WebM, AVI or ZIP file".into(),
-        )
-    })?;
+    let format = sniff(bytes).ok_or_else(unsupported)?;
     match format.kind() {
         MediaKind::Image => {
             let image = decode_image(bytes, limits)?;

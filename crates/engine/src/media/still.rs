@@ -7,9 +7,33 @@ use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use super::Limits;
 use crate::error::{EngineError, MediaWord, Result};
 
-/// Decode a still image to 8-bit RGB, upright (EXIF orientation applied), refusing images whose
-/// header announces more pixels than `limits` allow before any pixel memory is allocated.
+/// Decode a still image to 8-bit RGB, upright (EXIF orientation applied), at most
+/// [`Limits::max_image_side`] on its longer side (see [`decode_still`]).
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
+    decode_still(bytes, limits, None).map(|s| s.image)
+}
+
+/// A decoded still and the size it had before any downscaling (upright).
+#[derive(Debug, Clone)]
+pub struct Still {
+    pub image: RgbImage,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Decode a still with bounded memory:
+///
+/// 1. only the header is read first: sides over `max_dimension`, area over `max_pixels`, or a
+///    decoder buffer (pixels × bytes per pixel of the file's own colour type, 8 for 16-bit RGBA)
+///    over `max_decode_bytes` are refused with [`EngineError::TooLarge`] before any pixel memory
+///    is allocated;
+/// 2. the pixels are decoded in the file's colour type (one buffer of at most `max_decode_bytes`);
+/// 3. when larger than `max_image_side` (or than `max_area` pixels, for the frames of a shots
+///    set), the image is box-downscaled in that colour type, and only then converted to 8-bit RGB
+///    and rotated upright, so the full-size buffer is never copied.
+///
+/// The peak is therefore the decoder buffer plus one image of at most `max_image_side`² × 3 bytes.
+pub fn decode_still(bytes: &[u8], limits: &Limits, max_area: Option<u64>) -> Result<Still> {
     // The decoders fill the missing part of a cut-off JPEG or PNG rather than failing; a
     // half-grey selfie must be refused, not analysed.
     check_complete(bytes).map_err(|reason| EngineError::unreadable(MediaWord::Image, reason))?;
@@ -19,7 +43,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_dimension);
     image_limits.max_image_height = Some(limits.max_dimension);
-    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    image_limits.max_alloc = Some(limits.max_decode_bytes);
     reader.limits(image_limits);
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
     let (w, h) = decoder.dimensions();
@@ -29,13 +53,51 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
             limits.max_pixels
         )));
     }
+    let need = decoder.total_bytes();
+    if need > limits.max_decode_bytes {
+        return Err(EngineError::TooLarge(format!(
+            "{w}×{h} pixels of {:?} need {} MB to decode; the limit is {} MB",
+            decoder.color_type(),
+            need.div_ceil(1_000_000),
+            limits.max_decode_bytes / 1_000_000
+        )));
+    }
     // A missing or malformed EXIF block is not a reason to refuse a photo.
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    if let Some((nw, nh)) = fit(w, h, limits.max_image_side, max_area) {
+        img = img.thumbnail_exact(nw, nh);
+    }
+    let mut img = DynamicImage::ImageRgb8(img.into_rgb8());
     img.apply_orientation(orientation);
-    Ok(img.to_rgb8())
+    use image::metadata::Orientation::*;
+    let (width, height) = match orientation {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (h, w),
+        _ => (w, h),
+    };
+    Ok(Still {
+        image: img.into_rgb8(),
+        width,
+        height,
+    })
+}
+
+/// The size to box-downscale a `w`×`h` image to so that its longer side is at most `side` and
+/// its area at most `max_area`; `None` when it already fits.
+pub(crate) fn fit(w: u32, h: u32, side: u32, max_area: Option<u64>) -> Option<(u32, u32)> {
+    let side = side.max(1) as f64;
+    let mut scale = (side / w.max(1) as f64).min(side / h.max(1) as f64);
+    if let Some(area) = max_area {
+        scale = scale.min((area.max(1) as f64 / (w as f64 * h as f64).max(1.0)).sqrt());
+    }
+    if scale >= 1.0 {
+        return None;
+    }
+    let nw = ((w as f64 * scale).floor() as u32).max(1);
+    let nh = ((h as f64 * scale).floor() as u32).max(1);
+    Some((nw, nh))
 }
 
 /// Whether a JPEG or PNG file is whole: a JPEG needs an end-of-image marker after its first

@@ -3,6 +3,8 @@
 //!
 //! Keys are relative paths made of UUIDs (`folders/<folder>/<media>/original.jpg`), never user input.
 
+pub mod scratch;
+
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;

@@ -51,10 +51,12 @@ const fn ep(
 const UPLOAD: &str = "multipart/form-data: files under any keys, plus `payload` (a JSON string) with \
 `media:tags` ({key: [tag…]}, tags from Oz §4.5, others → error 4), `folder:meta_data` ({…}) and `media:meta_data` \
 ({key: {…}}). Fields without a file name and with a text content type (e.g. `additional_info`) are ignored. \
-The kind (IMAGE, VIDEO, SHOTS_SET = ZIP of frames) is decided from the bytes, and every file is decoded once; \
+The kind (IMAGE, VIDEO, SHOTS_SET = ZIP of up to `max_shots` (100) frames) is decided from the bytes, and every \
+file is validated once (photos and every frame of a shots set decoded, videos probed and their first frame decoded); \
 `media_type` is IMAGE_FOLDER / VIDEO_FOLDER / SHOTS_SET_FOLDER. Errors: malformed body or payload → 3 (400); \
 unknown tag, corrupt or truncated file, too many files → 4 (400); file over `max_file_bytes` or request over \
-`max_request_bytes` or video over `max_video_seconds` → 4 (413); unsupported content → 5 (415). A failed upload \
+`max_request_bytes`, video over `max_video_seconds` or `max_video_pixels`, photo over `max_decode_bytes`, shots set \
+over `max_shots` frames, ffmpeg over `media_tool_timeout_secs` → 4 (413); unsupported content → 5 (415). A failed upload \
 stores nothing (no folder, no media, no file). `analyses` in the payload (single request, same shape as the \
 `analyses` of POST …/analyses; `source_media` may name form keys): the analyses run before the answer, which is \
 the folder with its finished analyses; a refused order removes the folder. \

@@ -1,0 +1,118 @@
+//! Decode bombs: refused from their header before any pixel memory is allocated, or decoded
+//! within a stated per-decode bound (see `media::Limits`). One test in its own binary, so the
+//! process's peak RSS (`VmHWM`, reset through `/proc/self/clear_refs`) measures only it.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use faceproof_engine::media::{decode, decode_still, inspect, Limits, MediaKind};
+use faceproof_engine::EngineError;
+
+/// A PNG of `w`×`h` zero pixels, written row by row (the test never holds the pixels).
+fn png(w: u32, h: u32, bit_depth: u8, colour: u8) -> Vec<u8> {
+    let channels: u64 = match colour {
+        0 => 1,
+        2 => 3,
+        6 => 4,
+        _ => unreachable!(),
+    };
+    let row = vec![0u8; 1 + (w as u64 * channels * bit_depth as u64 / 8) as usize];
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..h {
+        z.write_all(&row).unwrap();
+    }
+    let idat = z.finish().unwrap();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[bit_depth, colour, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &idat), (b"IEND", &[])] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    out
+}
+
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Reset the peak to the current RSS; `false` where the kernel does not allow it.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn peak_mb() -> u64 {
+    status_kb("VmHWM:") / 1024
+}
+
+#[test]
+fn bombs_are_bounded_in_memory_and_time() {
+    let limits = Limits::default();
+    // 1. 7000×7000 16-bit RGBA (381 KB of PNG): 392 MB of decoder buffer, over `max_decode_bytes`,
+    //    refused from the header alone, six at once.
+    let rgba16 = png(7000, 7000, 16, 6);
+    assert!(rgba16.len() < 500_000, "{}", rgba16.len());
+    let can_reset = reset_peak();
+    let base = status_kb("VmRSS:") / 1024;
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| decode(&rgba16, &limits)))
+            .collect();
+        for h in handles {
+            let err = h.join().unwrap().unwrap_err();
+            assert!(matches!(err, EngineError::TooLarge(_)), "{err:?}");
+            assert!(err.to_string().contains("need 392 MB"), "{err}");
+        }
+    });
+    assert!(started.elapsed() < Duration::from_secs(2));
+    if can_reset {
+        let grew = peak_mb().saturating_sub(base);
+        eprintln!("six refused 16-bit bombs: peak +{grew} MB");
+        assert!(grew < 32, "refusing from the header allocated {grew} MB");
+    }
+
+    // 2. Allowed but large: 7000×7000 8-bit RGB (147 MB decoder buffer) and 7000×7000 grey
+    //    (49 MB buffer, 147 MB once RGB at full size): each decode stays under the stated
+    //    200 MB (buffer + the image kept, box-downscaled to 4096 before conversion).
+    for (name, bytes) in [
+        ("rgb8", png(7000, 7000, 8, 2)),
+        ("grey8", png(7000, 7000, 8, 0)),
+    ] {
+        let can_reset = reset_peak();
+        let base = status_kb("VmRSS:") / 1024;
+        let started = Instant::now();
+        let still = decode_still(&bytes, &limits, None).unwrap();
+        assert_eq!((still.width, still.height), (7000, 7000));
+        assert_eq!(still.image.dimensions(), (4096, 4096), "{name}");
+        let secs = started.elapsed().as_secs_f32();
+        drop(still);
+        if can_reset {
+            let grew = peak_mb().saturating_sub(base);
+            eprintln!("{name} 7000×7000: peak +{grew} MB in {secs:.1} s");
+            assert!(grew <= 200, "{name}: one decode peaked at +{grew} MB");
+        }
+        // Upload validation decodes the same way.
+        let found = inspect(&bytes, &limits).unwrap();
+        assert_eq!(found.kind(), MediaKind::Image);
+        assert_eq!((found.width, found.height), (7000, 7000));
+    }
+
+    // 3. Over the pixel and side limits: refused without decoding.
+    for bytes in [png(12_001, 10, 8, 0), png(8000, 8000, 8, 0)] {
+        let err = decode(&bytes, &limits).unwrap_err();
+        assert!(matches!(err, EngineError::TooLarge(_)), "{err:?}");
+    }
+}
