@@ -9,6 +9,26 @@ use api_common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+/// A company with a CLIENT who has uploaded one selfie; returns (company, client token, folder id).
+fn client_with_folder(
+    s: &Server,
+    photo: &std::path::Path,
+    meta: Value,
+) -> (String, String, String) {
+    let root = s.admin();
+    let company = s.company(&root, "acme");
+    let (_, client) = s.user(&root, "client@acme.test", "CLIENT", Some(&company));
+    let (st, f) = s.upload(
+        "/api/folders/",
+        &client,
+        &[("a", photo)],
+        Some(json!({"media:tags": {"a": ["photo_selfie"]}, "folder:meta_data": meta})),
+    );
+    assert_eq!(st, 201, "{f}");
+    let fid = f["folder_id"].as_str().unwrap().to_string();
+    (company, client, fid)
+}
+
 fn hardening(backend: Backend) {
     let Some(data) = shared_data() else { return };
     let photo = photos(&data, 1).remove(0);
@@ -17,17 +37,7 @@ fn hardening(backend: Backend) {
         &[("FACEPROOF_WEBHOOK_ALLOWED_HOSTS", "localhost:18190")],
         |s| {
             let root = s.admin();
-            let company = s.company(&root, "acme");
-            let (_, client) = s.user(&root, "client@acme.test", "CLIENT", Some(&company));
-            let (st, f) = s.upload(
-                "/api/folders/",
-                &client,
-                &[("a", &photo)],
-                Some(json!({"media:tags": {"a": ["photo_selfie"]},
-                            "folder:meta_data": {"transaction_id": "tx-1"}})),
-            );
-            assert_eq!(st, 201, "{f}");
-            let fid = f["folder_id"].as_str().unwrap().to_string();
+            let (_, client, fid) = client_with_folder(s, &photo, json!({"transaction_id": "tx-1"}));
             let order = |url: &str| {
                 s.call(
                     Method::POST,
@@ -163,16 +173,7 @@ fn no_internal_webhooks(backend: Backend) {
     let photo = photos(&data, 1).remove(0);
     on(backend, &[], |s| {
         let root = s.admin();
-        let company = s.company(&root, "acme");
-        let (_, client) = s.user(&root, "client@acme.test", "CLIENT", Some(&company));
-        let (st, f) = s.upload(
-            "/api/folders/",
-            &client,
-            &[("a", &photo)],
-            Some(json!({"media:tags": {"a": ["photo_selfie"]}})),
-        );
-        assert_eq!(st, 201, "{f}");
-        let fid = f["folder_id"].as_str().unwrap();
+        let (company, client, fid) = client_with_folder(s, &photo, json!({}));
         for url in [
             "http://127.0.0.1:5432/",
             "http://127.1:5432/",

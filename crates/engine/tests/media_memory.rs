@@ -2,42 +2,14 @@
 //! within a stated per-decode bound (see `media::Limits`). One test in its own binary, so the
 //! process's peak RSS (`VmHWM`, reset through `/proc/self/clear_refs`) measures only it.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
+
+#[path = "common/png_bomb.rs"]
+mod png_bomb;
 
 use faceproof_engine::media::{decode, decode_still, inspect, Limits, MediaKind};
 use faceproof_engine::EngineError;
-
-/// A PNG of `w`×`h` zero pixels, written row by row (the test never holds the pixels).
-fn png(w: u32, h: u32, bit_depth: u8, colour: u8) -> Vec<u8> {
-    let channels: u64 = match colour {
-        0 => 1,
-        2 => 3,
-        6 => 4,
-        _ => unreachable!(),
-    };
-    let row = vec![0u8; 1 + (w as u64 * channels * bit_depth as u64 / 8) as usize];
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    for _ in 0..h {
-        z.write_all(&row).unwrap();
-    }
-    let idat = z.finish().unwrap();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[bit_depth, colour, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &idat), (b"IEND", &[])] {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc = flate2::Crc::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        out.extend_from_slice(&crc.sum().to_be_bytes());
-    }
-    out
-}
+use png_bomb::png;
 
 fn status_kb(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
