@@ -135,7 +135,7 @@ fn accounts(s: &Server) {
             Some(&admin),
             None,
         ),
-        400,
+        409,
         4,
     );
     let c = s.company(&admin, "Gamma");
@@ -390,7 +390,17 @@ fn accounts(s: &Server) {
         404,
         10,
     );
-    let pw = json!({"password": "another-password"});
+    assert_error(
+        s.call(
+            Method::PATCH,
+            &format!("/api/users/{client_id}"),
+            Some(&client),
+            Some(json!({"password": "another-password"})),
+        ),
+        400,
+        3,
+    );
+    let pw = json!({"password": "another-password", "current_password": "password-123"});
     assert_eq!(
         s.call(
             Method::PATCH,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::auth::ratelimit::LoginLimiter;
+use crate::auth::ratelimit::{LoginLimiter, LoginLimits};
 use crate::auth::{passwords, Role};
 use crate::blobs::{BlobStore, LocalBlobs};
 use crate::collections::CollectionIndex;
@@ -119,11 +119,15 @@ pub async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<
     let inference =
         Arc::new(Inference::new(engine, cfg).context("opening the temporary area (temp_dir)")?);
     Ok(AppState {
-        limiter: Arc::new(LoginLimiter::new(
-            cfg.login_max_failures,
-            cfg.login_max_address_failures,
-            Duration::from_secs(cfg.login_window_secs),
-        )),
+        limiter: Arc::new(LoginLimiter::new(LoginLimits {
+            max_failures: cfg.login_max_failures.max(1),
+            max_address_failures: cfg.login_max_address_failures,
+            window: Duration::from_secs(cfg.login_window_secs),
+            backoff: Duration::from_secs(cfg.login_backoff_secs),
+            backoff_max: Duration::from_secs(
+                cfg.login_backoff_max_secs.max(cfg.login_backoff_secs),
+            ),
+        })),
         cfg: Arc::new(cfg.clone()),
         store,
         blobs: Arc::new(blobs),

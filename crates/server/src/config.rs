@@ -10,9 +10,12 @@
 //! | `service_session_ttl_secs` | `FACEPROOF_SERVICE_SESSION_TTL` | 157680000 (5 years; Oz `OZ_SESSION_LONGLIVE_TTL`) |
 //! | `refresh_ttl_secs` | `FACEPROOF_REFRESH_TTL` | 604800 (7 days; never shorter than the session TTL) |
 //! | `sliding_expiry` | `FACEPROOF_SLIDING_EXPIRY` | true |
-//! | `login_max_failures` | `FACEPROOF_LOGIN_MAX_FAILURES` | 10 (per account) |
-//! | `login_max_address_failures` | `FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES` | 50 (per client address) |
-//! | `login_window_secs` | `FACEPROOF_LOGIN_WINDOW` | 300 |
+//! | `login_max_failures` | `FACEPROOF_LOGIN_MAX_FAILURES` | 10 (failed sign-ins of one account from one client address before that pair waits; also wrong `current_password`s) |
+//! | `login_backoff_secs` | `FACEPROOF_LOGIN_BACKOFF` | 30 (the first wait; doubles with every further failure of the pair) |
+//! | `login_backoff_max_secs` | `FACEPROOF_LOGIN_BACKOFF_MAX` | 3600 (the longest wait) |
+//! | `login_window_secs` | `FACEPROOF_LOGIN_WINDOW` | 300 (a pair's count is forgotten this long after its last failure) |
+//! | `login_max_address_failures` | `FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES` | 0 = off (failures from one address, any account, within the window that refuse the whole address: stops credential stuffing, but locks out everyone behind a shared NAT) |
+//! | `trusted_proxies` | `FACEPROOF_TRUSTED_PROXIES` | empty (comma-separated addresses or CIDR ranges of reverse proxies; from them the client address is read from `X-Forwarded-For`, else it is the connection's peer) |
 //! | `max_files_per_folder` | `FACEPROOF_MAX_FILES_PER_FOLDER` | 10 |
 //! | `max_file_bytes` | `FACEPROOF_MAX_FILE_BYTES` | 10485760 (10 MiB) |
 //! | `max_request_bytes` | `FACEPROOF_MAX_REQUEST_BYTES` | 110100480 (105 MiB) |
@@ -83,9 +86,13 @@ pub struct Config {
     pub service_session_ttl_secs: i64,
     pub refresh_ttl_secs: i64,
     pub sliding_expiry: bool,
-    pub login_max_failures: usize,
-    pub login_max_address_failures: usize,
+    pub login_max_failures: u32,
+    pub login_max_address_failures: u32,
     pub login_window_secs: u64,
+    pub login_backoff_secs: u64,
+    pub login_backoff_max_secs: u64,
+    #[serde(deserialize_with = "proxies_from_toml")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub max_files_per_folder: usize,
     pub max_file_bytes: u64,
     pub max_request_bytes: usize,
@@ -132,8 +139,11 @@ impl Default for Config {
             refresh_ttl_secs: 7 * 24 * 3600,
             sliding_expiry: true,
             login_max_failures: 10,
-            login_max_address_failures: 50,
+            login_max_address_failures: 0,
             login_window_secs: 300,
+            login_backoff_secs: 30,
+            login_backoff_max_secs: 3600,
+            trusted_proxies: Vec::new(),
             max_files_per_folder: 10,
             max_file_bytes: 10 * 1024 * 1024,
             max_request_bytes: 105 * 1024 * 1024,
@@ -177,6 +187,28 @@ where
     Ok(())
 }
 
+/// `10.0.0.1, 10.1.0.0/16, ::1` → networks (a bare address is a one-address network).
+pub fn parse_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("trusted_proxies: '{p}' is neither an address nor a CIDR range")
+                })
+        })
+        .collect()
+}
+
+fn proxies_from_toml<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    parse_proxies(&list.join(",")).map_err(serde::de::Error::custom)
+}
+
 impl Config {
     /// Defaults, then the file (when given), then environment variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -214,6 +246,11 @@ impl Config {
             &mut c.login_max_address_failures,
         )?;
         env_parse("FACEPROOF_LOGIN_WINDOW", &mut c.login_window_secs)?;
+        env_parse("FACEPROOF_LOGIN_BACKOFF", &mut c.login_backoff_secs)?;
+        env_parse("FACEPROOF_LOGIN_BACKOFF_MAX", &mut c.login_backoff_max_secs)?;
+        if let Ok(v) = std::env::var("FACEPROOF_TRUSTED_PROXIES") {
+            c.trusted_proxies = parse_proxies(&v)?;
+        }
         env_parse(
             "FACEPROOF_MAX_FILES_PER_FOLDER",
             &mut c.max_files_per_folder,

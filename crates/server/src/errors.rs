@@ -112,6 +112,11 @@ impl ApiError {
         self.details = details;
         self
     }
+    /// The answer for an object named by id that the caller may not know about: the same whether
+    /// it does not exist or belongs to another company, so ids cannot be probed across tenants.
+    pub fn unknown_object() -> Self {
+        ApiError::new(Code::NotFound, "Object not found")
+    }
     pub fn not_found(what: &str) -> Self {
         ApiError::new(Code::NotFound, format!("{what} not found"))
     }

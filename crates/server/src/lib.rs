@@ -5,7 +5,7 @@
 //!
 //! # Where things are
 //! Imports point one way: `http` → services (`analysis`, `collections`, `webhooks`, `uploads`,
-//! `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
+//! `tenancy`, `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
 //! → engine. Nothing outside `http/` imports `http` (checked by `tests/layout.rs`).
 //!
 //! - [`http`] — the HTTP surface: one router per resource, extractors, `serve` (bind, layers,
@@ -17,6 +17,7 @@
 //! - [`webhooks`] — signing, callback URL rules, the delivery worker.
 //! - [`collections`] — enrolment (embedding photos) and the 1:N search index kept in sync by a
 //!   change log.
+//! - [`tenancy`] — removing a company with everything it holds.
 //! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
 //! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first
 //!   ADMIN, maintenance, shutdown signal.
@@ -38,6 +39,7 @@ pub mod http;
 pub mod inference;
 pub mod metadata;
 pub mod store;
+pub mod tenancy;
 pub mod uploads;
 pub mod views;
 pub mod webhooks;

@@ -447,6 +447,20 @@ impl Server {
         rt.block_on(store.table_count(table)).unwrap()
     }
 
+    /// Make an access token expired, as if its TTL had passed (the session stays).
+    pub fn expire_token(&self, token: &str) {
+        let (rt, store) = self.store();
+        let n = rt
+            .block_on(
+                sqlx::query("UPDATE sessions SET access_expires = 1 WHERE access_hash = $1")
+                    .bind(faceproof_server::auth::tokens::digest(token))
+                    .execute(&store.pool),
+            )
+            .unwrap()
+            .rows_affected();
+        assert_eq!(n, 1, "no session for that token");
+    }
+
     /// (state, attempts) of the job of an analysis or delivery.
     pub fn job_of(&self, target: &str) -> Option<(String, i64)> {
         let (rt, store) = self.store();

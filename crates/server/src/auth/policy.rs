@@ -21,13 +21,13 @@
 //! | collection: create/delete; person, image: enrol/delete | all | – | company | – | – |
 //!
 //! Denials: an object of another company (or of no company, for client roles) answers 404
-//! ([`Code::NotFound`]), so its existence does not leak; a visible object the role may not act on
-//! answers 403 ([`Code::Forbidden`]).
+//! ([`crate::errors::Code::NotFound`]), so its existence does not leak; a visible object the role may not act on
+//! answers 403 ([`crate::errors::Code::Forbidden`]).
 
 use uuid::Uuid;
 
 use super::{Actor, Role};
-use crate::errors::{ApiError, Code};
+use crate::errors::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -132,7 +132,7 @@ impl From<Denial> for ApiError {
     fn from(d: Denial) -> Self {
         match d {
             Denial::Forbidden => ApiError::forbidden(),
-            Denial::Hidden => ApiError::new(Code::NotFound, "Object not found"),
+            Denial::Hidden => ApiError::unknown_object(),
         }
     }
 }
@@ -208,6 +208,17 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
     } else {
         Err(Forbidden)
     }
+}
+
+/// The role half of a collection check, asked before the collection is even looked up: a client
+/// role without any right on collections gets 403 for every collection id — its own company's,
+/// another company's or none — so it learns nothing. Company-less roles (ADMIN, OPERATOR) are
+/// decided on the object alone.
+pub fn authorize_collection_role(actor: &Actor, action: Action) -> Result<(), Denial> {
+    if actor.company_id.is_none() {
+        return Ok(());
+    }
+    authorize(actor, action, &Object::collection(actor.company_id))
 }
 
 /// Which objects of a resource a list endpoint shows to `actor`.

@@ -98,7 +98,7 @@ async fn load_analysis(
         .store
         .analysis_get(path_id(id)?)
         .await?
-        .ok_or_else(|| ApiError::not_found("Analysis"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     authorize(
         actor,
         action,

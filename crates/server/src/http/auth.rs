@@ -1,25 +1,28 @@
-//! `POST /api/authorize/auth` (login) and `POST /api/authorize/refresh`.
+//! `POST /api/authorize/auth` (login), `POST /api/authorize/refresh` (rotation with reuse
+//! detection, see [`crate::store::sessions`]), and sign-out: `POST /api/authorize/logout` (this
+//! session) and `POST /api/authorize/logout_all` (every session of the caller).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::client_addr::ClientAddr;
 use super::{token_from, ApiJson};
 use crate::app::AppState;
-use crate::auth::passwords;
+use crate::auth::{passwords, Actor};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::now_us;
-use crate::store::sessions::NewTokens;
+use crate::store::sessions::{NewTokens, Refresh};
 use crate::store::users::User;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/authorize/auth", post(login))
         .route("/api/authorize/refresh", post(refresh))
+        .route("/api/authorize/logout", post(logout))
+        .route("/api/authorize/logout_all", post(logout_all))
         .route(
             "/api/authorize/session_token",
             get(|| async {
@@ -52,7 +55,7 @@ fn tokens_body(t: NewTokens, user: &User) -> Json<Value> {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
     let creds = body
@@ -66,7 +69,7 @@ async fn login(
         .get("password")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::structure("Missing field: credentials.password"))?;
-    let addr = peer.ip().to_string();
+    let addr = client.to_string();
     if let Some(wait) = state.limiter.blocked(email, &addr) {
         return Err(ApiError::new(
             Code::TooManyAttempts,
@@ -102,6 +105,9 @@ async fn login(
     Ok(tokens_body(tokens, &user))
 }
 
+/// Refresh needs both halves of the pair, as in Oz: the `expire_token` in the body and the
+/// session's own access token in the header (it may have expired). The refresh token is spent; a
+/// second use of it ends every session refreshed from the same login.
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -120,33 +126,56 @@ async fn refresh(
         .session_by_refresh(expire_token)
         .await?
         .ok_or_else(|| ApiError::new(Code::AuthInvalid, "Session not found"))?;
+    let Some(access_token) = token_from(&headers) else {
+        return Err(ApiError::new(
+            Code::AuthNotProvided,
+            "Refreshing needs the session's access token (X-Forensic-Access-Token)",
+        ));
+    };
+    if !session.has_access_token(&access_token) {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "You have not access to refresh this session",
+        ));
+    }
     if session.refresh_expires_us < now_us() {
         state.store.session_delete(session.session_id).await?;
         return Err(ApiError::new(Code::AuthExpired, "Session expired"));
-    }
-    // The current access token, when sent, must belong to the same user (it may have expired).
-    if let Some(token) = token_from(&headers) {
-        if let Some(caller) = state.store.session_by_access(&token).await? {
-            if caller.user.user_id != session.user.user_id {
-                return Err(ApiError::new(
-                    Code::Forbidden,
-                    "You have not access to refresh this session",
-                ));
-            }
-        }
     }
     if !session.user.is_active {
         return Err(ApiError::new(Code::Forbidden, "User is deactivated"));
     }
     let (ttl, refresh_ttl) = ttl_for(&state, &session.user);
-    let tokens = state
-        .store
-        .session_create(
-            session.user.user_id,
-            ttl,
-            refresh_ttl,
-            Some(session.session_id),
+    let reused = || {
+        tracing::warn!(target: "faceproof::auth", "refresh token replayed: session family revoked");
+        ApiError::new(
+            Code::AuthInvalid,
+            "This refresh token was already used; every session of this sign-in has been ended",
         )
-        .await?;
-    Ok(tokens_body(tokens, &session.user))
+    };
+    if session.refreshed {
+        state.store.session_revoke_family(session.family_id).await?;
+        return Err(reused());
+    }
+    match state
+        .store
+        .session_refresh(&session, ttl, refresh_ttl)
+        .await?
+    {
+        Refresh::Rotated(tokens) => Ok(tokens_body(tokens, &session.user)),
+        Refresh::Reused => Err(reused()),
+    }
+}
+
+/// Sign out: this session (and the sessions it was refreshed from) ends.
+async fn logout(State(state): State<AppState>, actor: Actor) -> ApiResult<StatusCode> {
+    let family = state.store.session_family(actor.session_id).await?;
+    state.store.session_revoke_family(family).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign out everywhere: every session of the caller ends, this one included.
+async fn logout_all(State(state): State<AppState>, actor: Actor) -> ApiResult<StatusCode> {
+    state.store.session_revoke_user(actor.user_id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -29,7 +29,9 @@ use uuid::Uuid;
 
 use super::{page, path_id, ApiJson, BaseUrl, QueryPairs};
 use crate::app::AppState;
-use crate::auth::policy::{authorize, list_scope, Action, Object, Resource, Scope};
+use crate::auth::policy::{
+    authorize, authorize_collection_role, list_scope, Action, Object, Resource, Scope,
+};
 use crate::auth::Actor;
 use crate::collections::{embed_photos, person_prefix, store_images};
 use crate::errors::{ApiError, ApiResult, Code};
@@ -171,19 +173,12 @@ fn person_view(base: &str, p: &PersonRow, images: &[PersonImageRow]) -> PersonVi
 
 async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<CollectionRow> {
     let id = path_id(id)?;
-    // The role check comes first, so a role without any collection right learns nothing.
-    authorize(actor, action, &Object::collection(actor.company_id)).or_else(|d| {
-        if actor.company_id.is_none() {
-            Ok(()) // company-less roles (ADMIN, OPERATOR) are decided on the object below
-        } else {
-            Err(d)
-        }
-    })?;
+    authorize_collection_role(actor, action)?;
     let c = st
         .store
         .collection_get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Collection"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     authorize(actor, action, &Object::collection(c.company_id))?;
     Ok(c)
 }

@@ -1,17 +1,19 @@
-//! `/api/companies/…`: ADMIN has full CRUD; everyone else reads their own company.
+//! `/api/companies/…`: ADMIN has full CRUD; everyone else reads their own company. Removing a
+//! company with its data is [`crate::tenancy`]'s.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{page, path_id, ApiJson, QueryPairs};
 use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::companies::{Company, ListFilter};
+use crate::tenancy;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -78,7 +80,7 @@ async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResu
     let company = st.store.company_get(id).await?;
     // Unknown and invisible answer the same.
     authorize(actor, action, &Object::company(id))?;
-    company.ok_or_else(|| ApiError::not_found("Company"))
+    company.ok_or_else(ApiError::unknown_object)
 }
 
 async fn read(
@@ -102,21 +104,45 @@ async fn update(
         .store
         .company_update(c.company_id, name.as_deref(), meta.as_ref())
         .await?;
-    Ok(Json(updated.ok_or_else(|| ApiError::not_found("Company"))?))
+    Ok(Json(updated.ok_or_else(ApiError::unknown_object)?))
 }
 
+/// `DELETE /api/companies/{id}`: refused (409) while the company holds users, folders or
+/// collections, naming what it holds; `?cascade=true` removes all of it with the company.
 async fn remove(
     State(st): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
+    q: QueryPairs,
 ) -> ApiResult<StatusCode> {
     let c = load(&st, &actor, &id, Action::Delete).await?;
-    let users = st.store.company_user_count(c.company_id).await?;
-    if users > 0 {
-        return Err(ApiError::value(format!(
-            "The company still has {users} user(s); delete or move them first"
-        )));
+    let cascade = match q.get("cascade") {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::value(format!(
+                "cascade must be true or false, not '{other}'"
+            )))
+        }
+    };
+    let held = tenancy::holdings(&st, c.company_id).await?;
+    if !cascade && !held.is_empty() {
+        return Err(ApiError::new(
+            Code::Conflict,
+            format!(
+                "The company still holds {} user(s), {} folder(s) and {} collection(s); \
+                 delete them first, or delete the company with ?cascade=true to remove them all",
+                held.users, held.folders, held.collections
+            ),
+        )
+        .with_details(json!({
+            "users": held.users,
+            "folders": held.folders,
+            "collections": held.collections,
+        })));
     }
-    st.store.company_delete(c.company_id).await?;
+    tenancy::delete_company(&st, c.company_id)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -94,8 +94,9 @@ const ENDPOINTS: &[Endpoint] = &[
             "Log in",
             "Body `{\"credentials\": {\"email\", \"password\"}}` → `{access_token, expire_token, expire_date, user}`; \
              `expire_date` in UNIX seconds. Wrong credentials → 7 (401). Missing fields → 3. After \
-             `login_max_failures` failures in `login_window_secs` for the account or the client address → 9 (429, \
-             `details.retry_after`). Token TTL 15 min (`session_ttl_secs`), 5 years for CLIENT SERVICE; each \
+             `login_max_failures` failures of one account from one client address (the address behind \
+             `trusted_proxies` when configured) that pair waits `login_backoff_secs`, doubling with each further \
+             failure → 9 (429, `details.retry_after`); other addresses are not affected. Token TTL 15 min (`session_ttl_secs`), 5 years for CLIENT SERVICE; each \
              authenticated request slides the expiry.",
         )
     },
@@ -105,17 +106,23 @@ const ENDPOINTS: &[Endpoint] = &[
             "post",
             "/api/authorize/refresh",
             "Refresh tokens",
-            "Body `{\"expire_token\"}` (+ optional `X-Forensic-Access-Token` of the same user, may be expired) → a new \
-             pair. Missing field → 3 (400); unknown expire_token → 7 (401, `Session not found`); expired → 8; token \
-             header of another user → 9 (403). The old pair is deleted when the new access token is first used.",
+            "Body `{\"expire_token\"}` + header `X-Forensic-Access-Token` with the same session's access token (it may \
+             have expired) → a new pair. Missing field → 3 (400); unknown expire_token → 7 (401, `Session not found`); \
+             no access token → 6 (401); another session's access token → 9 (403); expired → 8. The old access token \
+             stops working when the new one is first used. An `expire_token` is single use: using it again (a \
+             replay) ends every session of that sign-in → 7 (401).",
         )
     },
+    Endpoint { ok: "204", ..ep("post", "/api/authorize/logout", "Sign out", "Ends the caller's session (and the sessions it was refreshed from).") },
+    Endpoint { ok: "204", ..ep("post", "/api/authorize/logout_all", "Sign out everywhere", "Ends every session of the caller, this one included.") },
     ep("get", "/api/authorize/session_token", "Session token (OzCapsula)", "Not implemented: 2 (501)."),
     Endpoint { ok: "201", ..ep("post", "/api/companies", "Create company", "ADMIN only. Body `{name, meta_data?}`.") },
     ep("get", "/api/companies", "List companies", "`search_text` (part of the name), `offset`, `limit`. Non-admin roles see their own company."),
     ep("get", "/api/companies/{company_id}", "Get company", "Another company's id → 10 (404) for client roles."),
     ep("patch", "/api/companies/{company_id}", "Update company", "ADMIN only. Body `{name?, meta_data?}`."),
-    Endpoint { ok: "204", ..ep("delete", "/api/companies/{company_id}", "Delete company", "ADMIN only; refused with 4 while the company has users.") },
+    Endpoint { ok: "204", ..ep("delete", "/api/companies/{company_id}", "Delete company", "ADMIN only. While the company holds users, folders or collections → 4 (409, `details` counts them); \
+     `?cascade=true` removes them all (users and their sessions, collections with their index entries and photos, folders \
+     with media, analyses and files), then the company. An interrupted removal is finished by asking again.") },
     Endpoint {
         ok: "201",
         ..ep(
@@ -127,13 +134,17 @@ const ENDPOINTS: &[Endpoint] = &[
              CLIENT, CLIENT ADMIN, CLIENT OPERATOR, CLIENT SERVICE (underscores accepted); absent: `is_service` → \
              CLIENT SERVICE, `is_admin` → CLIENT ADMIN, else CLIENT (API ≤ 5.3). ADMIN/OPERATOR get no company; \
              client roles need one (a CLIENT ADMIN's own by default). ADMIN creates anyone; CLIENT ADMIN creates \
-             client roles in their company. Duplicate email → 4 (409).",
+             client roles in their company. An email already in use → 4 (409), worded the same whoever holds it \
+             (another company's accounts are not disclosed).",
         )
     },
     ep("get", "/api/users", "List users", "`company_id`, `user_type`, `search_text` (email/name), `offset`, `limit`. Scope: ADMIN/OPERATOR all, CLIENT ADMIN/CLIENT OPERATOR company, others themselves."),
     ep("get", "/api/users/me", "The caller", "The authenticated user."),
     ep("get", "/api/users/{user_id}", "Get user", "Another company's user → 10 (404); a colleague for CLIENT → 9 (403)."),
-    ep("patch", "/api/users/{user_id}", "Update user", "Same fields as create. Users may change their own names, email and password; role, company, flags and `is_active` need ADMIN (or CLIENT ADMIN within the company)."),
+    ep("patch", "/api/users/{user_id}", "Update user", "Same fields as create. Users may change their own names, email and password — their own password only with \
+     `current_password` (missing → 3, wrong → 9 (403), counted by the sign-in limiter); role, company, flags and `is_active` need \
+     ADMIN (or CLIENT ADMIN within the company). A new password ends the user's other sessions (all of them when set by someone \
+     else); `is_active: false` ends all of them, and re-activation does not bring them back."),
     Endpoint { ok: "204", ..ep("delete", "/api/users/{user_id}", "Delete user", "ADMIN, or CLIENT ADMIN within the company. Sessions are deleted too.") },
     Endpoint { ok: "201", ..ep("post", "/api/folders", "Create folder with media", UPLOAD) },
     ep("get", "/api/folders", "List folders", FOLDER_LIST),
@@ -173,6 +184,7 @@ const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}", "Get person image", "`person_image_id`, `original_url`, `thumb_url`, tags."),
     Endpoint { ok: "204", ..ep("delete", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}", "Delete person image", "Its embedding leaves the index at once.") },
     ep("get", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}/file", "Person image file", "The enrolled photo."),
+    ep("get", "/api/collections/{collection_id}/persons/{person_id}/images/{person_image_id}/thumb", "Person image thumbnail", "A small JPEG of the enrolled photo."),
     ep("post", "/api/collections/{collection_id}/search", "Search a photo (1:N)", "multipart with one photo (one face) → `hits[]` best first with `person_id`, `person_image_id`, `confidence` (calibrated), `similarity`; `threshold` (default 0.85) and `limit` query parameters."),
     ep("get", "/api/collections/{collection_id}/meta_data", "Collection metadata", META),
     Endpoint { auth: false, ..ep("get", "/version", "Lite: version", "Lite API (stateless, nothing stored): `{core, tfss (backend), models[{name, version, role, sha256}], pack, template_format}`. See docs/lite-api.md.") },
@@ -329,5 +341,53 @@ mod tests {
         assert!(json["paths"]["/api/folders"]["post"].is_object());
         assert!(json["paths"]["/api/folders/{folder_id}/meta_data"]["patch"].is_object());
         assert!(json["components"]["schemas"]["FolderView"].is_object());
+    }
+
+    /// `/api/folders/{folder_id}` and `/api/folders/{id}/` → `/api/folders/{}`.
+    fn shape(path: &str) -> String {
+        path.trim_end_matches('/')
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Every route the routers declare is in the OpenAPI document, so a new route cannot escape
+    /// the role × endpoint matrix test (which walks the document). Paths built at run time
+    /// (`/meta_data` and its `/metadata` alias) are documented by their `/meta_data` form.
+    #[test]
+    fn every_route_is_documented() {
+        let documented: std::collections::BTreeSet<String> = serde_json::to_value(super::openapi())
+            .unwrap()["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|p| shape(p))
+            .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        let mut files = vec![dir.clone()];
+        let mut routes = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split(".route(").skip(1) {
+                let piece = piece.trim_start();
+                if let Some(rest) = piece.strip_prefix("\"/") {
+                    routes.push(format!("/{}", &rest[..rest.find('"').unwrap()]));
+                }
+            }
+        }
+        assert!(routes.len() > 40, "the scan finds the routes: {routes:?}");
+        let missing: Vec<_> = routes
+            .iter()
+            .filter(|r| !documented.contains(&shape(r)))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from ENDPOINTS in docs.rs (and so from the role matrix): {missing:?}"
+        );
     }
 }

@@ -112,7 +112,7 @@ pub async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> Api
         .store
         .folder_get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Folder"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     authorize(
         actor,
         action,

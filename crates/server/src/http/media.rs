@@ -33,7 +33,7 @@ async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResu
         .store
         .media_get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Media"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     authorize(
         actor,
         action,
@@ -50,7 +50,7 @@ pub async fn delete_media(
 ) -> ApiResult<()> {
     let media = load(st, actor, id, Action::Delete).await?;
     if folder.is_some_and(|f| f != media.folder_id) {
-        return Err(ApiError::not_found("Media"));
+        return Err(ApiError::unknown_object());
     }
     st.store.media_delete(media.media_id).await?;
     let dir = format!("folders/{}/{}", media.folder_id, media.media_id);

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::{path_id, ApiJson};
 use crate::app::AppState;
-use crate::auth::policy::{authorize, Action, Object};
+use crate::auth::policy::{authorize, authorize_collection_role, Action, Object};
 use crate::auth::{Actor, Role};
 use crate::errors::{ApiError, ApiResult};
 use crate::store::metadata::MetaTarget;
@@ -86,11 +86,20 @@ async fn handle(
     body: Option<Value>,
 ) -> ApiResult<Response> {
     let id = path_id(&id)?;
+    let action = if verb == Verb::Get {
+        Action::Read
+    } else {
+        Action::Update
+    };
+    if target == MetaTarget::Collection {
+        // As on every collection endpoint: the role first, before the id is looked up.
+        authorize_collection_role(&actor, action)?;
+    }
     let owner = st
         .store
         .meta_owner(target, id)
         .await?
-        .ok_or_else(|| ApiError::not_found(target.name()))?;
+        .ok_or_else(ApiError::unknown_object)?;
     let object = match target {
         MetaTarget::User => {
             let role = owner
@@ -102,11 +111,6 @@ async fn handle(
         }
         MetaTarget::Collection => Object::collection(owner.company_id),
         _ => Object::folder(owner.company_id, owner.owner_id),
-    };
-    let action = if verb == Verb::Get {
-        Action::Read
-    } else {
-        Action::Update
     };
     authorize(&actor, action, &object)?;
     let new = match verb {

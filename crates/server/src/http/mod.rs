@@ -4,6 +4,7 @@
 
 pub mod analyses;
 pub mod auth;
+pub mod client_addr;
 pub mod collections;
 pub mod companies;
 pub mod docs;

@@ -33,7 +33,7 @@ async fn company_for_settings(st: &AppState, actor: &Actor, id: &str) -> ApiResu
     st.store
         .company_get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Company"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     authorize(actor, Action::Configure, &Object::company(id))?;
     Ok(id)
 }

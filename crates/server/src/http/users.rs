@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::client_addr::ClientAddr;
 use super::{page, path_id, ApiJson, QueryPairs};
 use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
@@ -150,6 +151,53 @@ async fn settle_company(
     Ok(Some(c))
 }
 
+/// An address already in use. Callers who may not see the account holding it (another company's)
+/// learn only that the address cannot be used — not whose it is, nor that it is in another company:
+/// they get the same words as for an address taken inside their own company.
+fn email_taken(actor: &Actor, holder: &User) -> ApiError {
+    let visible = authorize(
+        actor,
+        Action::Read,
+        &Object::user(holder.user_id, holder.company_id, holder.user_type),
+    )
+    .is_ok();
+    let message = if visible && actor.role == Role::Admin {
+        "A user with this email already exists"
+    } else {
+        "This email address cannot be used for an account"
+    };
+    ApiError::new(Code::Conflict, message)
+}
+
+/// Changing one's own password needs the current one (a stolen session must not be enough to take
+/// the account over). Wrong guesses count against the sign-in limiter of the account.
+fn check_current_password(st: &AppState, user: &User, body: &Value, addr: &str) -> ApiResult<()> {
+    let Some(current) = body
+        .get("current_password")
+        .or_else(|| body.get("old_password"))
+        .and_then(Value::as_str)
+    else {
+        return Err(ApiError::structure(
+            "Missing field: current_password (needed to change your own password)",
+        ));
+    };
+    if let Some(wait) = st.limiter.blocked(&user.email, addr) {
+        return Err(ApiError::new(
+            Code::TooManyAttempts,
+            "Too many failed password attempts; try again later",
+        )
+        .with_details(serde_json::json!({ "retry_after": wait })));
+    }
+    if !passwords::verify(current, &user.password_hash) {
+        st.limiter.failed(&user.email, addr);
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "current_password is not the account's password",
+        ));
+    }
+    Ok(())
+}
+
 async fn create(
     State(st): State<AppState>,
     actor: Actor,
@@ -174,16 +222,12 @@ async fn create(
     let company = settle_company(&st, role, company).await?;
     f.user_type = Some(role);
     f.company_id = Some(company);
-    if st
+    if let Some(other) = st
         .store
         .user_by_email(f.email.as_deref().unwrap_or_default())
         .await?
-        .is_some()
     {
-        return Err(ApiError::new(
-            Code::Conflict,
-            "A user with this email already exists",
-        ));
+        return Err(email_taken(&actor, &other));
     }
     Ok((StatusCode::CREATED, Json(st.store.user_create(&f).await?)))
 }
@@ -214,7 +258,7 @@ async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResu
         .store
         .user_get(id)
         .await?
-        .ok_or_else(|| ApiError::not_found("User"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     authorize(
         actor,
         action,
@@ -239,6 +283,7 @@ async fn read(
 
 async fn update(
     State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
     actor: Actor,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
@@ -269,18 +314,19 @@ async fn update(
     if let Some(email) = &f.email {
         if let Some(other) = st.store.user_by_email(email).await? {
             if other.user_id != user.user_id {
-                return Err(ApiError::new(
-                    Code::Conflict,
-                    "A user with this email already exists",
-                ));
+                return Err(email_taken(&actor, &other));
             }
         }
     }
+    let own = actor.user_id == user.user_id;
+    if own && f.password_hash.is_some() {
+        check_current_password(&st, &user, &body, &client.to_string())?;
+    }
     let updated = st
         .store
-        .user_update(user.user_id, &f)
+        .user_update(user.user_id, &f, own.then_some(actor.session_id))
         .await?
-        .ok_or_else(|| ApiError::not_found("User"))?;
+        .ok_or_else(ApiError::unknown_object)?;
     Ok(Json(updated))
 }
 

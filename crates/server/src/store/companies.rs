@@ -103,26 +103,78 @@ impl Store {
         self.company_get(id).await
     }
 
-    pub async fn company_user_count(&self, id: Uuid) -> sqlx::Result<i64> {
-        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE company_id = $1")
+    /// What a company still holds: users, folders, collections.
+    pub async fn company_holdings(&self, id: Uuid) -> sqlx::Result<(i64, i64, i64)> {
+        let count = |table: &'static str| async move {
+            sqlx::query(&format!(
+                "SELECT COUNT(*) AS n FROM {table} WHERE company_id = $1"
+            ))
             .bind(id.to_string())
             .fetch_one(&self.pool)
             .await?
-            .try_get("n")
+            .try_get::<i64, _>("n")
+        };
+        Ok((
+            count("users").await?,
+            count("folders").await?,
+            count("collections").await?,
+        ))
     }
 
-    pub async fn company_delete(&self, id: Uuid) -> sqlx::Result<bool> {
+    /// Ids of up to `limit` rows of `table` (`folders` or `collections`) owned by a company.
+    pub async fn company_owned_ids(
+        &self,
+        id: Uuid,
+        table: &str,
+        limit: i64,
+    ) -> sqlx::Result<Vec<Uuid>> {
+        let column = match table {
+            "folders" => "folder_id",
+            "collections" => "collection_id",
+            _ => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "not a company-owned table: {table}"
+                )))
+            }
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {column} AS id FROM {table} WHERE company_id = $1 ORDER BY {column} LIMIT $2"
+        ))
+        .bind(id.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(super::parse_uuid(&r.try_get::<String, _>("id")?).unwrap_or_default()))
+            .collect()
+    }
+
+    /// Remove a company's users with their sessions (one transaction): nobody can add to the
+    /// company while the rest of it is removed.
+    pub async fn company_users_delete(&self, id: Uuid) -> sqlx::Result<u64> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM collections WHERE company_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query("DELETE FROM companies WHERE company_id = $1")
+        sqlx::query(
+            "DELETE FROM sessions WHERE user_id IN (SELECT user_id FROM users WHERE company_id = $1)",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query("DELETE FROM users WHERE company_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?
             .rows_affected();
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(n)
+    }
+
+    /// Delete the company row; it must hold nothing any more (see `tenancy::delete_company`).
+    pub async fn company_delete(&self, id: Uuid) -> sqlx::Result<bool> {
+        Ok(sqlx::query("DELETE FROM companies WHERE company_id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
     }
 }

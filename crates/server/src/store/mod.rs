@@ -256,6 +256,8 @@ impl Store {
             "webhook_deliveries",
             "webhook_attempts",
             "collections",
+            "persons",
+            "person_images",
         ];
         if !TABLES.contains(&table) {
             return Err(sqlx::Error::Protocol(format!("unknown table {table}")));

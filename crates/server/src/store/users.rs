@@ -183,7 +183,14 @@ impl Store {
         ))
     }
 
-    pub async fn user_update(&self, id: Uuid, f: &UserFields) -> sqlx::Result<Option<User>> {
+    /// Apply `f`. A new password or a deactivation ends the user's sessions in the same
+    /// transaction (all of them, except `keep`: the session of a user changing their own password).
+    pub async fn user_update(
+        &self,
+        id: Uuid,
+        f: &UserFields,
+        keep: Option<Uuid>,
+    ) -> sqlx::Result<Option<User>> {
         let mut q = Sql::new("UPDATE users SET time_updated = ");
         q.bind(Param::Int(now_us()));
         let set = |q: &mut Sql, col: &str, p: Param| {
@@ -233,7 +240,25 @@ impl Store {
         }
         q.push(" WHERE user_id = ");
         q.bind(Param::Text(id.to_string()));
-        q.query().execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        q.query().execute(&mut *tx).await?;
+        if f.is_active == Some(false) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        } else if f.password_hash.is_some() {
+            // The caller's own sign-in survives (with the sessions it was refreshed from).
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = $1 AND family_id <> \
+                 COALESCE((SELECT family_id FROM sessions WHERE session_id = $2), '')",
+            )
+            .bind(id.to_string())
+            .bind(keep.map(|k| k.to_string()).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         self.user_get(id).await
     }
 
