@@ -6,6 +6,7 @@ pub mod analyses;
 pub mod auth;
 pub mod collections;
 pub mod companies;
+pub mod console;
 pub mod docs;
 pub mod drain;
 pub mod folders;
@@ -15,6 +16,7 @@ pub mod media;
 pub mod metadata;
 pub mod serve;
 pub mod settings;
+pub mod statistics;
 pub mod users;
 
 use axum::extract::rejection::JsonRejection;
@@ -48,7 +50,9 @@ pub fn router(state: AppState) -> Router {
         .merge(collections::routes())
         .merge(media::routes())
         .merge(metadata::routes())
+        .merge(statistics::routes())
         .merge(docs::routes())
+        .merge(console::routes())
         .merge(lite::routes())
         .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
         .method_not_allowed_fallback(|| async {
