@@ -20,6 +20,9 @@ fs.mkdirSync(OUT, { recursive: true });
 const results = { folders: {}, steps: [] };
 const t0 = Date.now();
 
+/** A file for an upload field under a neutral name (screenshots show file names). */
+const as = (file, name) => ({ name, mimeType: 'image/jpeg', buffer: fs.readFileSync(file) });
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
@@ -70,6 +73,12 @@ async function shot(name, keepScroll = false) {
   }, !keepScroll);
   const file = path.join(OUT, `${String(shots).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file });
+  // The documentation's copy (docs/console/) must not carry the test photos (research-licensed
+  // data stays out of the repository): every image blurred beyond recognition.
+  fs.mkdirSync(path.join(OUT, 'docs'), { recursive: true });
+  await page.evaluate(() => document.querySelectorAll('img, video').forEach((i) => (i.style.filter = 'blur(18px) grayscale(1)')));
+  await page.screenshot({ path: path.join(OUT, 'docs', `${name}.png`) });
+  await page.evaluate(() => document.querySelectorAll('img, video').forEach((i) => (i.style.filter = '')));
   return file;
 }
 
@@ -98,7 +107,10 @@ async function signIn(who) {
   await page.fill('input[name=password]', who.password);
   await page.click('button[type=submit]');
   await page.locator('#who', { hasText: who.email }).waitFor();
-  await page.locator('#main h1').first().waitFor();
+  await page.waitForFunction(() => {
+    const ready = document.getElementById('main').dataset.ready;
+    return ready && !ready.startsWith('#/login');
+  });
 }
 
 async function signOut() {
@@ -112,7 +124,7 @@ async function navLinks() {
 }
 
 /** Create an order through the Create order page; returns the folder id once finished. */
-async function createOrder(files, { analyses, kinds }) {
+async function createOrder(files, { analyses, kinds, meta }) {
   await goto('/orders/new', 'Create order');
   await page.setInputFiles('input[type=file][name=files]', files);
   const rows = page.locator('.filerow');
@@ -122,6 +134,7 @@ async function createOrder(files, { analyses, kinds }) {
     const box = page.locator(`input[name=an_${t}]`);
     if (await box.count()) await box.setChecked(analyses.includes(t));
   }
+  if (meta) await page.fill('textarea[name=meta]', meta);
   await page.click('button:has-text("Submit analysis")');
   const panel = page.locator('.result-panel[data-state=done]');
   await panel.waitFor({ timeout: 240000 });
@@ -143,7 +156,7 @@ try {
   checkErrors('orders (empty)');
 
   step('client: create an order with a selfie and an ID photo');
-  const first = await createOrder([sc.files.selfie, sc.files.id_photo], { analyses: ['QUALITY', 'BIOMETRY'], kinds: ['selfie', 'id_front'] });
+  const first = await createOrder([as(sc.files.selfie, 'selfie.jpg'), as(sc.files.id_photo, 'id-card.jpg')], { analyses: ['QUALITY', 'BIOMETRY'], kinds: ['selfie', 'id_front'], meta: 'transaction_id=tx-1001' });
   assert.deepEqual(first.verdicts, sc.expect.first_order, 'both analyses finish with the right verdicts');
   results.folders.first = first.id;
   await shot('create-order');
@@ -158,6 +171,7 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('figure.media img')].every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0));
   assert.match(await page.locator('section:has(#media-h) .result').first().textContent(), /Liveness: SUCCESS/);
   assert.equal(await page.locator('.pair').count(), 1, 'one biometry pair side by side');
+  assert.equal(await page.locator('section:has(#md-h) td').allTextContents().then((t) => t.join('=')), 'transaction_id=tx-1001');
   await page.locator('section:has(#media-h) .thumbbtn').first().click();
   await page.waitForFunction(() => { const i = document.querySelector('dialog.viewer img'); return i && i.src.startsWith('blob:') && i.naturalWidth > 0; });
   await page.keyboard.press('Escape');
@@ -182,19 +196,19 @@ try {
   await page.fill('input[name=alias]', 'Watchlist');
   await page.click('button:has-text("Create collection")');
   await page.locator('#main h1', { hasText: 'Watchlist' }).waitFor();
-  await page.fill('input[name=first_name]', 'Tony');
-  await page.fill('input[name=last_name]', 'Blair');
-  await page.setInputFiles('input[name=photos]', [sc.files.enrolled]);
+  await page.fill('input[name=first_name]', 'Jordan');
+  await page.fill('input[name=last_name]', 'Sample');
+  await page.setInputFiles('input[name=photos]', [as(sc.files.enrolled, 'enrolment.jpg')]);
   await page.click('button:has-text("Enrol")');
-  await page.locator('.person', { hasText: 'Tony Blair' }).waitFor();
+  await page.locator('.person', { hasText: 'Jordan Sample' }).waitFor();
   await page.waitForFunction(() => { const i = document.querySelector('.person img'); return i && i.src.startsWith('blob:') && i.naturalWidth > 0; });
-  await page.setInputFiles('input[name=probe]', [sc.files.probe]);
+  await page.setInputFiles('input[name=probe]', [as(sc.files.probe, 'probe.jpg')]);
   await page.click('button:has-text("Search")');
-  await page.locator('form:has-text("Search with a photo") table', { hasText: 'Tony Blair' }).waitFor();
+  await page.locator('form:has-text("Search with a photo") table', { hasText: 'Jordan Sample' }).waitFor();
   await shot('blacklist-collection');
   checkErrors('blacklist collection');
   await page.click('.person');
-  await page.locator('#main h1', { hasText: 'Tony Blair' }).waitFor();
+  await page.locator('#main h1', { hasText: 'Jordan Sample' }).waitFor();
   await page.waitForFunction(() => { const i = document.querySelector('figure.media img'); return i && i.src.startsWith('blob:') && i.naturalWidth > 0; });
   await shot('blacklist-person');
   await goto('/blacklist', 'Blacklist');
@@ -202,7 +216,7 @@ try {
   checkErrors('blacklist');
 
   step('client admin: an order with the blacklisted person is declined, the hit shown');
-  const hit = await createOrder([sc.files.probe], { analyses: ['COLLECTION'], kinds: ['selfie'] });
+  const hit = await createOrder([as(sc.files.probe, 'applicant.jpg')], { analyses: ['COLLECTION'], kinds: ['selfie'] });
   assert.deepEqual(hit.verdicts, { COLLECTION: 'DECLINED' });
   results.folders.blacklisted = hit.id;
   await page.click('a:has-text("Open the order")');
@@ -219,7 +233,7 @@ try {
   // --- 3. the CLIENT orders biometry in the review zone; an OPERATOR decides -------------------
   step('client: an order that needs review');
   await signIn(sc.client_a);
-  const review = await createOrder([sc.files.review_a, sc.files.review_b], { analyses: ['BIOMETRY'], kinds: ['selfie', 'id_front'] });
+  const review = await createOrder([as(sc.files.review_a, 'selfie.jpg'), as(sc.files.review_b, 'passport.jpg')], { analyses: ['BIOMETRY'], kinds: ['selfie', 'id_front'] });
   assert.deepEqual(review.verdicts, { BIOMETRY: 'OPERATOR_REQUIRED' });
   results.folders.reviewed = review.id;
   // the client sees it waiting but cannot decide
@@ -261,7 +275,8 @@ try {
 
   // --- 4. an expired session goes back to sign-in and returns with the page's filters ----------
   step('expired session keeps the filters');
-  await goto('/orders?status=SUCCESS&type=BIOMETRY&sort=time_created%7Basc%7D', 'Orders');
+  await goto('/orders?status=SUCCESS&type=BIOMETRY&meta=transaction_id%3Dtx-1001&sort=time_created%7Basc%7D', 'Orders');
+  assert.equal(await page.locator('#main tbody tr').count(), 1, 'the metadata filter finds the first order');
   assert.equal(await page.locator('select[name=status]').inputValue(), 'SUCCESS');
   await shot('orders');
   checkErrors('orders with filters');
@@ -279,10 +294,11 @@ try {
   await page.fill('input[name=email]', sc.operator.email);
   await page.fill('input[name=password]', sc.operator.password);
   await page.click('button[type=submit]');
-  await page.locator('#main h1', { hasText: 'Orders' }).waitFor();
+  await page.waitForFunction(() => (document.getElementById('main').dataset.ready || '').startsWith('#/orders?'));
   assert.match(page.url(), /#\/orders\?status=SUCCESS&type=BIOMETRY/);
   assert.equal(await page.locator('select[name=status]').inputValue(), 'SUCCESS');
   assert.equal(await page.locator('select[name=type]').inputValue(), 'BIOMETRY');
+  assert.equal(await page.locator('input[name=meta]').inputValue(), 'transaction_id=tx-1001');
   checkErrors('back from sign-in');
   await signOut();
 
