@@ -177,6 +177,20 @@ try {
   await page.keyboard.press('Escape');
   await shot('order-view');
   checkErrors('order view');
+
+  step('client: a selfie video, its liveness and best shot, played in the order view');
+  const video = await createOrder([{ name: 'selfie-video.mp4', mimeType: 'video/mp4', buffer: fs.readFileSync(sc.files.video) }], { analyses: ['QUALITY'], kinds: ['video_blank'] });
+  assert.deepEqual(video.verdicts, { QUALITY: 'SUCCESS' });
+  results.folders.video = video.id;
+  await page.click('a:has-text("Open the order")');
+  await page.locator('#bs-h').waitFor();
+  await page.locator('section:has(#media-h) .thumbbtn').first().click();
+  await page.waitForFunction(() => { const v = document.querySelector('dialog.viewer video'); return v && v.src.startsWith('blob:') && v.readyState >= 2 && v.duration > 0; });
+  await page.evaluate(() => document.querySelector('dialog.viewer video').play());
+  await page.waitForFunction(() => document.querySelector('dialog.viewer video').currentTime > 0);
+  await shot('video-preview');
+  await page.keyboard.press('Escape');
+  checkErrors('video order');
   await signOut();
 
   // --- 2. the CLIENT ADMIN opens a review zone, enrols a person into a blacklist ---------------

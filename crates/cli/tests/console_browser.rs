@@ -24,6 +24,7 @@ const SELFIE: &str = "liveness/live/nuaa/s0002/0002_01_00_01_227.jpg";
 const ID_PHOTO: &str = "liveness/live/nuaa/s0002/0002_01_00_01_109.jpg";
 const BLAIR_A: &str = "verification/Tony_Blair/Tony_Blair_0009.jpg";
 const BLAIR_B: &str = "verification/Tony_Blair/Tony_Blair_0002.jpg";
+const LIVE_VIDEO: &str = "video/tranvanluyt2203_live_head_turns.mp4";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -139,6 +140,7 @@ fn run(backend: Backend) {
                 "probe": path(BLAIR_A),
                 "review_a": path(BLAIR_A),
                 "review_b": path(BLAIR_B),
+                "video": path(LIVE_VIDEO),
             },
             "expect": {"first_order": {"QUALITY": "SUCCESS", "BIOMETRY": "SUCCESS"}},
             "swagger": swagger,
@@ -220,10 +222,10 @@ fn run(backend: Backend) {
             "SELECT after_status, COUNT(*) FROM analysis_decisions GROUP BY after_status",
         );
         let sum = |m: &BTreeMap<String, i64>| m.values().sum::<i64>();
-        // first order SUCCESS, blacklist hit DECLINED, reviewed order approved
+        // selfie + ID and video orders SUCCESS, blacklist hit DECLINED, reviewed order approved
         assert_eq!(
             orders,
-            BTreeMap::from([("DECLINED".into(), 1), ("SUCCESS".into(), 2)]),
+            BTreeMap::from([("DECLINED".into(), 1), ("SUCCESS".into(), 3)]),
             "orders in the database"
         );
         assert_eq!(decisions, BTreeMap::from([("SUCCESS".into(), 1)]));
