@@ -111,7 +111,7 @@ fn statistics(backend: Backend) {
         let later = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs()
+            .as_secs() as i64
             + 3600;
         assert_eq!(
             total(&summary(s, &admin, &format!("?time_created.min={later}"))),
