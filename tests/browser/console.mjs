@@ -172,6 +172,12 @@ try {
   assert.match(await page.locator('section:has(#media-h) .result').first().textContent(), /Liveness: SUCCESS/);
   assert.equal(await page.locator('.pair').count(), 1, 'one biometry pair side by side');
   assert.equal(await page.locator('section:has(#md-h) td').allTextContents().then((t) => t.join('=')), 'transaction_id=tx-1001');
+  // the creator edits the order's metadata
+  await page.fill('input[name=meta_key]', 'channel');
+  await page.fill('input[name=meta_value]', 'branch-12');
+  await page.click('form[aria-label="Set a metadata key"] button');
+  await page.locator('section:has(#md-h) td', { hasText: 'branch-12' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('figure.media img').length === 2 && [...document.querySelectorAll('figure.media img')].every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0));
   await page.locator('section:has(#media-h) .thumbbtn').first().click();
   await page.waitForFunction(() => { const i = document.querySelector('dialog.viewer img'); return i && i.src.startsWith('blob:') && i.naturalWidth > 0; });
   await page.keyboard.press('Escape');

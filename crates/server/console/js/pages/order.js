@@ -3,9 +3,15 @@
 // operator decision with its audit trail.
 
 import * as api from '../api.js';
-import { h, mount, time, shortId, chip, num, scoreBar, authImg, table, empty, errorBox, toast, field, nextId } from '../dom.js';
+import { h, mount, time, shortId, chip, num, scoreBar, authImg, table, empty, errorBox, toast, field, nextId, button } from '../dom.js';
 import { canDecide, current, render } from '../app.js';
 import { directory, TYPE_LABEL } from './common.js';
+
+const role = () => api.user().user_type;
+const canManageLists = () => ['ADMIN', 'CLIENT ADMIN'].includes(role());
+/** Who may change or delete an order (the API's policy: ADMIN, the company's CLIENT ADMIN, the creator). */
+const canEdit = (f) => ['ADMIN', 'CLIENT ADMIN'].includes(role()) || (f.user_id === api.user().user_id && role() !== 'OPERATOR');
+const canDelete = canEdit;
 
 function mediaName(m) {
   return m ? m.original_name || shortId(m.media_id) : 'media';
@@ -130,6 +136,14 @@ export async function orderPage(r, g) {
       'div.head',
       h('h1', `Order ${shortId(f.folder_id)}`),
       chip(f.resolution_status),
+      canDelete(f)
+        ? button('Delete order', async () => {
+            if (!window.confirm('Delete this order with its media and results?')) return;
+            await api.call('DELETE', `/api/folders/${f.folder_id}`);
+            toast('Order deleted.');
+            location.hash = '#/orders';
+          }, { class: 'danger' })
+        : null,
     ),
     h(
       'dl.facts',
@@ -212,7 +226,15 @@ export async function orderPage(r, g) {
                 h(
                   'div.pair.hit',
                   h('figure', authImg((byId(rm.source_media_id) || {}).thumb_url, mediaName(byId(rm.source_media_id))), h('figcaption', mediaName(byId(rm.source_media_id)))),
-                  h('figure', authImg(m.image_url, 'Enrolled photo'), h('figcaption', 'Enrolled photo · person ', h('span.mono', shortId(m.person_id)))),
+                  h(
+                    'figure',
+                    authImg(m.image_url, 'Enrolled photo'),
+                    h(
+                      'figcaption',
+                      'Enrolled photo · person ',
+                      canManageLists() ? h('a.mono', { href: `#/blacklist/${m.collection_id}/${m.person_id}` }, shortId(m.person_id)) : h('span.mono', shortId(m.person_id)),
+                    ),
+                  ),
                   h('div.pairscore', h('span.muted', 'confidence'), scoreBar(m.confidence, (rm.results_data || {}).threshold, 'confidence')),
                 ),
               ),
@@ -222,14 +244,31 @@ export async function orderPage(r, g) {
     );
   }
 
-  // metadata
+  // metadata (editable by those who may change the order)
   const meta = Object.entries(f.meta_data || {});
+  let metaForm = null;
+  if (canEdit(f)) {
+    const key = h('input', { name: 'meta_key', required: true, maxlength: 100 });
+    const value = h('input', { name: 'meta_value', maxlength: 1000 });
+    metaForm = h('form.inline-form', { 'aria-label': 'Set a metadata key' }, field('Key', key), field('Value (empty removes the key)', value), h('button', { type: 'submit' }, 'Set'));
+    metaForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api.call('PATCH', `/api/folders/${f.folder_id}/meta_data`, { [key.value.trim()]: value.value === '' ? null : value.value });
+        toast('Metadata saved.');
+        render();
+      } catch (e) {
+        toast(e.message, 'error');
+      }
+    });
+  }
   sections.push(
     h(
       'section',
       { 'aria-labelledby': 'md-h' },
       h('h2#md-h', 'Metadata'),
       meta.length ? table(['Key', 'Value'], meta.map(([k, v]) => h('tr', h('td.mono', k), h('td', typeof v === 'string' ? v : JSON.stringify(v))))) : empty('No metadata.'),
+      metaForm,
     ),
   );
 

@@ -3,7 +3,7 @@
 
 import * as api from '../api.js';
 import { h, mount, field, select, time, ago, shortId, chip, table, empty, errorBox, dayToUnix } from '../dom.js';
-import { go, current, can } from '../app.js';
+import { go, current, can, render } from '../app.js';
 import { directory, STATUSES, TYPES, RESOLUTIONS, TYPE_LABEL } from './common.js';
 
 const PER_PAGE = 20;
@@ -146,6 +146,8 @@ export async function ordersPage(r, g) {
       : empty('No orders match these filters.'),
     h('nav.pager', { 'aria-label': 'Pages' }, pager(page - 1, '‹ Previous'), h('span', `Page ${page} of ${pages}`), pager(page + 1, 'Next ›')),
   );
+  // follow orders still processing (the page re-renders itself, keeping its filters)
+  if (data.items.some((x) => x.resolution_status === 'PROCESSING')) setTimeout(() => current(g) && render(), 3000);
 }
 
 export async function reviewPage(r, g) {
