@@ -19,3 +19,14 @@ install_missing() {
 install_runtime_deps() {
   install_missing ffmpeg:ffmpeg npm:npm pip3:python3-pip
 }
+
+# What the console's browser tests need: Debian's Chromium and the pinned driver package
+# (playwright-core, from tests/browser/package-lock.json; it downloads no browser of its own).
+install_browser_test_deps() {
+  install_missing chromium:chromium node:nodejs npm:npm
+  if [ ! -d tests/browser/node_modules/playwright-core ] \
+     || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    echo "==> installing the browser test harness (npm ci, pinned)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

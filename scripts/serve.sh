@@ -17,6 +17,7 @@ install_runtime_deps
 cargo build --quiet --bin faceproof
 bin=./target/debug/faceproof
 $bin models fetch
+$bin assets fetch
 
 listen="${FACEPROOF_LISTEN:-127.0.0.1:8080}"
 data_dir="${FACEPROOF_DATA_DIR:-./faceproof-data}"
@@ -27,5 +28,5 @@ if [ -z "${FACEPROOF_ADMIN_EMAIL:-}" ] && [ ! -e "$data_dir/.admin-created" ]; t
   echo "First start: ADMIN ${FACEPROOF_ADMIN_EMAIL} / ${FACEPROOF_ADMIN_PASSWORD} (shown once; change it)"
   touch "$data_dir/.admin-created"
 fi
-echo "Serving on http://${listen} (API reference: http://${listen}/api/docs)"
+echo "Serving on http://${listen} (console: http://${listen}/console/, API reference: http://${listen}/api/docs)"
 exec $bin serve --listen "$listen" --data-dir "$data_dir"

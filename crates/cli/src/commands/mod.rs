@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod assets;
 pub mod bench;
 pub mod bench_api;
 pub mod compare;

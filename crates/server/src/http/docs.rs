@@ -1,10 +1,17 @@
-//! The OpenAPI document (`GET /api/openapi.json`) and a self-contained reference page
-//! (`GET /api/docs`, no external assets). The operations come from one table, `ENDPOINTS`, whose
+//! The OpenAPI document (`GET /api/openapi.json`) and the reference page `GET /api/docs`: Swagger UI
+//! (npm `swagger-ui-dist`, pinned, fetched by `faceproof assets fetch` and served from its cache,
+//! "try it out" with the console's sign-in) or, when it is not installed, a self-contained page.
+//! Nothing is loaded from another host. The operations come from one table, `ENDPOINTS`, whose
 //! descriptions record how uncertain points of the Oz reference were read.
 
 use std::collections::BTreeMap;
 
-use axum::response::Html;
+use std::sync::OnceLock;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{header, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
@@ -15,13 +22,108 @@ use utoipa::openapi::{
 };
 
 use crate::app::AppState;
-use crate::errors::Code;
+use crate::assets::{default_assets_dir, SWAGGER_UI};
+use crate::errors::{ApiError, Code};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", get(|| async { Json(openapi()) }))
-        .route("/api/docs", get(|| async { Html(PAGE) }))
+        .route("/api/docs", get(|| async { docs_page() }))
+        .route(
+            "/api/docs/{file}",
+            get(|Path(f): Path<String>| async move { docs_file(&f) }),
+        )
 }
+
+/// Swagger UI's files from the asset cache, read once (`None`: not installed).
+fn swagger() -> Option<&'static BTreeMap<&'static str, Vec<u8>>> {
+    static FILES: OnceLock<Option<BTreeMap<&'static str, Vec<u8>>>> = OnceLock::new();
+    FILES
+        .get_or_init(|| SWAGGER_UI.load(&default_assets_dir()))
+        .as_ref()
+}
+
+/// Swagger UI needs inline styles (its components set them); scripts stay same-origin only.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn with_headers(mime: &'static str, body: Body) -> Response {
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn docs_page() -> Response {
+    if swagger().is_some() {
+        with_headers("text/html; charset=utf-8", Body::from(SWAGGER_PAGE))
+    } else {
+        Html(PAGE).into_response()
+    }
+}
+
+fn docs_file(name: &str) -> Response {
+    if name == "init.js" && swagger().is_some() {
+        return with_headers("text/javascript; charset=utf-8", Body::from(SWAGGER_INIT));
+    }
+    let mime = match name {
+        "swagger-ui.css" => "text/css; charset=utf-8",
+        "swagger-ui-bundle.js" => "text/javascript; charset=utf-8",
+        "LICENSE" => "text/plain; charset=utf-8",
+        _ => return ApiError::new(Code::NotFound, "Unknown file").into_response(),
+    };
+    match swagger().and_then(|files| files.get(name)) {
+        Some(bytes) => with_headers(mime, Body::from(bytes.clone())),
+        None => ApiError::new(
+            Code::NotFound,
+            "Swagger UI is not installed (run `faceproof assets fetch`)",
+        )
+        .into_response(),
+    }
+}
+
+const SWAGGER_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>faceproof API reference</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/api/docs/swagger-ui.css">
+<link rel="icon" href="/console/favicon.svg" type="image/svg+xml"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/swagger-ui-bundle.js"></script>
+<script src="/api/docs/init.js"></script>
+</body></html>"#;
+
+/// Swagger UI on this server's document; "Authorize" takes an access token, and when the
+/// console is signed in in this browser tab its token is filled in already.
+const SWAGGER_INIT: &str = r#"function signedIn() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem('faceproof.session') || 'null');
+    return s && s.access;
+  } catch (e) {
+    return null;
+  }
+}
+const ui = SwaggerUIBundle({
+  url: '/api/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  validatorUrl: 'none',
+  defaultModelsExpandDepth: 0,
+  // the security schemes exist once the document has loaded
+  onComplete: () => {
+    const token = signedIn();
+    if (token) ui.preauthorizeApiKey('token', token);
+  },
+});
+"#;
 
 struct Endpoint {
     method: &'static str,
@@ -66,7 +168,8 @@ const FOLDER_LIST: &str = "Filters: `offset` (0), `limit` (100, ≤ 1000), `sort
 time_updated{asc|desc} (default time_created{desc}), `time_created.min/.max`, `time_updated.min/.max` (UNIX \
 seconds, inclusive), `meta_data=key==value` / `meta_data=key!=value` (repeatable; values compared as text; `!=` \
 also matches folders without the key), `resolution_status` (comma list), `folder_id` (comma list), `user_id`, \
-`company_id`, `with_analyses=true`. Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
+`company_id`, `analysis_type` and `analysis_resolution` (comma lists: folders with an analysis of that type and/or \
+result), `with_analyses=true`. Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
 Visibility: ADMIN/OPERATOR all; CLIENT ADMIN/CLIENT OPERATOR their company; CLIENT/CLIENT SERVICE their own.";
 
 const META: &str = "GET returns the metadata object. POST replaces it with the body, PATCH merges the body into it \
@@ -83,6 +186,28 @@ const COLLECTION_UPLOAD: &str = "multipart photos under any keys + `payload` wit
 `person:meta_data` (`{person_info: {first_name, middle_name, last_name}}`). Photos only (videos, archives → 5/415); each must \
 show one face (no face / several / corrupt → 4 with details.reason no_face / multiple_faces / unreadable); one refused photo \
 refuses the request and nothing is stored. The embedding is computed once, here, and kept with the collection.";
+
+macro_rules! stats_filters {
+    () => {
+        " Filters: `company_id`, `user_id` (the order's company and creator), `time_created.min/.max` \
+(UNIX s/ms/µs, inclusive; applied to each counted row's own creation time: an order's, an analysis', a decision's). \
+Visibility as the folder list: ADMIN/OPERATOR every company, CLIENT ADMIN/CLIENT OPERATOR their company, CLIENT/CLIENT \
+SERVICE their own orders. `format=csv` answers `text/csv` with the same numbers. Bad id → 5; bad time → 5; unknown \
+format or interval → 4."
+    };
+}
+
+const STATS_SUMMARY: &str = concat!("`{filters, orders: {total, by_status}, analyses: {total, by_type: {QUALITY|BIOMETRY|COLLECTION: \
+{total, by_status}}}, pass_rates: {liveness|biometry|blacklist: {finished, passed, rate}}, processing_ms: {TYPE: {count, \
+median, p95}}, decisions: {total, by_status, pending, time_to_decision_ms: {count, median, p95}}}`. Orders count by the \
+folder status; `finished` = analyses with a result (SUCCESS, DECLINED, OPERATOR_REQUIRED), `passed` = SUCCESS; processing \
+time = result time − order time of finished or failed analyses without an operator decision (nearest-rank percentiles, \
+ms); `pending` = analyses waiting in OPERATOR_REQUIRED. CSV columns: `metric,type,status,value`. Aggregated in SQL \
+(SQLite and PostgreSQL).", stats_filters!());
+
+const STATS_TIMESERIES: &str = concat!("`interval` = day (default) | week (UTC; weeks start on Monday) → `{interval, buckets: \
+[{start (UNIX s), date (YYYY-MM-DD), orders: {status: n}, analyses: {TYPE: {status: n}}}]}`, oldest first, only buckets \
+with rows. CSV columns: `bucket_start,metric,type,status,count` (metric = orders or analyses).", stats_filters!());
 
 const ENDPOINTS: &[Endpoint] = &[
     Endpoint { auth: false, ..ep("get", "/api/version", "Version (health check)", "200 once the server is ready.") },
@@ -195,8 +320,13 @@ const ENDPOINTS: &[Endpoint] = &[
     Endpoint { auth: false, ..ep("post", "/v1/face/pattern/verify", "Lite: image against template", "multipart `image` + `template` → as compare.") },
     Endpoint { auth: false, ..ep("post", "/v1/face/pattern/extract_and_compare", "Lite: compare two images", "multipart `image1`, `image2` → as compare.") },
     Endpoint { auth: false, ..ep("post", "/v1/face/liveness/detect", "Lite: liveness of a photo", "Raw image body → `{passed, confidence_spoofing, threshold, reason}`. No face / several faces → 4 with details.reason.") },
+    ep("get", "/api/statistics/summary", "Statistics: totals", STATS_SUMMARY),
+    ep("get", "/api/statistics/timeseries", "Statistics: over time", STATS_TIMESERIES),
+    Endpoint { auth: false, ..ep("get", "/console", "Operator console", "The console's single page (HTML); it signs in and works through this API only. Content-Security-Policy: scripts and styles from this origin, no inline code.") },
+    Endpoint { auth: false, ..ep("get", "/console/{path}", "Operator console files", "Scripts, style sheet and icon of the console, embedded in the binary (`Cache-Control: no-cache` with an ETag). Unknown files → 404.") },
     Endpoint { auth: false, ..ep("get", "/api/openapi.json", "This document", "OpenAPI 3.1.") },
-    Endpoint { auth: false, ..ep("get", "/api/docs", "API reference page", "HTML rendering of this document.") },
+    Endpoint { auth: false, ..ep("get", "/api/docs", "API reference page", "Swagger UI on this document (npm `swagger-ui-dist`, pinned, installed by `faceproof assets fetch`; \"Authorize\" takes an access token, prefilled when the console is signed in in the same tab); a built-in HTML rendering when it is not installed.") },
+    Endpoint { auth: false, ..ep("get", "/api/docs/{file}", "API reference files", "`swagger-ui.css`, `swagger-ui-bundle.js`, `LICENSE` (from the asset cache) and `init.js`; 404 when Swagger UI is not installed.") },
 ];
 
 fn error_table() -> String {

@@ -230,6 +230,20 @@ async fn list(
         user_id: q.uuid("user_id")?,
         company_id: q.uuid("company_id")?,
         folder_ids,
+        analysis_types: q.upper_list(
+            "analysis_type",
+            &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"],
+        )?,
+        analysis_resolutions: q.upper_list(
+            "analysis_resolution",
+            &[
+                "PROCESSING",
+                "FAILED",
+                "SUCCESS",
+                "DECLINED",
+                "OPERATOR_REQUIRED",
+            ],
+        )?,
         sort,
         descending,
         offset,

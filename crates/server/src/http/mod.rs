@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod collections;
 pub mod companies;
+pub mod console;
 pub mod docs;
 pub mod drain;
 pub mod folders;
@@ -16,6 +17,7 @@ pub mod media;
 pub mod metadata;
 pub mod serve;
 pub mod settings;
+pub mod statistics;
 pub mod users;
 
 use axum::extract::rejection::JsonRejection;
@@ -49,7 +51,9 @@ pub fn router(state: AppState) -> Router {
         .merge(collections::routes())
         .merge(media::routes())
         .merge(metadata::routes())
+        .merge(statistics::routes())
         .merge(docs::routes())
+        .merge(console::routes())
         .merge(lite::routes())
         .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -116,6 +116,10 @@ pub struct FolderFilter {
     pub user_id: Option<Uuid>,
     pub company_id: Option<Uuid>,
     pub folder_ids: Vec<Uuid>,
+    /// Folders with an analysis of one of these types (empty = any) …
+    pub analysis_types: Vec<String>,
+    /// … and with one of these results (empty = any); both hold for the same analysis.
+    pub analysis_resolutions: Vec<String>,
     pub sort: SortBy,
     pub descending: bool,
     pub offset: i64,
@@ -254,6 +258,12 @@ impl Store {
             w.bind(Param::Text(c.to_string()));
         }
         w.and_in("folder_id", &f.folder_ids, false);
+        if !f.analysis_types.is_empty() || !f.analysis_resolutions.is_empty() {
+            w.push(" AND EXISTS (SELECT 1 FROM analyses a WHERE a.folder_id = folders.folder_id");
+            w.and_in("a.type", &f.analysis_types, false);
+            w.and_in("a.resolution_status", &f.analysis_resolutions, false);
+            w.push(")");
+        }
         let mut count = w.clone();
         count.text = format!("SELECT COUNT(*) AS n FROM folders{}", w.text);
         let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;

@@ -11,6 +11,7 @@ pub mod folders;
 pub mod jobs;
 pub mod metadata;
 pub mod sessions;
+pub mod statistics;
 pub mod users;
 pub mod webhooks;
 

@@ -1,0 +1,114 @@
+// Settings: the signed-in user's profile and password; for ADMIN and CLIENT ADMIN, a company's
+// thresholds and webhook (endpoint and signing secret) via /api/companies/{id}/settings.
+
+import * as api from '../api.js';
+import { h, mount, field, select, toast, errorBox, button } from '../dom.js';
+import { current, go, render } from '../app.js';
+import { directory } from './common.js';
+
+const THRESHOLDS = [
+  ['liveness_threshold', 'Liveness: confidence_spoofing at or above declines'],
+  ['biometry_threshold', 'Biometry: SUCCESS from'],
+  ['biometry_operator_threshold', 'Biometry: OPERATOR_REQUIRED from (empty = no review zone)'],
+  ['collection_threshold', 'Blacklist: a match at or above declines'],
+];
+
+export async function settingsPage(r, g) {
+  const me = await api.get('/api/users/me');
+  api.setUser(me);
+  if (!current(g)) return;
+  const parts = [h('h1', 'Settings'), profile(me)];
+  const role = me.user_type;
+  if (role === 'ADMIN' || role === 'CLIENT ADMIN') {
+    let companyId = me.company_id;
+    if (role === 'ADMIN') {
+      const dir = await directory();
+      companyId = r.params.get('company') || (dir.companies[0] || {}).company_id;
+      const pick = select('company', dir.companies.map((c) => [c.company_id, c.name]), companyId);
+      pick.addEventListener('change', () => go('settings', { company: pick.value }));
+      parts.push(h('section.card.inline', h('h2', 'Company'), field('Company to configure', pick)));
+    }
+    if (companyId) parts.push(await companySettings(companyId));
+  }
+  if (!current(g)) return;
+  mount(parts);
+}
+
+function profile(me) {
+  const first = h('input', { name: 'first_name', value: me.first_name });
+  const last = h('input', { name: 'last_name', value: me.last_name });
+  const pw = h('input', { type: 'password', name: 'new_password', minlength: 8, autocomplete: 'new-password' });
+  const pw2 = h('input', { type: 'password', name: 'confirm_password', minlength: 8, autocomplete: 'new-password' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h(
+    'form.card',
+    { 'aria-label': 'Your profile' },
+    h('h2', 'Your profile'),
+    h('p', `${me.email} · ${me.user_type}`),
+    h('div.row', field('First name', first), field('Last name', last)),
+    h('div.row', field('New password', pw, 'at least 8 characters; leave empty to keep'), field('Confirm new password', pw2)),
+    out,
+    h('button.primary', { type: 'submit' }, 'Save profile'),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren();
+    if (pw.value !== pw2.value) return out.replaceChildren(errorBox('The two passwords differ.'));
+    const body = { first_name: first.value.trim(), last_name: last.value.trim() };
+    if (pw.value) body.password = pw.value;
+    try {
+      api.setUser(await api.call('PATCH', `/api/users/${me.user_id}`, body));
+      toast('Profile saved.');
+      pw.value = pw2.value = '';
+    } catch (e) {
+      out.replaceChildren(errorBox(e));
+    }
+  });
+  return form;
+}
+
+async function companySettings(companyId) {
+  const path = `/api/companies/${companyId}/settings`;
+  let s;
+  try {
+    s = await api.get(path);
+  } catch (e) {
+    return errorBox(e);
+  }
+  const inputs = THRESHOLDS.map(([k, label]) => [k, label, h('input', { type: 'number', name: k, min: 0, max: 1, step: 'any', value: typeof s[k] === 'number' ? String(Math.round(s[k] * 1e6) / 1e6) : '' })]);
+  const endpoint = h('input', { type: 'url', name: 'resolution_endpoint', value: s.resolution_endpoint || '', placeholder: 'https://…' });
+  const secret = h('input', { type: 'password', name: 'webhook_secret', value: s.webhook_secret || '', readonly: true });
+  const reveal = h('button', { type: 'button', on: { click: () => { secret.type = secret.type === 'password' ? 'text' : 'password'; reveal.textContent = secret.type === 'password' ? 'Show' : 'Hide'; } } }, 'Show');
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h(
+    'form.card',
+    { 'aria-label': 'Company settings' },
+    h('h2', 'Thresholds'),
+    h('div.grid2', inputs.map(([, label, el]) => field(label, el))),
+    h('h2', 'Webhook'),
+    field('Default endpoint (resolution_endpoint)', endpoint, 'Receives analyses.finished for orders that name no endpoint'),
+    h('div.field', h('label', { for: (secret.id = 'whsecret') }, 'Signing secret (HMAC-SHA256)'), h('div.inline', secret, reveal, button('Rotate', async () => {
+      if (!window.confirm('Make a new secret? Receivers must switch to it.')) return;
+      await api.call('PATCH', path, { rotate_webhook_secret: true });
+      toast('Secret rotated.');
+      render();
+    }))),
+    out,
+    h('button.primary', { type: 'submit' }, 'Save settings'),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren();
+    // only what changed: an untouched field keeps following the server's default
+    const body = {};
+    for (const [k, , el] of inputs) if (el.value !== el.defaultValue) body[k] = el.value.trim() === '' ? null : Number(el.value);
+    if (endpoint.value !== endpoint.defaultValue) body.resolution_endpoint = endpoint.value.trim() || null;
+    try {
+      await api.call('PATCH', path, body);
+      toast('Settings saved.');
+    } catch (e) {
+      out.replaceChildren(errorBox(e));
+    }
+  });
+  return form;
+}
