@@ -219,14 +219,97 @@ fn no_internal_webhooks(backend: Backend) {
     });
 }
 
+/// A one-route HTTP listener on loopback: answers every request with `response` and counts them.
+fn listener(response: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = hits.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 16384];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (port, hits)
+}
+
+/// An allowed receiver that answers with a redirect to an internal address is not followed:
+/// the attempt is a receiver error and the redirect's target never sees a request.
+fn redirects_not_followed(backend: Backend) {
+    let Some(data) = shared_data() else { return };
+    let photo = photos(&data, 1).remove(0);
+    let (target_port, target_hits) =
+        listener("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let redirect: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{target_port}/internal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .into_boxed_str(),
+    );
+    let (port, hits) = listener(redirect);
+    let allowed = format!("127.0.0.1:{port}");
+    on(
+        backend,
+        &[
+            ("FACEPROOF_WEBHOOK_ALLOWED_HOSTS", allowed.as_str()),
+            ("FACEPROOF_WEBHOOK_MAX_ATTEMPTS", "1"),
+        ],
+        |s| {
+            let (_, client, fid) = client_with_folder(s, &photo, json!({}));
+            let (st, v) = s.call(
+                Method::POST,
+                &format!("/api/folders/{fid}/analyses/"),
+                Some(&client),
+                Some(json!({"analyses": [{"type": "quality"}],
+                            "resolution_endpoint": format!("http://{allowed}/hook")})),
+            );
+            assert_eq!(st, 201, "{v}");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+            let deliveries = loop {
+                let (_, d) = s.call(
+                    Method::GET,
+                    &format!("/api/folders/{fid}/webhooks"),
+                    Some(&client),
+                    None,
+                );
+                if d.to_string().contains("FAILED") || std::time::Instant::now() > deadline {
+                    break d;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            };
+            let text = deliveries.to_string();
+            assert!(
+                text.contains("FAILED") && text.contains("receiver error"),
+                "{text}"
+            );
+            assert!(
+                hits.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+                "the receiver was called"
+            );
+            assert_eq!(
+                target_hits.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "the redirect was not followed"
+            );
+        },
+    );
+}
+
 #[test]
 fn hardening_sqlite() {
     hardening(Backend::Sqlite);
     no_internal_webhooks(Backend::Sqlite);
+    redirects_not_followed(Backend::Sqlite);
 }
 
 #[test]
 fn hardening_postgres() {
     hardening(Backend::Postgres);
     no_internal_webhooks(Backend::Postgres);
+    redirects_not_followed(Backend::Postgres);
 }
