@@ -18,9 +18,9 @@ struct Cli {
     /// Where model packs and the ONNX Runtime library are installed.
     #[arg(long, global = true, env = "FACEPROOF_MODELS_DIR")]
     models_dir: Option<PathBuf>,
-    /// Model pack manifest (JSON); the built-in default pack when absent.
+    /// Model pack: `sface` (default) or `faceplugin`, or the path of a manifest (JSON).
     #[arg(long, global = true, env = "FACEPROOF_PACK")]
-    pack: Option<PathBuf>,
+    pack: Option<String>,
     /// Inference backend: auto (ONNX Runtime when installed, else tract), tract or ort.
     #[arg(long, global = true, env = "FACEPROOF_BACKEND", default_value = "auto")]
     backend: BackendChoice,
@@ -56,6 +56,8 @@ enum Command {
 pub struct Globals {
     pub models_dir: PathBuf,
     pub pack: PackManifest,
+    /// The pack was named by `--pack`/`FACEPROOF_PACK` (a server's config file names it otherwise).
+    pub pack_named: bool,
     pub backend: BackendChoice,
 }
 
@@ -63,9 +65,24 @@ impl Globals {
     pub fn engine_options(&self) -> EngineOptions {
         EngineOptions {
             models_dir: self.models_dir.clone(),
-            pack: self.pack.clone(),
             backend: self.backend,
-            ..EngineOptions::default()
+            ..EngineOptions::for_pack(self.pack.clone())
+        }
+    }
+
+    /// The engine options of a server: the config file's `pack` applies when no flag or
+    /// variable named one.
+    pub fn server_engine_options(
+        &self,
+        config_pack: Option<&str>,
+    ) -> anyhow::Result<EngineOptions> {
+        match config_pack {
+            Some(name) if !self.pack_named => Ok(EngineOptions {
+                models_dir: self.models_dir.clone(),
+                backend: self.backend,
+                ..EngineOptions::for_pack(PackManifest::resolve(name)?)
+            }),
+            _ => Ok(self.engine_options()),
         }
     }
 
@@ -84,13 +101,14 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let pack = match &cli.pack {
-        Some(p) => PackManifest::from_file(p),
+        Some(p) => PackManifest::resolve(p),
         None => Ok(PackManifest::default_pack()),
     };
     let result = pack.map_err(anyhow::Error::from).and_then(|pack| {
         let globals = Globals {
             models_dir: cli.models_dir.unwrap_or_else(default_models_dir),
             pack,
+            pack_named: cli.pack.is_some(),
             backend: cli.backend,
         };
         match cli.command {

@@ -120,7 +120,9 @@ fn version_and_health() {
     assert!(
         models
             .iter()
-            .any(|m| m["name"] == "fr_feature" && m["version"].is_string()),
+            .any(|m| m["name"] == "face_recognition_sface_2021dec_int8bq"
+                && m["role"] == "embedder"
+                && m["version"] == "1.1.1"),
         "{v}"
     );
     for path in ["/v1/face/pattern/health", "/v1/face/liveness/health"] {
@@ -153,7 +155,7 @@ fn templates_extract_compare_verify_and_extract_and_compare() {
         extract(&s, a2.clone()),
         extract(&s, b.clone()),
     );
-    assert_eq!(t1.len(), 2125, "documented size with the default pack");
+    assert_eq!(t1.len(), 613, "documented size with the default pack");
     assert_eq!(t1, extract(&s, a1.clone()), "extraction is deterministic");
 
     let compare = |x: &[u8], y: &[u8]| {
@@ -218,8 +220,8 @@ fn templates_extract_compare_verify_and_extract_and_compare() {
     let v = assert_error((st, v), 400, 4);
     let msg = v["error_message"].as_str().unwrap();
     assert!(
-        msg.contains("template was made by model someone-else-2.0/fr_feature.onnx")
-            && msg.contains("this server runs faceplugin-0.0.1/fr_feature.onnx"),
+        msg.contains("template was made by model someone-else-2.0/face_recognition_sface")
+            && msg.contains("this server runs sface-2021dec/face_recognition_sface"),
         "{v}"
     );
     assert_eq!(v["details"]["reason"], "other_model", "{v}");

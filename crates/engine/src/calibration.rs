@@ -7,21 +7,25 @@
 //! reads as the probability that the two faces are the same person. The curve is monotone, so a
 //! threshold on confidence is a threshold on similarity, and every figure below holds for both.
 //!
-//! The default biometry threshold of the Oz API, confidence 0.85, is cosine 0.330; on the
-//! verification pairs it accepts 2 of 500 impostors (FAR 0.4 %) and 92.2 % of genuine pairs
-//! ([`DEFAULT_THRESHOLD_FAR`], [`DEFAULT_THRESHOLD_TAR`]; table in `docs/scores.md`).
+//! Each pack carries its own curve (the manifest's `embedding.calibration`): a cosine of one
+//! embedder means nothing for another. Default pack (SFace, no flip): slope 20.007, offset
+//! −6.216; confidence 0.85 is cosine 0.397, accepting 0 of 500 impostors and 93.0 % of genuine
+//! pairs. The constants below are the faceplugin pack's (flip): confidence 0.85 is cosine 0.330,
+//! accepting 2 of 500 impostors (FAR 0.4 %) and 92.2 % of genuine pairs
+//! ([`DEFAULT_THRESHOLD_FAR`], [`DEFAULT_THRESHOLD_TAR`]; tables in `docs/scores.md`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A monotone logistic map from cosine similarity to confidence.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     pub slope: f32,
     pub offset: f32,
 }
 
-/// Fitted on `shared/data/verification` with flip test-time augmentation (the engine default):
-/// confidence 0.5 at cosine 0.236, 0.85 at cosine 0.330.
+/// The faceplugin pack's curve, fitted on `shared/data/verification` with flip test-time
+/// augmentation: confidence 0.5 at cosine 0.236, 0.85 at cosine 0.330. Also the curve of a
+/// manifest that names none.
 pub const DEFAULT_CALIBRATION: Calibration = Calibration {
     slope: 18.377,
     offset: -4.334,
@@ -29,9 +33,11 @@ pub const DEFAULT_CALIBRATION: Calibration = Calibration {
 
 /// Default decision threshold on confidence for biometry (Oz API §5.2).
 pub const DEFAULT_MATCH_THRESHOLD: f32 = 0.85;
-/// False-accept rate of [`DEFAULT_MATCH_THRESHOLD`] measured on the verification impostor pairs.
+/// False-accept rate of [`DEFAULT_MATCH_THRESHOLD`] with the faceplugin pack, measured on the
+/// verification impostor pairs.
 pub const DEFAULT_THRESHOLD_FAR: f32 = 0.004;
-/// True-accept rate of [`DEFAULT_MATCH_THRESHOLD`] measured on the verification genuine pairs.
+/// True-accept rate of [`DEFAULT_MATCH_THRESHOLD`] with the faceplugin pack, measured on the
+/// verification genuine pairs.
 pub const DEFAULT_THRESHOLD_TAR: f32 = 0.922;
 
 impl Calibration {

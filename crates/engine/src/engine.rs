@@ -32,18 +32,25 @@ pub struct EngineOptions {
     pub limits: Limits,
 }
 
-impl Default for EngineOptions {
-    fn default() -> Self {
+impl EngineOptions {
+    /// The default options for `pack`, with its embedding settings (flip, calibration).
+    pub fn for_pack(pack: PackManifest) -> Self {
         EngineOptions {
             models_dir: models::default_models_dir(),
-            pack: PackManifest::default_pack(),
             backend: BackendChoice::Auto,
             detection_threshold: 0.7,
             nms_iou: 0.4,
-            flip_augmentation: true,
-            calibration: Calibration::default(),
+            flip_augmentation: pack.embedding.flip,
+            calibration: pack.embedding.calibration,
             limits: Limits::default(),
+            pack,
         }
+    }
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions::for_pack(PackManifest::default_pack())
     }
 }
 

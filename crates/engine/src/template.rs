@@ -16,7 +16,8 @@
 //! | 42+P+N | 4·`D` | the L2-normalised embedding, f32 |
 //! | 42+P+N+4D | 4 | checksum: the first 4 bytes of SHA-256 of every byte before it |
 //!
-//! With the default pack a template is 2,125 bytes. [`Template::parse`] refuses other magic,
+//! With the default pack (SFace, 128-d) a template is 613 bytes; with the faceplugin pack (512-d)
+//! 2,125 bytes. [`Template::parse`] refuses other magic,
 //! other versions, bad lengths, a wrong checksum, a vector that is not finite and of unit length,
 //! and — with a message naming both — a template made by another model.
 //!
@@ -335,8 +336,9 @@ pub fn from_base64(text: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// The layout checks below spell out the faceplugin pack's identifiers.
     fn model() -> ModelId {
-        ModelId::of_pack(&PackManifest::default_pack()).unwrap()
+        ModelId::of_pack(&PackManifest::builtin("faceplugin").unwrap()).unwrap()
     }
 
     fn unit_vector(dim: usize, seed: u32) -> Vec<f32> {
@@ -354,7 +356,19 @@ mod tests {
     }
 
     #[test]
-    fn the_default_pack_identifies_its_embedder() {
+    fn a_pack_identifies_its_embedder() {
+        let sface = ModelId::of_pack(&PackManifest::default_pack()).unwrap();
+        assert_eq!(sface.pack, "sface-2021dec");
+        assert_eq!(sface.embedder, "face_recognition_sface_2021dec_int8bq.onnx");
+        assert_eq!(hex::encode(&sface.sha256[..4]), "fb143eea");
+        let bytes = Template::new(sface.clone(), unit_vector(128, 1))
+            .to_bytes()
+            .unwrap();
+        assert_eq!(bytes.len(), 613, "documented size with the default pack");
+        assert!(matches!(
+            Template::parse(&bytes, &model()),
+            Err(TemplateError::OtherModel { .. })
+        ));
         let m = model();
         assert_eq!(m.pack, "faceplugin-0.0.1");
         assert_eq!(m.embedder, "fr_feature.onnx");

@@ -2,6 +2,11 @@
 //! backends, with the tolerances of `shared/reference/README.md`: same face count for clear
 //! faces, box IoU ≥ 0.9, landmarks within a few pixels, embedding cosine ≥ 0.97 on average and
 //! ≥ 0.90 each, spoofing confidence on the same side of 0.5 and within 0.05 where decisive.
+//!
+//! The reference covers the faceplugin pack only: `shared/reference` has no fixture for the SFace
+//! embedder. For SFace the checks are that the dequantized model gives the same embeddings on
+//! both backends (cosine ≥ 0.999 on every reference face) and the accuracy floor in
+//! `accuracy.rs`; every other model of the SFace pack is the faceplugin file, checked here.
 
 mod common;
 
@@ -10,7 +15,7 @@ use faceproof_engine::models::{BackendChoice, Role};
 use serde_json::Value;
 
 fn check_backend(backend: BackendChoice) {
-    let Some(engine) = common::engine(backend) else {
+    let Some(engine) = common::pack_engine("faceplugin", backend) else {
         return;
     };
     let Some(reference) = common::reference_file() else {
@@ -134,11 +139,53 @@ fn onnxruntime_matches_the_reference_pipeline() {
     check_backend(BackendChoice::Ort);
 }
 
+/// The SFace embedder, dequantized at install, on tract and on ONNX Runtime: the same vector
+/// for every clear face of the reference images.
+#[test]
+fn sface_embeddings_agree_on_both_backends() {
+    let (Some(tract), Some(ort)) = (
+        common::pack_engine("sface", BackendChoice::Tract),
+        common::pack_engine("sface", BackendChoice::Ort),
+    ) else {
+        return;
+    };
+    let Some(reference) = common::reference_file() else {
+        return;
+    };
+    let data = common::data_dir().unwrap();
+    let reference: Value = serde_json::from_slice(&std::fs::read(reference).unwrap()).unwrap();
+    let mut compared = 0;
+    let mut worst = 1.0f32;
+    for rel in reference["images"].as_object().unwrap().keys() {
+        let bytes = std::fs::read(data.join(rel)).unwrap();
+        let frame = tract.decode(&bytes).unwrap().frames.remove(0).image;
+        for det in tract.detect(&frame).unwrap() {
+            if det.score < 0.95 {
+                continue;
+            }
+            let Some(lm) = face::landmarks(tract.net(Role::Landmarks), &frame, &det.bbox).unwrap()
+            else {
+                continue;
+            };
+            let aligned = face::aligned_face(&frame, &lm, 112).unwrap();
+            let a = face::embedding(tract.net(Role::Embedder), &aligned, false).unwrap();
+            let b = face::embedding(ort.net(Role::Embedder), &aligned, false).unwrap();
+            assert_eq!(a.len(), 128);
+            let cos = face::cosine(&a, &b);
+            assert!(cos >= 0.999, "{rel}: tract vs ort cosine {cos}");
+            worst = worst.min(cos);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 18, "only {compared} faces compared");
+    eprintln!("sface: {compared} faces, lowest tract/ort cosine {worst:.5}");
+}
+
 #[test]
 fn both_backends_agree_on_the_same_input() {
     let (Some(tract), Some(ort)) = (
-        common::engine(BackendChoice::Tract),
-        common::engine(BackendChoice::Ort),
+        common::pack_engine("faceplugin", BackendChoice::Tract),
+        common::pack_engine("faceplugin", BackendChoice::Ort),
     ) else {
         return;
     };

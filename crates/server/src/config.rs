@@ -42,6 +42,7 @@
 //! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
+//! | `pack` | `FACEPROOF_PACK` (also `--pack`) | `sface` (the model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch) |
 //!
 //! ## Memory bound
 //!
@@ -119,6 +120,8 @@ pub struct Config {
     pub webhook_allowed_hosts: Vec<String>,
     pub webhook_allow_internal: bool,
     pub lite_api_key: Option<String>,
+    /// The model pack named in the file (`--pack`/`FACEPROOF_PACK` win over it).
+    pub pack: Option<String>,
 }
 
 fn cores() -> usize {
@@ -170,6 +173,7 @@ impl Default for Config {
             webhook_allowed_hosts: Vec::new(),
             webhook_allow_internal: false,
             lite_api_key: None,
+            pack: None,
         }
     }
 }

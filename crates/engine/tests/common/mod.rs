@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use faceproof_engine::models::BackendChoice;
+use faceproof_engine::models::{BackendChoice, PackManifest};
 use faceproof_engine::{Engine, EngineOptions};
 
 fn in_ci() -> bool {
@@ -59,24 +59,31 @@ pub fn data(rel: &str) -> Option<Vec<u8>> {
     Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
-/// One engine per backend per test binary (loading models takes a moment).
-type Loaded = Vec<(BackendChoice, Arc<Engine>)>;
+/// One engine per pack and backend per test binary (loading models takes a moment).
+type Loaded = Vec<(String, BackendChoice, Arc<Engine>)>;
 
+/// The default pack (SFace embedder) on `backend`.
 pub fn engine(backend: BackendChoice) -> Option<Arc<Engine>> {
+    pack_engine("sface", backend)
+}
+
+/// A built-in pack (`sface`, `faceplugin`) on `backend`.
+pub fn pack_engine(pack: &str, backend: BackendChoice) -> Option<Arc<Engine>> {
     static ENGINES: OnceLock<Mutex<Loaded>> = OnceLock::new();
     let engines = ENGINES.get_or_init(|| Mutex::new(Vec::new()));
     let mut engines = engines.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, e)) = engines.iter().find(|(b, _)| *b == backend) {
+    if let Some((_, _, e)) = engines.iter().find(|(p, b, _)| p == pack && *b == backend) {
         return Some(e.clone());
     }
+    let manifest = PackManifest::builtin(pack).expect("a built-in pack");
     let options = EngineOptions {
         backend,
-        ..EngineOptions::default()
+        ..EngineOptions::for_pack(manifest)
     };
     match Engine::load(options) {
         Ok(e) => {
             let e = Arc::new(e);
-            engines.push((backend, e.clone()));
+            engines.push((pack.to_string(), backend, e.clone()));
             Some(e)
         }
         Err(err) => {

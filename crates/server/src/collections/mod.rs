@@ -18,7 +18,8 @@
 //! - A hole in the sequence makes the index reload from scratch, so the log may be pruned of old
 //!   entries as long as the newest one stays (the server prunes entries older than a day).
 //!
-//! Memory: 2 KiB per enrolled photo (512-d `f32`) plus ids; search time is linear in the number of
+//! Memory: 512 B per enrolled photo with the default pack (128-d `f32`; 2 KiB with the 512-d
+//! faceplugin pack) plus ids; search time is linear in the number of
 //! faces in the searched collections (see the engine's `search` module for figures and for where
 //! an approximate index would take over).
 //!

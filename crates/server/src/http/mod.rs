@@ -67,11 +67,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn version() -> Json<serde_json::Value> {
+async fn version(
+    axum::extract::State(st): axum::extract::State<AppState>,
+) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "core": env!("CARGO_PKG_VERSION"),
         "api": "Oz API 6.x compatible: accounts, folders, media, analyses, collections, Instant; Lite at /version",
+        "pack": st.inference.pack_versions(),
+        "backend": st.inference.loaded_backend().unwrap_or("not loaded"),
     }))
 }
 

@@ -61,7 +61,7 @@ async fn version(State(st): State<AppState>) -> Json<Value> {
         .map(|(role, spec)| {
             json!({
                 "name": spec.file.trim_end_matches(".onnx"),
-                "version": pack.source.version,
+                "version": pack.source_of(*role).unwrap_or(&pack.source).version,
                 "role": role,
                 "sha256": spec.sha256,
             })
