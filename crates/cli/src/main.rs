@@ -91,15 +91,31 @@ impl Globals {
     }
 }
 
+/// Log lines on stderr, filtered by `FACEPROOF_LOG` (default `warn`): text, or one JSON object
+/// per line carrying the fields of the current span (a request's `request_id`, method, route).
+pub fn init_logging(format: faceproof_server::config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FACEPROOF_LOG")
+        .unwrap_or_else(|_| "warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        faceproof_server::config::LogFormat::Text => builder.init(),
+        faceproof_server::config::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FACEPROOF_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // The servers log in the configured format, known once their settings are read.
+    if !matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {
+        init_logging(Default::default());
+    }
     let pack = match &cli.pack {
         Some(p) => PackManifest::resolve(p),
         None => Ok(PackManifest::default_pack()),

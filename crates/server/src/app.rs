@@ -34,6 +34,8 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     /// Wakes the webhook worker when a delivery is queued.
     pub wake_webhooks: Arc<tokio::sync::Notify>,
+    /// Set on SIGTERM: stop accepting and claiming (see [`crate::lifecycle`]).
+    pub life: Arc<crate::lifecycle::Lifecycle>,
 }
 
 /// Create a user from the command line (`faceproof admin create`); returns the user id.
@@ -112,6 +114,7 @@ pub(crate) async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
 
 /// Open the store (running migrations) and the blobs, and assemble the shared state.
 pub async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<AppState> {
+    crate::telemetry::install();
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
@@ -135,6 +138,7 @@ pub async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<
         inference,
         wake: Arc::new(tokio::sync::Notify::new()),
         wake_webhooks: Arc::new(tokio::sync::Notify::new()),
+        life: Arc::default(),
     })
 }
 

@@ -43,6 +43,15 @@
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //! | `pack` | `FACEPROOF_PACK` (also `--pack`) | `sface` (the model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch) |
+//! | `metrics_token` | `FACEPROOF_METRICS_TOKEN` | none (`GET /metrics` then needs `Authorization: Bearer <token>`; see below) |
+//! | `metrics_listen` | `FACEPROOF_METRICS_LISTEN` | none (a second address serving only `/metrics` and `/health/*`, e.g. `127.0.0.1:9464`) |
+//! | `shutdown_timeout_secs` | `FACEPROOF_SHUTDOWN_TIMEOUT` | 25 (after SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released) |
+//! | `queue_stall_secs` | `FACEPROOF_QUEUE_STALL` | 600 (a process running workers is not ready while a runnable analysis has waited longer; 0 = never) |
+//! | `log_format` | `FACEPROOF_LOG_FORMAT` | `text` (`json`: one JSON object per line, with the request id) |
+//!
+//! `/metrics` is served on the main address only when `metrics_token` is set, and on
+//! `metrics_listen` when that is set (with the token required there too when both are): without
+//! either it is not exposed at all. Details in `docs/operations.md`.
 //!
 //! ## Memory bound
 //!
@@ -122,6 +131,31 @@ pub struct Config {
     pub lite_api_key: Option<String>,
     /// The model pack named in the file (`--pack`/`FACEPROOF_PACK` win over it).
     pub pack: Option<String>,
+    pub metrics_token: Option<String>,
+    pub metrics_listen: Option<String>,
+    pub shutdown_timeout_secs: u64,
+    pub queue_stall_secs: u64,
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format {other:?} (text or json)")),
+        }
+    }
 }
 
 fn cores() -> usize {
@@ -174,6 +208,11 @@ impl Default for Config {
             webhook_allow_internal: false,
             lite_api_key: None,
             pack: None,
+            metrics_token: None,
+            metrics_listen: None,
+            shutdown_timeout_secs: 25,
+            queue_stall_secs: 600,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -311,6 +350,15 @@ impl Config {
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());
         }
+        if let Ok(v) = std::env::var("FACEPROOF_METRICS_TOKEN") {
+            c.metrics_token = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_METRICS_LISTEN") {
+            c.metrics_listen = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        env_parse("FACEPROOF_SHUTDOWN_TIMEOUT", &mut c.shutdown_timeout_secs)?;
+        env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
+        env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
         Ok(c)
     }
 

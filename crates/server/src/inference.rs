@@ -28,6 +28,18 @@ pub struct Inference {
     engine: OnceCell<Arc<Engine>>,
     permits: Semaphore,
     scratch: Scratch,
+    /// A background load started by [`Inference::readiness`] is under way.
+    warming: std::sync::atomic::AtomicBool,
+    /// Why the last load failed (readiness reports it; the next probe tries again).
+    load_error: std::sync::Mutex<Option<String>>,
+}
+
+/// Whether the models are there for the readiness probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelState {
+    Loaded,
+    Loading,
+    Failed(String),
 }
 
 /// The process's decode permits, sized by the first [`Inference::new`] (2 before that).
@@ -73,6 +85,8 @@ impl Inference {
             engine: OnceCell::new(),
             permits: Semaphore::new(cfg.inference_threads.max(1)),
             scratch,
+            warming: Default::default(),
+            load_error: Default::default(),
         })
     }
 
@@ -91,6 +105,8 @@ impl Inference {
                     .map_err(ApiError::internal)?
                     .map_err(|e| {
                         tracing::error!("loading the models: {e}");
+                        *self.load_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(e.to_string());
                         ApiError::new(
                             Code::ExternalService,
                             format!("The face models could not be loaded: {e}"),
@@ -104,18 +120,51 @@ impl Inference {
     }
 
     /// Run `work` with the engine on a blocking thread, waiting for a free inference slot and a
-    /// decode permit first.
-    pub async fn run<R, F>(&self, work: F) -> Result<R, ApiError>
+    /// decode permit first. `operation` names the call in the `faceproof_inference_seconds`
+    /// metric (each operation runs a fixed set of models, so its time is theirs).
+    pub async fn run<R, F>(&self, operation: &'static str, work: F) -> Result<R, ApiError>
     where
         F: FnOnce(&Engine) -> R + Send + 'static,
         R: Send + 'static,
     {
         let engine = self.engine().await?;
+        let asked = std::time::Instant::now();
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
         let _decode = decode_permit().await?;
-        tokio::task::spawn_blocking(move || work(&engine))
+        let started = std::time::Instant::now();
+        let backend = engine.backend();
+        let out = tokio::task::spawn_blocking(move || work(&engine))
             .await
-            .map_err(ApiError::internal)
+            .map_err(ApiError::internal)?;
+        crate::telemetry::inference(operation, backend, started - asked, started.elapsed());
+        Ok(out)
+    }
+
+    /// For the readiness probe: loaded, loading (a background load is started by the first
+    /// probe, so a server that is never probed still loads lazily), or the last load's error.
+    pub fn readiness(self: &Arc<Self>) -> ModelState {
+        use std::sync::atomic::Ordering;
+        if self.engine.get().is_some() {
+            return ModelState::Loaded;
+        }
+        if !self.warming.swap(true, Ordering::SeqCst) {
+            let me = self.clone();
+            tokio::spawn(async move {
+                if me.engine().await.is_ok() {
+                    *me.load_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                }
+                me.warming.store(false, Ordering::SeqCst);
+            });
+        }
+        match self
+            .load_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            Some(e) => ModelState::Failed(e),
+            None => ModelState::Loading,
+        }
     }
 
     /// The backend running the models, once they are loaded (by any caller).

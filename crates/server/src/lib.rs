@@ -27,6 +27,8 @@
 //! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
 //! - [`metadata`] — the limits of client metadata objects and filter keys.
 //! - [`assets`] — third-party browser files (Swagger UI) fetched from npm, pinned and cached.
+//! - [`ops`] — health checks, scrape-time gauges (queue, collections, memory), the drain after
+//!   SIGTERM; [`telemetry`] — metric names and the recorder; [`lifecycle`] — the stop flag.
 //! - [`config`] — every setting (file, `FACEPROOF_*`, flags); [`errors`] — the error-code table.
 
 pub mod analysis;
@@ -39,14 +41,16 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod inference;
+pub mod lifecycle;
 pub mod metadata;
+pub mod ops;
 pub mod store;
+pub mod telemetry;
 pub mod tenancy;
 pub mod uploads;
 pub mod views;
 pub mod webhooks;
 
-pub use analysis::queue::work;
 pub use app::create_user;
 pub use config::Config;
-pub use http::serve::serve;
+pub use http::serve::{serve, work};

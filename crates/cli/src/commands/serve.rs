@@ -50,13 +50,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Run a server future to its end; engine calls still running on blocking threads after the
+/// drain are not waited for (their jobs were released), so the process exits promptly.
+fn run_server(f: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let result = rt.block_on(f);
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
+}
+
 pub fn run(globals: &crate::Globals, args: Args) -> anyhow::Result<()> {
     let mut cfg = args.store.load()?;
+    crate::init_logging(cfg.log_format);
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
     let options = globals.server_engine_options(cfg.pack.as_deref())?;
-    runtime()?.block_on(faceproof_server::serve(cfg, options))
+    run_server(faceproof_server::serve(cfg, options))
 }
 
 #[derive(clap::Args)]
@@ -72,11 +82,12 @@ pub struct WorkerArgs {
 /// `faceproof worker`: process queued analyses and webhooks of a server's database.
 pub fn run_worker(globals: &crate::Globals, args: WorkerArgs) -> anyhow::Result<()> {
     let mut cfg = args.store.load()?;
+    crate::init_logging(cfg.log_format);
     if let Some(n) = args.workers {
         cfg.workers = n;
     }
     let options = globals.server_engine_options(cfg.pack.as_deref())?;
-    runtime()?.block_on(faceproof_server::work(cfg, options))
+    run_server(faceproof_server::work(cfg, options))
 }
 
 #[derive(clap::Args)]

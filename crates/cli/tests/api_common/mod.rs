@@ -99,6 +99,8 @@ pub struct Server {
     pub backend: Backend,
     db_url: Option<String>,
     pub client: Client,
+    /// Where the server's stderr goes (appended, restarts included); inherited when `None`.
+    log: Option<PathBuf>,
 }
 
 /// `faceproof serve` on `listen` with a data directory, an optional database URL, the first
@@ -108,6 +110,7 @@ fn serve_command(
     data_dir: &std::path::Path,
     db_url: Option<&str>,
     env: &[(&str, &str)],
+    log: Option<&std::path::Path>,
 ) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
     cmd.args(["serve", "--listen", listen, "--data-dir"])
@@ -128,7 +131,17 @@ fn serve_command(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+    cmd.stdout(Stdio::null());
+    match log {
+        Some(path) => cmd.stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("opening the server log"),
+        ),
+        None => cmd.stderr(Stdio::inherit()),
+    };
     cmd
 }
 
@@ -164,6 +177,15 @@ fn fresh_database_url(base: &str) -> String {
 impl Server {
     /// Start a server; `None` (with a SKIPPED line) for PostgreSQL when no test database URL is set.
     pub fn start(backend: Backend, env: &[(&str, &str)]) -> Option<Server> {
+        Server::start_logged(backend, env, None)
+    }
+
+    /// [`Server::start`] with the server's stderr appended to `log`.
+    pub fn start_logged(
+        backend: Backend,
+        env: &[(&str, &str)],
+        log: Option<PathBuf>,
+    ) -> Option<Server> {
         let db_url = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => match std::env::var("FACEPROOF_TEST_DATABASE_URL") {
@@ -190,6 +212,7 @@ impl Server {
             data_dir.path(),
             db_url.as_deref(),
             env,
+            log.as_deref(),
         )
         .spawn()
         .expect("starting faceproof serve");
@@ -203,6 +226,7 @@ impl Server {
                 .timeout(Duration::from_secs(120))
                 .build()
                 .unwrap(),
+            log,
         };
         server.wait_ready();
         Some(server)
@@ -403,7 +427,7 @@ impl Server {
     pub fn start_listening_on(host: &str, env: &[(&str, &str)]) -> Server {
         let data_dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut cmd = serve_command(&format!("{host}:{port}"), data_dir.path(), None, env);
+        let mut cmd = serve_command(&format!("{host}:{port}"), data_dir.path(), None, env, None);
         let server = Server {
             child: cmd.spawn().expect("starting faceproof serve"),
             base: format!("http://127.0.0.1:{port}"),
@@ -414,6 +438,7 @@ impl Server {
                 .timeout(Duration::from_secs(120))
                 .build()
                 .unwrap(),
+            log: None,
         };
         server.wait_ready();
         server
@@ -472,16 +497,42 @@ impl Server {
     pub fn crash_and_restart(&mut self, env: &[(&str, &str)]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.restart(env);
+    }
+
+    /// Start the server again (after it exited) on the same port, data directory and database.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
         let port = self.base.rsplit(':').next().unwrap().to_string();
         self.child = serve_command(
             &format!("127.0.0.1:{port}"),
             self.data_dir.path(),
             self.db_url.as_deref(),
             env,
+            self.log.as_deref(),
         )
         .spawn()
         .expect("restarting faceproof serve");
         self.wait_ready();
+    }
+
+    /// Send SIGTERM and wait (at most `secs`) for the process to exit; its exit status.
+    pub fn terminate(&mut self, secs: u64) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(ok.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {secs} s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Wait until `/api/version` answers 200 (at most 60 s).

@@ -59,6 +59,7 @@ pub(super) fn system(e: impl std::fmt::Display) -> SystemError {
 pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, SystemError> {
     let (a, owner) = (&ctx.analysis, &ctx.owner);
     let analysis_id = a.analysis_id;
+    let started = std::time::Instant::now();
     let all = st
         .store
         .media_of_folders(&[a.folder_id])
@@ -111,6 +112,16 @@ pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, System
         )
         .await
         .map_err(system)?;
+    if done.is_some() {
+        // Counted where the result was stored, so a duplicate run (lease ran out) counts nothing.
+        let latency = std::time::Duration::from_micros((now_us() - a.time_created).max(0) as u64);
+        crate::telemetry::analysis_finished(
+            kind.as_str(),
+            &outcome.resolution_status,
+            started.elapsed(),
+            Some(latency),
+        );
+    }
     Ok(matches!(done, Some(Some(_))))
 }
 
@@ -131,13 +142,15 @@ pub async fn run(
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             st.inference
-                .run(move |e| run_quality(e, analysis_id, &inputs, &thresholds, best))
+                .run("quality", move |e| {
+                    run_quality(e, analysis_id, &inputs, &thresholds, best)
+                })
                 .await
                 .map_err(|e| system(e.message))?
         }
         AnalysisType::Biometry => st
             .inference
-            .run(move |e| run_biometry(e, &inputs, &thresholds))
+            .run("biometry", move |e| run_biometry(e, &inputs, &thresholds))
             .await
             .map_err(|e| system(e.message))?,
         AnalysisType::Collection => {

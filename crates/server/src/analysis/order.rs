@@ -394,6 +394,12 @@ pub async fn place_order(
     st.store
         .analyses_create(&rows, st.cfg.job_max_attempts)
         .await?;
+    for row in &rows {
+        crate::telemetry::analyses_started(
+            AnalysisType::parse(&row.kind).map_or("UNKNOWN", |t| t.as_str()),
+            1,
+        );
+    }
     if wake_workers {
         for _ in &rows {
             st.wake.notify_one();

@@ -117,7 +117,9 @@ pub(super) async fn run(
     let media = inputs.clone();
     let (faces, calibration) = st
         .inference
-        .run(move |e| embeddings(e, &media).map(|f| (f, e.calibration())))
+        .run("collection", move |e| {
+            embeddings(e, &media).map(|f| (f, e.calibration()))
+        })
         .await
         .map_err(|e| SystemError(e.message))??;
     let min_similarity = calibration.similarity_for(thresholds.collection);

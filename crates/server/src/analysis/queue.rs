@@ -19,40 +19,36 @@ use crate::store::jobs::{Job, JobKind};
 
 /// A name for this worker in the jobs table (host, process, task).
 pub fn worker_name(task: usize) -> String {
+    format!("{}{task}", worker_prefix())
+}
+
+/// `host/process/`: the start of every worker name of this process (its jobs are released by it
+/// at shutdown).
+pub fn worker_prefix() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
-    format!("{host}/{}/{task}", std::process::id())
+    format!("{host}/{}/", std::process::id())
 }
 
-/// Run `n` analysis workers and one webhook worker until the process ends.
-pub fn spawn_workers(st: &AppState, n: usize) {
-    for i in 0..n {
-        let st = st.clone();
-        tokio::spawn(async move { analysis_loop(st, worker_name(i)).await });
-    }
+/// Run `n` analysis workers and one webhook worker until the process stops (after SIGTERM each
+/// finishes the job it holds and claims no other); their handles, for the drain.
+pub fn spawn_workers(st: &AppState, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut handles: Vec<_> = (0..n)
+        .map(|i| {
+            let st = st.clone();
+            tokio::spawn(async move { analysis_loop(st, worker_name(i)).await })
+        })
+        .collect();
     let st = st.clone();
-    tokio::spawn(async move { crate::webhooks::webhook_loop(st, worker_name(usize::MAX)).await });
-}
-
-/// Run analysis and webhook workers only (`faceproof worker`), until interrupted. Any number of
-/// these may share one database (PostgreSQL for several machines) with the servers.
-pub async fn work(
-    cfg: crate::config::Config,
-    engine: faceproof_engine::EngineOptions,
-) -> anyhow::Result<()> {
-    let state = crate::app::build_state(&cfg, engine).await?;
-    let n = cfg.workers.max(1);
-    spawn_workers(&state, n);
-    eprintln!(
-        "faceproof worker: {n} analysis workers on {}",
-        crate::app::redact(&cfg.database_url())
-    );
-    crate::app::shutdown().await;
-    Ok(())
+    handles.push(tokio::spawn(async move {
+        crate::webhooks::webhook_loop(st, worker_name(usize::MAX)).await
+    }));
+    handles
 }
 
 async fn analysis_loop(st: AppState, name: String) {
     let poll = Duration::from_millis(st.cfg.job_poll_ms.max(10));
-    loop {
+    // After SIGTERM no new job is claimed; the one in hand is finished (or released by the drain).
+    while !st.life.is_stopping() {
         match st
             .store
             .job_claim(JobKind::Analysis, &name, st.cfg.job_lease_secs, None)
@@ -63,6 +59,7 @@ async fn analysis_loop(st: AppState, name: String) {
                 tokio::select! {
                     _ = st.wake.notified() => {}
                     _ = tokio::time::sleep(poll) => {}
+                    _ = st.life.stopping() => {}
                 }
             }
             Err(e) => {
@@ -128,7 +125,7 @@ async fn process(st: &AppState, name: &str, job: Job) {
                 .clone()
                 .unwrap_or_else(|| "the worker stopped while processing (crash or restart)".into())
         );
-        finish_failed(st, &job, &reason, ctx.default_hook()).await;
+        finish_failed(st, &job, &reason, &ctx).await;
         return;
     }
     // The lease is renewed while this future lives; dropped, the renewal stops with it.
@@ -157,7 +154,7 @@ async fn process(st: &AppState, name: &str, job: Job) {
         }
         Err(e) if job.attempts >= job.max_attempts => {
             let reason = format!("failed {} times; last error: {e}", job.attempts);
-            finish_failed(st, &job, &reason, ctx.default_hook()).await;
+            finish_failed(st, &job, &reason, &ctx).await;
         }
         Err(e) => retry(st, &job, &e).await,
     }
@@ -180,8 +177,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn finish_failed(st: &AppState, job: &Job, reason: &str, default_hook: Option<&str>) {
+async fn finish_failed(st: &AppState, job: &Job, reason: &str, ctx: &Context) {
     tracing::error!(analysis = %job.target_id, "analysis FAILED: {reason}");
+    let default_hook = ctx.default_hook();
+    crate::telemetry::analysis_finished(
+        super::AnalysisType::parse(&ctx.analysis.kind).map_or("UNKNOWN", |t| t.as_str()),
+        "FAILED",
+        std::time::Duration::ZERO,
+        None,
+    );
     match st
         .store
         .analysis_fail(job.target_id, reason, default_hook)

@@ -18,6 +18,8 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &str) -> std::io::Result<()>;
     /// Delete every key under a prefix (a folder's media).
     async fn delete_prefix(&self, prefix: &str) -> std::io::Result<()>;
+    /// Whether the store answers (readiness): cheap, no object written.
+    async fn check(&self) -> std::io::Result<()>;
 }
 
 pub struct LocalBlobs {
@@ -90,6 +92,18 @@ impl BlobStore for LocalBlobs {
         match tokio::fs::remove_dir_all(self.path(prefix)?).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    async fn check(&self) -> std::io::Result<()> {
+        // The directory for writes in flight must be there (a volume unmounted or emptied loses it).
+        let meta = tokio::fs::metadata(self.root.join("tmp")).await?;
+        if meta.is_dir() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(
+                "the media directory's tmp/ is not a directory",
+            ))
         }
     }
 }

@@ -50,7 +50,7 @@ pub async fn embed_photos(
     for prepared in photos {
         let key = prepared.file.key.clone();
         let (prepared, result) = inference
-            .run(move |engine| {
+            .run("enrol", move |engine| {
                 let opts = AnalyzeOptions {
                     policy: FacePolicy::RequireSingle,
                     embedding: true,

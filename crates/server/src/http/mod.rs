@@ -15,6 +15,7 @@ pub mod instant;
 pub mod lite;
 pub mod media;
 pub mod metadata;
+pub mod ops;
 pub mod serve;
 pub mod settings;
 pub mod statistics;

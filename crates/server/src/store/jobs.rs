@@ -38,6 +38,15 @@ pub struct Job {
     pub last_error: Option<String>,
 }
 
+/// One kind's part of the queue (see [`Store::queue_stats`]).
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    pub kind: String,
+    pub queued: i64,
+    pub running: i64,
+    pub oldest_wait_us: i64,
+}
+
 /// Queue a job inside the caller's transaction, runnable `delay_us` from now.
 pub async fn insert_job(
     tx: &mut Transaction<'static, Any>,
@@ -172,6 +181,51 @@ impl Store {
                 .await?
                 .rows_affected(),
         )
+    }
+
+    /// Hand the running jobs of every worker whose name starts with `prefix` (this process's
+    /// workers) back to the queue, runnable now; the interrupted attempt is not counted. Used at
+    /// shutdown after the deadline, once those workers' tasks are stopped. Returns how many.
+    pub async fn jobs_release(&self, prefix: &str) -> sqlx::Result<u64> {
+        let now = now_us();
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, run_after = $3, time_updated = $3, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+             WHERE state = 'running' AND substr(worker, 1, CAST($2 AS INTEGER)) = $1",
+        )
+        .bind(prefix)
+        .bind(prefix.chars().count() as i64)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Per kind: jobs queued, jobs running, and the time since the oldest runnable queued job
+    /// became runnable (µs; 0 when none waits).
+    pub async fn queue_stats(&self) -> sqlx::Result<Vec<QueueStats>> {
+        let now = now_us();
+        let rows = sqlx::query(
+            "SELECT kind, \
+             SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS queued, \
+             SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, \
+             MIN(CASE WHEN state = 'queued' AND run_after <= $1 THEN run_after ELSE NULL END) AS oldest \
+             FROM jobs WHERE state IN ('queued', 'running') GROUP BY kind",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let oldest: Option<i64> = r.try_get("oldest")?;
+                Ok(QueueStats {
+                    kind: r.try_get("kind")?,
+                    queued: r.try_get("queued")?,
+                    running: r.try_get("running")?,
+                    oldest_wait_us: oldest.map_or(0, |t| (now - t).max(0)),
+                })
+            })
+            .collect()
     }
 
     /// Jobs waiting or running (for `/metrics`-style reporting and tests).

@@ -270,6 +270,28 @@ impl Store {
             .try_get("n")
     }
 
+    /// One round trip to the database (readiness).
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Photos enrolled per collection (id, count): the size of the 1:N index, for `/metrics`.
+    pub async fn collection_sizes(&self) -> sqlx::Result<Vec<(Uuid, i64)>> {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT c.collection_id AS id, COUNT(i.person_image_id) AS n FROM collections c \
+             LEFT JOIN person_images i ON i.collection_id = c.collection_id GROUP BY c.collection_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((uuid_col(&r.try_get::<String, _>("id")?), r.try_get("n")?)))
+        .collect()
+    }
+
     /// (state, attempts) of the latest job for an analysis or a webhook delivery.
     pub async fn job_of(&self, target: Uuid) -> sqlx::Result<Option<(String, i64)>> {
         use sqlx::Row;

@@ -26,7 +26,8 @@ pub async fn webhook_loop(st: AppState, name: String) {
             return;
         }
     };
-    loop {
+    // After SIGTERM no new delivery is claimed; the one being sent finishes (bounded by its timeout).
+    while !st.life.is_stopping() {
         match st
             .store
             .job_claim(
@@ -42,6 +43,7 @@ pub async fn webhook_loop(st: AppState, name: String) {
                 tokio::select! {
                     _ = st.wake_webhooks.notified() => {}
                     _ = tokio::time::sleep(poll) => {}
+                    _ = st.life.stopping() => {}
                 }
             }
             Err(e) => {
@@ -179,6 +181,11 @@ async fn try_deliver(st: &AppState, client: &reqwest::Client, job: &Job) -> anyh
             state,
         )
         .await?;
+    crate::telemetry::webhook_attempt(match state {
+        "DELIVERED" => "delivered",
+        "FAILED" => "failed",
+        _ => "retry",
+    });
     match state {
         "DELIVERED" => st.store.job_done(job.job_id).await?,
         "FAILED" => {

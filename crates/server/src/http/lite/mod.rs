@@ -208,7 +208,7 @@ async fn extract(
     let model = model_id(&st)?;
     let vector = st
         .inference
-        .run(move |engine| embed(engine, &image))
+        .run("lite_embed", move |engine| embed(engine, &image))
         .await?
         .map_err(|e| engine_error(e, "image"))?;
     let bytes = Template::new(model, vector)
@@ -254,7 +254,9 @@ async fn compare(
     let threshold = st.cfg.biometry_threshold;
     let result = st
         .inference
-        .run(move |engine| comparison(engine, &a.vector, &b.vector, threshold))
+        .run("lite_compare_templates", move |engine| {
+            comparison(engine, &a.vector, &b.vector, threshold)
+        })
         .await?;
     Ok(Json(result))
 }
@@ -286,7 +288,7 @@ async fn verify(
     let threshold = st.cfg.biometry_threshold;
     let result = st
         .inference
-        .run(move |engine| {
+        .run("lite_verify", move |engine| {
             let probe = embed(engine, &image.bytes)?;
             if probe.len() != tpl.vector.len() {
                 return Err(EngineError::ModelPack(format!(
@@ -323,11 +325,14 @@ async fn extract_and_compare(
     let threshold = st.cfg.biometry_threshold;
     let result = st
         .inference
-        .run(move |engine| -> Result<Comparison, PartFailure> {
-            let ea = embed(engine, &a.bytes).map_err(|e| (e, name_a))?;
-            let eb = embed(engine, &b.bytes).map_err(|e| (e, name_b))?;
-            Ok(comparison(engine, &ea, &eb, threshold))
-        })
+        .run(
+            "lite_compare_images",
+            move |engine| -> Result<Comparison, PartFailure> {
+                let ea = embed(engine, &a.bytes).map_err(|e| (e, name_a))?;
+                let eb = embed(engine, &b.bytes).map_err(|e| (e, name_b))?;
+                Ok(comparison(engine, &ea, &eb, threshold))
+            },
+        )
         .await?
         .map_err(|(e, part)| engine_error(e, &part))?;
     Ok(Json(result))
@@ -362,19 +367,22 @@ async fn detect(
     let image = raw_image(&headers, body, &st.cfg)?;
     let spoofing = st
         .inference
-        .run(move |engine| -> Result<Option<f32>, EngineError> {
-            let decoded = engine.decode(&image)?;
-            let frame = &decoded
-                .frames
-                .first()
-                .ok_or_else(|| EngineError::UnsupportedFormat("no image in the file".into()))?
-                .image;
-            let report = engine.analyze_image(frame, &LIVENESS)?;
-            Ok(report
-                .face()
-                .and_then(|f| f.liveness.as_ref())
-                .map(|l| l.confidence_spoofing))
-        })
+        .run(
+            "lite_liveness",
+            move |engine| -> Result<Option<f32>, EngineError> {
+                let decoded = engine.decode(&image)?;
+                let frame = &decoded
+                    .frames
+                    .first()
+                    .ok_or_else(|| EngineError::UnsupportedFormat("no image in the file".into()))?
+                    .image;
+                let report = engine.analyze_image(frame, &LIVENESS)?;
+                Ok(report
+                    .face()
+                    .and_then(|f| f.liveness.as_ref())
+                    .map(|l| l.confidence_spoofing))
+            },
+        )
         .await?
         .map_err(|e| engine_error(e, "image"))?;
     let Some(confidence_spoofing) = spoofing else {
