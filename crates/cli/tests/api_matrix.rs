@@ -72,7 +72,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/api/version") | ("POST", "/api/authorize/auth") => Public,
         ("POST", "/api/authorize/refresh") | ("GET", "/api/openapi.json") => Public,
         ("GET", "/api/docs") | ("GET", "/api/authorize/session_token") => Public,
-        ("GET", "/console") | ("GET", "/console/{path}") => Public,
+        ("GET", "/console") | ("GET", "/console/{path}") | ("GET", "/api/docs/{file}") => Public,
         ("GET", "/api/statistics/summary") | ("GET", "/api/statistics/timeseries") => {
             List(Resource::Folder)
         }
