@@ -17,7 +17,8 @@ install_runtime_deps
 cargo build --quiet --bin faceproof
 bin=./target/debug/faceproof
 $bin models fetch
-$bin assets fetch
+# Swagger UI for /api/docs (optional: without it the built-in reference page is served)
+$bin assets fetch || echo "warning: Swagger UI not installed; /api/docs shows the built-in page"
 
 listen="${FACEPROOF_LISTEN:-127.0.0.1:8080}"
 data_dir="${FACEPROOF_DATA_DIR:-./faceproof-data}"

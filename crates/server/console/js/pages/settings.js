@@ -37,6 +37,7 @@ export async function settingsPage(r, g) {
 function profile(me) {
   const first = h('input', { name: 'first_name', value: me.first_name });
   const last = h('input', { name: 'last_name', value: me.last_name });
+  const current = h('input', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
   const pw = h('input', { type: 'password', name: 'new_password', minlength: 8, autocomplete: 'new-password' });
   const pw2 = h('input', { type: 'password', name: 'confirm_password', minlength: 8, autocomplete: 'new-password' });
   const out = h('div', { 'aria-live': 'polite' });
@@ -46,7 +47,7 @@ function profile(me) {
     h('h2', 'Your profile'),
     h('p', `${me.email} · ${me.user_type}`),
     h('div.row', field('First name', first), field('Last name', last)),
-    h('div.row', field('New password', pw, 'at least 8 characters; leave empty to keep'), field('Confirm new password', pw2)),
+    h('div.row', field('Current password', current, 'needed to change the password'), field('New password', pw, 'at least 8 characters; leave empty to keep'), field('Confirm new password', pw2)),
     out,
     h('button.primary', { type: 'submit' }, 'Save profile'),
   );
@@ -55,11 +56,15 @@ function profile(me) {
     out.replaceChildren();
     if (pw.value !== pw2.value) return out.replaceChildren(errorBox('The two passwords differ.'));
     const body = { first_name: first.value.trim(), last_name: last.value.trim() };
-    if (pw.value) body.password = pw.value;
+    if (pw.value) {
+      if (!current.value) return out.replaceChildren(errorBox('Enter your current password to change it.'));
+      body.password = pw.value;
+      body.current_password = current.value;
+    }
     try {
       api.setUser(await api.call('PATCH', `/api/users/${me.user_id}`, body));
       toast('Profile saved.');
-      pw.value = pw2.value = '';
+      current.value = pw.value = pw2.value = '';
     } catch (e) {
       out.replaceChildren(errorBox(e));
     }

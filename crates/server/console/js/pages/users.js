@@ -162,7 +162,8 @@ async function userPage(id, g) {
             render();
           })
         : null,
-      manage || self
+      // one's own password changes in Settings (with the current one)
+      manage
         ? button('Reset password', async () => {
             const pw = generatePassword();
             if (!window.confirm(`Set a new generated password for ${x.email}?`)) return;
