@@ -73,6 +73,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("POST", "/api/authorize/refresh") | ("GET", "/api/openapi.json") => Public,
         ("GET", "/api/docs") | ("GET", "/api/authorize/session_token") => Public,
         ("GET", "/console") | ("GET", "/console/{path}") | ("GET", "/api/docs/{file}") => Public,
+        ("GET", "/health/live") | ("GET", "/health/ready") | ("GET", "/metrics") => Public,
         ("GET", "/api/statistics/summary") | ("GET", "/api/statistics/timeseries") => {
             List(Resource::Folder)
         }

@@ -211,6 +211,9 @@ with rows. CSV columns: `bucket_start,metric,type,status,count` (metric = orders
 
 const ENDPOINTS: &[Endpoint] = &[
     Endpoint { auth: false, ..ep("get", "/api/version", "Version (health check)", "200 once the server is ready.") },
+    Endpoint { auth: false, ..ep("get", "/health/live", "Liveness probe", "200 while the process runs.") },
+    Endpoint { auth: false, ..ep("get", "/health/ready", "Readiness probe", "200 when the database, models, media store and queue are ready, 503 otherwise (JSON body naming each check); 503 while stopping.") },
+    Endpoint { auth: false, ..ep("get", "/metrics", "Prometheus metrics", "Text format. Not exposed unless `metrics_token` (then `Authorization: Bearer <token>`) and/or `metrics_listen` (a separate address) is set; see docs/operations.md.") },
     Endpoint {
         auth: false,
         ..ep(
