@@ -68,7 +68,7 @@ fn verification(engine: &Engine, data: &Path) -> (f64, f64) {
     let embeddings: std::collections::HashMap<String, Option<Vec<f32>>> = images
         .iter()
         .cloned()
-        .zip(par_map(&images, |p| embed(&engine, &dir.join(p))))
+        .zip(par_map(&images, |p| embed(engine, &dir.join(p))))
         .collect();
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
     for (l, r, same) in &pairs {
