@@ -204,7 +204,7 @@ try {
   await signIn(sc.admin_a);
   assert.deepEqual(await navLinks(), ['Orders', 'Review queue', 'Create order', 'Blacklist', 'Users', 'Companies', 'Statistics', 'Settings']);
   await goto('/settings', 'Settings');
-  await page.fill('input[name=biometry_threshold]', '0.999');
+  await page.fill('input[name=biometry_threshold]', '0.99999');
   await page.fill('input[name=biometry_operator_threshold]', '0.2');
   await page.click('button:has-text("Save settings")');
   await page.locator('#toast', { hasText: 'Settings saved.' }).waitFor();
