@@ -38,6 +38,7 @@
 //! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
 //! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
+//! | `webhook_dns_server` | `FACEPROOF_WEBHOOK_DNS_SERVER` | none: the system resolver (`ip:port` of a DNS server that resolves webhook hosts instead, e.g. `10.0.0.2:53`; no hosts file, no search domains; its answers are filtered like the system's) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //!
 //! ## Memory bound
@@ -64,8 +65,8 @@
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use anyhow::Context;
@@ -111,6 +112,7 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     pub webhook_allowed_hosts: Vec<String>,
     pub webhook_allow_internal: bool,
+    pub webhook_dns_server: Option<SocketAddr>,
     pub lite_api_key: Option<String>,
 }
 
@@ -159,6 +161,7 @@ impl Default for Config {
             webhook_timeout_secs: 10,
             webhook_allowed_hosts: Vec::new(),
             webhook_allow_internal: false,
+            webhook_dns_server: None,
             lite_api_key: None,
         }
     }
@@ -267,6 +270,14 @@ impl Config {
             "FACEPROOF_WEBHOOK_ALLOW_INTERNAL",
             &mut c.webhook_allow_internal,
         )?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_DNS_SERVER") {
+            c.webhook_dns_server = match v.trim() {
+                "" => None,
+                v => Some(v.parse().map_err(|e| {
+                    anyhow::anyhow!("FACEPROOF_WEBHOOK_DNS_SERVER={v:?}: {e} (ip:port expected)")
+                })?),
+            };
+        }
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());
         }
