@@ -50,6 +50,8 @@ enum Command {
     Worker(commands::serve::WorkerArgs),
     /// Manage accounts from the command line.
     Admin(commands::serve::AdminArgs),
+    /// Re-embed enrolled collection photos with the running model pack (after a pack switch).
+    Reindex(commands::serve::ReindexArgs),
 }
 
 /// Settings shared by every command that loads the engine.
@@ -138,6 +140,7 @@ fn main() {
             Command::Serve(args) => commands::serve::run(&globals, args),
             Command::Worker(args) => commands::serve::run_worker(&globals, args),
             Command::Admin(args) => commands::serve::run_admin(args),
+            Command::Reindex(args) => commands::serve::run_reindex(&globals, args),
         }
     });
     if let Err(e) = result {

@@ -41,6 +41,7 @@
 //! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
 //! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
+//! | `face_policy` | `FACEPROOF_FACE_POLICY` | `dominant` (the largest face is the subject; faces under half its width are bystanders, reported but not declining; a comparable second face declines with `multiple_faces`). `strict`: any second face declines. Companies override it with the `face_policy` setting |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //! | `pack` | `FACEPROOF_PACK` (also `--pack`) | `sface` (the model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch) |
 //! | `metrics_token` | `FACEPROOF_METRICS_TOKEN` | none (`GET /metrics` then needs `Authorization: Bearer <token>`; see below) |
@@ -129,6 +130,8 @@ pub struct Config {
     pub webhook_allowed_hosts: Vec<String>,
     pub webhook_allow_internal: bool,
     pub lite_api_key: Option<String>,
+    /// `dominant` or `strict` (see [`Config::strict_faces`]).
+    pub face_policy: String,
     /// The model pack named in the file (`--pack`/`FACEPROOF_PACK` win over it).
     pub pack: Option<String>,
     pub metrics_token: Option<String>,
@@ -207,6 +210,7 @@ impl Default for Config {
             webhook_allowed_hosts: Vec::new(),
             webhook_allow_internal: false,
             lite_api_key: None,
+            face_policy: "dominant".into(),
             pack: None,
             metrics_token: None,
             metrics_listen: None,
@@ -347,6 +351,12 @@ impl Config {
             "FACEPROOF_WEBHOOK_ALLOW_INTERNAL",
             &mut c.webhook_allow_internal,
         )?;
+        if let Ok(v) = std::env::var("FACEPROOF_FACE_POLICY") {
+            c.face_policy = v.trim().to_ascii_lowercase();
+        }
+        if !matches!(c.face_policy.as_str(), "dominant" | "strict") {
+            anyhow::bail!("face_policy {:?}: use dominant or strict", c.face_policy);
+        }
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());
         }
@@ -360,6 +370,11 @@ impl Config {
         env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
         env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
         Ok(c)
+    }
+
+    /// Whether the server-wide face policy is strict (any second face declines).
+    pub fn strict_faces(&self) -> bool {
+        self.face_policy == "strict"
     }
 
     /// The database URL: the configured one, or the SQLite file in the data directory.

@@ -91,6 +91,47 @@ pub fn run_worker(globals: &crate::Globals, args: WorkerArgs) -> anyhow::Result<
 }
 
 #[derive(clap::Args)]
+pub struct ReindexArgs {
+    /// The server's data directory and database.
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// `faceproof reindex`: re-embed every enrolled collection photo made by another model pack with
+/// the running one (resumable; safe beside running servers, which pick each image up from the
+/// change log). Prints the report as JSON; exit 1 when a photo could not be re-embedded.
+pub fn run_reindex(globals: &crate::Globals, args: ReindexArgs) -> anyhow::Result<()> {
+    let cfg = args.store.load()?;
+    let options = globals.server_engine_options(cfg.pack.as_deref())?;
+    let report = runtime()?.block_on(async {
+        let st = faceproof_server::app::build_state(&cfg, options).await?;
+        let bar = super::progress(0, "re-embedding");
+        let report = faceproof_server::collections::reindex::reindex(&st, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await;
+        bar.finish_and_clear();
+        report
+    })?;
+    eprintln!(
+        "{} of {} photos re-embedded with {}; {} left as they were",
+        report.reembedded,
+        report.total,
+        report.model,
+        report.failed.len()
+    );
+    println!("{}", serde_json::to_string(&report)?);
+    if !report.failed.is_empty() {
+        anyhow::bail!(
+            "{} photos yield no face with the running pack and stay unsearchable by it",
+            report.failed.len()
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
 pub struct AdminArgs {
     #[command(subcommand)]
     action: AdminAction,
