@@ -42,6 +42,7 @@
 //! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
 //! | `face_policy` | `FACEPROOF_FACE_POLICY` | `dominant` (the largest face is the subject; faces under half its width are bystanders, reported but not declining; a comparable second face declines with `multiple_faces`). `strict`: any second face declines. Companies override it with the `face_policy` setting |
+//! | `webhook_dns_server` | `FACEPROOF_WEBHOOK_DNS_SERVER` | none: the system resolver (`ip:port` of a DNS server that resolves webhook hosts instead, e.g. `10.0.0.2:53`; no hosts file, no search domains; its answers are filtered like the system's) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //! | `pack` | `FACEPROOF_PACK` (also `--pack`) | `sface` (the model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch) |
 //! | `metrics_token` | `FACEPROOF_METRICS_TOKEN` | none (`GET /metrics` then needs `Authorization: Bearer <token>`; see below) |
@@ -78,8 +79,8 @@
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use anyhow::Context;
@@ -129,6 +130,7 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     pub webhook_allowed_hosts: Vec<String>,
     pub webhook_allow_internal: bool,
+    pub webhook_dns_server: Option<SocketAddr>,
     pub lite_api_key: Option<String>,
     /// `dominant` or `strict` (see [`Config::strict_faces`]).
     pub face_policy: String,
@@ -209,6 +211,7 @@ impl Default for Config {
             webhook_timeout_secs: 10,
             webhook_allowed_hosts: Vec::new(),
             webhook_allow_internal: false,
+            webhook_dns_server: None,
             lite_api_key: None,
             face_policy: "dominant".into(),
             pack: None,
@@ -356,6 +359,14 @@ impl Config {
         }
         if !matches!(c.face_policy.as_str(), "dominant" | "strict") {
             anyhow::bail!("face_policy {:?}: use dominant or strict", c.face_policy);
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_DNS_SERVER") {
+            c.webhook_dns_server = match v.trim() {
+                "" => None,
+                v => Some(v.parse().map_err(|e| {
+                    anyhow::anyhow!("FACEPROOF_WEBHOOK_DNS_SERVER={v:?}: {e} (ip:port expected)")
+                })?),
+            };
         }
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());

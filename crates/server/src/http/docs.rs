@@ -166,10 +166,11 @@ the folder with its finished analyses; a refused order removes the folder. \
 
 const FOLDER_LIST: &str = "Filters: `offset` (0), `limit` (100, ≤ 1000), `sorting` = time_created{asc|desc} | \
 time_updated{asc|desc} (default time_created{desc}), `time_created.min/.max`, `time_updated.min/.max` (UNIX \
-seconds, inclusive), `meta_data=key==value` / `meta_data=key!=value` (repeatable; values compared as text; `!=` \
-also matches folders without the key), `resolution_status` (comma list), `folder_id` (comma list), `user_id`, \
-`company_id`, `analysis_type` and `analysis_resolution` (comma lists: folders with an analysis of that type and/or \
-result), `with_analyses=true`. Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
+seconds, inclusive), `meta_data=key==value` / `meta_data=key!=value` (repeatable; the key is the text before the first \
+`==` or `!=`, so a value may contain them; values compared as text; `!=` also matches folders without the key), \
+`resolution_status` (comma list), `folder_id` (comma list), `user_id`, `company_id`, `analysis_type` and \
+`analysis_resolution` (comma lists: folders with an analysis of that type and/or result), `with_analyses=true`. \
+Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
 Visibility: ADMIN/OPERATOR all; CLIENT ADMIN/CLIENT OPERATOR their company; CLIENT/CLIENT SERVICE their own.";
 
 const META: &str = "GET returns the metadata object. POST replaces it with the body, PATCH merges the body into it \
