@@ -698,13 +698,11 @@ fn sigterm_deadline_releases(backend: Backend) {
 }
 
 #[test]
-#[ignore = "fails on main after merging issue10+12+13 (job left running, attempts 1, after the deadline); passed on its branch; to fix next (issue 13)"]
 fn sigterm_deadline_releases_sqlite() {
     sigterm_deadline_releases(Backend::Sqlite);
 }
 
 #[test]
-#[ignore = "fails on main after merging issue10+12+13 (job left running, attempts 1, after the deadline); passed on its branch; to fix next (issue 13)"]
 fn sigterm_deadline_releases_postgres() {
     sigterm_deadline_releases(Backend::Postgres);
 }
