@@ -2,11 +2,13 @@
 //! started by each test), with SQLite and PostgreSQL: uploads (one above the multipart part
 //! size), downloads byte for byte, media and folder deletes removing their objects, a video's
 //! best shot, a collection's enrolment, search and person delete, Instant writing nothing;
-//! readiness and uploads while the store is down.
+//! readiness and uploads while the store is down; `faceproof migrate-blobs` from a data
+//! directory into a bucket, after which the server runs on the bucket.
 
 mod api_common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use api_common::s3::S3Server;
 use api_common::*;
@@ -401,4 +403,98 @@ fn s3_down() {
         Some(json!({"media:tags": {"photo": ["photo_selfie"]}})),
     );
     assert_eq!(st, 201, "{v}");
+}
+
+fn migrate_blobs(data_dir: &Path, env: &[(&'static str, String)]) -> (bool, Value, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
+    cmd.args(["migrate-blobs", "--data-dir"]).arg(data_dir);
+    for var in ["FACEPROOF_CONFIG", "FACEPROOF_DATABASE_URL"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (
+        out.status.success(),
+        serde_json::from_str(stdout.trim()).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A server's media directory copied into a bucket by `faceproof migrate-blobs`, verified and
+/// resumable; the server restarted on the bucket (the directory gone) serves every file.
+#[test]
+fn migrate_blobs_into_s3() {
+    let Some(data) = shared_data() else { return };
+    let Some(s3) = S3Server::start() else {
+        return;
+    };
+    s3.create_bucket("migrated");
+    let env = [("FACEPROOF_WORKERS", "0".to_string())];
+    let Some(mut s) = Server::start(Backend::Sqlite, &env_refs(&env)) else {
+        return;
+    };
+    let root = s.admin();
+    let company = s.company(&root, "Migrating");
+    let (_, client) = s.user(&root, "client@migrating.test", "CLIENT", Some(&company));
+    let files: Vec<PathBuf> = vec![data.join(BLAIR_A), data.join(POWELL), data.join(LIVE_VIDEO)];
+    let (st, folder) = s.upload(
+        "/api/folders/",
+        &client,
+        &[
+            ("a", files[0].as_path()),
+            ("b", files[1].as_path()),
+            ("v", files[2].as_path()),
+        ],
+        Some(json!({"media:tags": {"a": ["photo_selfie"], "b": ["photo_selfie"], "v": ["video_selfie"]}})),
+    );
+    assert_eq!(st, 201, "{folder}");
+    assert_eq!(s.terminate(30).code(), Some(0));
+
+    let mut target = s3.env("migrated");
+    // Without an S3 target: refused.
+    let (ok, _, err) = migrate_blobs(s.data_dir.path(), &[]);
+    assert!(!ok && err.contains("media_store"), "{err}");
+    let (ok, report, err) = migrate_blobs(s.data_dir.path(), &target);
+    assert!(ok, "{err}");
+    assert_eq!(report["total"], 6, "{report}");
+    assert_eq!(report["copied"], 6, "{report}");
+    assert_eq!(report["skipped"], 0, "{report}");
+    assert!(err.contains("6 copied"), "{err}");
+    // Again: all there with the same digests.
+    let (ok, report, _) = migrate_blobs(s.data_dir.path(), &target);
+    assert!(ok);
+    assert_eq!(
+        (report["copied"].as_u64(), report["skipped"].as_u64()),
+        (Some(0), Some(6))
+    );
+    // A bucket that does not exist: every object fails, exit non-zero.
+    let mut wrong = target.clone();
+    wrong.retain(|(k, _)| *k != "FACEPROOF_S3_BUCKET");
+    wrong.push(("FACEPROOF_S3_BUCKET", "no-such-bucket".into()));
+    let (ok, _, err) = migrate_blobs(s.data_dir.path(), &wrong);
+    assert!(!ok, "{err}");
+
+    // The server on the bucket, the local media gone: every file is served from S3.
+    std::fs::remove_dir_all(s.data_dir.path().join("media")).unwrap();
+    target.push(("FACEPROOF_WORKERS", "0".into()));
+    s.restart(&env_refs(&target));
+    let client = s.login("client@migrating.test", "password-123");
+    let fid = folder["folder_id"].as_str().unwrap();
+    let (_, now) = s.call(
+        Method::GET,
+        &format!("/api/folders/{fid}"),
+        Some(&client),
+        None,
+    );
+    assert_eq!(now["media"].as_array().unwrap().len(), 3, "{now}");
+    for path in &files {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let m = media_of(&now, name);
+        let (st, body) = get_bytes(&s, m["original_url"].as_str().unwrap(), &client);
+        assert_eq!(st, 200);
+        assert!(body == std::fs::read(path).unwrap(), "{path:?} differs");
+    }
 }

@@ -1,11 +1,12 @@
 //! The media store on a real S3-compatible server (moto, started by this test) next to local
 //! files: atomic puts with multipart above the part size, streamed reads, deletes by key and by
-//! folder, readiness, key prefixes.
+//! folder, readiness, key prefixes, and `migrate-blobs`' copy from files into a bucket.
 
 #[path = "../../cli/tests/api_common/s3.rs"]
 mod s3;
 
 use bytes::Bytes;
+use faceproof_server::blobs::migrate::migrate;
 use faceproof_server::blobs::{BlobStore, ObjectBlobs, S3Settings, MIN_PART_BYTES};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
@@ -167,6 +168,52 @@ async fn s3_bucket() {
         "a down store took {:?} to fail",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn migrate_files_into_a_bucket() {
+    let Some(s3) = s3::S3Server::start() else {
+        return;
+    };
+    s3.create_bucket("migrated");
+    let dir = tempfile::tempdir().unwrap();
+    let local = ObjectBlobs::local(dir.path(), MIN_PART_BYTES).unwrap();
+    let big: Vec<u8> = (0..MIN_PART_BYTES + 99).map(|i| i as u8).collect();
+    local.put("folders/f/m/original.mp4", &big).await.unwrap();
+    local.put("folders/f/m/thumb.jpg", b"thumb").await.unwrap();
+    local
+        .put("collections/c/p/i/original.jpg", b"face")
+        .await
+        .unwrap();
+    let bucket = ObjectBlobs::s3(&settings(&s3, "migrated", ""), MIN_PART_BYTES).unwrap();
+    let steps = std::sync::Mutex::new(Vec::new());
+    let r = migrate(&local, &bucket, |done, total| {
+        steps.lock().unwrap().push((done, total))
+    })
+    .await
+    .unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!((r.total, r.copied, r.skipped), (3, 3, 0));
+    assert_eq!(r.bytes_copied, big.len() as u64 + 5 + 4);
+    assert_eq!(steps.lock().unwrap().last(), Some(&(3, 3)));
+    assert_eq!(
+        sorted(bucket.list("").await.unwrap()),
+        sorted(local.list("").await.unwrap())
+    );
+    assert_eq!(bucket.get("folders/f/m/original.mp4").await.unwrap(), big);
+    // Resumed: what is there with the same digest is skipped, a changed object is copied again.
+    bucket
+        .put("folders/f/m/thumb.jpg", b"tampered")
+        .await
+        .unwrap();
+    let r = migrate(&local, &bucket, |_, _| {}).await.unwrap();
+    assert_eq!((r.total, r.copied, r.skipped), (3, 1, 2), "{r:?}");
+    assert_eq!(bucket.get("folders/f/m/thumb.jpg").await.unwrap(), b"thumb");
+    // A target that refuses writes: every object fails, reported, nothing claimed copied.
+    let nobucket = ObjectBlobs::s3(&settings(&s3, "no-such-bucket", ""), MIN_PART_BYTES).unwrap();
+    let r = migrate(&local, &nobucket, |_, _| {}).await.unwrap();
+    assert!(!r.ok());
+    assert_eq!((r.copied, r.failed.len()), (0, 3), "{r:?}");
 }
 
 /// Throughput of 10 puts and streamed gets of 24 MiB on local files and on moto (loopback), for

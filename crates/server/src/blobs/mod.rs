@@ -16,6 +16,7 @@
 //!   objects (on local files the whole directory, with the staging files of a killed writer);
 //! - [`BlobStore::check`] (readiness) writes nothing.
 
+pub mod migrate;
 pub mod scratch;
 
 use std::path::{Path, PathBuf};
