@@ -1048,6 +1048,8 @@ fn filters_find_what_was_stored(url: &str) {
             user_id: None,
             company_id: Some(company),
             folder_ids: vec![],
+            analysis_types: vec![],
+            analysis_resolutions: vec![],
             sort: SortBy::TimeCreated,
             descending: true,
             offset: 0,
