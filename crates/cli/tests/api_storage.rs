@@ -498,3 +498,63 @@ fn migrate_blobs_into_s3() {
         assert!(body == std::fs::read(path).unwrap(), "{path:?} differs");
     }
 }
+
+/// Wrong storage settings stop `faceproof serve` at start-up with a message naming the setting
+/// (nothing is contacted: the endpoints below are never reached).
+#[test]
+fn bad_storage_settings_are_refused() {
+    let s3 = [
+        ("FACEPROOF_MEDIA_STORE", "s3"),
+        ("FACEPROOF_S3_BUCKET", "media"),
+    ];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("FACEPROOF_MEDIA_STORE", "ftp")],
+            "unknown media store",
+        ),
+        (vec![("FACEPROOF_S3_BUCKET", "")], "s3_bucket"),
+        (
+            vec![("FACEPROOF_S3_ENDPOINT", "http://minio.invalid:9000")],
+            "plain HTTP",
+        ),
+        (
+            vec![("FACEPROOF_S3_ENDPOINT", "ftp://127.0.0.1:9000")],
+            "scheme ftp",
+        ),
+        (
+            vec![("FACEPROOF_S3_ACCESS_KEY_ID", "only-the-id")],
+            "go together",
+        ),
+        (vec![("FACEPROOF_S3_PREFIX", "a/../b")], "s3_prefix"),
+        (vec![("FACEPROOF_MEDIA_PART_BYTES", "1000")], "at least"),
+    ];
+    for (extra, message) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_faceproof"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("FACEPROOF_CONFIG")
+            .env_remove("FACEPROOF_DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in s3.iter().chain(extra.iter()) {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("serve started with {extra:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert!(!status.success(), "{extra:?}");
+        assert!(err.contains(message), "{extra:?}: {err}");
+    }
+}

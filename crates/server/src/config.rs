@@ -163,6 +163,10 @@ pub struct Config {
     pub media_part_bytes: usize,
 }
 
+/// The smallest part S3 accepts (all but the last part of a multipart upload): the floor of
+/// `media_part_bytes`.
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+
 /// Where media bytes are kept (see [`crate::blobs`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -463,11 +467,10 @@ impl Config {
     }
 
     fn validate_media_store(&mut self) -> anyhow::Result<()> {
-        if self.media_part_bytes < crate::blobs::MIN_PART_BYTES {
+        if self.media_part_bytes < MIN_PART_BYTES {
             anyhow::bail!(
-                "media_part_bytes {}: at least {} (5 MiB, the smallest part S3 accepts)",
+                "media_part_bytes {}: at least {MIN_PART_BYTES} (5 MiB, the smallest part S3 accepts)",
                 self.media_part_bytes,
-                crate::blobs::MIN_PART_BYTES
             );
         }
         if self.media_store != MediaStore::S3 {
@@ -479,13 +482,7 @@ impl Config {
         if self.s3_region.is_empty() {
             anyhow::bail!("s3_region must not be empty");
         }
-        let prefix = self.s3_prefix.trim_matches('/');
-        if !prefix.is_empty() && crate::blobs::check_key(prefix).is_err() {
-            anyhow::bail!(
-                "s3_prefix {:?}: path segments of letters, digits, '-', '_' and '.' only",
-                self.s3_prefix
-            );
-        }
+        // (s3_prefix is checked by the media store, which owns the key rules.)
         if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
             anyhow::bail!("s3_access_key_id and s3_secret_access_key go together");
         }

@@ -66,8 +66,7 @@ pub trait BlobStore: Send + Sync {
 /// Parts of a multipart upload at once (per object).
 const PART_CONCURRENCY: usize = 4;
 
-/// The smallest part S3 accepts (all but the last part of a multipart upload).
-pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+pub use crate::config::MIN_PART_BYTES;
 
 /// The media store the configuration names: local files under `media_dir()` or the S3 bucket.
 pub fn open(cfg: &Config) -> anyhow::Result<ObjectBlobs> {
@@ -199,7 +198,11 @@ impl ObjectBlobs {
         let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
             Arc::new(s3)
         } else {
-            check_key(prefix)?;
+            check_key(prefix).map_err(|_| {
+                anyhow::anyhow!(
+                    "s3_prefix {prefix:?}: path segments of letters, digits, '-', '_' and '.' only"
+                )
+            })?;
             Arc::new(PrefixStore::new(s3, prefix))
         };
         Ok(ObjectBlobs {
