@@ -344,8 +344,8 @@ fn ready(s: &Server) -> (u16, Value) {
     (r.status().as_u16(), r.json().unwrap())
 }
 
-/// The store going down: readiness names it, an upload fails and leaves no row behind; back up,
-/// all is well again.
+/// The store going down: readiness names it, an upload and an enrolment fail and leave no row
+/// behind; back up, all is well again.
 #[test]
 fn s3_down() {
     let Some(data) = shared_data() else { return };
@@ -365,6 +365,15 @@ fn s3_down() {
     let root = s.admin();
     let company = s.company(&root, "Down");
     let (_, client) = s.user(&root, "client@down.test", "CLIENT", Some(&company));
+    let (_, cadmin) = s.user(&root, "cadmin@down.test", "CLIENT ADMIN", Some(&company));
+    let (st, col) = s.call(
+        Method::POST,
+        "/api/collections/",
+        Some(&cadmin),
+        Some(json!({"alias": "blacklist"})),
+    );
+    assert_eq!(st, 201, "{col}");
+    let cid = col["collection_id"].as_str().unwrap().to_string();
     let photo = data.join(BLAIR_A);
 
     s3.stop();
@@ -381,6 +390,16 @@ fn s3_down() {
     assert!(v["error_code"].is_number(), "{v}");
     assert_eq!(s.db_count("media"), 0);
     assert_eq!(s.db_count("folders"), 0);
+    // Enrolment too: no person, no image row.
+    let (st, v) = s.upload(
+        &format!("/api/collections/{cid}/persons/"),
+        &cadmin,
+        &[("photo1", photo.as_path())],
+        Some(json!({"media:tags": {"photo1": ["photo_selfie"]}})),
+    );
+    assert!(st >= 500, "an enrolment with the store down: {st} {v}");
+    assert_eq!(s.db_count("persons"), 0);
+    assert_eq!(s.db_count("person_images"), 0);
 
     // Back (empty, as a new moto starts): ready again, uploads work.
     let s3 = S3Server::start_on(s3.port);
