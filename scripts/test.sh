@@ -46,6 +46,9 @@ if [ -z "${FACEPROOF_TEST_DATABASE_URL:-}" ]; then
   fi
 fi
 
+echo "==> checking the packaging files (Kubernetes and Compose schemas)"
+bash scripts/check-deploy.sh
+
 echo "==> testing"
 if cargo nextest --version >/dev/null 2>&1; then
   # Doc tests first: nextest does not run them, and the last runner line a log reader sees

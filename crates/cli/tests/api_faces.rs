@@ -64,7 +64,7 @@ fn instant(s: &Server, token: &str, photo: &[u8], other: &[u8]) -> (Value, Value
     (quality, biometry)
 }
 
-fn selfie_result<'a>(analysis: &'a Value, media_count: usize) -> &'a Value {
+fn selfie_result(analysis: &Value, media_count: usize) -> &Value {
     let media = analysis["results_media"].as_array().unwrap();
     assert_eq!(media.len(), media_count, "{analysis}");
     &media[0]

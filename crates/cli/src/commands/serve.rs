@@ -106,7 +106,14 @@ pub fn run_reindex(globals: &crate::Globals, args: ReindexArgs) -> anyhow::Resul
     let report = runtime()?.block_on(async {
         let st = faceproof_server::app::build_state(&cfg, options).await?;
         let bar = super::progress(0, "re-embedding");
-        let report = faceproof_server::collections::reindex::reindex(&st, |done, total| {
+        use faceproof_server::collections::reindex::{reindex, Services};
+        let services = Services {
+            store: &st.store,
+            inference: &st.inference,
+            blobs: st.blobs.as_ref(),
+            cfg: &st.cfg,
+        };
+        let report = reindex(services, |done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })

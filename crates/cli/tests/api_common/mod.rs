@@ -589,3 +589,40 @@ impl Server {
         self.db_url.as_deref()
     }
 }
+
+/// A company with a CLIENT (who uploads and orders), a CLIENT OPERATOR and a CLIENT ADMIN.
+pub struct Tenant {
+    pub company: String,
+    pub client: String,
+    pub operator: String,
+    pub admin: String,
+}
+
+pub fn tenant(s: &Server, name: &str) -> Tenant {
+    let root = s.admin();
+    let company = s.company(&root, name);
+    let (_, client) = s.user(
+        &root,
+        &format!("client@{name}.test"),
+        "CLIENT",
+        Some(&company),
+    );
+    let (_, operator) = s.user(
+        &root,
+        &format!("operator@{name}.test"),
+        "CLIENT OPERATOR",
+        Some(&company),
+    );
+    let (_, admin) = s.user(
+        &root,
+        &format!("admin@{name}.test"),
+        "CLIENT ADMIN",
+        Some(&company),
+    );
+    Tenant {
+        company,
+        client,
+        operator,
+        admin,
+    }
+}

@@ -19,7 +19,20 @@ use faceproof_engine::{AnalyzeOptions, EngineError, FacePolicy};
 use uuid::Uuid;
 
 use super::face_policy;
-use crate::app::AppState;
+use crate::blobs::BlobStore;
+use crate::config::Config;
+use crate::inference::Inference;
+use crate::store::Store;
+
+/// What a reindex run reads and writes through (the parts of the application state it needs;
+/// taking them, not the state, keeps `collections` below `app`).
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub store: &'a Store,
+    pub inference: &'a Inference,
+    pub blobs: &'a dyn BlobStore,
+    pub cfg: &'a Config,
+}
 
 /// Rows read per page.
 const PAGE: i64 = 64;
@@ -39,7 +52,7 @@ pub struct ReindexReport {
 /// Re-embed every enrolled image of another pack with the running one; `progress(done, total)`
 /// after each image.
 pub async fn reindex(
-    st: &AppState,
+    st: Services<'_>,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<ReindexReport> {
     let model = st.inference.pack_id().to_string();
@@ -70,7 +83,7 @@ pub async fn reindex(
                         .collection_get(image.collection_id)
                         .await?
                         .and_then(|c| c.company_id);
-                    let p = face_policy(&st.store, &st.cfg, company)
+                    let p = face_policy(st.store, st.cfg, company)
                         .await
                         .map_err(|e| anyhow::anyhow!(e.message))?;
                     policies.insert(image.collection_id, p);
@@ -100,7 +113,7 @@ pub async fn reindex(
 /// The embedding of a stored photo's subject, or why there is none (a media problem, not a
 /// reason to stop the run).
 async fn embed_stored(
-    st: &AppState,
+    st: Services<'_>,
     file_key: &str,
     policy: FacePolicy,
 ) -> anyhow::Result<Result<Vec<f32>, String>> {

@@ -373,26 +373,29 @@ async fn detect(
     let policy = policy(&st);
     let spoofing = st
         .inference
-        .run("lite_liveness", move |engine| -> Result<Option<f32>, EngineError> {
-            let decoded = engine.decode(&image)?;
-            let frame = &decoded
-                .frames
-                .first()
-                .ok_or_else(|| EngineError::UnsupportedFormat("no image in the file".into()))?
-                .image;
-            let opts = AnalyzeOptions {
-                policy,
-                embedding: false,
-                liveness: true,
-                attributes: false,
-                expression: false,
-            };
-            let report = engine.analyze_image(frame, &opts)?;
-            Ok(report
-                .face()
-                .and_then(|f| f.liveness.as_ref())
-                .map(|l| l.confidence_spoofing))
-        })
+        .run(
+            "lite_liveness",
+            move |engine| -> Result<Option<f32>, EngineError> {
+                let decoded = engine.decode(&image)?;
+                let frame = &decoded
+                    .frames
+                    .first()
+                    .ok_or_else(|| EngineError::UnsupportedFormat("no image in the file".into()))?
+                    .image;
+                let opts = AnalyzeOptions {
+                    policy,
+                    embedding: false,
+                    liveness: true,
+                    attributes: false,
+                    expression: false,
+                };
+                let report = engine.analyze_image(frame, &opts)?;
+                Ok(report
+                    .face()
+                    .and_then(|f| f.liveness.as_ref())
+                    .map(|l| l.confidence_spoofing))
+            },
+        )
         .await?
         .map_err(|e| engine_error(e, "image"))?;
     let Some(confidence_spoofing) = spoofing else {
