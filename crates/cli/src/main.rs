@@ -52,6 +52,9 @@ enum Command {
     Admin(commands::serve::AdminArgs),
     /// Re-embed enrolled collection photos with the running model pack (after a pack switch).
     Reindex(commands::serve::ReindexArgs),
+    /// Copy a data directory's media files into the configured S3 bucket, verifying each
+    /// object's SHA-256 (resumable).
+    MigrateBlobs(commands::migrate_blobs::Args),
 }
 
 /// Settings shared by every command that loads the engine.
@@ -144,6 +147,7 @@ fn main() {
             Command::Worker(args) => commands::serve::run_worker(&globals, args),
             Command::Admin(args) => commands::serve::run_admin(args),
             Command::Reindex(args) => commands::serve::run_reindex(&globals, args),
+            Command::MigrateBlobs(args) => commands::migrate_blobs::run(args),
         }
     });
     if let Err(e) = result {

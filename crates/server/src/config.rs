@@ -50,6 +50,16 @@
 //! | `shutdown_timeout_secs` | `FACEPROOF_SHUTDOWN_TIMEOUT` | 25 (after SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released) |
 //! | `queue_stall_secs` | `FACEPROOF_QUEUE_STALL` | 600 (a process running workers is not ready while a runnable analysis has waited longer; 0 = never) |
 //! | `log_format` | `FACEPROOF_LOG_FORMAT` | `text` (`json`: one JSON object per line, with the request id) |
+//! | `media_store` | `FACEPROOF_MEDIA_STORE` | `local` (media files under `<data_dir>/media`); `s3`: a bucket of any S3-compatible store, the `s3_*` settings below |
+//! | `s3_endpoint` | `FACEPROOF_S3_ENDPOINT` | none: AWS's endpoint for the region (e.g. `https://minio.internal:9000` for another store) |
+//! | `s3_bucket` | `FACEPROOF_S3_BUCKET` | none (required with `media_store = "s3"`; the bucket must exist) |
+//! | `s3_region` | `FACEPROOF_S3_REGION` | `us-east-1` |
+//! | `s3_prefix` | `FACEPROOF_S3_PREFIX` | empty (keys go under this path in the bucket, e.g. `faceproof/prod`) |
+//! | `s3_access_key_id` | `FACEPROOF_S3_ACCESS_KEY_ID` | none: the standard `AWS_ACCESS_KEY_ID`… variables or the machine's role |
+//! | `s3_secret_access_key` | `FACEPROOF_S3_SECRET_ACCESS_KEY` | none (as above; never logged) |
+//! | `s3_path_style` | `FACEPROOF_S3_PATH_STYLE` | false (`endpoint/bucket/key` requests instead of `bucket.endpoint/key`: MinIO, Ceph and most self-hosted stores need true) |
+//! | `s3_allow_http` | `FACEPROOF_S3_ALLOW_HTTP` | false (plain HTTP to a non-loopback endpoint; an `http://` endpoint on 127.0.0.1, ::1 or localhost is allowed without it) |
+//! | `media_part_bytes` | `FACEPROOF_MEDIA_PART_BYTES` | 8388608 (8 MiB: larger files are uploaded in parts of this size; at least 5 MiB, S3's smallest part) |
 //!
 //! `/metrics` is served on the main address only when `metrics_token` is set, and on
 //! `metrics_listen` when that is set (with the token required there too when both are): without
@@ -141,6 +151,40 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     pub queue_stall_secs: u64,
     pub log_format: LogFormat,
+    pub media_store: MediaStore,
+    pub s3_endpoint: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: String,
+    pub s3_prefix: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_path_style: bool,
+    pub s3_allow_http: bool,
+    pub media_part_bytes: usize,
+}
+
+/// The smallest part S3 accepts (all but the last part of a multipart upload): the floor of
+/// `media_part_bytes`.
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Where media bytes are kept (see [`crate::blobs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStore {
+    #[default]
+    Local,
+    S3,
+}
+
+impl std::str::FromStr for MediaStore {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "local" => Ok(MediaStore::Local),
+            "s3" => Ok(MediaStore::S3),
+            other => Err(format!("unknown media store {other:?} (local or s3)")),
+        }
+    }
 }
 
 /// How log lines are written (stderr).
@@ -220,6 +264,16 @@ impl Default for Config {
             shutdown_timeout_secs: 25,
             queue_stall_secs: 600,
             log_format: LogFormat::Text,
+            media_store: MediaStore::Local,
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".into(),
+            s3_prefix: String::new(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: false,
+            s3_allow_http: false,
+            media_part_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -380,7 +434,82 @@ impl Config {
         env_parse("FACEPROOF_SHUTDOWN_TIMEOUT", &mut c.shutdown_timeout_secs)?;
         env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
         env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
+        c.load_media_store_env()?;
         Ok(c)
+    }
+
+    /// The `FACEPROOF_MEDIA_STORE`, `FACEPROOF_S3_*` and `FACEPROOF_MEDIA_PART_BYTES` variables
+    /// over the file's settings, then their validation.
+    fn load_media_store_env(&mut self) -> anyhow::Result<()> {
+        env_parse("FACEPROOF_MEDIA_STORE", &mut self.media_store)?;
+        let text = |name: &str, slot: &mut Option<String>| {
+            if let Ok(v) = std::env::var(name) {
+                *slot = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            }
+        };
+        text("FACEPROOF_S3_ENDPOINT", &mut self.s3_endpoint);
+        text("FACEPROOF_S3_BUCKET", &mut self.s3_bucket);
+        text("FACEPROOF_S3_ACCESS_KEY_ID", &mut self.s3_access_key_id);
+        text(
+            "FACEPROOF_S3_SECRET_ACCESS_KEY",
+            &mut self.s3_secret_access_key,
+        );
+        if let Ok(v) = std::env::var("FACEPROOF_S3_REGION") {
+            self.s3_region = v.trim().to_string();
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_S3_PREFIX") {
+            self.s3_prefix = v.trim().to_string();
+        }
+        env_parse("FACEPROOF_S3_PATH_STYLE", &mut self.s3_path_style)?;
+        env_parse("FACEPROOF_S3_ALLOW_HTTP", &mut self.s3_allow_http)?;
+        env_parse("FACEPROOF_MEDIA_PART_BYTES", &mut self.media_part_bytes)?;
+        self.validate_media_store()
+    }
+
+    fn validate_media_store(&mut self) -> anyhow::Result<()> {
+        if self.media_part_bytes < MIN_PART_BYTES {
+            anyhow::bail!(
+                "media_part_bytes {}: at least {MIN_PART_BYTES} (5 MiB, the smallest part S3 accepts)",
+                self.media_part_bytes,
+            );
+        }
+        if self.media_store != MediaStore::S3 {
+            return Ok(());
+        }
+        if self.s3_bucket.as_deref().unwrap_or("").is_empty() {
+            anyhow::bail!("media_store = s3 needs s3_bucket (FACEPROOF_S3_BUCKET)");
+        }
+        if self.s3_region.is_empty() {
+            anyhow::bail!("s3_region must not be empty");
+        }
+        // (s3_prefix is checked by the media store, which owns the key rules.)
+        if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+            anyhow::bail!("s3_access_key_id and s3_secret_access_key go together");
+        }
+        if let Some(endpoint) = &self.s3_endpoint {
+            let url = url::Url::parse(endpoint)
+                .map_err(|e| anyhow::anyhow!("s3_endpoint {endpoint:?}: {e}"))?;
+            match url.scheme() {
+                "https" => {}
+                "http" => {
+                    let loopback = match url.host() {
+                        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                        None => false,
+                    };
+                    if loopback {
+                        self.s3_allow_http = true;
+                    } else if !self.s3_allow_http {
+                        anyhow::bail!(
+                            "s3_endpoint {endpoint:?} is plain HTTP: use https, or set s3_allow_http = true (FACEPROOF_S3_ALLOW_HTTP) for a trusted network"
+                        );
+                    }
+                }
+                other => anyhow::bail!("s3_endpoint {endpoint:?}: scheme {other} (http or https)"),
+            }
+        }
+        Ok(())
     }
 
     /// Whether the server-wide face policy is strict (any second face declines).

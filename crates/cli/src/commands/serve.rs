@@ -23,7 +23,7 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The configuration with these flags applied on top.
-    fn load(self) -> anyhow::Result<Config> {
+    pub(crate) fn load(self) -> anyhow::Result<Config> {
         let mut cfg = Config::load(self.config.as_deref())?;
         if let Some(d) = self.data_dir {
             cfg.data_dir = d;

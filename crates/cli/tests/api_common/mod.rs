@@ -3,6 +3,8 @@
 //! fresh PostgreSQL database of its own, and talk HTTP to it.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
