@@ -48,6 +48,16 @@
 //! | `shutdown_timeout_secs` | `FACEPROOF_SHUTDOWN_TIMEOUT` | 25 (after SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released) |
 //! | `queue_stall_secs` | `FACEPROOF_QUEUE_STALL` | 600 (a process running workers is not ready while a runnable analysis has waited longer; 0 = never) |
 //! | `log_format` | `FACEPROOF_LOG_FORMAT` | `text` (`json`: one JSON object per line, with the request id) |
+//! | `web_sdk_token_ttl_secs` | `FACEPROOF_WEB_SDK_TOKEN_TTL` | 300 (life of a session token from `GET /api/authorize/session_token`; single use) |
+//! | `web_sdk_session_ttl_secs` | `FACEPROOF_WEB_SDK_SESSION_TTL` | 900 (how long a started plugin session may upload and poll) |
+//! | `web_sdk_allowed_origins` | `FACEPROOF_WEB_SDK_ALLOWED_ORIGINS` | empty (page origins allowed to run the web plugin, comma-separated `scheme://host[:port]`, `*` = any; a company's `web_sdk.allowed_origins` setting replaces it; the server's own origin is always allowed) |
+//! | `web_sdk_architecture` | `FACEPROOF_WEB_SDK_ARCHITECTURE` | `normal` (`capture`: the plugin only hands the capture to the page) |
+//! | `web_sdk_result_mode` | `FACEPROOF_WEB_SDK_RESULT_MODE` | `safe` (`status`, `folder`, `full`: what the plugin's result callbacks carry) |
+//! | `web_sdk_actions` | `FACEPROOF_WEB_SDK_ACTIONS` | `video_selfie_blank` (actions when the page names none; `auto` = 1–3 random gestures) |
+//! | `web_sdk_actions_default_importance` | `FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE` | false (true: the configured actions win over the page's) |
+//! | `web_sdk_languages` | `FACEPROOF_WEB_SDK_LANGUAGES` | `en,ru,es,pt-BR,tr` (language packs a page may ask for) |
+//! | `web_sdk_lang_default` | `FACEPROOF_WEB_SDK_LANG_DEFAULT` | `en` |
+//! | `web_sdk_demo` | `FACEPROOF_WEB_SDK_DEMO` | on when listening on loopback, off otherwise (`/web-sdk/demo/`) |
 //!
 //! `/metrics` is served on the main address only when `metrics_token` is set, and on
 //! `metrics_listen` when that is set (with the token required there too when both are): without
@@ -136,6 +146,16 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     pub queue_stall_secs: u64,
     pub log_format: LogFormat,
+    pub web_sdk_token_ttl_secs: i64,
+    pub web_sdk_session_ttl_secs: i64,
+    pub web_sdk_allowed_origins: Vec<String>,
+    pub web_sdk_architecture: String,
+    pub web_sdk_result_mode: String,
+    pub web_sdk_actions: Vec<String>,
+    pub web_sdk_actions_default_importance: bool,
+    pub web_sdk_languages: Vec<String>,
+    pub web_sdk_lang_default: String,
+    pub web_sdk_demo: Option<bool>,
 }
 
 /// How log lines are written (stderr).
@@ -213,6 +233,16 @@ impl Default for Config {
             shutdown_timeout_secs: 25,
             queue_stall_secs: 600,
             log_format: LogFormat::Text,
+            web_sdk_token_ttl_secs: 300,
+            web_sdk_session_ttl_secs: 900,
+            web_sdk_allowed_origins: Vec::new(),
+            web_sdk_architecture: "normal".into(),
+            web_sdk_result_mode: "safe".into(),
+            web_sdk_actions: vec!["video_selfie_blank".into()],
+            web_sdk_actions_default_importance: false,
+            web_sdk_languages: ["en", "ru", "es", "pt-BR", "tr"].map(String::from).to_vec(),
+            web_sdk_lang_default: "en".into(),
+            web_sdk_demo: None,
         }
     }
 }
@@ -359,6 +389,47 @@ impl Config {
         env_parse("FACEPROOF_SHUTDOWN_TIMEOUT", &mut c.shutdown_timeout_secs)?;
         env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
         env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
+        env_parse("FACEPROOF_WEB_SDK_TOKEN_TTL", &mut c.web_sdk_token_ttl_secs)?;
+        env_parse(
+            "FACEPROOF_WEB_SDK_SESSION_TTL",
+            &mut c.web_sdk_session_ttl_secs,
+        )?;
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_ALLOWED_ORIGINS") {
+            c.web_sdk_allowed_origins = list(v);
+        }
+        env_parse(
+            "FACEPROOF_WEB_SDK_ARCHITECTURE",
+            &mut c.web_sdk_architecture,
+        )?;
+        env_parse("FACEPROOF_WEB_SDK_RESULT_MODE", &mut c.web_sdk_result_mode)?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_ACTIONS") {
+            c.web_sdk_actions = list(v);
+        }
+        env_parse(
+            "FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE",
+            &mut c.web_sdk_actions_default_importance,
+        )?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_LANGUAGES") {
+            c.web_sdk_languages = list(v);
+        }
+        env_parse(
+            "FACEPROOF_WEB_SDK_LANG_DEFAULT",
+            &mut c.web_sdk_lang_default,
+        )?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_DEMO") {
+            c.web_sdk_demo = Some(
+                v.trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("FACEPROOF_WEB_SDK_DEMO={v:?}: {e}"))?,
+            );
+        }
+        crate::web_sdk::check_config(&c)?;
         Ok(c)
     }
 

@@ -1,5 +1,6 @@
 //! `/api/companies/{id}/settings`: the per-company thresholds, default webhook URL and webhook
-//! secret that steer analyses (ADMIN, or the company's CLIENT ADMIN).
+//! secret that steer analyses, and the web plugin's settings (`web_sdk`, see [`crate::web_sdk`])
+//! (ADMIN, or the company's CLIENT ADMIN).
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -57,6 +58,7 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(json!(cfg.collection_threshold)),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,
+        "web_sdk": crate::web_sdk::settings(cfg, &s),
     }))
 }
 
@@ -110,6 +112,15 @@ async fn update_settings(
                 }
                 _ => return Err(ApiError::value("resolution_endpoint must be a URL or null")),
             },
+            "web_sdk" => {
+                let mut stored = settings.get("web_sdk").cloned().unwrap_or_else(|| json!({}));
+                if v.is_null() {
+                    stored = json!({});
+                } else {
+                    crate::web_sdk::apply_patch(&mut stored, &v)?;
+                }
+                settings["web_sdk"] = stored;
+            }
             "rotate_webhook_secret" => {
                 if v == json!(true) {
                     settings["webhook_secret"] = json!(crate::webhooks::new_secret());
@@ -118,7 +129,7 @@ async fn update_settings(
             other => {
                 return Err(ApiError::value(format!(
                     "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
-                     biometry_operator_threshold, collection_threshold, resolution_endpoint, rotate_webhook_secret)"
+                     biometry_operator_threshold, collection_threshold, resolution_endpoint, rotate_webhook_secret, web_sdk)"
                 )))
             }
         }
