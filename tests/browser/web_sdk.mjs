@@ -93,14 +93,14 @@ async function run(browser, s) {
   const want = { complete: 'on_complete', error: 'on_error', capture: 'on_capture_complete' }[s.until];
   try {
     await page.waitForFunction((w) => window.__fp.events.some((e) => e.name === w || e.name === 'on_error'),
-      want, { timeout: 240000, polling: 250 });
+      want, { timeout: 180000, polling: 250 });
   } catch (e) {
-    errors.push(`no ${want} within 240 s: ` + e.message);
+    errors.push(`no ${want} within 180 s: ` + e.message);
   }
   const fp = await page.evaluate(() => ({ events: window.__fp.events, csp: window.__fp.csp,
     first_frame_ms: (window.OzLiveness && OzLiveness.metrics && OzLiveness.metrics.first_frame_ms) || null }));
   // Close through the API: on_close must follow.
-  await page.evaluate(() => OzLiveness.close());
+  await page.evaluate(() => OzLiveness.close()).catch((e) => errors.push('close(): ' + e.message));
   const closed = await page.evaluate(() => window.__fp.events.some((e) => e.name === 'on_close'));
   // A capture's frames go to files (<out>/<name>-frames/) for the test's "backend" to upload.
   for (const e of fp.events) {

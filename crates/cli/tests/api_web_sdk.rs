@@ -278,10 +278,18 @@ fn run(backend: Backend) {
             400,
             4,
         );
+        // A key of one session does not open another, and a photo is no video capture.
+        let mut cross = auto.body.clone();
+        cross["session_key"] = session["session_key"].clone();
+        refused(
+            &capture(s, SHOP, &cross, gestures[0], photo.clone()),
+            401,
+            7,
+        );
         refused(
             &capture(s, SHOP, &auto.body, gestures[0], photo.clone()),
-            403,
-            9,
+            400,
+            4,
         );
         assert_eq!(s.db_count("folders"), folders);
 

@@ -469,7 +469,7 @@ fn run(backend: Backend) {
         let (st, v) = s.upload_form("/api/folders/", &client_c, form);
         assert_eq!(st, 201, "{v}");
         assert_eq!(v["resolution_status"], "SUCCESS", "{v}");
-        assert_eq!(v["media"][0]["media_type"], "SHOTS_SET", "{v}");
+        assert_eq!(v["media"][0]["media_kind"], "SHOTS_SET", "{v}");
         eprintln!(
             "{name}: browser scenarios {:.1} s in all",
             started.elapsed().as_secs_f64()

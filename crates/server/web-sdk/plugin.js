@@ -310,7 +310,7 @@
     if (style.hide_version) version.hidden = true;
     box.append(title, step, stage, msg, alert, buttons, version);
     root.appendChild(box);
-    document.body.appendChild(host);
+    (document.body || document.documentElement).appendChild(host);
     var ui = { host: host, box: box, title: title, step: step, stage: stage, video: video, hint: hint,
       count: count, msg: msg, alert: alert, retry: retry, close: close, lastHint: '' };
     close.addEventListener('click', function () { cancel(run); });
@@ -699,7 +699,7 @@
     run.abort.abort();
     run.aborts.forEach(function (f) { f(); });
     stopCamera(run);
-    if (run.ui.host.parentNode) run.ui.host.parentNode.removeChild(run.ui.host);
+    if (run.ui && run.ui.host.parentNode) run.ui.host.parentNode.removeChild(run.ui.host);
     if (current === run) current = null;
     var f = run.opts.on_close;
     if (typeof f === 'function') { try { f(); } catch (e) { /* the page's own error */ } }
@@ -721,7 +721,14 @@
       run.texts = packFor(opts.lang, opts.lang_pack || opts.texts);
       current = run;
       OzLiveness.metrics = run.metrics;
-      run.ui = buildUi(run);
+      try {
+        run.ui = buildUi(run);
+      } catch (e) { // no shadow DOM: nothing can be shown
+        current = null;
+        emit(run, 'on_error', { code: 'not_supported', message: run.texts.error_not_supported,
+          event_session_id: null, context: { error: String(e && e.message || e) } });
+        return;
+      }
       applyTexts(run);
       run.ui.close.focus();
       flow(run).then(function () { run.finished = true; }, function (e) {
