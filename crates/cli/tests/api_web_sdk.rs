@@ -291,6 +291,21 @@ fn run(backend: Backend) {
             400,
             4,
         );
+        // Captures come in the server's order.
+        let two = start(
+            s,
+            Some(SHOP),
+            json!({"session_token": token(s, &client_a), "action": ["photo_id_front", "photo_selfie"]}),
+        );
+        assert_eq!(two.status, 200, "{}", two.body);
+        {
+            let late = capture(s, SHOP, &two.body, "photo_selfie", photo.clone());
+            refused(&late, 400, 4);
+            assert!(late.body["error_message"]
+                .as_str()
+                .unwrap()
+                .contains("out of order"));
+        }
         assert_eq!(s.db_count("folders"), folders);
 
         // Before the capture: processing, no verdict.

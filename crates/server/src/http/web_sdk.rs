@@ -521,6 +521,12 @@ async fn store_capture(st: &AppState, s: WebSdkSession, form: Form) -> ApiResult
             "action '{action}' has been uploaded"
         )));
     }
+    // The actions arrive in the order the server gave them (the challenge's order).
+    if let Some(next) = actions.get(s.uploaded.len()).filter(|n| **n != action) {
+        return Err(ApiError::value(format!(
+            "action '{action}' is out of order: '{next}' comes first"
+        )));
+    }
     let mut file = form
         .file
         .ok_or_else(|| ApiError::value("the capture file is required"))?;
