@@ -7,8 +7,9 @@
 //!   `transaction_id` is SUCCESS with a downloadable best shot;
 //! - the same clip asked for the opposite turn is DECLINED (gesture not performed);
 //! - a replay clip (the same person's video filmed off a screen) is DECLINED;
-//! - a reused session token, another company's token and a page origin that is not allowed are
-//!   refused (`on_error` with `session_invalid` / `origin_not_allowed`), storing nothing;
+//! - a reused or expired session token, another company's token and a page origin that is not
+//!   allowed are refused (`on_error` with `session_invalid` / `session_expired` /
+//!   `origin_not_allowed`), storing nothing;
 //! - camera permission denied reaches `on_error` with `camera_denied`;
 //! - the capture architecture hands the frames to the page (`on_capture_complete`), and the
 //!   page's "backend" (this test) uploads them as a SHOTS_SET with `additional_info`: SUCCESS;
@@ -202,6 +203,8 @@ fn run(backend: Backend) {
         }
         let reused = session_token(s, &client_a);
         let unspent = session_token(s, &client_a);
+        let expired = session_token(s, &client_a);
+        expire(s, &expired);
         let open = |token: &str, lang: &str, action: &str, tx: &str| {
             json!({"session_token": token, "lang": lang, "action": [action],
                    "meta": {"transaction_id": tx}, "guidance_timeout": 6000})
@@ -261,6 +264,13 @@ fn run(backend: Backend) {
                 &denied,
                 "127.0.0.1",
                 open(&session_token(s, &client_b), "en", GESTURE, "tx-foreign"),
+                "error",
+            ),
+            sc(
+                "expired_token",
+                &denied,
+                "127.0.0.1",
+                open(&expired, "en", GESTURE, "tx-expired"),
                 "error",
             ),
             // localhost:<port> is another origin than 127.0.0.1:<port>
@@ -352,6 +362,7 @@ fn run(backend: Backend) {
         // Refusals reach on_error with their codes.
         for (n, code) in [
             ("reused_token", "session_invalid"),
+            ("expired_token", "session_expired"),
             ("camera_denied", "camera_denied"),
             ("foreign_token", "origin_not_allowed"),
             ("other_origin", "origin_not_allowed"),
@@ -361,7 +372,13 @@ fn run(backend: Backend) {
             assert_eq!(errs[0]["code"], code, "{n}");
             assert!(events(by_name(n), "on_complete").is_empty(), "{n}");
         }
-        for tx in ["tx-reused", "tx-denied", "tx-foreign", "tx-origin"] {
+        for tx in [
+            "tx-reused",
+            "tx-expired",
+            "tx-denied",
+            "tx-foreign",
+            "tx-origin",
+        ] {
             let (_, v) = s.call(
                 Method::GET,
                 &format!("/api/folders/?meta_data=transaction_id=={tx}"),
@@ -474,6 +491,26 @@ fn run(backend: Backend) {
             "{name}: browser scenarios {:.1} s in all",
             started.elapsed().as_secs_f64()
         );
+    });
+}
+
+/// Make a session token expired, as if its TTL had passed.
+fn expire(s: &Server, token: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = faceproof_server::store::Store::connect(&s.database_url())
+            .await
+            .unwrap();
+        let n = sqlx::query("UPDATE web_sdk_sessions SET token_expires = 1 WHERE token_hash = $1")
+            .bind(faceproof_server::auth::tokens::digest(token))
+            .execute(&store.pool)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(n, 1);
     });
 }
 
