@@ -39,9 +39,16 @@ fn packaging() -> Vec<(String, String)> {
         .map(|p| format!("deploy/k8s/{}", p.file_name().unwrap().to_string_lossy()))
         .collect();
     k8s.sort();
-    assert!(k8s.len() >= 3, "the Kubernetes manifests are there: {k8s:?}");
+    assert!(
+        k8s.len() >= 3,
+        "the Kubernetes manifests are there: {k8s:?}"
+    );
     files.extend(k8s);
-    files.into_iter().map(|f| (read(&f), f)).map(|(t, f)| (f, t)).collect()
+    files
+        .into_iter()
+        .map(|f| (read(&f), f))
+        .map(|(t, f)| (f, t))
+        .collect()
 }
 
 #[test]
@@ -69,7 +76,10 @@ fn packaging_names_only_real_settings() {
             }
         }
     }
-    assert!(unknown.is_empty(), "settings the server does not read: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "settings the server does not read: {unknown:?}"
+    );
 }
 
 #[test]
@@ -85,7 +95,10 @@ fn probes_and_health_checks_use_real_routes() {
             used.insert(path);
         }
     }
-    assert!(used.contains("/health/live") && used.contains("/health/ready"), "{used:?}");
+    assert!(
+        used.contains("/health/live") && used.contains("/health/ready"),
+        "{used:?}"
+    );
     for path in used {
         assert!(
             ops.contains(&format!(".route(\"{path}\"")),
@@ -102,7 +115,10 @@ fn the_image_runs_as_a_non_root_user_with_verified_models() {
         .rev()
         .find_map(|l| l.strip_prefix("USER "))
         .expect("a USER line");
-    assert!(!user.starts_with("root") && !user.starts_with('0'), "{user}");
+    assert!(
+        !user.starts_with("root") && !user.starts_with('0'),
+        "{user}"
+    );
     assert!(docker.contains("HEALTHCHECK"));
     assert!(docker.contains("faceproof models verify"));
 }
