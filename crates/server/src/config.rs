@@ -505,7 +505,6 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("FACEPROOF_WEB_SDK_DEMO={v:?}: {e}"))?,
             );
         }
-        crate::web_sdk::check_config(&c)?;
         Ok(c)
     }
 
