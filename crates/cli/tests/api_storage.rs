@@ -355,7 +355,9 @@ fn s3_down() {
     let Media::S3(mut s3) = media else {
         unreachable!()
     };
+    // Without FACEPROOF_MEDIA_STORE: naming a bucket is enough to select S3.
     let mut env = s3.env("faceproof-media");
+    env.retain(|(k, _)| *k != "FACEPROOF_MEDIA_STORE");
     env.push(("FACEPROOF_WORKERS", "0".into()));
     let Some(s) = Server::start(Backend::Sqlite, &env_refs(&env)) else {
         return;
