@@ -17,12 +17,13 @@ install_s3_test_server
 
 echo "==> building"
 cargo build --quiet --bin faceproof
+faceproof="${CARGO_TARGET_DIR:-target}/debug/faceproof"
 
 echo "==> installing models (pinned, SHA-256 checked)"
-./target/debug/faceproof models fetch
-./target/debug/faceproof models verify >/dev/null
+"$faceproof" models fetch
+"$faceproof" models verify >/dev/null
 echo "==> installing the API reference's Swagger UI (pinned, SHA-256 checked)"
-./target/debug/faceproof assets fetch
+"$faceproof" assets fetch
 
 # PostgreSQL for the server's integration suite: installed from Debian when absent, the local
 # cluster started when stopped; trust auth on 127.0.0.1 is used when the machine has it, otherwise

@@ -63,6 +63,8 @@ pub struct Globals {
     pub pack: PackManifest,
     /// The pack was named by `--pack`/`FACEPROOF_PACK` (a server's config file names it otherwise).
     pub pack_named: bool,
+    /// `--pack`/`FACEPROOF_PACK` as given, for servers this process starts (`bench-api`).
+    pub pack_arg: Option<String>,
     pub backend: BackendChoice,
 }
 
@@ -130,6 +132,7 @@ fn main() {
             models_dir: cli.models_dir.unwrap_or_else(default_models_dir),
             pack,
             pack_named: cli.pack.is_some(),
+            pack_arg: cli.pack.clone(),
             backend: cli.backend,
         };
         match cli.command {

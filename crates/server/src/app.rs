@@ -182,6 +182,9 @@ pub fn spawn_maintenance(store: &Store) {
             if let Err(e) = purge.session_purge_expired().await {
                 tracing::warn!("purging expired sessions: {e}");
             }
+            if let Err(e) = purge.web_sdk_purge().await {
+                tracing::warn!("purging web plugin sessions: {e}");
+            }
             // Finished jobs are kept a week for inspection, then dropped.
             if let Err(e) = purge.jobs_purge_finished(7 * 24 * 3600).await {
                 tracing::warn!("purging finished jobs: {e}");

@@ -60,6 +60,16 @@
 //! | `s3_path_style` | `FACEPROOF_S3_PATH_STYLE` | false (`endpoint/bucket/key` requests instead of `bucket.endpoint/key`: MinIO, Ceph and most self-hosted stores need true) |
 //! | `s3_allow_http` | `FACEPROOF_S3_ALLOW_HTTP` | false (plain HTTP to a non-loopback endpoint; an `http://` endpoint on 127.0.0.1, ::1 or localhost is allowed without it) |
 //! | `media_part_bytes` | `FACEPROOF_MEDIA_PART_BYTES` | 8388608 (8 MiB: larger files are uploaded in parts of this size; at least 5 MiB, S3's smallest part) |
+//! | `web_sdk_token_ttl_secs` | `FACEPROOF_WEB_SDK_TOKEN_TTL` | 300 (life of a session token from `GET /api/authorize/session_token`; single use) |
+//! | `web_sdk_session_ttl_secs` | `FACEPROOF_WEB_SDK_SESSION_TTL` | 900 (how long a started plugin session may upload and poll) |
+//! | `web_sdk_allowed_origins` | `FACEPROOF_WEB_SDK_ALLOWED_ORIGINS` | empty (page origins allowed to run the web plugin, comma-separated `scheme://host[:port]`, `*` = any; a company's `web_sdk.allowed_origins` setting replaces it; the server's own origin is always allowed) |
+//! | `web_sdk_architecture` | `FACEPROOF_WEB_SDK_ARCHITECTURE` | `normal` (`capture`: the plugin only hands the capture to the page) |
+//! | `web_sdk_result_mode` | `FACEPROOF_WEB_SDK_RESULT_MODE` | `safe` (`status`, `folder`, `full`: what the plugin's result callbacks carry) |
+//! | `web_sdk_actions` | `FACEPROOF_WEB_SDK_ACTIONS` | `video_selfie_blank` (actions when the page names none; `auto` = 1–3 random gestures) |
+//! | `web_sdk_actions_default_importance` | `FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE` | false (true: the configured actions win over the page's) |
+//! | `web_sdk_languages` | `FACEPROOF_WEB_SDK_LANGUAGES` | `en,ru,es,pt-BR,tr` (language packs a page may ask for) |
+//! | `web_sdk_lang_default` | `FACEPROOF_WEB_SDK_LANG_DEFAULT` | `en` |
+//! | `web_sdk_demo` | `FACEPROOF_WEB_SDK_DEMO` | on when listening on loopback, off otherwise (`/web-sdk/demo/`) |
 //!
 //! `/metrics` is served on the main address only when `metrics_token` is set, and on
 //! `metrics_listen` when that is set (with the token required there too when both are): without
@@ -162,6 +172,16 @@ pub struct Config {
     pub s3_path_style: bool,
     pub s3_allow_http: bool,
     pub media_part_bytes: usize,
+    pub web_sdk_token_ttl_secs: i64,
+    pub web_sdk_session_ttl_secs: i64,
+    pub web_sdk_allowed_origins: Vec<String>,
+    pub web_sdk_architecture: String,
+    pub web_sdk_result_mode: String,
+    pub web_sdk_actions: Vec<String>,
+    pub web_sdk_actions_default_importance: bool,
+    pub web_sdk_languages: Vec<String>,
+    pub web_sdk_lang_default: String,
+    pub web_sdk_demo: Option<bool>,
 }
 
 /// The smallest part S3 accepts (all but the last part of a multipart upload): the floor of
@@ -275,6 +295,16 @@ impl Default for Config {
             s3_path_style: false,
             s3_allow_http: false,
             media_part_bytes: 8 * 1024 * 1024,
+            web_sdk_token_ttl_secs: 300,
+            web_sdk_session_ttl_secs: 900,
+            web_sdk_allowed_origins: Vec::new(),
+            web_sdk_architecture: "normal".into(),
+            web_sdk_result_mode: "safe".into(),
+            web_sdk_actions: vec!["video_selfie_blank".into()],
+            web_sdk_actions_default_importance: false,
+            web_sdk_languages: ["en", "ru", "es", "pt-BR", "tr"].map(String::from).to_vec(),
+            web_sdk_lang_default: "en".into(),
+            web_sdk_demo: None,
         }
     }
 }
@@ -436,6 +466,47 @@ impl Config {
         env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
         env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
         c.load_media_store_env()?;
+        env_parse("FACEPROOF_WEB_SDK_TOKEN_TTL", &mut c.web_sdk_token_ttl_secs)?;
+        env_parse(
+            "FACEPROOF_WEB_SDK_SESSION_TTL",
+            &mut c.web_sdk_session_ttl_secs,
+        )?;
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_ALLOWED_ORIGINS") {
+            c.web_sdk_allowed_origins = list(v);
+        }
+        env_parse(
+            "FACEPROOF_WEB_SDK_ARCHITECTURE",
+            &mut c.web_sdk_architecture,
+        )?;
+        env_parse("FACEPROOF_WEB_SDK_RESULT_MODE", &mut c.web_sdk_result_mode)?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_ACTIONS") {
+            c.web_sdk_actions = list(v);
+        }
+        env_parse(
+            "FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE",
+            &mut c.web_sdk_actions_default_importance,
+        )?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_LANGUAGES") {
+            c.web_sdk_languages = list(v);
+        }
+        env_parse(
+            "FACEPROOF_WEB_SDK_LANG_DEFAULT",
+            &mut c.web_sdk_lang_default,
+        )?;
+        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_DEMO") {
+            c.web_sdk_demo = Some(
+                v.trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("FACEPROOF_WEB_SDK_DEMO={v:?}: {e}"))?,
+            );
+        }
+        crate::web_sdk::check_config(&c)?;
         Ok(c)
     }
 

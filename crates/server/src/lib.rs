@@ -49,6 +49,7 @@ pub mod telemetry;
 pub mod tenancy;
 pub mod uploads;
 pub mod views;
+pub mod web_sdk;
 pub mod webhooks;
 
 pub use app::create_user;

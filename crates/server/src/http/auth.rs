@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,15 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/authorize/refresh", post(refresh))
         .route("/api/authorize/logout", post(logout))
         .route("/api/authorize/logout_all", post(logout_all))
-        .route(
-            "/api/authorize/session_token",
-            get(|| async {
-                ApiError::new(
-                    Code::NotRealized,
-                    "Session tokens (OzCapsula) are not implemented",
-                )
-            }),
-        )
 }
 
 /// The session TTL of a user: long-lived for CLIENT SERVICE.

@@ -20,6 +20,7 @@ pub mod serve;
 pub mod settings;
 pub mod statistics;
 pub mod users;
+pub mod web_sdk;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(docs::routes())
         .merge(console::routes())
         .merge(lite::routes())
+        .merge(web_sdk::routes())
         .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(Code::MethodNotAllowed, "Method not allowed")

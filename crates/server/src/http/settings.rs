@@ -1,5 +1,6 @@
 //! `/api/companies/{id}/settings`: the per-company thresholds, face policy, default webhook URL
-//! and webhook secret that steer analyses (ADMIN, or the company's CLIENT ADMIN).
+//! and webhook secret that steer analyses, and the web plugin's settings (`web_sdk`, see
+//! [`crate::web_sdk`]) (ADMIN, or the company's CLIENT ADMIN).
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -58,6 +59,7 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "face_policy": s.get("face_policy").cloned().unwrap_or(json!(cfg.face_policy)),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,
+        "web_sdk": crate::web_sdk::settings(cfg, &s),
     }))
 }
 
@@ -124,6 +126,15 @@ async fn update_settings(
                     ))
                 }
             },
+            "web_sdk" => {
+                let mut stored = settings.get("web_sdk").cloned().unwrap_or_else(|| json!({}));
+                if v.is_null() {
+                    stored = json!({});
+                } else {
+                    crate::web_sdk::apply_patch(&mut stored, &v)?;
+                }
+                settings["web_sdk"] = stored;
+            }
             "rotate_webhook_secret" => {
                 if v == json!(true) {
                     settings["webhook_secret"] = json!(crate::webhooks::new_secret());
@@ -132,7 +143,8 @@ async fn update_settings(
             other => {
                 return Err(ApiError::value(format!(
                     "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
-                     biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, rotate_webhook_secret)"
+                     biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, \
+                     rotate_webhook_secret, web_sdk)"
                 )))
             }
         }

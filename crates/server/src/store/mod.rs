@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod sessions;
 pub mod statistics;
 pub mod users;
+pub mod web_sdk;
 pub mod webhooks;
 
 use std::str::FromStr;
@@ -261,6 +262,7 @@ impl Store {
             "collections",
             "persons",
             "person_images",
+            "web_sdk_sessions",
         ];
         if !TABLES.contains(&table) {
             return Err(sqlx::Error::Protocol(format!("unknown table {table}")));

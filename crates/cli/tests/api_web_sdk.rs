@@ -1,0 +1,502 @@
+//! The web plugin's server side over HTTP, on SQLite and PostgreSQL: session tokens (single use,
+//! expiry, bound to the company), the page-origin check and its CORS answers, the `web_sdk`
+//! company settings, session keys, the one folder per session found by `transaction_id`, the
+//! `result_mode` views, the plugin files and the demo switch. Browser runs are in
+//! `web_sdk_browser.rs`.
+
+mod api_common;
+
+use api_common::*;
+use reqwest::blocking::multipart;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SHOP: &str = "http://shop.example:8000";
+const PHOTO: &str = "liveness/live/nuaa/s0002/0002_01_00_01_227.jpg";
+
+struct Answer {
+    status: u16,
+    body: Value,
+    cors: Option<String>,
+}
+
+fn answer(r: reqwest::blocking::Response) -> Answer {
+    let status = r.status().as_u16();
+    let cors = r
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_string());
+    Answer {
+        status,
+        body: r.json().unwrap_or(Value::Null),
+        cors,
+    }
+}
+
+fn start(s: &Server, origin: Option<&str>, body: Value) -> Answer {
+    let mut r = s
+        .req(Method::POST, "/web-sdk/session", None)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(body.to_string());
+    if let Some(o) = origin {
+        r = r.header("origin", o);
+    }
+    answer(r.send().unwrap())
+}
+
+fn token(s: &Server, user: &str) -> String {
+    let (st, v) = s.call(
+        Method::GET,
+        "/api/authorize/session_token",
+        Some(user),
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["expires_in"], 300);
+    v["session_token"].as_str().unwrap().to_string()
+}
+
+fn capture(s: &Server, origin: &str, session: &Value, action: &str, file: Vec<u8>) -> Answer {
+    let form = multipart::Form::new()
+        .text(
+            "session_key",
+            session["session_key"].as_str().unwrap().to_string(),
+        )
+        .text("action", action.to_string())
+        .text("additional_info", "{\"user_agent\":\"test\"}")
+        .part("capture", multipart::Part::bytes(file).file_name("c.jpg"));
+    let path = format!(
+        "/web-sdk/session/{}/capture",
+        session["session_id"].as_str().unwrap()
+    );
+    answer(
+        s.req(Method::POST, &path, None)
+            .header("origin", origin)
+            .multipart(form)
+            .send()
+            .unwrap(),
+    )
+}
+
+fn result(s: &Server, origin: &str, session: &Value) -> Answer {
+    let path = format!(
+        "/web-sdk/session/{}/result",
+        session["session_id"].as_str().unwrap()
+    );
+    answer(
+        s.req(Method::POST, &path, None)
+            .header("origin", origin)
+            .header("content-type", "text/plain")
+            .body(json!({"session_key": session["session_key"]}).to_string())
+            .send()
+            .unwrap(),
+    )
+}
+
+#[track_caller]
+fn refused(a: &Answer, status: u16, code: i64) {
+    assert_eq!(
+        (a.status, a.body["error_code"].as_i64()),
+        (status, Some(code)),
+        "{}",
+        a.body
+    );
+}
+
+fn run(backend: Backend) {
+    let Some(data) = shared_data() else { return };
+    on(backend, &[], |s| {
+        let admin = s.admin();
+        let a = s.company(&admin, "Shop A");
+        let b = s.company(&admin, "Shop B");
+        let (_, admin_a) = s.user(&admin, "admin@a.test", "CLIENT ADMIN", Some(&a));
+        let (_, client_a) = s.user(&admin, "client@a.test", "CLIENT", Some(&a));
+        let (_, client_b) = s.user(&admin, "client@b.test", "CLIENT", Some(&b));
+
+        // Minting needs a token.
+        assert_error(
+            s.call(Method::GET, "/api/authorize/session_token", None, None),
+            401,
+            6,
+        );
+
+        // Settings: defaults in force, the company's object over them, validated.
+        let settings = format!("/api/companies/{a}/settings");
+        let (st, v) = s.call(Method::GET, &settings, Some(&admin_a), None);
+        assert_eq!(st, 200);
+        assert_eq!(v["web_sdk"]["result_mode"], "safe");
+        assert_eq!(v["web_sdk"]["architecture"], "normal");
+        assert_eq!(v["web_sdk"]["allowed_origins"], json!([]));
+        assert_eq!(
+            v["web_sdk"]["lang_allow"],
+            json!(["en", "ru", "es", "pt-BR", "tr"])
+        );
+        for bad in [
+            json!({"result_mode": "everything"}),
+            json!({"allowed_origins": ["shop.example"]}),
+            json!({"actions_default": ["video_selfie_dance"]}),
+            json!({"colour": "red"}),
+        ] {
+            assert_error(
+                s.call(
+                    Method::PATCH,
+                    &settings,
+                    Some(&admin_a),
+                    Some(json!({"web_sdk": bad})),
+                ),
+                400,
+                4,
+            );
+        }
+        assert_error(
+            s.call(
+                Method::PATCH,
+                &settings,
+                Some(&client_a),
+                Some(json!({"web_sdk": {}})),
+            ),
+            403,
+            9,
+        );
+        let (st, v) = s.call(
+            Method::PATCH,
+            &settings,
+            Some(&admin_a),
+            Some(json!({"web_sdk": {"allowed_origins": [format!("{SHOP}/")], "result_mode": "status"}})),
+        );
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["web_sdk"]["allowed_origins"], json!([SHOP]));
+        assert_eq!(v["web_sdk"]["result_mode"], "status");
+
+        // Refusals store nothing and spend nothing: no Origin, another origin, a foreign token.
+        let t = token(s, &client_a);
+        let folders = s.db_count("folders");
+        let body = json!({"session_token": t, "meta": {"transaction_id": "tx-1"}, "action": ["photo_selfie"]});
+        refused(&start(s, None, body.clone()), 403, 9);
+        let other = start(s, Some("http://evil.example"), body.clone());
+        refused(&other, 403, 9);
+        assert_eq!(other.cors, None, "no CORS answer to a refused origin");
+        let foreign = token(s, &client_b);
+        let f = start(s, Some(SHOP), json!({"session_token": foreign}));
+        refused(&f, 403, 9);
+        assert_eq!(f.cors, None);
+        refused(
+            &start(s, Some(SHOP), json!({"session_token": "fpst_nope"})),
+            401,
+            7,
+        );
+        refused(&start(s, Some(SHOP), json!({"nothing": 1})), 400, 3);
+
+        // The allowed origin starts the session (the token was not spent by the refusals).
+        let ok = start(s, Some(SHOP), body.clone());
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.cors.as_deref(), Some(SHOP));
+        let session = ok.body.clone();
+        assert_eq!(
+            session["actions"],
+            json!([{"action": "photo_selfie", "kind": "photo", "seconds": 0.0}])
+        );
+        assert_eq!(session["result_mode"], "status");
+        assert_eq!(session["lang"], "en");
+        // Used → 7; expired → 8; neither stores anything.
+        let again = start(s, Some(SHOP), body.clone());
+        refused(&again, 401, 7);
+        assert_eq!(again.body["details"]["reason"], "session_token_used");
+        let late = token(s, &client_a);
+        expire(s, &late);
+        let expired = start(s, Some(SHOP), json!({"session_token": late}));
+        refused(&expired, 401, 8);
+        assert_eq!(s.db_count("folders"), folders);
+
+        // `auto`: 1–3 distinct gestures chosen by the server, stored with the session.
+        let auto = start(
+            s,
+            Some(SHOP),
+            json!({"session_token": token(s, &client_a), "action": ["auto"], "lang": "tr"}),
+        );
+        assert_eq!(auto.status, 200, "{}", auto.body);
+        let gestures: Vec<&str> = auto.body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        assert!((1..=3).contains(&gestures.len()), "{gestures:?}");
+        for g in &gestures {
+            assert!(
+                [
+                    "video_selfie_left",
+                    "video_selfie_right",
+                    "video_selfie_down",
+                    "video_selfie_high",
+                    "video_selfie_smile"
+                ]
+                .contains(g),
+                "{g}"
+            );
+        }
+        assert_eq!(auto.body["lang"], "tr");
+        assert_eq!(stored_actions(s, &auto.body), json!(gestures));
+        refused(
+            &start(
+                s,
+                Some(SHOP),
+                json!({"session_token": token(s, &client_a), "action": ["video_selfie_dance"]}),
+            ),
+            400,
+            4,
+        );
+
+        // The session key, its origin and the action list guard the uploads.
+        let photo = std::fs::read(data.join(PHOTO)).unwrap();
+        let mut wrong = session.clone();
+        wrong["session_key"] = json!("0".repeat(64));
+        refused(
+            &capture(s, SHOP, &wrong, "photo_selfie", photo.clone()),
+            401,
+            7,
+        );
+        let elsewhere = capture(
+            s,
+            "http://evil.example",
+            &session,
+            "photo_selfie",
+            photo.clone(),
+        );
+        refused(&elsewhere, 403, 9);
+        assert_eq!(elsewhere.cors, None);
+        let mut unknown = session.clone();
+        unknown["session_id"] = json!(uuid::Uuid::new_v4().to_string());
+        refused(
+            &capture(s, SHOP, &unknown, "photo_selfie", photo.clone()),
+            404,
+            10,
+        );
+        refused(
+            &capture(s, SHOP, &session, "video_selfie_left", photo.clone()),
+            400,
+            4,
+        );
+        // A key of one session does not open another, and a photo is no video capture.
+        let mut cross = auto.body.clone();
+        cross["session_key"] = session["session_key"].clone();
+        refused(
+            &capture(s, SHOP, &cross, gestures[0], photo.clone()),
+            401,
+            7,
+        );
+        refused(
+            &capture(s, SHOP, &auto.body, gestures[0], photo.clone()),
+            400,
+            4,
+        );
+        // Captures come in the server's order.
+        let two = start(
+            s,
+            Some(SHOP),
+            json!({"session_token": token(s, &client_a), "action": ["photo_id_front", "photo_selfie"]}),
+        );
+        assert_eq!(two.status, 200, "{}", two.body);
+        {
+            let late = capture(s, SHOP, &two.body, "photo_selfie", photo.clone());
+            refused(&late, 400, 4);
+            assert!(late.body["error_message"]
+                .as_str()
+                .unwrap()
+                .contains("out of order"));
+        }
+        assert_eq!(s.db_count("folders"), folders);
+
+        // Before the capture: processing, no verdict.
+        let r = result(s, SHOP, &session);
+        assert_eq!(
+            (r.status, r.body["state"].as_str()),
+            (200, Some("processing")),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.cors.as_deref(), Some(SHOP));
+
+        // The capture: one folder with the page's meta, media tagged per action, QUALITY ordered.
+        let up = capture(s, SHOP, &session, "photo_selfie", photo.clone());
+        assert_eq!(up.status, 200, "{}", up.body);
+        assert_eq!(up.body["submitted"], true);
+        refused(&capture(s, SHOP, &session, "photo_selfie", photo), 400, 4);
+        let started = Instant::now();
+        let view = loop {
+            let r = result(s, SHOP, &session);
+            assert_eq!(r.status, 200, "{}", r.body);
+            if r.body["state"] == "finished" {
+                break r.body;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "no result: {}",
+                r.body
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        // result_mode status: states and lower-case resolutions, nothing else.
+        assert_eq!(view["analyses"]["quality"]["state"], "finished", "{view}");
+        assert_eq!(
+            view["analyses"]["quality"]["resolution"], "success",
+            "{view}"
+        );
+        assert!(view.get("folder_id").is_none(), "{view}");
+        let (st, list) = s.call(
+            Method::GET,
+            "/api/folders/?meta_data=transaction_id==tx-1&with_analyses=true",
+            Some(&client_a),
+            None,
+        );
+        assert_eq!(st, 200);
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{list}");
+        let folder = &items[0];
+        assert_eq!(folder["resolution_status"], "SUCCESS");
+        assert_eq!(folder["meta_data"]["transaction_id"], "tx-1");
+        assert_eq!(folder["meta_data"]["web_sdk_origin"], SHOP);
+        assert_eq!(
+            folder["meta_data"]["web_sdk_session_id"],
+            session["session_id"]
+        );
+        assert_eq!(folder["media"][0]["tags"], json!(["photo_selfie"]));
+        assert_eq!(folder["analyses"][0]["type"], "QUALITY");
+        // Another company does not see it.
+        let (_, theirs) = s.call(
+            Method::GET,
+            "/api/folders/?meta_data=transaction_id==tx-1",
+            Some(&client_b),
+            None,
+        );
+        assert_eq!(theirs["items"], json!([]));
+
+        // result_mode folder and safe.
+        for (mode, keys) in [
+            ("folder", vec!["analyses", "folder_id", "state"]),
+            ("safe", vec!["state"]),
+        ] {
+            s.call(
+                Method::PATCH,
+                &settings,
+                Some(&admin_a),
+                Some(json!({"web_sdk": {"result_mode": mode}})),
+            );
+            let r = result(s, SHOP, &session);
+            let mut got: Vec<&str> = r
+                .body
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            got.sort();
+            assert_eq!(got, keys, "{mode}: {}", r.body);
+        }
+
+        // The plugin, at both paths: JavaScript, no eval, no other host.
+        for path in ["/plugin_liveness.php", "/web-sdk/plugin.js"] {
+            let r = s.req(Method::GET, path, None).send().unwrap();
+            assert_eq!(r.status(), 200);
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript"));
+            let js = r.text().unwrap();
+            assert!(
+                js.contains("OzLiveness") && js.contains(":host{"),
+                "style sheet inlined"
+            );
+            for banned in [
+                "eval(",
+                "new Function",
+                "innerHTML",
+                "https://",
+                "setTimeout('",
+            ] {
+                assert!(!js.contains(banned), "{path} contains {banned}");
+            }
+            let gz = gzip_len(js.as_bytes());
+            eprintln!("plugin: {} bytes, {gz} bytes gzip", js.len());
+            assert!(gz < 40_000, "{gz} bytes gzip");
+        }
+        // The demo is on by default on loopback, with a CSP.
+        let r = s.req(Method::GET, "/web-sdk/demo/", None).send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+        assert_eq!(
+            s.req(Method::GET, "/web-sdk/demo/demo.js", None)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+    });
+}
+
+fn gzip_len(b: &[u8]) -> usize {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap().len()
+}
+
+/// Make a session token expired, as if its TTL had passed.
+fn expire(s: &Server, token: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = faceproof_server::store::Store::connect(&s.database_url())
+            .await
+            .unwrap();
+        let n = sqlx::query("UPDATE web_sdk_sessions SET token_expires = 1 WHERE token_hash = $1")
+            .bind(faceproof_server::auth::tokens::digest(token))
+            .execute(&store.pool)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(n, 1);
+    });
+}
+
+/// The actions stored with a started session.
+fn stored_actions(s: &Server, session: &Value) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = faceproof_server::store::Store::connect(&s.database_url())
+            .await
+            .unwrap();
+        let id = session["session_id"].as_str().unwrap().parse().unwrap();
+        store.web_sdk_get(id).await.unwrap().unwrap().actions
+    })
+}
+
+#[test]
+fn web_sdk_api_sqlite() {
+    run(Backend::Sqlite);
+}
+
+#[test]
+fn web_sdk_api_postgres() {
+    run(Backend::Postgres);
+}
+
+#[test]
+fn the_demo_can_be_switched_off() {
+    on(
+        Backend::Sqlite,
+        &[("FACEPROOF_WEB_SDK_DEMO", "false")],
+        |s| {
+            assert_error(s.call(Method::GET, "/web-sdk/demo/", None, None), 404, 10);
+        },
+    );
+}
