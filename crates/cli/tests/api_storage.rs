@@ -355,9 +355,17 @@ fn s3_down() {
     let Media::S3(mut s3) = media else {
         unreachable!()
     };
+    // Without FACEPROOF_MEDIA_STORE: naming a bucket is enough to select S3.
     let mut env = s3.env("faceproof-media");
+    env.retain(|(k, _)| *k != "FACEPROOF_MEDIA_STORE");
     env.push(("FACEPROOF_WORKERS", "0".into()));
-    let Some(s) = Server::start(Backend::Sqlite, &env_refs(&env)) else {
+    env.push(("FACEPROOF_LOG", "info".into()));
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let Some(s) = Server::start_logged(
+        Backend::Sqlite,
+        &env_refs(&env),
+        Some(log.path().to_path_buf()),
+    ) else {
         return;
     };
     let (_, body) = ready(&s);
@@ -422,6 +430,18 @@ fn s3_down() {
         Some(json!({"media:tags": {"photo": ["photo_selfie"]}})),
     );
     assert_eq!(st, 201, "{v}");
+
+    // The log tells what failed, never the secret.
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        text.contains("media store: s3://faceproof-media/"),
+        "{text}"
+    );
+    assert!(text.contains("readiness: media store"), "{text}");
+    assert!(
+        !text.contains("faceproof-test-secret"),
+        "the S3 secret is in the log"
+    );
 }
 
 fn migrate_blobs(data_dir: &Path, env: &[(&'static str, String)]) -> (bool, Value, String) {

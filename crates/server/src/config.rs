@@ -50,7 +50,7 @@
 //! | `shutdown_timeout_secs` | `FACEPROOF_SHUTDOWN_TIMEOUT` | 25 (after SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released) |
 //! | `queue_stall_secs` | `FACEPROOF_QUEUE_STALL` | 600 (a process running workers is not ready while a runnable analysis has waited longer; 0 = never) |
 //! | `log_format` | `FACEPROOF_LOG_FORMAT` | `text` (`json`: one JSON object per line, with the request id) |
-//! | `media_store` | `FACEPROOF_MEDIA_STORE` | `local` (media files under `<data_dir>/media`); `s3`: a bucket of any S3-compatible store, the `s3_*` settings below |
+//! | `media_store` | `FACEPROOF_MEDIA_STORE` | `s3` when `s3_bucket` is set, else `local` (`local`: media files under `<data_dir>/media`; `s3`: a bucket of any S3-compatible store, the `s3_*` settings below) |
 //! | `s3_endpoint` | `FACEPROOF_S3_ENDPOINT` | none: AWS's endpoint for the region (e.g. `https://minio.internal:9000` for another store) |
 //! | `s3_bucket` | `FACEPROOF_S3_BUCKET` | none (required with `media_store = "s3"`; the bucket must exist) |
 //! | `s3_region` | `FACEPROOF_S3_REGION` | `us-east-1` |
@@ -161,7 +161,8 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     pub queue_stall_secs: u64,
     pub log_format: LogFormat,
-    pub media_store: MediaStore,
+    /// `None`: S3 when a bucket is named, else local files (see [`Config::media_store`]).
+    pub media_store: Option<MediaStore>,
     pub s3_endpoint: Option<String>,
     pub s3_bucket: Option<String>,
     pub s3_region: String,
@@ -284,7 +285,7 @@ impl Default for Config {
             shutdown_timeout_secs: 25,
             queue_stall_secs: 600,
             log_format: LogFormat::Text,
-            media_store: MediaStore::Local,
+            media_store: None,
             s3_endpoint: None,
             s3_bucket: None,
             s3_region: "us-east-1".into(),
@@ -511,7 +512,15 @@ impl Config {
     /// The `FACEPROOF_MEDIA_STORE`, `FACEPROOF_S3_*` and `FACEPROOF_MEDIA_PART_BYTES` variables
     /// over the file's settings, then their validation.
     fn load_media_store_env(&mut self) -> anyhow::Result<()> {
-        env_parse("FACEPROOF_MEDIA_STORE", &mut self.media_store)?;
+        if let Ok(v) = std::env::var("FACEPROOF_MEDIA_STORE") {
+            self.media_store = match v.trim() {
+                "" => None,
+                v => Some(
+                    v.parse()
+                        .map_err(|e| anyhow::anyhow!("FACEPROOF_MEDIA_STORE={v:?}: {e}"))?,
+                ),
+            };
+        }
         let text = |name: &str, slot: &mut Option<String>| {
             if let Ok(v) = std::env::var(name) {
                 *slot = Some(v.trim().to_string()).filter(|v| !v.is_empty());
@@ -543,7 +552,7 @@ impl Config {
                 self.media_part_bytes,
             );
         }
-        if self.media_store != MediaStore::S3 {
+        if self.media_store() != MediaStore::S3 {
             return Ok(());
         }
         if self.s3_bucket.as_deref().unwrap_or("").is_empty() {
@@ -580,6 +589,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Where media bytes go: `media_store` when set, otherwise S3 when a bucket is named (a
+    /// deployment that gives the `s3_*` settings means the bucket), otherwise local files.
+    pub fn media_store(&self) -> MediaStore {
+        match self.media_store {
+            Some(m) => m,
+            None if self.s3_bucket.as_deref().is_some_and(|b| !b.is_empty()) => MediaStore::S3,
+            None => MediaStore::Local,
+        }
     }
 
     /// Whether the server-wide face policy is strict (any second face declines).

@@ -24,7 +24,7 @@ pub struct Args {
 /// could not be copied or read back with another digest.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = args.store.load()?;
-    if cfg.media_store != MediaStore::S3 {
+    if cfg.media_store() != MediaStore::S3 {
         anyhow::bail!(
             "migrate-blobs copies into an S3 store: set media_store = \"s3\" and the s3_* settings (or FACEPROOF_MEDIA_STORE=s3 and FACEPROOF_S3_*)"
         );

@@ -70,7 +70,7 @@ pub use crate::config::MIN_PART_BYTES;
 
 /// The media store the configuration names: local files under `media_dir()` or the S3 bucket.
 pub fn open(cfg: &Config) -> anyhow::Result<ObjectBlobs> {
-    match cfg.media_store {
+    match cfg.media_store() {
         MediaStore::Local => ObjectBlobs::local(&cfg.media_dir(), cfg.media_part_bytes)
             .with_context(|| format!("opening the media directory {}", cfg.media_dir().display())),
         MediaStore::S3 => ObjectBlobs::s3(&S3Settings::from_config(cfg)?, cfg.media_part_bytes),
