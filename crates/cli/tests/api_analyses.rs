@@ -27,43 +27,6 @@ fn file(data: &Path, rel: &str) -> PathBuf {
     data.join(rel)
 }
 
-/// A company with a CLIENT (who uploads and orders), a CLIENT OPERATOR and a CLIENT ADMIN.
-struct Tenant {
-    company: String,
-    client: String,
-    operator: String,
-    admin: String,
-}
-
-fn tenant(s: &Server, name: &str) -> Tenant {
-    let root = s.admin();
-    let company = s.company(&root, name);
-    let (_, client) = s.user(
-        &root,
-        &format!("client@{name}.test"),
-        "CLIENT",
-        Some(&company),
-    );
-    let (_, operator) = s.user(
-        &root,
-        &format!("operator@{name}.test"),
-        "CLIENT OPERATOR",
-        Some(&company),
-    );
-    let (_, admin) = s.user(
-        &root,
-        &format!("admin@{name}.test"),
-        "CLIENT ADMIN",
-        Some(&company),
-    );
-    Tenant {
-        company,
-        client,
-        operator,
-        admin,
-    }
-}
-
 fn folder(s: &Server, token: &str, files: &[(&str, PathBuf, &[&str])]) -> Value {
     let tags: serde_json::Map<String, Value> = files
         .iter()

@@ -22,7 +22,8 @@ const OTHER: &str = "Colin_Powell/Colin_Powell_0004.jpg";
 const LIVE: &str = "liveness/live/nuaa/s0002/0002_01_00_01_227.jpg";
 const SPOOF: &str = "liveness/spoof/print/nuaa/s0006/0006_00_00_01_170.jpg";
 const NO_FACE: &str = "documents/100_id-usa.jpg";
-const TWO_FACES: &str = "verification/celeba_07246/194317.jpg";
+/// Two people: the second face is 0.69 of the first's width (well above the bystander ratio).
+const TWO_FACES: &str = "verification/Tony_Blair/Tony_Blair_0001.jpg";
 
 fn read(data: &Path, rel: &str) -> Vec<u8> {
     let p = data.join(rel);

@@ -22,34 +22,6 @@ const BLAIR_B: &str = "verification/Tony_Blair/Tony_Blair_0002.jpg";
 const LIVE_VIDEO: &str = "video/tranvanluyt2203_live_head_turns.mp4";
 const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789";
 
-struct Tenant {
-    company: String,
-    client: String,
-    admin: String,
-}
-
-fn tenant(s: &Server, name: &str) -> Tenant {
-    let root = s.admin();
-    let company = s.company(&root, name);
-    let (_, client) = s.user(
-        &root,
-        &format!("client@{name}.test"),
-        "CLIENT",
-        Some(&company),
-    );
-    let (_, admin) = s.user(
-        &root,
-        &format!("admin@{name}.test"),
-        "CLIENT ADMIN",
-        Some(&company),
-    );
-    Tenant {
-        company,
-        client,
-        admin,
-    }
-}
-
 fn folder(s: &Server, token: &str, files: &[(&str, PathBuf, &[&str])]) -> String {
     let tags: serde_json::Map<String, Value> = files
         .iter()
@@ -698,13 +670,11 @@ fn sigterm_deadline_releases(backend: Backend) {
 }
 
 #[test]
-#[ignore = "fails on main after merging issue10+12+13 (job left running, attempts 1, after the deadline); passed on its branch; to fix next (issue 13)"]
 fn sigterm_deadline_releases_sqlite() {
     sigterm_deadline_releases(Backend::Sqlite);
 }
 
 #[test]
-#[ignore = "fails on main after merging issue10+12+13 (job left running, attempts 1, after the deadline); passed on its branch; to fix next (issue 13)"]
 fn sigterm_deadline_releases_postgres() {
     sigterm_deadline_releases(Backend::Postgres);
 }

@@ -54,17 +54,60 @@ impl Default for EngineOptions {
     }
 }
 
-/// What to do when a photo shows more than one face.
+/// Which face of a photo is the subject, and when other faces make the photo unusable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FacePolicy {
-    /// Use the largest face (background faces are common in real selfies).
+    /// The subject is the dominant face (the largest). Faces narrower than
+    /// [`BYSTANDER_WIDTH_RATIO`] × the subject's width are bystanders: reported in
+    /// [`ImageReport::bystanders`], never refusing the photo. A second face at least that wide
+    /// (two people in frame, a photo held up beside the face) refuses it with
+    /// [`EngineError::MultipleFaces`].
     #[default]
+    Dominant,
+    /// Any second face refuses the photo with [`EngineError::MultipleFaces`].
+    Strict,
+    /// The largest face, whatever else is in frame (ID documents carry a smaller ghost portrait).
     Largest,
-    /// Refuse the photo with [`EngineError::MultipleFaces`].
-    RequireSingle,
     /// Report every face.
     All,
+}
+
+/// A face narrower than this fraction of the subject's width is a bystander under
+/// [`FacePolicy::Dominant`]. Measured on the 255 full-frame live photos of
+/// `shared/data/liveness`: 61 show a second face, at most 0.42 of the subject's width (median
+/// 0.25; e.g. `live/nuaa/s0001/0001_00_00_01_12.jpg`, subject 219 px, bystander 44 px). Two
+/// people side by side, or a face beside a life-size photo of one, come out near 1.
+pub const BYSTANDER_WIDTH_RATIO: f32 = 0.5;
+
+impl FacePolicy {
+    /// Split the detections (largest first) into the faces to measure and the bystanders, or
+    /// refuse the photo.
+    fn select(self, mut detections: Vec<Detection>) -> Result<(Vec<Detection>, Vec<Detection>)> {
+        let found = detections.len();
+        if found == 0 {
+            return Err(EngineError::NoFace);
+        }
+        match self {
+            FacePolicy::All => Ok((detections, Vec::new())),
+            FacePolicy::Strict if found > 1 => Err(EngineError::MultipleFaces { count: found }),
+            FacePolicy::Dominant => {
+                let rest = detections.split_off(1);
+                let limit = BYSTANDER_WIDTH_RATIO * detections[0].bbox.width();
+                let comparable = rest.iter().filter(|d| d.bbox.width() >= limit).count();
+                if comparable > 0 {
+                    return Err(EngineError::MultipleFaces {
+                        count: comparable + 1,
+                    });
+                }
+                Ok((detections, rest))
+            }
+            FacePolicy::Strict | FacePolicy::Largest => {
+                let rest = detections.split_off(1);
+                Ok((detections, rest))
+            }
+        }
+    }
 }
 
 /// Which measurements to make on each face.
@@ -79,6 +122,9 @@ pub struct AnalyzeOptions {
     pub expression: bool,
 }
 
+/// Measurement defaults: the largest face, every measurement but expression. Tools that
+/// measure models (eval, bench, the accuracy tests) use these; decisions about a user's photo
+/// (the server, `faceproof analyze`/`compare`) use [`FacePolicy::Dominant`] or stricter.
 impl Default for AnalyzeOptions {
     fn default() -> Self {
         AnalyzeOptions {
@@ -119,6 +165,9 @@ pub struct ImageReport {
     /// Faces found before the policy picked among them.
     pub faces_found: usize,
     pub faces: Vec<FaceReport>,
+    /// Faces found but not measured: smaller faces in the background (under
+    /// [`FacePolicy::Dominant`]) or beside the largest one (under [`FacePolicy::Largest`]).
+    pub bystanders: Vec<Detection>,
 }
 
 impl ImageReport {
@@ -360,23 +409,13 @@ impl Engine {
     }
 
     /// Analyse one photo or frame under a face policy. Errors: [`EngineError::NoFace`], and
-    /// [`EngineError::MultipleFaces`] under [`FacePolicy::RequireSingle`].
+    /// [`EngineError::MultipleFaces`] when the policy refuses the other faces in frame.
     pub fn analyze_image(&self, frame: &RgbImage, opts: &AnalyzeOptions) -> Result<ImageReport> {
         let detections = self.detect(frame)?;
         let faces_found = detections.len();
-        if faces_found == 0 {
-            return Err(EngineError::NoFace);
-        }
-        if faces_found > 1 && opts.policy == FacePolicy::RequireSingle {
-            return Err(EngineError::MultipleFaces { count: faces_found });
-        }
-        let take = if opts.policy == FacePolicy::All {
-            faces_found
-        } else {
-            1
-        };
+        let (subjects, bystanders) = opts.policy.select(detections)?;
         let mut faces = Vec::new();
-        for det in detections.into_iter().take(take) {
+        for det in subjects {
             if let Some(face) = self.measure_face(frame, det, opts)? {
                 faces.push(face);
             }
@@ -389,6 +428,7 @@ impl Engine {
             height: frame.height(),
             faces_found,
             faces,
+            bystanders,
         })
     }
 

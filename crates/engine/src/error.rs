@@ -11,7 +11,8 @@ pub enum EngineError {
     /// No face was detected where one was required.
     #[error("no face found")]
     NoFace,
-    /// Several faces were found and the caller's policy asked for exactly one.
+    /// Several faces of comparable size (or, under a strict policy, any second face) were found
+    /// where one subject was expected.
     #[error("{count} faces found where exactly one was expected")]
     MultipleFaces { count: usize },
     /// The bytes are of a known kind but cannot be decoded (corrupt, truncated).

@@ -28,6 +28,6 @@ pub mod template;
 
 pub use engine::{
     AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport, ImageReport,
-    MediaReport, SharedEngine, VideoReport,
+    MediaReport, SharedEngine, VideoReport, BYSTANDER_WIDTH_RATIO,
 };
 pub use error::{EngineError, Result};

@@ -537,4 +537,50 @@ mod tests {
         assert_eq!(from_base64(b"Z"), None);
         assert_eq!(from_base64(b"Zh=="), None);
     }
+
+    /// Any model name and unit vector survive the envelope and base64 in every spelling clients
+    /// send (wrapped lines, URL-safe alphabet, no padding); names over 255 bytes are refused.
+    #[test]
+    fn any_template_round_trips() {
+        use proptest::prelude::*;
+        let name = || prop_oneof!["[a-zA-Z0-9._-]{0,40}", "\\PC{0,20}", "[^\\x00]{250,260}"];
+        let config = proptest::test_runner::Config::with_cases(256);
+        proptest!(config, |(
+            pack in name(),
+            embedder in name(),
+            sha256 in any::<[u8; 32]>(),
+            raw in prop::collection::vec(-1.0f32..1.0, 1..600),
+            wrap in 1usize..100,
+        )| {
+            let norm = raw.iter().map(|x| x * x).sum::<f32>().sqrt();
+            prop_assume!(norm > 1e-3);
+            let vector: Vec<f32> = raw.iter().map(|x| x / norm).collect();
+            let too_long = pack.len() > 255 || embedder.len() > 255;
+            let t = Template::new(ModelId { pack, embedder, sha256 }, vector);
+            let bytes = match t.to_bytes() {
+                Ok(b) => b,
+                Err(e) => {
+                    prop_assert!(too_long && matches!(e, TemplateError::Malformed(_)), "{e}");
+                    return Ok(());
+                }
+            };
+            prop_assert!(!too_long);
+            prop_assert_eq!(
+                bytes.len(),
+                42 + t.model.pack.len() + t.model.embedder.len() + 4 * t.vector.len() + 4
+            );
+            prop_assert_eq!(Template::parse(&bytes, &t.model).unwrap(), t.clone());
+            let text = to_base64(&bytes);
+            let wrapped: Vec<u8> = text
+                .as_bytes()
+                .chunks(wrap)
+                .flat_map(|c| c.iter().copied().chain(*b"\r\n"))
+                .collect();
+            let url_safe = text.replace('+', "-").replace('/', "_");
+            for spelling in [text.as_bytes(), wrapped.as_slice(), url_safe.trim_end_matches('=').as_bytes()] {
+                let decoded = from_base64(spelling);
+                prop_assert_eq!(decoded.as_ref(), Some(&bytes));
+            }
+        });
+    }
 }

@@ -63,7 +63,7 @@ fn several_faces_follow_the_callers_policy() {
         return;
     };
     let strict = AnalyzeOptions {
-        policy: FacePolicy::RequireSingle,
+        policy: FacePolicy::Strict,
         ..AnalyzeOptions::default()
     };
     match engine.analyze_image(&frame, &strict) {
@@ -71,9 +71,16 @@ fn several_faces_follow_the_callers_policy() {
         other => panic!("expected MultipleFaces, got {other:?}"),
     }
     let largest = engine
-        .analyze_image(&frame, &AnalyzeOptions::default())
+        .analyze_image(
+            &frame,
+            &AnalyzeOptions {
+                policy: FacePolicy::Largest,
+                ..AnalyzeOptions::default()
+            },
+        )
         .unwrap();
     assert_eq!(largest.faces.len(), 1);
+    assert_eq!(largest.bystanders.len(), largest.faces_found - 1);
     let all = engine
         .analyze_image(
             &frame,
@@ -85,6 +92,57 @@ fn several_faces_follow_the_callers_policy() {
         .unwrap();
     assert!(all.faces.len() >= 2);
     assert!(all.faces[0].detection.bbox.area() >= all.faces[1].detection.bbox.area());
+}
+
+/// The dominant face rule on real photos: a colleague far behind the subject is a bystander; two
+/// people side by side decline.
+#[test]
+fn a_background_face_is_a_bystander_and_a_comparable_one_declines() {
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
+    let Some(frame) = decode_first(&engine, "liveness/live/nuaa/s0001/0001_00_00_01_12.jpg") else {
+        return;
+    };
+    let dominant = AnalyzeOptions {
+        policy: FacePolicy::Dominant,
+        ..AnalyzeOptions::default()
+    };
+    let report = engine.analyze_image(&frame, &dominant).unwrap();
+    assert_eq!((report.faces_found, report.faces.len()), (2, 1));
+    let subject = report.faces[0].detection.bbox.width();
+    let bystander = report.bystanders[0].bbox.width();
+    assert!(
+        subject > 180.0 && bystander < 70.0,
+        "{subject} / {bystander}"
+    );
+    assert!(bystander / subject < faceproof_engine::BYSTANDER_WIDTH_RATIO);
+    let strict = AnalyzeOptions {
+        policy: FacePolicy::Strict,
+        ..AnalyzeOptions::default()
+    };
+    assert!(matches!(
+        engine.analyze_image(&frame, &strict),
+        Err(EngineError::MultipleFaces { count: 2 })
+    ));
+
+    let (Some(a), Some(b)) = (
+        decode_first(&engine, "verification/Colin_Powell/Colin_Powell_0004.jpg"),
+        decode_first(&engine, "verification/Tony_Blair/Tony_Blair_0008.jpg"),
+    ) else {
+        return;
+    };
+    let mut two = image::RgbImage::from_pixel(
+        a.width() + b.width(),
+        a.height().max(b.height()),
+        image::Rgb([128, 128, 128]),
+    );
+    image::imageops::replace(&mut two, &a, 0, 0);
+    image::imageops::replace(&mut two, &b, a.width() as i64, 0);
+    match engine.analyze_image(&two, &dominant) {
+        Err(EngineError::MultipleFaces { count }) => assert_eq!(count, 2),
+        other => panic!("expected MultipleFaces, got {other:?}"),
+    }
 }
 
 #[test]

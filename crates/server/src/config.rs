@@ -41,6 +41,8 @@
 //! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
 //! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
 //! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
+//! | `face_policy` | `FACEPROOF_FACE_POLICY` | `dominant` (the largest face is the subject; faces under half its width are bystanders, reported but not declining; a comparable second face declines with `multiple_faces`). `strict`: any second face declines. Companies override it with the `face_policy` setting |
+//! | `webhook_dns_server` | `FACEPROOF_WEBHOOK_DNS_SERVER` | none: the system resolver (`ip:port` of a DNS server that resolves webhook hosts instead, e.g. `10.0.0.2:53`; no hosts file, no search domains; its answers are filtered like the system's) |
 //! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
 //! | `pack` | `FACEPROOF_PACK` (also `--pack`) | `sface` (the model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch) |
 //! | `metrics_token` | `FACEPROOF_METRICS_TOKEN` | none (`GET /metrics` then needs `Authorization: Bearer <token>`; see below) |
@@ -48,6 +50,16 @@
 //! | `shutdown_timeout_secs` | `FACEPROOF_SHUTDOWN_TIMEOUT` | 25 (after SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released) |
 //! | `queue_stall_secs` | `FACEPROOF_QUEUE_STALL` | 600 (a process running workers is not ready while a runnable analysis has waited longer; 0 = never) |
 //! | `log_format` | `FACEPROOF_LOG_FORMAT` | `text` (`json`: one JSON object per line, with the request id) |
+//! | `media_store` | `FACEPROOF_MEDIA_STORE` | `local` (media files under `<data_dir>/media`); `s3`: a bucket of any S3-compatible store, the `s3_*` settings below |
+//! | `s3_endpoint` | `FACEPROOF_S3_ENDPOINT` | none: AWS's endpoint for the region (e.g. `https://minio.internal:9000` for another store) |
+//! | `s3_bucket` | `FACEPROOF_S3_BUCKET` | none (required with `media_store = "s3"`; the bucket must exist) |
+//! | `s3_region` | `FACEPROOF_S3_REGION` | `us-east-1` |
+//! | `s3_prefix` | `FACEPROOF_S3_PREFIX` | empty (keys go under this path in the bucket, e.g. `faceproof/prod`) |
+//! | `s3_access_key_id` | `FACEPROOF_S3_ACCESS_KEY_ID` | none: the standard `AWS_ACCESS_KEY_ID`… variables or the machine's role |
+//! | `s3_secret_access_key` | `FACEPROOF_S3_SECRET_ACCESS_KEY` | none (as above; never logged) |
+//! | `s3_path_style` | `FACEPROOF_S3_PATH_STYLE` | false (`endpoint/bucket/key` requests instead of `bucket.endpoint/key`: MinIO, Ceph and most self-hosted stores need true) |
+//! | `s3_allow_http` | `FACEPROOF_S3_ALLOW_HTTP` | false (plain HTTP to a non-loopback endpoint; an `http://` endpoint on 127.0.0.1, ::1 or localhost is allowed without it) |
+//! | `media_part_bytes` | `FACEPROOF_MEDIA_PART_BYTES` | 8388608 (8 MiB: larger files are uploaded in parts of this size; at least 5 MiB, S3's smallest part) |
 //! | `web_sdk_token_ttl_secs` | `FACEPROOF_WEB_SDK_TOKEN_TTL` | 300 (life of a session token from `GET /api/authorize/session_token`; single use) |
 //! | `web_sdk_session_ttl_secs` | `FACEPROOF_WEB_SDK_SESSION_TTL` | 900 (how long a started plugin session may upload and poll) |
 //! | `web_sdk_allowed_origins` | `FACEPROOF_WEB_SDK_ALLOWED_ORIGINS` | empty (page origins allowed to run the web plugin, comma-separated `scheme://host[:port]`, `*` = any; a company's `web_sdk.allowed_origins` setting replaces it; the server's own origin is always allowed) |
@@ -87,8 +99,8 @@
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use anyhow::Context;
@@ -138,7 +150,10 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     pub webhook_allowed_hosts: Vec<String>,
     pub webhook_allow_internal: bool,
+    pub webhook_dns_server: Option<SocketAddr>,
     pub lite_api_key: Option<String>,
+    /// `dominant` or `strict` (see [`Config::strict_faces`]).
+    pub face_policy: String,
     /// The model pack named in the file (`--pack`/`FACEPROOF_PACK` win over it).
     pub pack: Option<String>,
     pub metrics_token: Option<String>,
@@ -146,6 +161,16 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     pub queue_stall_secs: u64,
     pub log_format: LogFormat,
+    pub media_store: MediaStore,
+    pub s3_endpoint: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: String,
+    pub s3_prefix: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_path_style: bool,
+    pub s3_allow_http: bool,
+    pub media_part_bytes: usize,
     pub web_sdk_token_ttl_secs: i64,
     pub web_sdk_session_ttl_secs: i64,
     pub web_sdk_allowed_origins: Vec<String>,
@@ -156,6 +181,30 @@ pub struct Config {
     pub web_sdk_languages: Vec<String>,
     pub web_sdk_lang_default: String,
     pub web_sdk_demo: Option<bool>,
+}
+
+/// The smallest part S3 accepts (all but the last part of a multipart upload): the floor of
+/// `media_part_bytes`.
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Where media bytes are kept (see [`crate::blobs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStore {
+    #[default]
+    Local,
+    S3,
+}
+
+impl std::str::FromStr for MediaStore {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "local" => Ok(MediaStore::Local),
+            "s3" => Ok(MediaStore::S3),
+            other => Err(format!("unknown media store {other:?} (local or s3)")),
+        }
+    }
 }
 
 /// How log lines are written (stderr).
@@ -226,13 +275,25 @@ impl Default for Config {
             webhook_timeout_secs: 10,
             webhook_allowed_hosts: Vec::new(),
             webhook_allow_internal: false,
+            webhook_dns_server: None,
             lite_api_key: None,
+            face_policy: "dominant".into(),
             pack: None,
             metrics_token: None,
             metrics_listen: None,
             shutdown_timeout_secs: 25,
             queue_stall_secs: 600,
             log_format: LogFormat::Text,
+            media_store: MediaStore::Local,
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".into(),
+            s3_prefix: String::new(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: false,
+            s3_allow_http: false,
+            media_part_bytes: 8 * 1024 * 1024,
             web_sdk_token_ttl_secs: 300,
             web_sdk_session_ttl_secs: 900,
             web_sdk_allowed_origins: Vec::new(),
@@ -377,6 +438,20 @@ impl Config {
             "FACEPROOF_WEBHOOK_ALLOW_INTERNAL",
             &mut c.webhook_allow_internal,
         )?;
+        if let Ok(v) = std::env::var("FACEPROOF_FACE_POLICY") {
+            c.face_policy = v.trim().to_ascii_lowercase();
+        }
+        if !matches!(c.face_policy.as_str(), "dominant" | "strict") {
+            anyhow::bail!("face_policy {:?}: use dominant or strict", c.face_policy);
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_DNS_SERVER") {
+            c.webhook_dns_server = match v.trim() {
+                "" => None,
+                v => Some(v.parse().map_err(|e| {
+                    anyhow::anyhow!("FACEPROOF_WEBHOOK_DNS_SERVER={v:?}: {e} (ip:port expected)")
+                })?),
+            };
+        }
         if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
             c.lite_api_key = Some(v).filter(|v| !v.is_empty());
         }
@@ -389,6 +464,7 @@ impl Config {
         env_parse("FACEPROOF_SHUTDOWN_TIMEOUT", &mut c.shutdown_timeout_secs)?;
         env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
         env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
+        c.load_media_store_env()?;
         env_parse("FACEPROOF_WEB_SDK_TOKEN_TTL", &mut c.web_sdk_token_ttl_secs)?;
         env_parse(
             "FACEPROOF_WEB_SDK_SESSION_TTL",
@@ -431,6 +507,85 @@ impl Config {
         }
         crate::web_sdk::check_config(&c)?;
         Ok(c)
+    }
+
+    /// The `FACEPROOF_MEDIA_STORE`, `FACEPROOF_S3_*` and `FACEPROOF_MEDIA_PART_BYTES` variables
+    /// over the file's settings, then their validation.
+    fn load_media_store_env(&mut self) -> anyhow::Result<()> {
+        env_parse("FACEPROOF_MEDIA_STORE", &mut self.media_store)?;
+        let text = |name: &str, slot: &mut Option<String>| {
+            if let Ok(v) = std::env::var(name) {
+                *slot = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            }
+        };
+        text("FACEPROOF_S3_ENDPOINT", &mut self.s3_endpoint);
+        text("FACEPROOF_S3_BUCKET", &mut self.s3_bucket);
+        text("FACEPROOF_S3_ACCESS_KEY_ID", &mut self.s3_access_key_id);
+        text(
+            "FACEPROOF_S3_SECRET_ACCESS_KEY",
+            &mut self.s3_secret_access_key,
+        );
+        if let Ok(v) = std::env::var("FACEPROOF_S3_REGION") {
+            self.s3_region = v.trim().to_string();
+        }
+        if let Ok(v) = std::env::var("FACEPROOF_S3_PREFIX") {
+            self.s3_prefix = v.trim().to_string();
+        }
+        env_parse("FACEPROOF_S3_PATH_STYLE", &mut self.s3_path_style)?;
+        env_parse("FACEPROOF_S3_ALLOW_HTTP", &mut self.s3_allow_http)?;
+        env_parse("FACEPROOF_MEDIA_PART_BYTES", &mut self.media_part_bytes)?;
+        self.validate_media_store()
+    }
+
+    fn validate_media_store(&mut self) -> anyhow::Result<()> {
+        if self.media_part_bytes < MIN_PART_BYTES {
+            anyhow::bail!(
+                "media_part_bytes {}: at least {MIN_PART_BYTES} (5 MiB, the smallest part S3 accepts)",
+                self.media_part_bytes,
+            );
+        }
+        if self.media_store != MediaStore::S3 {
+            return Ok(());
+        }
+        if self.s3_bucket.as_deref().unwrap_or("").is_empty() {
+            anyhow::bail!("media_store = s3 needs s3_bucket (FACEPROOF_S3_BUCKET)");
+        }
+        if self.s3_region.is_empty() {
+            anyhow::bail!("s3_region must not be empty");
+        }
+        // (s3_prefix is checked by the media store, which owns the key rules.)
+        if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+            anyhow::bail!("s3_access_key_id and s3_secret_access_key go together");
+        }
+        if let Some(endpoint) = &self.s3_endpoint {
+            let url = url::Url::parse(endpoint)
+                .map_err(|e| anyhow::anyhow!("s3_endpoint {endpoint:?}: {e}"))?;
+            match url.scheme() {
+                "https" => {}
+                "http" => {
+                    let loopback = match url.host() {
+                        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                        None => false,
+                    };
+                    if loopback {
+                        self.s3_allow_http = true;
+                    } else if !self.s3_allow_http {
+                        anyhow::bail!(
+                            "s3_endpoint {endpoint:?} is plain HTTP: use https, or set s3_allow_http = true (FACEPROOF_S3_ALLOW_HTTP) for a trusted network"
+                        );
+                    }
+                }
+                other => anyhow::bail!("s3_endpoint {endpoint:?}: scheme {other} (http or https)"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the server-wide face policy is strict (any second face declines).
+    pub fn strict_faces(&self) -> bool {
+        self.face_policy == "strict"
     }
 
     /// The database URL: the configured one, or the SQLite file in the data directory.

@@ -23,7 +23,7 @@
 //!   ADMIN, maintenance, shutdown signal.
 //! - [`auth`] — tokens, passwords, roles, the one policy function, login rate limits.
 //! - [`store`] — sqlx repositories over SQLite and PostgreSQL, migrations, the job queue's tables.
-//! - [`blobs`] — media bytes (local files).
+//! - [`blobs`] — media bytes (local files or an S3-compatible bucket, through `object_store`).
 //! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
 //! - [`metadata`] — the limits of client metadata objects and filter keys.
 //! - [`assets`] — third-party browser files (Swagger UI) fetched from npm, pinned and cached.

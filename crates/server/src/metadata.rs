@@ -13,10 +13,14 @@
 //!
 //! A NUL in a key once made every `meta_data==` lookup of a company answer 500 on PostgreSQL
 //! (`jsonb` cannot hold U+0000): control characters never reach the store.
+//!
+//! A folder-list filter `meta_data=key==value` (or `key!=value`) is read by [`parse_filter`]: the
+//! key is the text before the first `==` or `!=` (trimmed), so a value may contain either.
 
 use serde_json::Value;
 
 use crate::errors::{ApiError, ApiResult};
+use crate::store::folders::MetaOp;
 
 pub const MAX_BYTES: usize = 16 * 1024;
 pub const MAX_DEPTH: usize = 5;
@@ -63,6 +67,28 @@ pub fn check_string(s: &str, what: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// A `meta_data` filter: `key==value` or `key!=value`, the key and the value within the limits of
+/// metadata keys and string values (error 4 otherwise).
+pub fn parse_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
+    // The first operator splits, whichever it is: `note==a!=b` is `note` equal to `a!=b`.
+    let first = [("==", MetaOp::Eq), ("!=", MetaOp::Ne)]
+        .into_iter()
+        .filter_map(|(token, op)| s.find(token).map(|at| (at, token.len(), op)))
+        .min_by_key(|(at, _, _)| *at);
+    let Some((at, len, op)) = first else {
+        return Err(ApiError::value(format!(
+            "meta_data filter '{s}' must be key==value or key!=value"
+        )));
+    };
+    let (key, value) = (s[..at].trim(), &s[at + len..]);
+    if key.is_empty() {
+        return Err(ApiError::value("meta_data filter needs a key"));
+    }
+    check_key(key, "meta_data filter")?;
+    check_string(value, "meta_data filter")?;
+    Ok((key.to_string(), op, value.to_string()))
 }
 
 /// Check a whole metadata object (`what` names it in the error, e.g. `folder:meta_data`).

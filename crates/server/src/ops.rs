@@ -210,8 +210,19 @@ pub async fn drain(
     match server.as_mut() {
         Some(handle) => {
             tokio::select! {
-                r = handle => return Ok(r??),
+                biased;
                 _ = st.life.stopping() => {}
+                r = handle => {
+                    // The server's graceful shutdown waits on the same flag, so it may end
+                    // before this task sees the flag: that is a stop, and the drain goes on.
+                    if !st.life.is_stopping() {
+                        return Ok(r??);
+                    }
+                    if let Ok(Err(e)) = r {
+                        tracing::warn!("the HTTP server ended with an error: {e}");
+                    }
+                    server = None;
+                }
             }
         }
         None => st.life.stopping().await,

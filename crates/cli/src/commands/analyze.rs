@@ -13,8 +13,10 @@ pub struct Args {
     /// Photos (JPEG, PNG, WebP, BMP, TIFF), videos (MP4, MOV, WebM, AVI) or ZIP archives of frames.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Which face(s) of a photo to report: largest, single (refuse several faces) or all.
-    #[arg(long, default_value = "largest", value_parser = parse_policy)]
+    /// Which face(s) of a photo count: dominant (the largest; smaller background faces are
+    /// bystanders, a comparable second face refuses the photo), strict (any second face refuses),
+    /// largest (whatever else is in frame) or all.
+    #[arg(long, default_value = "dominant", value_parser = parse_policy)]
     policy: FacePolicy,
     /// For videos: check the gesture of this Oz media tag (e.g. video_selfie_left).
     #[arg(long)]
@@ -29,11 +31,12 @@ pub struct Args {
 
 fn parse_policy(s: &str) -> Result<FacePolicy, String> {
     match s {
+        "dominant" => Ok(FacePolicy::Dominant),
+        "strict" | "single" => Ok(FacePolicy::Strict),
         "largest" => Ok(FacePolicy::Largest),
-        "single" => Ok(FacePolicy::RequireSingle),
         "all" => Ok(FacePolicy::All),
         other => Err(format!(
-            "unknown policy {other:?}: use largest, single or all"
+            "unknown policy {other:?}: use dominant, strict, largest or all"
         )),
     }
 }

@@ -57,7 +57,13 @@ impl Drop for Server {
 fn start_server(globals: &Globals) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    // The server runs the pack this command was given (the engine baseline uses it too).
+    match &globals.pack_arg {
+        Some(pack) => command.env("FACEPROOF_PACK", pack),
+        None => command.env_remove("FACEPROOF_PACK"),
+    };
+    let child = command
         .args([
             "serve",
             "--listen",
@@ -92,6 +98,37 @@ fn start_server(globals: &Globals) -> anyhow::Result<Server> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(server)
+}
+
+/// CPU time (user + system) the process and its finished children (ffmpeg) have used so far,
+/// from `/proc/<pid>/stat`; `None` off Linux. Per-analysis CPU is what sizing needs: unlike latency it does not grow when other
+/// programs share the cores.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime, cutime, cstime are fields 14–17 of the file, 12–15 here; in USER_HZ ticks,
+    // which Linux fixes at 100 per second in its ABI.
+    let mut ticks = 0.0;
+    for i in 11..15 {
+        ticks += fields.get(i)?.parse::<f64>().ok()?;
+    }
+    Some(ticks / 100.0)
+}
+
+/// The process's peak resident memory (VmHWM) in MiB, from `/proc/<pid>/status`.
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// A 5-second H.264 cut of the live video (ffmpeg).
@@ -251,6 +288,8 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     for (s, engine_ms) in scenarios.iter().zip(engine_ms) {
         for &c in &clients {
             let started = Instant::now();
+            let pid = server.child.id();
+            let cpu_before = cpu_seconds(pid);
             let running = std::sync::atomic::AtomicBool::new(true);
             let mut probes: Vec<f64> = Vec::new();
             let latencies: Vec<f64> = std::thread::scope(|scope| {
@@ -294,6 +333,11 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             })?;
             probes.sort_by(f64::total_cmp);
             let wall = started.elapsed().as_secs_f64();
+            // The probe's GET /api/version calls cost next to nothing beside an analysis.
+            let cpu_ms = match (cpu_before, cpu_seconds(pid)) {
+                (Some(a), Some(b)) => (b - a) * 1000.0 / latencies.len().max(1) as f64,
+                _ => f64::NAN,
+            };
             let mut sorted = latencies.clone();
             sorted.sort_by(f64::total_cmp);
             let p50 = percentile(&sorted, 0.5);
@@ -307,19 +351,24 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                 "engine_ms": engine_ms,
                 "p50_over_engine": p50 / engine_ms,
                 "version_p95_ms": if probes.is_empty() { 0.0 } else { percentile(&probes, 0.95) },
+                "server_cpu_ms_per_analysis": cpu_ms,
+                "analyses_per_core_minute": 60_000.0 / cpu_ms,
             }));
         }
     }
+    let peak_rss = peak_rss_mib(server.child.id());
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &json!({ "backend": format!("{:?}", globals.backend), "rows": rows })
-            )?
+            serde_json::to_string_pretty(&json!({
+                "backend": format!("{:?}", globals.backend),
+                "rows": rows,
+                "server_peak_rss_mib": peak_rss,
+            }))?
         );
     } else {
         println!(
-            "{:<20} {:>7} {:>9} {:>12} {:>9} {:>9} {:>10} {:>8} {:>12}",
+            "{:<20} {:>7} {:>9} {:>12} {:>9} {:>9} {:>10} {:>8} {:>12} {:>10} {:>13}",
             "scenario",
             "clients",
             "requests",
@@ -328,11 +377,13 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             "p95 ms",
             "engine ms",
             "p50/eng",
-            "version p95"
+            "version p95",
+            "cpu ms/an",
+            "an/core-min"
         );
         for r in &rows {
             println!(
-                "{:<20} {:>7} {:>9} {:>12.1} {:>9.0} {:>9.0} {:>10.0} {:>8.2} {:>12.1}",
+                "{:<20} {:>7} {:>9} {:>12.1} {:>9.0} {:>9.0} {:>10.0} {:>8.2} {:>12.1} {:>10.0} {:>13.1}",
                 r["scenario"].as_str().unwrap_or(""),
                 r["clients"].as_u64().unwrap_or(0),
                 r["requests"].as_u64().unwrap_or(0),
@@ -342,10 +393,16 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                 r["engine_ms"].as_f64().unwrap_or(0.0),
                 r["p50_over_engine"].as_f64().unwrap_or(0.0),
                 r["version_p95_ms"].as_f64().unwrap_or(0.0),
+                r["server_cpu_ms_per_analysis"].as_f64().unwrap_or(f64::NAN),
+                r["analyses_per_core_minute"].as_f64().unwrap_or(f64::NAN),
             );
         }
         println!("engine ms: the same input analysed in this process (decode + models, one thread); p50/eng: HTTP latency over it;");
         println!("version p95: GET /api/version latency while the analyses run (the HTTP side under load).");
+        println!("cpu ms/an: the server's CPU time (user + system) per analysis; an/core-min: analyses per minute one core sustains (60 s / that), the sizing figure.");
+        if let Some(mib) = peak_rss {
+            println!("server peak resident memory: {mib:.0} MiB");
+        }
     }
     Ok(())
 }

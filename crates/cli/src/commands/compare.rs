@@ -20,7 +20,10 @@ pub struct Args {
 pub fn embed(engine: &Engine, path: &PathBuf) -> anyhow::Result<Vec<f32>> {
     let bytes = std::fs::read(path)?;
     let decoded = engine.decode(&bytes)?;
+    // The subject's face, as the server picks it: background faces are ignored, two comparable
+    // faces refuse the photo.
     let opts = AnalyzeOptions {
+        policy: faceproof_engine::FacePolicy::Dominant,
         liveness: false,
         attributes: false,
         ..AnalyzeOptions::default()

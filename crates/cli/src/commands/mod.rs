@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_api;
 pub mod compare;
 pub mod eval;
+pub mod migrate_blobs;
 pub mod models;
 pub mod serve;
 

@@ -23,7 +23,7 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The configuration with these flags applied on top.
-    fn load(self) -> anyhow::Result<Config> {
+    pub(crate) fn load(self) -> anyhow::Result<Config> {
         let mut cfg = Config::load(self.config.as_deref())?;
         if let Some(d) = self.data_dir {
             cfg.data_dir = d;
@@ -88,6 +88,54 @@ pub fn run_worker(globals: &crate::Globals, args: WorkerArgs) -> anyhow::Result<
     }
     let options = globals.server_engine_options(cfg.pack.as_deref())?;
     run_server(faceproof_server::work(cfg, options))
+}
+
+#[derive(clap::Args)]
+pub struct ReindexArgs {
+    /// The server's data directory and database.
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// `faceproof reindex`: re-embed every enrolled collection photo made by another model pack with
+/// the running one (resumable; safe beside running servers, which pick each image up from the
+/// change log). Prints the report as JSON; exit 1 when a photo could not be re-embedded.
+pub fn run_reindex(globals: &crate::Globals, args: ReindexArgs) -> anyhow::Result<()> {
+    let cfg = args.store.load()?;
+    let options = globals.server_engine_options(cfg.pack.as_deref())?;
+    let report = runtime()?.block_on(async {
+        let st = faceproof_server::app::build_state(&cfg, options).await?;
+        let bar = super::progress(0, "re-embedding");
+        use faceproof_server::collections::reindex::{reindex, Services};
+        let services = Services {
+            store: &st.store,
+            inference: &st.inference,
+            blobs: st.blobs.as_ref(),
+            cfg: &st.cfg,
+        };
+        let report = reindex(services, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await;
+        bar.finish_and_clear();
+        report
+    })?;
+    eprintln!(
+        "{} of {} photos re-embedded with {}; {} left as they were",
+        report.reembedded,
+        report.total,
+        report.model,
+        report.failed.len()
+    );
+    println!("{}", serde_json::to_string(&report)?);
+    if !report.failed.is_empty() {
+        anyhow::bail!(
+            "{} photos yield no face with the running pack and stay unsearchable by it",
+            report.failed.len()
+        );
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]

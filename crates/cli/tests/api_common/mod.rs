@@ -3,6 +3,8 @@
 //! fresh PostgreSQL database of its own, and talk HTTP to it.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -585,5 +587,42 @@ impl Server {
     /// for starting a second process on the same data.
     pub fn postgres_url(&self) -> Option<&str> {
         self.db_url.as_deref()
+    }
+}
+
+/// A company with a CLIENT (who uploads and orders), a CLIENT OPERATOR and a CLIENT ADMIN.
+pub struct Tenant {
+    pub company: String,
+    pub client: String,
+    pub operator: String,
+    pub admin: String,
+}
+
+pub fn tenant(s: &Server, name: &str) -> Tenant {
+    let root = s.admin();
+    let company = s.company(&root, name);
+    let (_, client) = s.user(
+        &root,
+        &format!("client@{name}.test"),
+        "CLIENT",
+        Some(&company),
+    );
+    let (_, operator) = s.user(
+        &root,
+        &format!("operator@{name}.test"),
+        "CLIENT OPERATOR",
+        Some(&company),
+    );
+    let (_, admin) = s.user(
+        &root,
+        &format!("admin@{name}.test"),
+        "CLIENT ADMIN",
+        Some(&company),
+    );
+    Tenant {
+        company,
+        client,
+        operator,
+        admin,
     }
 }

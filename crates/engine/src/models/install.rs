@@ -69,9 +69,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Fetch a package tarball with the registry's own client (`npm pack NAME@VERSION`).
 fn npm_pack(src: &PackSource, into: &Path) -> Result<PathBuf> {
-    let spec = src.spec();
+    npm_pack_spec(&src.spec(), into)
+}
+
+/// `npm pack <spec>` into `into`: the path of the downloaded `.tgz`. Shared with the server's
+/// browser assets, which come from npm the same way (digests are checked by the callers).
+pub fn npm_pack_spec(spec: &str, into: &Path) -> Result<PathBuf> {
     let out = Command::new("npm")
-        .args(["pack", &spec, "--silent", "--pack-destination"])
+        .args(["pack", spec, "--silent", "--pack-destination"])
         .arg(into)
         .stdin(Stdio::null())
         .output()

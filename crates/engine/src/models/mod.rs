@@ -12,8 +12,8 @@ mod tract_backend;
 pub use backend::{Backend, BackendChoice, LoadedModel};
 pub use dequantize::{dequantize_weights, Dequantized};
 pub use install::{
-    default_models_dir, fetch_onnxruntime, flush_denormals, install_pack, onnxruntime_library,
-    verify_pack, InstallReport, OnnxRuntimePin, ONNXRUNTIME_PIN,
+    default_models_dir, fetch_onnxruntime, flush_denormals, install_pack, npm_pack_spec,
+    onnxruntime_library, verify_pack, InstallReport, OnnxRuntimePin, ONNXRUNTIME_PIN,
 };
 pub use manifest::{EmbeddingSpec, InputSpec, ModelSpec, PackManifest, PackSource, Role};
 pub use ort_backend::OrtBackend;

@@ -2,12 +2,13 @@
 //! media, which problems are the media's (a result) rather than the system's (a retry), and the
 //! keys and rounding every result uses.
 
+use faceproof_engine::face::Detection;
 use faceproof_engine::gesture::Gesture;
 use faceproof_engine::media::Decoded;
 use faceproof_engine::{AnalyzeOptions, Engine, EngineError, FacePolicy, MediaReport};
 use serde_json::{json, Value};
 
-use super::{is_document, MediaInput, SystemError};
+use super::{is_document, MediaInput, SystemError, Thresholds};
 
 /// Errors that are about the media rather than the system.
 pub(super) fn media_problem(e: &EngineError) -> bool {
@@ -61,24 +62,60 @@ pub(super) fn analyze(
     }
 }
 
-/// Selfie photos must show one face; ID documents may carry a second, smaller ghost portrait.
-pub(super) fn policy_for(m: &MediaInput) -> FacePolicy {
+/// Which faces count: ID documents may carry a second, smaller ghost portrait (the largest face
+/// is used); a selfie's subject is its dominant face, with smaller background faces reported as
+/// bystanders, unless the company's policy is strict (any second face declines).
+pub(super) fn policy_for(m: &MediaInput, thresholds: &Thresholds) -> FacePolicy {
     if is_document(&m.tags) {
         FacePolicy::Largest
+    } else if thresholds.strict_faces {
+        FacePolicy::Strict
     } else {
-        FacePolicy::RequireSingle
+        FacePolicy::Dominant
     }
+}
+
+fn bbox_json(d: &Detection) -> Value {
+    let r = |x: f32| (x as f64 * 10.0).round() / 10.0;
+    json!({ "x1": r(d.bbox.x1), "y1": r(d.bbox.y1), "x2": r(d.bbox.x2), "y2": r(d.bbox.y2) })
+}
+
+/// What a photo's `results_data` says about its faces: how many were found, and the boxes of
+/// the bystanders (faces in frame that are not the subject). Nothing for videos.
+pub(super) fn faces_json(report: &MediaReport) -> Option<(usize, Value)> {
+    match report {
+        MediaReport::Image(r) => Some((
+            r.faces_found,
+            Value::Array(r.bystanders.iter().map(bbox_json).collect()),
+        )),
+        _ => None,
+    }
+}
+
+/// Put `faces_found` and `bystanders` into a media's `results_data`, when it is a photo.
+pub(super) fn add_faces(data: &mut Value, faces: Option<&(usize, Value)>) {
+    if let (Some((found, bystanders)), Some(map)) = (faces, data.as_object_mut()) {
+        map.insert("faces_found".into(), json!(found));
+        map.insert("bystanders".into(), bystanders.clone());
+    }
+}
+
+/// One media's face for matching: its embedding and what `faces_json` says about the photo.
+pub(super) struct MediaFace {
+    pub embedding: Vec<f32>,
+    pub faces: Option<(usize, Value)>,
 }
 
 /// One face embedding per media (the video's best face), or the media problem.
 pub(super) fn embeddings(
     engine: &Engine,
     media: &[MediaInput],
-) -> Result<Vec<Result<Vec<f32>, EngineError>>, SystemError> {
+    thresholds: &Thresholds,
+) -> Result<Vec<Result<MediaFace, EngineError>>, SystemError> {
     let mut out = Vec::with_capacity(media.len());
     for m in media {
         let opts = AnalyzeOptions {
-            policy: policy_for(m),
+            policy: policy_for(m, thresholds),
             embedding: true,
             liveness: false,
             attributes: m.kind != "IMAGE",
@@ -89,6 +126,10 @@ pub(super) fn embeddings(
             Ok((_, report)) => report
                 .primary_face()
                 .and_then(|f| f.embedding.clone())
+                .map(|embedding| MediaFace {
+                    embedding,
+                    faces: faces_json(&report),
+                })
                 .ok_or(EngineError::NoFace),
         });
     }

@@ -12,7 +12,7 @@
 //! - [`read`]: analyses read back as Oz JSON; [`single_request`] and [`instant`]: an order run
 //!   while the client waits (stored, or in memory only).
 //!
-//! Per-media problems (no face, several faces in a selfie, a gesture not performed, unreadable
+//! Per-media problems (no face, two comparable faces in a selfie, a gesture not performed, unreadable
 //! content) are results, not failures: the media gets `resolution_status: DECLINED` and an
 //! `error` object `{code, message}`, and the analysis is `DECLINED`. Only system errors (models,
 //! ffmpeg, storage) fail a job, which is then retried.
@@ -107,6 +107,9 @@ pub struct Thresholds {
     pub biometry_max: f32,
     /// A collection match at or above ⇒ DECLINED (blacklist hit).
     pub collection: f32,
+    /// Any second face declines a selfie (company setting `face_policy: "strict"`); otherwise
+    /// smaller background faces are bystanders ([`faceproof_engine::FacePolicy::Dominant`]).
+    pub strict_faces: bool,
 }
 
 /// What one analysis produced.

@@ -325,11 +325,16 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
         .or_else(|| num(params, "decision_threshold"))
         .or_else(|| num(company, "collection_threshold"))
         .unwrap_or(cfg.collection_threshold);
+    let strict_faces = match company.get("face_policy").and_then(Value::as_str) {
+        Some(p) => p == "strict",
+        None => cfg.strict_faces(),
+    };
     Thresholds {
         liveness,
         biometry_min,
         biometry_max,
         collection,
+        strict_faces,
     }
 }
 

@@ -4,7 +4,7 @@
 use faceproof_engine::Engine;
 use serde_json::{json, Value};
 
-use super::faces::{embeddings, problem_json, round4, source_keys};
+use super::faces::{add_faces, embeddings, problem_json, round4, source_keys};
 use super::{MediaInput, Outcome, SystemError, Thresholds};
 
 /// BIOMETRY: every pair of media compared; `min_confidence` (the least similar pair) decides.
@@ -13,15 +13,17 @@ pub(super) fn run_biometry(
     media: &[MediaInput],
     thresholds: &Thresholds,
 ) -> Result<Outcome, SystemError> {
-    let embeddings = embeddings(engine, media)?;
+    let embeddings = embeddings(engine, media, thresholds)?;
     let mut out = Outcome::default();
     let mut problems = 0;
     for (m, e) in media.iter().zip(&embeddings) {
         let mut entry = source_keys(m);
         match e {
-            Ok(_) => {
+            Ok(face) => {
+                let mut data = json!({ "face_found": true });
+                add_faces(&mut data, face.faces.as_ref());
                 entry.insert("resolution_status".into(), json!("SUCCESS"));
-                entry.insert("results_data".into(), json!({ "face_found": true }));
+                entry.insert("results_data".into(), data);
             }
             Err(err) => {
                 problems += 1;
@@ -37,7 +39,7 @@ pub(super) fn run_biometry(
     for i in 0..media.len() {
         for j in i + 1..media.len() {
             if let (Ok(a), Ok(b)) = (&embeddings[i], &embeddings[j]) {
-                let (similarity, confidence) = engine.compare(a, b);
+                let (similarity, confidence) = engine.compare(&a.embedding, &b.embedding);
                 min_c = min_c.min(confidence);
                 max_c = max_c.max(confidence);
                 pairs.push(json!({

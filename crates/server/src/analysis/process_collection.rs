@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::faces::{embeddings, round4, source_keys};
+use super::faces::{add_faces, embeddings, round4, source_keys};
 use super::{MediaInput, Outcome, SystemError, Thresholds};
 use crate::app::AppState;
 use crate::errors::ApiError;
@@ -118,7 +118,7 @@ pub(super) async fn run(
     let (faces, calibration) = st
         .inference
         .run("collection", move |e| {
-            embeddings(e, &media).map(|f| (f, e.calibration()))
+            embeddings(e, &media, &thresholds).map(|f| (f, e.calibration()))
         })
         .await
         .map_err(|e| SystemError(e.message))??;
@@ -137,10 +137,10 @@ pub(super) async fn run(
                 entry.insert("results_data".into(), json!({ "matches": [] }));
                 "DECLINED"
             }
-            Ok(embedding) => {
+            Ok(face) => {
                 let hits = st
                     .collections
-                    .search(&st.store, &ids, &embedding, min_similarity, k)
+                    .search(&st.store, &ids, &face.embedding, min_similarity, k)
                     .await
                     .map_err(|e| SystemError(e.to_string()))?;
                 let matches: Vec<Value> = hits
@@ -161,7 +161,9 @@ pub(super) async fn run(
                     entry.insert("person_image_id".into(), json!(best.person_image_id));
                     entry.insert("collection_id".into(), json!(best.collection_id));
                 }
-                entry.insert("results_data".into(), json!({ "matches": matches }));
+                let mut data = json!({ "matches": matches });
+                add_faces(&mut data, face.faces.as_ref());
+                entry.insert("results_data".into(), data);
                 if hits.is_empty() {
                     "SUCCESS"
                 } else {

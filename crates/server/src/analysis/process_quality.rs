@@ -8,7 +8,7 @@ use faceproof_engine::{AnalyzeOptions, Engine, MediaReport};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::faces::{analyze, policy_for, problem_json, round4, source_keys};
+use super::faces::{add_faces, analyze, faces_json, policy_for, problem_json, round4, source_keys};
 use super::{BestShot, MediaInput, Outcome, SystemError, Thresholds};
 
 /// The id of the best shot of `source` made by `analysis`: the same on every retry, so a job run
@@ -48,7 +48,7 @@ pub(super) fn run_quality(
         let (gesture_tag, gesture) = gesture_of(&m.tags).unzip();
         let is_video = m.kind != "IMAGE";
         let opts = AnalyzeOptions {
-            policy: policy_for(m),
+            policy: policy_for(m, thresholds),
             embedding: false,
             liveness: true,
             attributes: is_video,
@@ -76,8 +76,8 @@ pub(super) fn run_quality(
                     _ => "DECLINED",
                 };
                 match &report {
-                    MediaReport::Image(r) => {
-                        data["faces_found"] = json!(r.faces_found);
+                    MediaReport::Image(_) => {
+                        add_faces(&mut data, faces_json(&report).as_ref());
                         if extract_best_shot {
                             output_images.push(json!({ "media_id": m.media_id }));
                         }

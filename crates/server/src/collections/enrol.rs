@@ -27,7 +27,7 @@ fn face_error(key: &str, e: EngineError) -> ApiError {
             json!({ "media_key": key, "reason": "no_face" }),
         ),
         EngineError::MultipleFaces { count } => (
-            format!("File '{key}': {count} faces found; a collection photo must show exactly one"),
+            format!("File '{key}': {count} faces of comparable size found; a collection photo must show one person"),
             json!({ "media_key": key, "reason": "multiple_faces", "faces": count }),
         ),
         _ => {
@@ -40,11 +40,38 @@ fn face_error(key: &str, e: EngineError) -> ApiError {
     ApiError::new(Code::InvalidValue, message).with_details(details)
 }
 
-/// Detect exactly one face on each photo and embed it (once, through the inference pool).
-/// The first photo that fails refuses them all.
+/// The face policy of a company's photos: `strict` when its `face_policy` setting (else the
+/// server's) says so, otherwise the dominant face with bystanders allowed.
+pub async fn face_policy(
+    store: &crate::store::Store,
+    cfg: &crate::config::Config,
+    company: Option<Uuid>,
+) -> ApiResult<FacePolicy> {
+    let setting = match company {
+        Some(c) => store.company_settings(c).await?,
+        None => None,
+    };
+    let strict = match setting
+        .as_ref()
+        .and_then(|s| s.get("face_policy"))
+        .and_then(Value::as_str)
+    {
+        Some(p) => p == "strict",
+        None => cfg.strict_faces(),
+    };
+    Ok(if strict {
+        FacePolicy::Strict
+    } else {
+        FacePolicy::Dominant
+    })
+}
+
+/// Detect the subject's face on each photo under `policy` and embed it (once, through the
+/// inference pool). The first photo that fails refuses them all.
 pub async fn embed_photos(
     inference: &Inference,
     photos: Vec<Prepared>,
+    policy: FacePolicy,
 ) -> ApiResult<Vec<Embedded>> {
     let mut out = Vec::with_capacity(photos.len());
     for prepared in photos {
@@ -52,7 +79,7 @@ pub async fn embed_photos(
         let (prepared, result) = inference
             .run("enrol", move |engine| {
                 let opts = AnalyzeOptions {
-                    policy: FacePolicy::RequireSingle,
+                    policy,
                     embedding: true,
                     liveness: false,
                     attributes: false,

@@ -25,8 +25,9 @@
 //!
 //! # Enrolment
 //!
-//! [`embed_photos`] runs every uploaded photo through the engine once (decode, detect under
-//! [`faceproof_engine::FacePolicy::RequireSingle`], embed). A photo without a face, with several faces, or corrupt
+//! [`embed_photos`] runs every uploaded photo through the engine once (decode, detect under the
+//! company's [`face_policy`]: the dominant face, smaller background faces ignored, unless strict;
+//! embed). A photo without a face, with two comparable faces, or corrupt
 //! refuses the whole request (error 4/400 with `details.reason` `no_face` / `multiple_faces` /
 //! `unreadable`), before anything is written. [`store_images`] writes the files to the blob store
 //! under `collections/<collection>/<person>/<image>/`, then the rows and change-log entries in one
@@ -34,6 +35,7 @@
 
 mod enrol;
 mod index;
+pub mod reindex;
 
-pub use enrol::{embed_photos, person_prefix, store_images, Embedded};
+pub use enrol::{embed_photos, face_policy, person_prefix, store_images, Embedded};
 pub use index::{CollectionIndex, Hit};

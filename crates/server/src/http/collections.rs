@@ -33,7 +33,7 @@ use crate::auth::policy::{
     authorize, authorize_collection_role, list_scope, Action, Object, Resource, Scope,
 };
 use crate::auth::Actor;
-use crate::collections::{embed_photos, person_prefix, store_images};
+use crate::collections::{embed_photos, face_policy, person_prefix, store_images};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::collections::{CollectionRow, PersonImageRow, PersonRow};
 use crate::store::now_us;
@@ -393,12 +393,14 @@ async fn read_photos(mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload> {
 /// Validate, embed and store photos for `person` (a new person when `is_new`).
 async fn enrol(
     st: &AppState,
+    company: Option<Uuid>,
     person: &PersonRow,
     is_new: bool,
     upload: PhotoUpload,
 ) -> ApiResult<Vec<PersonImageRow>> {
     let prepared = uploads::prepare(upload.files, &st.cfg).await?;
-    let embedded = embed_photos(&st.inference, prepared).await?;
+    let policy = face_policy(&st.store, &st.cfg, company).await?;
+    let embedded = embed_photos(&st.inference, prepared, policy).await?;
     let store = st.store.clone();
     let model = st.inference.pack_id().to_string();
     let (images, changes) = store_images(
@@ -444,7 +446,7 @@ async fn add_person(
         time_created: now,
         time_updated: now,
     };
-    let images = enrol(&st, &person, true, upload).await?;
+    let images = enrol(&st, c.company_id, &person, true, upload).await?;
     Ok((
         StatusCode::CREATED,
         Json(person_view(&base, &person, &images)),
@@ -513,9 +515,9 @@ async fn add_images(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Vec<PersonImageView>>)> {
-    let (_, p) = load_person(&st, &actor, &cid, &pid, Action::Update).await?;
+    let (c, p) = load_person(&st, &actor, &cid, &pid, Action::Update).await?;
     let upload = read_photos(multipart(&headers, mp)?, &st).await?;
-    let images = enrol(&st, &p, false, upload).await?;
+    let images = enrol(&st, c.company_id, &p, false, upload).await?;
     Ok((
         StatusCode::CREATED,
         Json(images.iter().map(|i| image_view(&base, i)).collect()),
@@ -622,7 +624,8 @@ async fn search(
         return Err(ApiError::value("Send exactly one photo to search with"));
     }
     let prepared = uploads::prepare(upload.files, &st.cfg).await?;
-    let embedded = embed_photos(&st.inference, prepared).await?;
+    let policy = face_policy(&st.store, &st.cfg, c.company_id).await?;
+    let embedded = embed_photos(&st.inference, prepared, policy).await?;
     let calibration = st.inference.options().calibration;
     let min_similarity = calibration.similarity_for(threshold);
     let hits = st

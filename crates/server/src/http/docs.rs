@@ -166,10 +166,11 @@ the folder with its finished analyses; a refused order removes the folder. \
 
 const FOLDER_LIST: &str = "Filters: `offset` (0), `limit` (100, ≤ 1000), `sorting` = time_created{asc|desc} | \
 time_updated{asc|desc} (default time_created{desc}), `time_created.min/.max`, `time_updated.min/.max` (UNIX \
-seconds, inclusive), `meta_data=key==value` / `meta_data=key!=value` (repeatable; values compared as text; `!=` \
-also matches folders without the key), `resolution_status` (comma list), `folder_id` (comma list), `user_id`, \
-`company_id`, `analysis_type` and `analysis_resolution` (comma lists: folders with an analysis of that type and/or \
-result), `with_analyses=true`. Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
+seconds, inclusive), `meta_data=key==value` / `meta_data=key!=value` (repeatable; the key is the text before the first \
+`==` or `!=`, so a value may contain them; values compared as text; `!=` also matches folders without the key), \
+`resolution_status` (comma list), `folder_id` (comma list), `user_id`, `company_id`, `analysis_type` and \
+`analysis_resolution` (comma lists: folders with an analysis of that type and/or result), `with_analyses=true`. \
+Response `{items, total}` (`count` = total too; Oz only confirms `items`). \
 Visibility: ADMIN/OPERATOR all; CLIENT ADMIN/CLIENT OPERATOR their company; CLIENT/CLIENT SERVICE their own.";
 
 const META: &str = "GET returns the metadata object. POST replaces it with the body, PATCH merges the body into it \
@@ -295,8 +296,8 @@ const ENDPOINTS: &[Endpoint] = &[
     ep("get", "/api/analyses/{analysis_id}", "Get analysis", ANALYSIS_READ),
     ep("patch", "/api/analyses/{analysis_id}", "Operator decision", "Body `{\"resolution_status\": \"SUCCESS\"|\"DECLINED\", \"comment\"?}` on an analysis in OPERATOR_REQUIRED (else 4/409). ADMIN, OPERATOR, and the company's CLIENT ADMIN / CLIENT OPERATOR (others 9/403). Recorded in the analysis' `decisions` (user_id, before, after, comment, time); the folder status is recomputed."),
     ep("get", "/api/folders/{folder_id}/webhooks", "Webhook deliveries", "Every delivery of the folder's finished orders: url, state (PENDING, DELIVERED, FAILED) and each attempt (status_code, error, duration_ms, time). Webhook format and signature: see `POST …/analyses`."),
-    ep("get", "/api/companies/{company_id}/settings", "Company settings", "ADMIN or the company's CLIENT ADMIN. `liveness_threshold`, `biometry_threshold`, `biometry_operator_threshold` (start of the review zone; null = none), `collection_threshold`, `resolution_endpoint` (default webhook), `webhook_secret` (made on first read), `web_sdk` (the web plugin settings in force)."),
-    ep("patch", "/api/companies/{company_id}/settings", "Change company settings", "Any of the thresholds (0..1, null = server default), `resolution_endpoint` (http(s) URL or null), `rotate_webhook_secret: true`, `web_sdk` (an object of web plugin settings, each null = server default: `allowed_origins` [scheme://host[:port] or *], `architecture` normal|capture, `result_mode` safe|status|folder|full, `actions_default` [actions or auto], `actions_default_importance`, `lang_allow`, `lang_default`, `extract_best_shot`; `web_sdk: null` resets all). Unknown keys → 4."),
+    ep("get", "/api/companies/{company_id}/settings", "Company settings", "ADMIN or the company's CLIENT ADMIN. `liveness_threshold`, `biometry_threshold`, `biometry_operator_threshold` (start of the review zone; null = none), `collection_threshold`, `face_policy` (`dominant`: smaller background faces are bystanders, reported in `results_data.faces_found`/`bystanders`; `strict`: any second face declines), `resolution_endpoint` (default webhook), `webhook_secret` (made on first read), `web_sdk` (the web plugin settings in force)."),
+    ep("patch", "/api/companies/{company_id}/settings", "Change company settings", "Any of the thresholds (0..1, null = server default), `face_policy` (`dominant`, `strict` or null), `resolution_endpoint` (http(s) URL or null), `rotate_webhook_secret: true`, `web_sdk` (an object of web plugin settings, each null = server default: `allowed_origins` [scheme://host[:port] or *], `architecture` normal|capture, `result_mode` safe|status|folder|full, `actions_default` [actions or auto], `actions_default_importance`, `lang_allow`, `lang_default`, `extract_best_shot`; `web_sdk: null` resets all). Unknown keys → 4."),
     ep("post", "/api/instant/folders", "Instant analyses (nothing stored)", "Same multipart body as folder creation (payload `analyses`; default: quality). The analyses run and the answer carries `media` (no URLs) and finished `analyses`; best shots come inline as `data:image/jpeg;base64,…` URLs. No folder, media, analysis or job row and no file is written. COLLECTION → 2 (501); `resolution_endpoint` → 4."),
     ep("get", "/api/media/{media_id}", "Get media", "`original_url` (stored file), `video_url` (videos and shots sets), `thumb_url` (JPEG, 320 px), `preview_url` (videos: the stored video, no transcoding yet). URLs are absolute (`public_url` or the Host header) and need the token header like every call."),
     ep("patch", "/api/media/{media_id}", "Set tags", "Body `{\"tags\": [...]}`; `[]` clears; unknown tag → 4."),

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult, Code};
-use crate::store::folders::{FolderFilter, FolderRow, MetaOp, SortBy};
+use crate::store::folders::{FolderFilter, FolderRow, SortBy};
 use crate::store::now_us;
 use crate::uploads;
 use crate::views::{self, FolderView, MediaView};
@@ -168,24 +168,6 @@ async fn list_media(
     Ok(Json(media.iter().map(|m| views::media(&base, m)).collect()))
 }
 
-fn parse_meta_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
-    let (key, op, value) = if let Some((k, v)) = s.split_once("!=") {
-        (k, MetaOp::Ne, v)
-    } else if let Some((k, v)) = s.split_once("==") {
-        (k, MetaOp::Eq, v)
-    } else {
-        return Err(ApiError::value(format!(
-            "meta_data filter '{s}' must be key==value or key!=value"
-        )));
-    };
-    if key.trim().is_empty() {
-        return Err(ApiError::value("meta_data filter needs a key"));
-    }
-    crate::metadata::check_key(key.trim(), "meta_data filter")?;
-    crate::metadata::check_string(value, "meta_data filter")?;
-    Ok((key.trim().to_string(), op, value.to_string()))
-}
-
 const STATUSES: &[&str] = &[
     "INITIAL",
     "PROCESSING",
@@ -224,7 +206,7 @@ async fn list(
         meta: q
             .all("meta_data")
             .into_iter()
-            .map(parse_meta_filter)
+            .map(crate::metadata::parse_filter)
             .collect::<ApiResult<_>>()?,
         resolution_status,
         user_id: q.uuid("user_id")?,

@@ -53,7 +53,7 @@ pub fn routes() -> Router<AppState> {
 type St = State<AppState>;
 type Id = Path<String>;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verb {
     Get,
     Replace,
@@ -75,6 +75,30 @@ fn body_object(body: Option<Value>) -> ApiResult<serde_json::Map<String, Value>>
             "The metadata body must be a JSON object",
         )),
     }
+}
+
+/// The metadata after a write: replaced by the body, the body merged in (`null` removes a key),
+/// or emptied. Not yet checked against the limits.
+fn updated(verb: Verb, current: Value, body: Option<Value>) -> ApiResult<Value> {
+    Ok(match verb {
+        Verb::Get => current,
+        Verb::Replace => Value::Object(body_object(body)?),
+        Verb::Merge => {
+            let mut current = match current {
+                Value::Object(m) => m,
+                _ => Default::default(),
+            };
+            for (k, v) in body_object(body)? {
+                if v.is_null() {
+                    current.remove(&k);
+                } else {
+                    current.insert(k, v);
+                }
+            }
+            Value::Object(current)
+        }
+        Verb::Clear => json!({}),
+    })
 }
 
 async fn handle(
@@ -115,22 +139,7 @@ async fn handle(
     authorize(&actor, action, &object)?;
     let new = match verb {
         Verb::Get => return Ok(Json(owner.meta_data).into_response()),
-        Verb::Replace => Value::Object(body_object(body)?),
-        Verb::Merge => {
-            let mut current = match owner.meta_data {
-                Value::Object(m) => m,
-                _ => Default::default(),
-            };
-            for (k, v) in body_object(body)? {
-                if v.is_null() {
-                    current.remove(&k);
-                } else {
-                    current.insert(k, v);
-                }
-            }
-            Value::Object(current)
-        }
-        Verb::Clear => json!({}),
+        verb => updated(verb, owner.meta_data, body)?,
     };
     crate::metadata::check(&new, "meta_data")?;
     st.store.meta_set(target, id, &new).await?;
@@ -138,4 +147,70 @@ async fn handle(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(Json(new).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            "[a-z\u{0}]{0,4}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map("meta_data|[a-c]{1,2}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Replace, merge and clear on any current metadata and any body: the documented result, or
+    /// error 3 for a body that is not an object; what is stored is then checked against the
+    /// limits (error 4).
+    #[test]
+    fn writes_follow_the_documented_verbs() {
+        let cases = proptest::test_runner::Config::with_cases(512);
+        proptest!(cases, |(current in value(), body in prop::option::of(value()))| {
+            let fields = match &body {
+                Some(Value::Object(m)) if m.len() == 1 && m.get("meta_data").is_some_and(Value::is_object) => {
+                    m["meta_data"].as_object().cloned()
+                }
+                Some(Value::Object(m)) => Some(m.clone()),
+                _ => None,
+            };
+            for verb in [Verb::Replace, Verb::Merge, Verb::Clear] {
+                let got = updated(verb, current.clone(), body.clone());
+                let Some(fields) = fields.clone().filter(|_| verb != Verb::Clear) else {
+                    match got {
+                        Ok(v) => prop_assert!(verb == Verb::Clear && v.as_object().is_some_and(|o| o.is_empty())),
+                        Err(e) => prop_assert_eq!(e.code, crate::errors::Code::InvalidStructure),
+                    }
+                    continue;
+                };
+                let got = got.unwrap();
+                let m = got.as_object().unwrap();
+                for (k, v) in &fields {
+                    prop_assert_eq!(m.get(k), (!v.is_null() || verb == Verb::Replace).then_some(v));
+                }
+                if verb == Verb::Merge {
+                    for (k, v) in current.as_object().into_iter().flatten() {
+                        if !fields.contains_key(k) {
+                            prop_assert_eq!(m.get(k), Some(v));
+                        }
+                    }
+                } else {
+                    prop_assert_eq!(m.len(), fields.len());
+                }
+                if let Err(e) = crate::metadata::check(&got, "meta_data") {
+                    prop_assert_eq!(e.code, crate::errors::Code::InvalidValue);
+                }
+            }
+        });
+    }
 }

@@ -314,21 +314,25 @@ pub fn unix_time_us(x: f64) -> i64 {
     us.clamp(i64::MIN as f64, i64::MAX as f64) as i64
 }
 
-/// A stored file as the response body (`what` names it in the 404 when the bytes are missing).
+/// A stored file as the response body (`what` names it in the 404 when the bytes are missing),
+/// streamed from the media store: a large video is never held whole in memory here. A missing
+/// object fails before the first byte (a 404); a store failing mid-stream ends the response
+/// early, which the client sees as a body shorter than its `Content-Length`.
 pub async fn stored_file(
     st: &AppState,
     key: &str,
     mime: &str,
     what: &str,
 ) -> ApiResult<axum::response::Response> {
-    let bytes = st.blobs.get(key).await.map_err(|e| {
+    let file = st.blobs.get_stream(key).await.map_err(|e| {
         tracing::error!("reading a stored file ({what}): {e}");
         ApiError::not_found(what)
     })?;
     axum::response::Response::builder()
         .header(axum::http::header::CONTENT_TYPE, mime)
+        .header(axum::http::header::CONTENT_LENGTH, file.size)
         .header(axum::http::header::CACHE_CONTROL, "private, no-store")
-        .body(axum::body::Body::from(bytes))
+        .body(axum::body::Body::from_stream(file.chunks))
         .map_err(ApiError::internal)
 }
 

@@ -1,6 +1,6 @@
-//! `/api/companies/{id}/settings`: the per-company thresholds, default webhook URL and webhook
-//! secret that steer analyses, and the web plugin's settings (`web_sdk`, see [`crate::web_sdk`])
-//! (ADMIN, or the company's CLIENT ADMIN).
+//! `/api/companies/{id}/settings`: the per-company thresholds, face policy, default webhook URL
+//! and webhook secret that steer analyses, and the web plugin's settings (`web_sdk`, see
+//! [`crate::web_sdk`]) (ADMIN, or the company's CLIENT ADMIN).
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -56,6 +56,7 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "biometry_threshold": s.get("biometry_threshold").cloned().unwrap_or(json!(cfg.biometry_threshold)),
         "biometry_operator_threshold": s.get("biometry_operator_threshold").cloned().unwrap_or(Value::Null),
         "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(json!(cfg.collection_threshold)),
+        "face_policy": s.get("face_policy").cloned().unwrap_or(json!(cfg.face_policy)),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,
         "web_sdk": crate::web_sdk::settings(cfg, &s),
@@ -112,6 +113,19 @@ async fn update_settings(
                 }
                 _ => return Err(ApiError::value("resolution_endpoint must be a URL or null")),
             },
+            "face_policy" => match v {
+                Value::Null => {
+                    settings.as_object_mut().map(|o| o.remove("face_policy"));
+                }
+                Value::String(p) if p == "dominant" || p == "strict" => {
+                    settings["face_policy"] = json!(p);
+                }
+                _ => {
+                    return Err(ApiError::value(
+                        "face_policy must be \"dominant\" (bystanders allowed), \"strict\" (any second face declines) or null",
+                    ))
+                }
+            },
             "web_sdk" => {
                 let mut stored = settings.get("web_sdk").cloned().unwrap_or_else(|| json!({}));
                 if v.is_null() {
@@ -129,7 +143,7 @@ async fn update_settings(
             other => {
                 return Err(ApiError::value(format!(
                     "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
-                     biometry_operator_threshold, collection_threshold, resolution_endpoint, rotate_webhook_secret, web_sdk)"
+                     biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, rotate_webhook_secret, web_sdk)"
                 )))
             }
         }

@@ -684,6 +684,84 @@ impl Store {
 }
 
 impl Store {
+    /// How many enrolled images carry an embedding of another model than `model`.
+    pub async fn person_images_to_reindex_count(&self, model: &str) -> sqlx::Result<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM person_images WHERE embedding_model <> $1")
+            .bind(model)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
+    }
+
+    /// Enrolled images whose embedding another model made, in id order after `after` (keyset
+    /// paging), at most `limit`.
+    pub async fn person_images_to_reindex(
+        &self,
+        model: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<PersonImageRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {IMAGE_COLUMNS} FROM person_images \
+             WHERE embedding_model <> $1 AND person_image_id > $2 \
+             ORDER BY person_image_id LIMIT $3"
+        ))
+        .bind(model)
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(image_from_row).collect()
+    }
+
+    /// Replace an image's embedding by one of `model` and log an `image_added` entry, in one
+    /// transaction: every running index picks the new vector up (and an index of another model
+    /// drops the image, whose vector no longer is of its model). `None` when the image is gone.
+    pub async fn person_image_reembed(
+        &self,
+        image: &PersonImageRow,
+        model: &str,
+        embedding: &[f32],
+    ) -> sqlx::Result<Option<Change>> {
+        let mut tx = self.pool.begin().await?;
+        let touched = sqlx::query(
+            "UPDATE person_images SET embedding_model = $2, embedding_dim = $3, embedding = $4, \
+             time_updated = $5 WHERE person_image_id = $1",
+        )
+        .bind(image.person_image_id.to_string())
+        .bind(model)
+        .bind(embedding.len() as i64)
+        .bind(embedding_to_bytes(embedding))
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if touched == 0 {
+            return Ok(None);
+        }
+        let seq = next_seqs(&mut tx, 1).await?;
+        log_change(
+            &mut tx,
+            seq,
+            ChangeOp::ImageAdded,
+            image.collection_id,
+            Some(image.person_id),
+            Some(image.person_image_id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Change {
+            seq,
+            op: ChangeOp::ImageAdded,
+            collection_id: image.collection_id,
+            person_id: Some(image.person_id),
+            person_image_id: Some(image.person_image_id),
+            embedding: Some(embedding.to_vec()),
+        }))
+    }
+}
+
+impl Store {
     /// Drop change-log entries older than `age_secs`, always keeping the newest: a process that
     /// lagged behind longer sees a hole in the sequence and reloads its index from the tables.
     pub async fn collection_changes_prune(&self, age_secs: i64) -> sqlx::Result<u64> {

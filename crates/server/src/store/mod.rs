@@ -117,9 +117,11 @@ impl Store {
     /// SQL for "the text value of key `$n` of the JSON document in `column`".
     pub fn json_text(&self, column: &str, placeholder: &str) -> String {
         match self.backend {
-            Backend::Sqlite => {
-                format!("CAST(json_extract({column}, '$.\"' || {placeholder} || '\"') AS TEXT)")
-            }
+            // Not a JSON path built from the key: a key holding `"` or `\` cannot be spelled in
+            // one, so such a filter found nothing. json_each compares keys as plain text.
+            Backend::Sqlite => format!(
+                "(SELECT CAST(value AS TEXT) FROM json_each({column}) WHERE key = {placeholder})"
+            ),
             Backend::Postgres => format!("(CAST({column} AS jsonb) ->> {placeholder})"),
         }
     }

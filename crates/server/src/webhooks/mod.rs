@@ -30,7 +30,7 @@ mod delivery;
 mod target;
 
 pub use delivery::webhook_loop;
-pub use target::check_allowed;
+pub use target::{check_allowed, is_internal};
 
 pub const SIGNATURE_HEADER: &str = "x-faceproof-signature";
 

@@ -12,11 +12,15 @@
 //! Names are checked again where it matters, at connect time: the delivery client resolves through
 //! [`GuardedResolver`], which drops internal addresses of hosts that are not trusted, so a name
 //! that resolved to a public address when the order was placed cannot be switched to an internal
-//! one later (DNS rebinding). Redirects are never followed.
+//! one later (DNS rebinding). It asks the system resolver, or the operator's DNS server when
+//! `webhook_dns_server` is set. Redirects are never followed.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use hickory_resolver::config::{NameServerConfigGroup, ResolveHosts, ResolverConfig};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::TokioResolver;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 
@@ -136,11 +140,14 @@ pub fn check_allowed(cfg: &Config, url: &str) -> Result<(), ApiError> {
 #[derive(Clone)]
 pub struct GuardedResolver {
     cfg: Arc<Config>,
+    /// The operator's DNS server (`webhook_dns_server`); `None` asks the system resolver.
+    upstream: Option<TokioResolver>,
 }
 
 impl GuardedResolver {
     pub fn new(cfg: Arc<Config>) -> Self {
-        GuardedResolver { cfg }
+        let upstream = cfg.webhook_dns_server.map(dns_server);
+        GuardedResolver { cfg, upstream }
     }
 
     /// Trusted hosts may resolve to anything; others only to public addresses.
@@ -158,28 +165,50 @@ impl GuardedResolver {
     }
 }
 
+/// A resolver that asks `server` only (UDP, TCP for truncated answers), with no hosts file and no
+/// search domains: the operator chose that server to answer for webhook hosts.
+fn dns_server(server: SocketAddr) -> TokioResolver {
+    let servers = NameServerConfigGroup::from_ips_clear(&[server.ip()], server.port(), true);
+    let config = ResolverConfig::from_parts(None, vec![], servers);
+    let mut builder =
+        TokioResolver::builder_with_config(config, TokioConnectionProvider::default());
+    builder.options_mut().use_hosts_file = ResolveHosts::Never;
+    builder.build()
+}
+
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         let trusted = self.trusted(&host);
+        let upstream = self.upstream.clone();
         Box::pin(async move {
-            let found = guarded_lookup(&host, trusted).await?;
+            let found = guarded_lookup(&host, trusted, upstream.as_ref()).await?;
             Ok(Box::new(found.into_iter()) as Addrs)
         })
     }
 }
 
-/// Resolve `host`, keeping only public addresses unless it is trusted.
+/// Resolve `host` (through `upstream` when given, else the system resolver), keeping only public
+/// addresses unless it is trusted.
 async fn guarded_lookup(
     host: &str,
     trusted: bool,
+    upstream: Option<&TokioResolver>,
 ) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
     if !trusted && localhost_name(host) {
         return Err(blocked(host));
     }
-    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
-        .await?
-        .filter(|a| trusted || !is_internal(a.ip()))
+    let addresses: Vec<IpAddr> = match upstream {
+        Some(resolver) => resolver.lookup_ip(host).await?.iter().collect(),
+        None => tokio::net::lookup_host((host, 0))
+            .await?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    let found: Vec<SocketAddr> = addresses
+        .into_iter()
+        .filter(|ip| trusted || !is_internal(*ip))
+        .map(|ip| SocketAddr::new(ip, 0))
         .collect();
     if found.is_empty() {
         return Err(blocked(host));
@@ -267,9 +296,9 @@ mod tests {
 
     #[tokio::test]
     async fn resolution_keeps_only_public_addresses_of_untrusted_names() {
-        assert!(guarded_lookup("127.0.0.1", false).await.is_err());
-        assert!(guarded_lookup("localhost", false).await.is_err());
-        assert!(guarded_lookup("127.0.0.1", true).await.is_ok());
+        assert!(guarded_lookup("127.0.0.1", false, None).await.is_err());
+        assert!(guarded_lookup("localhost", false, None).await.is_err());
+        assert!(guarded_lookup("127.0.0.1", true, None).await.is_ok());
     }
 
     #[test]
@@ -278,5 +307,96 @@ mod tests {
         assert!(check_allowed(&c, "http://127.0.0.1:8089/hook").is_ok());
         assert!(check_allowed(&c, "http://[::1]:9000/hook").is_ok());
         assert!(check_allowed(&c, "http://127.0.0.1:8090/hook").is_err());
+    }
+
+    /// A DNS server on 127.0.0.1 (UDP) that answers `A rebind.example` with 93.184.216.34 the
+    /// first time and 127.0.0.1 afterwards, with TTL 0 so no answer is cached; every other name
+    /// is NXDOMAIN. Returns its address and the number of `A rebind.example` queries seen.
+    fn rebinding_dns() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+        use hickory_resolver::proto::rr::{rdata::A, RData, Record, RecordType};
+        use hickory_resolver::proto::serialize::binary::BinEncodable;
+        use std::sync::atomic::Ordering;
+
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let queries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = queries.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf) {
+                let Ok(request) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let mut response = Message::new();
+                response
+                    .set_id(request.id())
+                    .set_message_type(MessageType::Response)
+                    .set_op_code(request.op_code())
+                    .set_recursion_desired(request.recursion_desired())
+                    .set_recursion_available(true)
+                    .add_queries(request.queries().to_vec());
+                for q in request.queries() {
+                    let name = q.name().to_ascii().to_ascii_lowercase();
+                    if name.trim_end_matches('.') != "rebind.example" {
+                        response.set_response_code(ResponseCode::NXDomain);
+                    } else if q.query_type() == RecordType::A {
+                        let ip = if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                            Ipv4Addr::new(93, 184, 216, 34)
+                        } else {
+                            Ipv4Addr::LOCALHOST
+                        };
+                        response.add_answer(Record::from_rdata(
+                            q.name().clone(),
+                            0,
+                            RData::A(A(ip)),
+                        ));
+                    }
+                }
+                let _ = socket.send_to(&response.to_bytes().unwrap(), peer);
+            }
+        });
+        (addr, queries)
+    }
+
+    #[tokio::test]
+    async fn a_name_rebound_to_loopback_is_dropped_by_the_operators_resolver() {
+        let (dns, queries) = rebinding_dns();
+        let cfg = Arc::new(Config {
+            webhook_dns_server: Some(dns),
+            ..Config::default()
+        });
+        let resolver = GuardedResolver::new(cfg);
+        let resolve = |name: &str| resolver.resolve(name.parse().unwrap());
+        // Public at first: resolved through the configured server.
+        let first: Vec<SocketAddr> = resolve("rebind.example").await.unwrap().collect();
+        assert_eq!(first, vec!["93.184.216.34:0".parse().unwrap()]);
+        // Then the same name points at loopback: nothing is left to connect to.
+        for _ in 0..2 {
+            let err = resolve("REBIND.example.")
+                .await
+                .err()
+                .expect("loopback is dropped");
+            assert!(err.to_string().contains("internal"), "{err}");
+        }
+        assert_eq!(
+            queries.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "one query per lookup"
+        );
+        // A name the server does not know fails as a lookup error, not a panic.
+        assert!(resolve("unknown.example").await.is_err());
+        // A host the operator trusts may resolve to loopback through the same server.
+        let trusted = GuardedResolver::new(Arc::new(Config {
+            webhook_dns_server: Some(dns),
+            webhook_allowed_hosts: vec!["rebind.example:8080".into()],
+            ..Config::default()
+        }));
+        let addrs: Vec<SocketAddr> = trusted
+            .resolve("rebind.example".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(addrs, vec!["127.0.0.1:0".parse().unwrap()]);
     }
 }

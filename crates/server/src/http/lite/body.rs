@@ -316,4 +316,253 @@ mod tests {
         let err = unwrap_base64(b"not base64!", true, "x").unwrap_err();
         assert_eq!(err.code, Code::InvalidValue);
     }
+
+    // -----------------------------------------------------------------------------------------
+    // Property tests: Lite bodies and templates as clients may send them.
+
+    use crate::http::lite::parse_template;
+    use axum::body::Body;
+    use axum::extract::FromRequest;
+    use axum::http::Request;
+    use faceproof_engine::models::PackManifest;
+    use faceproof_engine::template::{ModelId, Template};
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use proptest::test_runner::Config as Cases;
+
+    fn server_model() -> ModelId {
+        ModelId::of_pack(&PackManifest::default_pack()).unwrap()
+    }
+
+    fn unit_vector() -> impl Strategy<Value = Vec<f32>> {
+        prop::collection::vec(-1.0f32..1.0, 512).prop_filter_map("not all zero", |v| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            (n > 1e-3).then(|| v.iter().map(|x| x / n).collect())
+        })
+    }
+
+    /// The ways a client may send a template: raw, base64 (announced or recognised by its
+    /// prefix), wrapped base64, a data URL.
+    fn spell(bytes: &[u8], how: u8) -> (Vec<u8>, bool) {
+        let text = template::to_base64(bytes);
+        match how % 5 {
+            0 => (bytes.to_vec(), false),
+            1 => (text.into_bytes(), true),
+            2 => (text.into_bytes(), false),
+            3 => {
+                let wrapped: Vec<u8> = text
+                    .as_bytes()
+                    .chunks(76)
+                    .flat_map(|c| c.iter().copied().chain(*b"\n"))
+                    .collect();
+                (wrapped, true)
+            }
+            _ => (
+                format!("data:application/octet-stream;base64,{text}").into_bytes(),
+                true,
+            ),
+        }
+    }
+
+    #[test]
+    fn templates_survive_every_transfer_spelling() {
+        let model = server_model();
+        proptest!(Cases::with_cases(128), |(vector in unit_vector(), how in any::<u8>())| {
+            let t = Template::new(model.clone(), vector);
+            let bytes = t.to_bytes().unwrap();
+            let (sent, base64) = spell(&bytes, how);
+            let got = unwrap_base64(&sent, base64, "template").unwrap();
+            prop_assert_eq!(&got, &bytes);
+            prop_assert_eq!(parse_template(&got, &model, "template").unwrap(), t);
+        });
+    }
+
+    /// One edit of a valid template or its base64 text.
+    fn mutate(mut bytes: Vec<u8>, edits: &[(Index, u8, u8)]) -> Vec<u8> {
+        for (at, kind, b) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            let i = at.index(bytes.len());
+            match kind % 4 {
+                0 => bytes[i] = *b,
+                1 => bytes.insert(i, *b),
+                2 => {
+                    bytes.remove(i);
+                }
+                _ => bytes.truncate(i),
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn damaged_templates_are_error_4_with_a_reason() {
+        let model = server_model();
+        let reasons = [
+            "base64",
+            "not_a_template",
+            "unsupported_template_version",
+            "malformed_template",
+            "corrupt_template",
+            "other_model",
+            "invalid_template_vector",
+        ];
+        let edits = prop::collection::vec((any::<Index>(), any::<u8>(), any::<u8>()), 1..6);
+        proptest!(Cases::with_cases(512), |(vector in unit_vector(), how in any::<u8>(), edits in edits, random in prop::collection::vec(any::<u8>(), 0..64))| {
+            let bytes = Template::new(model.clone(), vector).to_bytes().unwrap();
+            let (sent, base64) = spell(&bytes, how);
+            for (body, base64) in [(mutate(sent, &edits), base64), (random.clone(), true), (random.clone(), false)] {
+                let parsed = unwrap_base64(&body, base64, "template")
+                    .and_then(|b| parse_template(&b, &model, "template"));
+                if let Err(e) = parsed {
+                    prop_assert_eq!(e.code, Code::InvalidValue, "{}", e.message);
+                    let reason = e.details["reason"].as_str().unwrap_or_default();
+                    prop_assert!(reasons.contains(&reason), "{reason}: {}", e.message);
+                }
+            }
+        });
+    }
+
+    /// A multipart body of `(name, per-part base64, bytes)` parts.
+    fn body_of(parts: &[(String, bool, Vec<u8>)], boundary: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, base64, bytes) in parts {
+            out.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"f\"\r\n")
+                    .as_bytes(),
+            );
+            if *base64 {
+                out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+            }
+            out.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
+            out.extend_from_slice(bytes);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        out
+    }
+
+    const BOUNDARY: &str = "lite-proptest-boundary-Qk9VTkRBUlk";
+
+    fn read(body: Vec<u8>, cfg: &Config, rt: &tokio::runtime::Runtime) -> ApiResult<Vec<Part>> {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/v1/face/pattern/compare")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let headers = req.headers().clone();
+        rt.block_on(async {
+            let mp = Multipart::from_request(req, &()).await;
+            read_parts(&headers, mp, cfg, "two templates").await
+        })
+    }
+
+    fn lite_limits() -> Config {
+        Config {
+            max_file_bytes: 300,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn multipart_parts_are_read_as_sent_within_the_limits() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let cfg = lite_limits();
+        let part = (
+            "[a-z0-9_]{1,10}",
+            any::<bool>(),
+            prop::collection::vec(any::<u8>(), 0..1400),
+        );
+        proptest!(Cases::with_cases(256), |(parts in prop::collection::vec(part, 0..10))| {
+            let framed = !parts.iter().any(|(_, _, b)| b.windows(BOUNDARY.len()).any(|w| w == BOUNDARY.as_bytes()));
+            prop_assume!(framed);
+            let sent: Vec<(String, bool, Vec<u8>)> = parts
+                .iter()
+                .map(|(n, b64, bytes)| (n.clone(), *b64, if *b64 { template::to_base64(bytes).into_bytes() } else { bytes.clone() }))
+                .collect();
+            let limit = cfg.max_file_bytes * 4 / 3 + 1024;
+            // Parts in order, each decoded from base64 when announced — unless its text looks
+            // like raw media or a raw template, which is used as sent.
+            let expected: Result<Vec<(String, Vec<u8>)>, Code> = (|| {
+                let mut out = Vec::new();
+                for ((name, _, bytes), (_, b64, on_wire)) in parts.iter().zip(&sent) {
+                    if out.len() == MAX_PARTS {
+                        return Err(Code::InvalidStructure);
+                    }
+                    if on_wire.len() as u64 > limit {
+                        return Err(Code::TooLarge);
+                    }
+                    let raw = on_wire.starts_with(&template::MAGIC) || media::sniff(on_wire).is_some();
+                    let decoded = if raw || !(*b64 || on_wire.starts_with(TEMPLATE_B64_PREFIX)) {
+                        on_wire.clone()
+                    } else if *b64 {
+                        bytes.clone()
+                    } else {
+                        unwrap_base64(on_wire, false, "part").map_err(|e| e.code)?
+                    };
+                    out.push((name.clone(), decoded));
+                }
+                Ok(out)
+            })();
+            let got = read(body_of(&sent, BOUNDARY), &cfg, &rt);
+            match (expected, got) {
+                (Ok(want), Ok(got)) => {
+                    let got: Vec<(String, Vec<u8>)> = got.into_iter().map(|p| (p.name, p.bytes)).collect();
+                    prop_assert_eq!(got, want);
+                }
+                (Err(code), Err(e)) => prop_assert_eq!(code, e.code, "{}", e.message),
+                (want, got) => prop_assert!(false, "expected {:?}, got {:?}",
+                    want.map(|w| w.len()), got.map(|g| g.len()).map_err(|e| e.message)),
+            }
+        });
+    }
+
+    #[test]
+    fn damaged_multipart_bodies_are_refused_cleanly() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let cfg = lite_limits();
+        let part = (
+            "[a-z0-9_]{1,10}",
+            any::<bool>(),
+            prop::collection::vec(any::<u8>(), 0..300),
+        );
+        let edits = prop::collection::vec((any::<Index>(), any::<u8>(), any::<u8>()), 1..8);
+        proptest!(Cases::with_cases(256), |(parts in prop::collection::vec(part, 1..4), edits in edits)| {
+            let body = mutate(body_of(&parts, BOUNDARY), &edits);
+            match read(body, &cfg, &rt) {
+                Ok(parts) => prop_assert!(parts.len() <= MAX_PARTS),
+                Err(e) => prop_assert!(
+                    matches!(e.code, Code::InvalidStructure | Code::InvalidValue | Code::TooLarge),
+                    "{:?}: {}", e.code, e.message
+                ),
+            }
+        });
+    }
+
+    #[test]
+    fn header_values_never_panic() {
+        proptest!(Cases::with_cases(256), |(value in prop::collection::vec(any::<u8>(), 0..40))| {
+            let Ok(v) = axum::http::HeaderValue::from_bytes(&value) else { return Ok(()) };
+            let mut headers = HeaderMap::new();
+            for name in [header::CONTENT_TYPE, header::AUTHORIZATION] {
+                headers.insert(name, v.clone());
+            }
+            headers.insert("content-transfer-encoding", v.clone());
+            headers.insert("x-api-key", v);
+            let ct = content_type(&headers);
+            prop_assert_eq!(ct.clone(), ct.trim().to_ascii_lowercase());
+            let _ = base64_mode(&headers);
+            let key = super::super::auth::presented_key(&headers);
+            prop_assert!(key.is_none_or(|k| !k.is_empty() && k == k.trim()));
+        });
+    }
 }

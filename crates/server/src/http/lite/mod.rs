@@ -4,8 +4,9 @@
 //!
 //! - Templates are [`faceproof_engine::template`] envelopes; a template of another model is
 //!   refused with error 4 naming both models.
-//! - Photos must show exactly one face ([`FacePolicy::RequireSingle`]): none → 4 with
-//!   `details.reason = "no_face"`, several → 4 with `"multiple_faces"`.
+//! - Photos must show one subject under the server's `face_policy` ([`FacePolicy::Dominant`]:
+//!   smaller background faces are ignored; `strict`: any second face refuses): none → 4 with
+//!   `details.reason = "no_face"`, two comparable faces → 4 with `"multiple_faces"`.
 //! - `Content-Transfer-Encoding: base64` makes bodies and multipart parts base64 text, and makes
 //!   `extract` answer in base64.
 //! - Authentication (`auth::LiteAuth`): with `lite_api_key` set every `/v1/face/…/{extract, compare,
@@ -114,7 +115,7 @@ fn engine_error(e: EngineError, part: &str) -> ApiError {
         EngineError::NoFace => ApiError::value(format!("No face found in the {part}"))
             .with_details(json!({ "reason": "no_face", "part": part })),
         EngineError::MultipleFaces { count } => ApiError::value(format!(
-            "{count} faces found in the {part}; the Lite API needs exactly one"
+            "{count} faces of comparable size found in the {part}; the Lite API needs one person"
         ))
         .with_details(json!({ "reason": "multiple_faces", "faces": count, "part": part })),
         other => {
@@ -133,23 +134,32 @@ fn engine_error(e: EngineError, part: &str) -> ApiError {
 /// A failure inside an engine run: which part, what happened.
 type PartFailure = (EngineError, String);
 
-const EMBED: AnalyzeOptions = AnalyzeOptions {
-    policy: FacePolicy::RequireSingle,
-    embedding: true,
-    liveness: false,
-    attributes: false,
-    expression: false,
-};
+/// The server's face policy (`face_policy` setting).
+fn policy(st: &AppState) -> FacePolicy {
+    if st.cfg.strict_faces() {
+        FacePolicy::Strict
+    } else {
+        FacePolicy::Dominant
+    }
+}
 
-/// The embedding of the one face of a photo (runs inside [`crate::inference::Inference::run`]).
-fn embed(engine: &Engine, image: &[u8]) -> Result<Vec<f32>, EngineError> {
+/// The embedding of the subject's face of a photo (runs inside
+/// [`crate::inference::Inference::run`]).
+fn embed(engine: &Engine, image: &[u8], policy: FacePolicy) -> Result<Vec<f32>, EngineError> {
     let decoded = engine.decode(image)?;
     let frame = &decoded
         .frames
         .first()
         .ok_or_else(|| EngineError::UnsupportedFormat("no image in the file".into()))?
         .image;
-    let report = engine.analyze_image(frame, &EMBED)?;
+    let opts = AnalyzeOptions {
+        policy,
+        embedding: true,
+        liveness: false,
+        attributes: false,
+        expression: false,
+    };
+    let report = engine.analyze_image(frame, &opts)?;
     report
         .face()
         .and_then(|f| f.embedding.clone())
@@ -206,9 +216,10 @@ async fn extract(
 ) -> ApiResult<Response> {
     let image = raw_image(&headers, body, &st.cfg)?;
     let model = model_id(&st)?;
+    let policy = policy(&st);
     let vector = st
         .inference
-        .run("lite_embed", move |engine| embed(engine, &image))
+        .run("lite_embed", move |engine| embed(engine, &image, policy))
         .await?
         .map_err(|e| engine_error(e, "image"))?;
     let bytes = Template::new(model, vector)
@@ -286,10 +297,11 @@ async fn verify(
     let part = format!("image '{}'", image.name);
     check_image(&image.bytes, &st.cfg, &part)?;
     let threshold = st.cfg.biometry_threshold;
+    let policy = policy(&st);
     let result = st
         .inference
         .run("lite_verify", move |engine| {
-            let probe = embed(engine, &image.bytes)?;
+            let probe = embed(engine, &image.bytes, policy)?;
             if probe.len() != tpl.vector.len() {
                 return Err(EngineError::ModelPack(format!(
                     "the engine made a {}-value embedding for a {}-value template",
@@ -323,13 +335,14 @@ async fn extract_and_compare(
     check_image(&a.bytes, &st.cfg, &name_a)?;
     check_image(&b.bytes, &st.cfg, &name_b)?;
     let threshold = st.cfg.biometry_threshold;
+    let policy = policy(&st);
     let result = st
         .inference
         .run(
             "lite_compare_images",
             move |engine| -> Result<Comparison, PartFailure> {
-                let ea = embed(engine, &a.bytes).map_err(|e| (e, name_a))?;
-                let eb = embed(engine, &b.bytes).map_err(|e| (e, name_b))?;
+                let ea = embed(engine, &a.bytes, policy).map_err(|e| (e, name_a))?;
+                let eb = embed(engine, &b.bytes, policy).map_err(|e| (e, name_b))?;
                 Ok(comparison(engine, &ea, &eb, threshold))
             },
         )
@@ -350,14 +363,6 @@ struct LivenessResult {
     reason: &'static str,
 }
 
-const LIVENESS: AnalyzeOptions = AnalyzeOptions {
-    policy: FacePolicy::RequireSingle,
-    embedding: false,
-    liveness: true,
-    attributes: false,
-    expression: false,
-};
-
 async fn detect(
     _: LiteAuth,
     State(st): State<AppState>,
@@ -365,6 +370,7 @@ async fn detect(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<LivenessResult>> {
     let image = raw_image(&headers, body, &st.cfg)?;
+    let policy = policy(&st);
     let spoofing = st
         .inference
         .run(
@@ -376,7 +382,14 @@ async fn detect(
                     .first()
                     .ok_or_else(|| EngineError::UnsupportedFormat("no image in the file".into()))?
                     .image;
-                let report = engine.analyze_image(frame, &LIVENESS)?;
+                let opts = AnalyzeOptions {
+                    policy,
+                    embedding: false,
+                    liveness: true,
+                    attributes: false,
+                    expression: false,
+                };
+                let report = engine.analyze_image(frame, &opts)?;
                 Ok(report
                     .face()
                     .and_then(|f| f.liveness.as_ref())
