@@ -143,7 +143,8 @@ async fn update_settings(
             other => {
                 return Err(ApiError::value(format!(
                     "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
-                     biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, rotate_webhook_secret, web_sdk)"
+                     biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, \
+                     rotate_webhook_secret, web_sdk)"
                 )))
             }
         }
