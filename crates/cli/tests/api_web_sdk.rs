@@ -475,8 +475,13 @@ fn stored_actions(s: &Server, session: &Value) -> Value {
         let store = faceproof_server::store::Store::connect(&s.database_url())
             .await
             .unwrap();
-        let id = session["session_id"].as_str().unwrap().parse().unwrap();
-        store.web_sdk_get(id).await.unwrap().unwrap().actions
+        let row = sqlx::query("SELECT actions FROM web_sdk_sessions WHERE session_id = $1")
+            .bind(session["session_id"].as_str().unwrap())
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let text: String = sqlx::Row::get(&row, 0);
+        serde_json::from_str(&text).unwrap()
     })
 }
 

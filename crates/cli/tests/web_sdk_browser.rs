@@ -31,12 +31,14 @@ use reqwest::blocking::multipart;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// The live clip: scripted head turns; 2.0–5.8 s holds the turn towards the image's right,
-/// which is the user's own LEFT (the camera image is not mirrored; see docs/web-sdk.md).
+/// The live clip: scripted head turns; 1.0–5.8 s is frontal, then the turn towards the image's
+/// right (2.7–5.3 s), which is the user's own LEFT (the camera image is not mirrored; see
+/// docs/web-sdk.md), then frontal again. Played in a loop, any 3.5 s the plugin records holds
+/// ≥ 0.9 s frontal (for the liveness aggregate, which leaves strong turns out) and ≥ 1.3 s of turn.
 const LIVE: &str = "video/tranvanluyt2203_live_head_turns.mp4";
 /// The same sequence played on a screen and filmed again.
 const REPLAY: &str = "video/tranvanluyt2203_replay_screen.mp4";
-const TURN: (f32, f32) = (2.0, 3.8);
+const TURN: (f32, f32) = (1.0, 4.8);
 const GESTURE: &str = "video_selfie_left";
 const OTHER_GESTURE: &str = "video_selfie_right";
 
@@ -176,8 +178,8 @@ fn events<'a>(r: &'a Value, name: &str) -> Vec<&'a Value> {
 fn run(backend: Backend) {
     let Some(data) = shared_data() else { return };
     let Some(harness) = tools() else { return };
-    let live = y4m(&data, LIVE, TURN, "live_turn");
-    let replay = y4m(&data, REPLAY, TURN, "replay_turn");
+    let live = y4m(&data, LIVE, TURN, "live_turn_1.0_4.8");
+    let replay = y4m(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
     on(backend, &[], |s| {
         let page_port = free_port();
         let page = format!("http://127.0.0.1:{page_port}");

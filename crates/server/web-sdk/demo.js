@@ -41,11 +41,17 @@
     var v = await r.json();
     var f = (v.items || v)[0];
     if (!f) { status('No folder for ' + tx); return; }
-    status('Folder ' + f.folder_id + ': ' + f.resolution_status);
-    var shot = null;
+    var shot = null, details = [];
     (f.analyses || []).forEach(function (a) {
-      (a.results_media || []).forEach(function (m) { (m.output_images || []).forEach(function (i) { shot = shot || i.original_url; }); });
+      (a.results_media || []).forEach(function (m) {
+        var d = m.results_data || {};
+        details.push(a.type + ' ' + m.resolution_status +
+          (d.confidence_spoofing !== undefined ? ', confidence_spoofing ' + d.confidence_spoofing : '') +
+          (d.gesture ? ', ' + d.gesture.name + (d.gesture.performed ? ' performed' : ' NOT performed') : ''));
+        (m.output_images || []).forEach(function (i) { shot = shot || i.original_url; });
+      });
     });
+    status('Folder ' + f.folder_id + ': ' + f.resolution_status + ' (' + details.join('; ') + ')');
     if (shot) {
       var img = await api(shot);
       $('best').src = URL.createObjectURL(await img.blob());
