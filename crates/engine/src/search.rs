@@ -48,7 +48,16 @@
 //! registers by F16C): half the memory and half the bytes read, so about half the time of a
 //! memory-bound scan. The score error this costs is bounded and far below any decision margin
 //! (see [`Precision::F16`]); `tests/index_f16.rs` checks that top-10 lists on real embeddings are
-//! those of `f32`, and `benches/search.rs` measures both in the same run.
+//! those of `f32` (693 of 700 lists identical, the 7 others differ only by swaps of faces whose
+//! `f32` scores are closer than `f16` rounding can resolve; largest score error 8.9e-5), and
+//! `benches/search.rs` measures both in the same run. 1M random 128-d unit vectors, top 10, on
+//! this 2-core VM **while other builds and tests shared it** (load average 5–8: absolute times
+//! inflated several fold, and noisy): matrix 488 → 244 MiB (0.50×) exactly; time f16 ÷ f32 of
+//! the same run 0.66× (1 thread, 146 → 97 ms) and 0.58× (2 threads, 140 → 80 ms) in one run,
+//! 0.91× and 0.93× in a second, more loaded one (where 2 threads were no faster than 1); same
+//! top 10 in both. The ≤ 50 ms target for 1M faces on two cores is **not demonstrated** by these
+//! loaded runs (an estimate only: the 512-d `f32` figures above scale to ~20 ms for 128-d `f32`
+//! on an idle machine); rerun the bench on an idle machine.
 //!
 //! The server keeps one `FlatIndex` per collection (a search names its collections), so the
 //! optional `filter` is for finer restrictions and costs nothing for rows below the threshold.
