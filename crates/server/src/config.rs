@@ -34,7 +34,8 @@
 //! | `job_poll_ms` | `FACEPROOF_JOB_POLL_MS` | 500 (how often idle workers look for jobs queued by other processes) |
 //! | `liveness_threshold` | `FACEPROOF_LIVENESS_THRESHOLD` | 0.5 (`confidence_spoofing` at or above ⇒ DECLINED) |
 //! | `biometry_threshold` | `FACEPROOF_BIOMETRY_THRESHOLD` | 0.85 (`min_confidence` at or above ⇒ SUCCESS) |
-//! | `collection_threshold` | `FACEPROOF_COLLECTION_THRESHOLD` | 0.85 (a blacklist match at or above ⇒ DECLINED) |
+//! | `collection_threshold` | `FACEPROOF_COLLECTION_THRESHOLD` | 0.85 (a blacklist match at or above ⇒ DECLINED; the floor of the gallery-size threshold) |
+//! | `collection_fpir` | `FACEPROOF_COLLECTION_FPIR` | 0.01 (default 1:N threshold: raised with the gallery so that at most this share of strangers hit; 0 = always `collection_threshold`) |
 //! | `webhook_secret` | `FACEPROOF_WEBHOOK_SECRET` | none (signs webhooks of folders outside any company; companies have their own) |
 //! | `webhook_max_attempts` | `FACEPROOF_WEBHOOK_MAX_ATTEMPTS` | 8 |
 //! | `webhook_backoff_ms` | `FACEPROOF_WEBHOOK_BACKOFF_MS` | 2000 (doubles after each failed attempt) |
@@ -144,6 +145,8 @@ pub struct Config {
     pub liveness_threshold: f32,
     pub biometry_threshold: f32,
     pub collection_threshold: f32,
+    /// Target false-positive identification rate of the default 1:N threshold (0 = off).
+    pub collection_fpir: f64,
     pub webhook_secret: Option<String>,
     pub webhook_max_attempts: i64,
     pub webhook_backoff_ms: u64,
@@ -270,6 +273,7 @@ impl Default for Config {
             liveness_threshold: 0.5,
             biometry_threshold: 0.85,
             collection_threshold: 0.85,
+            collection_fpir: 0.01,
             webhook_secret: None,
             webhook_max_attempts: 8,
             webhook_backoff_ms: 2000,
@@ -419,6 +423,7 @@ impl Config {
             "FACEPROOF_COLLECTION_THRESHOLD",
             &mut c.collection_threshold,
         )?;
+        env_parse("FACEPROOF_COLLECTION_FPIR", &mut c.collection_fpir)?;
         if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_SECRET") {
             c.webhook_secret = Some(v).filter(|v| !v.is_empty());
         }

@@ -105,8 +105,10 @@ pub struct Thresholds {
     pub biometry_min: f32,
     /// Biometry `min_confidence` at or above ⇒ SUCCESS; between the two ⇒ OPERATOR_REQUIRED.
     pub biometry_max: f32,
-    /// A collection match at or above ⇒ DECLINED (blacklist hit).
-    pub collection: f32,
+    /// A collection match at or above ⇒ DECLINED (blacklist hit), when given by the request or
+    /// the company; `None`: the default that scales with the gallery
+    /// ([`crate::collections::threshold`]).
+    pub collection: Option<crate::collections::threshold::Explicit>,
     /// Any second face declines a selfie (company setting `face_policy: "strict"`); otherwise
     /// smaller background faces are bystanders ([`faceproof_engine::FacePolicy::Dominant`]).
     pub strict_faces: bool,

@@ -23,6 +23,7 @@ use super::{takes, AnalysisType, Thresholds};
 use crate::app::AppState;
 use crate::auth::policy::{authorize, Action, AnalysisKind, Flags, Object};
 use crate::auth::Actor;
+use crate::collections::threshold::{Explicit, Source};
 use crate::config::Config;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::analyses::AnalysisRow;
@@ -307,7 +308,8 @@ fn num(v: &Value, key: &str) -> Option<f32> {
     v.get(key).and_then(Value::as_f64).map(|x| x as f32)
 }
 
-/// Server default < company setting < request parameter.
+/// Server default < company setting < request parameter (the collection default is not a
+/// number here: it depends on the gallery searched).
 pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
     let liveness = num(params, "threshold_spoofing")
         .or_else(|| num(company, "liveness_threshold"))
@@ -323,8 +325,16 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
         .min(biometry_max);
     let collection = num(params, "threshold")
         .or_else(|| num(params, "decision_threshold"))
-        .or_else(|| num(company, "collection_threshold"))
-        .unwrap_or(cfg.collection_threshold);
+        .map(|confidence| Explicit {
+            confidence,
+            source: Source::Request,
+        })
+        .or_else(|| {
+            num(company, "collection_threshold").map(|confidence| Explicit {
+                confidence,
+                source: Source::Company,
+            })
+        });
     let strict_faces = match company.get("face_policy").and_then(Value::as_str) {
         Some(p) => p == "strict",
         None => cfg.strict_faces(),
@@ -483,6 +493,23 @@ mod tests {
         assert_eq!(
             (t.liveness, t.biometry_min, t.biometry_max),
             (0.2, 0.7, 0.9)
+        );
+        // collection: none by default (scaled with the gallery), else company < request
+        assert_eq!(thresholds(&cfg, &json!({}), &json!({})).collection, None);
+        let company = json!({"collection_threshold": 0.9});
+        assert_eq!(
+            thresholds(&cfg, &company, &json!({})).collection,
+            Some(Explicit {
+                confidence: 0.9,
+                source: Source::Company
+            })
+        );
+        assert_eq!(
+            thresholds(&cfg, &company, &json!({"threshold": 0.7})).collection,
+            Some(Explicit {
+                confidence: 0.7,
+                source: Source::Request
+            })
         );
     }
 }

@@ -122,7 +122,19 @@ pub(super) async fn run(
         })
         .await
         .map_err(|e| SystemError(e.message))??;
-    let min_similarity = calibration.similarity_for(thresholds.collection);
+    let gallery_faces = st
+        .collections
+        .gallery_faces(&st.store, &ids)
+        .await
+        .map_err(|e| SystemError(e.to_string()))?;
+    let applied = crate::collections::threshold::decide(
+        &calibration,
+        thresholds.collection,
+        st.cfg.collection_threshold,
+        st.cfg.collection_fpir,
+        gallery_faces,
+    );
+    let min_similarity = applied.similarity;
     let mut out = Outcome::default();
     let mut declined = false;
     let mut total = 0;
@@ -176,13 +188,16 @@ pub(super) async fn run(
         out.results_media.push(Value::Object(entry));
     }
     out.resolution_status = if declined { "DECLINED" } else { "SUCCESS" }.into();
-    out.results_data = json!({
+    let mut data = json!({
         "collections": collections
             .iter()
             .map(|(id, alias)| json!({ "collection_id": id, "alias": alias }))
             .collect::<Vec<_>>(),
-        "threshold": round4(thresholds.collection),
         "matches_found": total,
     });
+    if let (Some(data), Value::Object(t)) = (data.as_object_mut(), applied.to_json()) {
+        data.extend(t);
+    }
+    out.results_data = data;
     Ok(out)
 }

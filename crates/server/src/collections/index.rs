@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use faceproof_engine::search::FlatIndex;
+use faceproof_engine::search::{FlatIndex, Precision};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -45,10 +45,11 @@ struct State {
 
 impl State {
     fn add(&mut self, collection: Uuid, key: Key, embedding: &[f32]) {
-        let index = self
-            .collections
-            .entry(collection)
-            .or_insert_with(|| FlatIndex::new(embedding.len()));
+        let index = self.collections.entry(collection).or_insert_with(|| {
+            // Half-precision rows: half the memory and time of a scan, rankings unchanged
+            // (the engine's `search` module; scores within ~1e-4 of f32).
+            FlatIndex::new(embedding.len()).with_precision(Precision::F16)
+        });
         if let Err(e) = index.add(key, embedding) {
             tracing::warn!(
                 person_image_id = %key.image,
@@ -236,6 +237,23 @@ impl CollectionIndex {
             .map_or(0, |i| i.len())
     }
 
+    /// Faces (enrolled photos of this pack) in the collections `collection_ids`, after catching
+    /// up with the change log: the gallery size a search's default threshold scales with.
+    pub async fn gallery_faces(
+        &self,
+        store: &Store,
+        collection_ids: &[Uuid],
+    ) -> anyhow::Result<usize> {
+        self.refresh(store).await?;
+        let unique: std::collections::HashSet<&Uuid> = collection_ids.iter().collect();
+        let state = self.read();
+        Ok(unique
+            .into_iter()
+            .filter_map(|c| state.collections.get(c))
+            .map(|i| i.len())
+            .sum())
+    }
+
     /// Best first; only collections in `collection_ids`; at most k hits; similarity ≥ min_similarity.
     ///
     /// One hit per person (the person's most similar photo), so `k` counts persons. Catches up
@@ -393,7 +411,8 @@ mod tests {
         let hits = search_state(&s, &[c1, c2], &q, 0.5, 10);
         assert_eq!(hits.len(), 2);
         assert_eq!((hits[0].person_id, hits[0].person_image_id), (alice, a1));
-        assert!((hits[0].similarity - 1.0).abs() < 1e-5);
+        // f16 rows: a score within 2⁻¹¹ of the exact one
+        assert!((hits[0].similarity - 1.0).abs() < 5e-4);
         assert_eq!(hits[1].person_id, bob);
         assert_eq!(search_state(&s, &[c2], &q, 0.5, 10).len(), 1);
         assert_eq!(search_state(&s, &[c1, c2], &q, 0.5, 1).len(), 1);

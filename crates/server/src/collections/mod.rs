@@ -18,10 +18,16 @@
 //! - A hole in the sequence makes the index reload from scratch, so the log may be pruned of old
 //!   entries as long as the newest one stays (the server prunes entries older than a day).
 //!
-//! Memory: 512 B per enrolled photo with the default pack (128-d `f32`; 2 KiB with the 512-d
-//! faceplugin pack) plus ids; search time is linear in the number of
+//! Rows are stored in half precision ([`faceproof_engine::search::Precision::F16`]). Memory:
+//! 256 B per enrolled photo with the default pack (128-d; 1 KiB with the 512-d faceplugin pack)
+//! plus ids; search time is linear in the number of
 //! faces in the searched collections (see the engine's `search` module for figures and for where
 //! an approximate index would take over).
+//!
+//! # Decision threshold
+//!
+//! A search's default threshold scales with the number of faces searched so that the share of
+//! strangers who hit someone stays ≤ 1 % ([`threshold`]).
 //!
 //! # Enrolment
 //!
@@ -36,6 +42,7 @@
 mod enrol;
 mod index;
 pub mod reindex;
+pub mod threshold;
 
 pub use enrol::{embed_photos, face_policy, person_prefix, store_images, Embedded};
 pub use index::{CollectionIndex, Hit};

@@ -33,6 +33,7 @@ use crate::auth::policy::{
     authorize, authorize_collection_role, list_scope, Action, Object, Resource, Scope,
 };
 use crate::auth::Actor;
+use crate::collections::threshold::{self, Explicit, Source};
 use crate::collections::{embed_photos, face_policy, person_prefix, store_images};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::collections::{CollectionRow, PersonImageRow, PersonRow};
@@ -593,8 +594,10 @@ async fn image_thumb(
 // 1:N search of one photo.
 
 /// `POST /api/collections/{id}/search`: one photo (multipart, any key) → the enrolled persons
-/// most like its face, best first. Query: `threshold` (confidence, default the server's
-/// `collection_threshold`, 0.85) and `limit` (persons, default 10, at most 100). Each hit has
+/// most like its face, best first. Query: `threshold` (confidence; default the company's
+/// `collection_threshold`, else one scaled with the collection's size — see
+/// [`crate::collections::threshold`]; the response says which: `threshold`,
+/// `threshold_source`, `gallery_faces`) and `limit` (persons, default 10, at most 100). Each hit has
 /// `person_id`, `person_image_id`, cosine `similarity`, calibrated `confidence` and the person's
 /// `meta_data`; `match` is true when any hit reaches the threshold (it always does when present).
 async fn search(
@@ -606,14 +609,15 @@ async fn search(
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
     let c = load(&st, &actor, &cid, Action::Read).await?;
-    let threshold = match q.get("threshold") {
-        None => st.cfg.collection_threshold,
-        Some(t) => t
-            .trim()
-            .parse::<f32>()
-            .ok()
-            .filter(|t| (0.0..=1.0).contains(t))
-            .ok_or_else(|| ApiError::value("threshold must be a number between 0 and 1"))?,
+    let explicit = match q.get("threshold") {
+        None => None,
+        Some(t) => Some(
+            t.trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|t| (0.0..=1.0).contains(t))
+                .ok_or_else(|| ApiError::value("threshold must be a number between 0 and 1"))?,
+        ),
     };
     let limit = q.int("limit")?.unwrap_or(10);
     if !(1..=100).contains(&limit) {
@@ -627,7 +631,31 @@ async fn search(
     let policy = face_policy(&st.store, &st.cfg, c.company_id).await?;
     let embedded = embed_photos(&st.inference, prepared, policy).await?;
     let calibration = st.inference.options().calibration;
-    let min_similarity = calibration.similarity_for(threshold);
+    let explicit = match explicit {
+        Some(confidence) => Some(Explicit {
+            confidence,
+            source: Source::Request,
+        }),
+        None => company_collection_threshold(&st, c.company_id)
+            .await?
+            .map(|confidence| Explicit {
+                confidence,
+                source: Source::Company,
+            }),
+    };
+    let gallery_faces = st
+        .collections
+        .gallery_faces(&st.store, &[c.collection_id])
+        .await
+        .map_err(ApiError::internal)?;
+    let applied = threshold::decide(
+        &calibration,
+        explicit,
+        st.cfg.collection_threshold,
+        st.cfg.collection_fpir,
+        gallery_faces,
+    );
+    let min_similarity = applied.similarity;
     let hits = st
         .collections
         .search(
@@ -658,12 +686,30 @@ async fn search(
             })
         })
         .collect();
-    Ok(Json(json!({
+    let mut out = json!({
         "collection_id": c.collection_id,
-        // f32 settings print as 0.8500000238…: report the value as configured
-        "threshold": (threshold as f64 * 1e6).round() / 1e6,
         "match": !hits.is_empty(),
         "face": embedded[0].face["face"],
         "hits": hits,
-    })))
+    });
+    if let (Some(o), Value::Object(t)) = (out.as_object_mut(), applied.to_json()) {
+        o.extend(t);
+    }
+    Ok(Json(out))
+}
+
+/// The company's explicit `collection_threshold` setting, if any.
+async fn company_collection_threshold(
+    st: &AppState,
+    company: Option<Uuid>,
+) -> ApiResult<Option<f32>> {
+    let Some(company) = company else {
+        return Ok(None);
+    };
+    Ok(st
+        .store
+        .company_settings(company)
+        .await?
+        .and_then(|s| s.get("collection_threshold").and_then(Value::as_f64))
+        .map(|t| t as f32))
 }
