@@ -31,6 +31,9 @@ const BLAIR_A: &str = "verification/Tony_Blair/Tony_Blair_0009.jpg";
 const BLAIR_B: &str = "verification/Tony_Blair/Tony_Blair_0002.jpg";
 const VIDEO: &str = "video/krzysiek354_live_small_moves.mp4";
 
+/// An order's files: (form key, path under the shared data, tags).
+type Files = Vec<(&'static str, &'static str, &'static [&'static str])>;
+
 /// Webhook bodies received: (delivery id, folder id) per request.
 type Received = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -230,8 +233,7 @@ fn workers_killed_at_random_lose_and_duplicate_nothing() {
     // The orders, alternating between the two API servers. Expected best shots per folder.
     let mut placed: Vec<(String, Vec<String>, usize, usize)> = Vec::new(); // folder, analyses, uploaded, best shots
     for i in 0..orders {
-        let (files, analyses, best_shots): (Vec<(&str, &str, &[&str])>, Value, usize) = match i % 4
-        {
+        let (files, analyses, best_shots): (Files, Value, usize) = match i % 4 {
             // Best shots are taken from videos only: none here, although asked.
             0 => (
                 vec![("selfie", SELFIE, &["photo_selfie"])],
