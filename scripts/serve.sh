@@ -15,7 +15,7 @@ install_runtime_deps
 # The dev profile already compiles every dependency and the engine at opt-level 3 (Cargo.toml),
 # so it serves at full inference speed and shares its build with the test command.
 cargo build --quiet --bin faceproof
-bin=./target/debug/faceproof
+bin="${CARGO_TARGET_DIR:-target}/debug/faceproof"
 $bin models fetch
 # Swagger UI for /api/docs (optional: without it the built-in reference page is served)
 $bin assets fetch || echo "warning: Swagger UI not installed; /api/docs shows the built-in page"
