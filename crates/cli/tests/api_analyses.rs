@@ -507,6 +507,9 @@ fn operator_review(backend: Backend) {
         assert_eq!(st, 200, "{settings}");
         assert_eq!(settings["biometry_threshold"], 0.99999);
         assert!(settings["webhook_secret"].as_str().unwrap().len() >= 32);
+        // Never set: null (scaled with the gallery), so saving back what was read changes nothing.
+        assert_eq!(settings["collection_threshold"], Value::Null, "{settings}");
+        assert_eq!(settings["collection_threshold_floor"], 0.85, "{settings}");
         assert_error(
             s.call(
                 Method::PATCH,

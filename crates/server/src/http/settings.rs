@@ -55,7 +55,10 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "liveness_threshold": s.get("liveness_threshold").cloned().unwrap_or(json!(cfg.liveness_threshold)),
         "biometry_threshold": s.get("biometry_threshold").cloned().unwrap_or(json!(cfg.biometry_threshold)),
         "biometry_operator_threshold": s.get("biometry_operator_threshold").cloned().unwrap_or(Value::Null),
-        "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(json!(cfg.collection_threshold)),
+        // Unset is null, not the server's floor: a client that saves back what it read must not
+        // turn the gallery-size scaling off by writing a fixed 0.85.
+        "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(Value::Null),
+        "collection_threshold_floor": (cfg.collection_threshold as f64 * 1e4).round() / 1e4,
         "face_policy": s.get("face_policy").cloned().unwrap_or(json!(cfg.face_policy)),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,

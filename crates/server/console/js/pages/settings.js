@@ -10,7 +10,7 @@ const THRESHOLDS = [
   ['liveness_threshold', 'Liveness: confidence_spoofing at or above declines'],
   ['biometry_threshold', 'Biometry: SUCCESS from'],
   ['biometry_operator_threshold', 'Biometry: OPERATOR_REQUIRED from (empty = no review zone)'],
-  ['collection_threshold', 'Blacklist: a match at or above declines'],
+  ['collection_threshold', 'Blacklist: a match at or above declines (empty = raised with the number of enrolled faces, from 0.85)'],
 ];
 
 export async function settingsPage(r, g) {
