@@ -323,6 +323,8 @@ fn run(backend: Backend) {
         assert_eq!(up.status, 200, "{}", up.body);
         assert_eq!(up.body["submitted"], true);
         finished(s, &auto.body);
+        assert_eq!(s.db_count("folders"), folders + 1, "one folder for the auto session");
+        let folders = folders + 1;
         let (_, list) = s.call(
             Method::GET,
             &format!(
