@@ -309,8 +309,8 @@ fn run(backend: Backend) {
             4,
         );
         // One continuous capture of the time given: a longer one is refused...
-        // (The clip's first 2.5 s look straight; cycled, they are a person holding still.)
-        let frontal = clip_frames(&data, 0.0, 2.5);
+        // (The clip's first 1.5 s look straight; cycled, they are a person holding still.)
+        let frontal = clip_frames(&data, 0.0, 1.5);
         let still =
             |n: usize| -> Vec<Vec<u8>> { frontal.iter().cycle().take(n).cloned().collect() };
         let long = capture(s, SHOP, &auto.body, "auto", zip_frames(&still(96)));
@@ -323,7 +323,11 @@ fn run(backend: Backend) {
         assert_eq!(up.status, 200, "{}", up.body);
         assert_eq!(up.body["submitted"], true);
         finished(s, &auto.body);
-        assert_eq!(s.db_count("folders"), folders + 1, "one folder for the auto session");
+        assert_eq!(
+            s.db_count("folders"),
+            folders + 1,
+            "one folder for the auto session"
+        );
         let folders = folders + 1;
         let (_, list) = s.call(
             Method::GET,
