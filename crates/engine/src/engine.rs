@@ -202,8 +202,9 @@ pub struct VideoReport {
     pub identity: Option<IdentityCheck>,
 }
 
-/// The one-person check of a clip: the near-frontal faces (the liveness aggregate's pose limits;
-/// embeddings of strongly turned faces drift even for one person) against the best frame's.
+/// The one-person check of a clip: the near-frontal faces ([`IDENTITY_MAX_YAW`],
+/// [`IDENTITY_MAX_PITCH_OFFSET`]; embeddings of turned or nodding faces drift even for one
+/// person) against the best frame's.
 #[derive(Debug, Clone, Serialize)]
 pub struct IdentityCheck {
     pub frames_compared: usize,
@@ -221,6 +222,12 @@ pub struct IdentityCheck {
 pub const CROWDED_FRAMES: usize = 2;
 /// Near-frontal frames showing another person that make a clip [`EngineError::FaceChanged`].
 pub const CHANGED_FRAMES: usize = 2;
+/// Faces turned further than this (degrees of yaw) are not compared for the one-person check.
+pub const IDENTITY_MAX_YAW: f32 = 25.0;
+/// Faces whose pitch is further than this from −10° (the usual pitch of a face looking at a
+/// phone) are not compared: a deep nod (−37° to −48° in the shared head-turn clip) scored a
+/// cosine of 0.31 against the person's own best frame.
+pub const IDENTITY_MAX_PITCH_OFFSET: f32 = 20.0;
 /// The calibrated confidence under which a clip's face is another person's. Looser than the 1:1
 /// decision threshold (0.85): the frames of one capture share camera, light and moment, so the
 /// same person scores far above it, while a different person scores far below.
@@ -572,8 +579,8 @@ impl Engine {
         };
         for f in frames.iter().filter_map(|r| r.face.as_ref()) {
             let frontal = f.pose.is_none_or(|p| {
-                p.yaw.abs() <= AGGREGATE_MAX_YAW
-                    && (p.pitch + 10.0).abs() <= AGGREGATE_MAX_PITCH_OFFSET
+                p.yaw.abs() <= IDENTITY_MAX_YAW
+                    && (p.pitch + 10.0).abs() <= IDENTITY_MAX_PITCH_OFFSET
             });
             let Some(e) = f.embedding.as_deref().filter(|_| frontal) else {
                 continue;

@@ -117,6 +117,17 @@ fn nods_and_turns_pass_only_in_their_own_direction() {
 }
 
 #[test]
+fn a_smiling_cut_passes_the_smile_gesture() {
+    if common::default_engine().is_none() {
+        return;
+    }
+    let Some(clip) = cut(&[("video/zubair_live_smile_turns.mov", 0.0, 3.5)]) else {
+        return;
+    };
+    assert!(performed(&clip, &[Gesture::Smile]));
+}
+
+#[test]
 fn a_challenge_passes_in_its_order_and_fails_reversed() {
     if common::default_engine().is_none() {
         return;
