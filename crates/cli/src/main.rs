@@ -40,6 +40,9 @@ enum Command {
     Compare(commands::compare::Args),
     /// Measure accuracy on labelled data.
     Eval(commands::eval::Args),
+    /// The decisions users get, through the HTTP API over the shared data (photos, pairs,
+    /// videos, blacklists), next to the engine's figures for the same files.
+    EvalApi(commands::eval_api::Args),
     /// Time each stage and whole photos, single-threaded and on all cores.
     Bench(commands::bench::Args),
     /// Load-test the HTTP API: analyses per minute and p50/p95 latency with concurrent clients.
@@ -141,6 +144,7 @@ fn main() {
             Command::Analyze(args) => commands::analyze::run(&globals, args),
             Command::Compare(args) => commands::compare::run(&globals, args),
             Command::Eval(args) => commands::eval::run(&globals, args),
+            Command::EvalApi(args) => commands::eval_api::run(&globals, args),
             Command::Bench(args) => commands::bench::run(&globals, args),
             Command::BenchApi(args) => commands::bench_api::run(&globals, args),
             Command::Serve(args) => commands::serve::run(&globals, args),

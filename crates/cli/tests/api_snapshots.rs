@@ -29,6 +29,7 @@ const SCORES: &[&str] = &[
     "similarity",
     "min_confidence",
     "max_confidence",
+    "liveness_spread",
 ];
 
 /// Replace what differs from run to run with placeholders.

@@ -193,6 +193,10 @@ pub struct VideoReport {
     pub confidence_spoofing: Option<f32>,
     /// Frames the aggregate was taken over.
     pub liveness_frames: usize,
+    /// How much those frames disagree: the interquartile range (75th − 25th percentile) of
+    /// their `confidence_spoofing`. Near 0 when every judged frame says the same; large when the
+    /// verdict rests on a split clip (worth an operator's look).
+    pub liveness_spread: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gesture: Option<GestureCheck>,
     /// Index into `frames` of the best-quality face.
@@ -519,7 +523,7 @@ impl Engine {
         if crowded >= CROWDED_FRAMES {
             return Err(EngineError::MultipleFaces { count: most_faces });
         }
-        let (confidence_spoofing, liveness_frames) = aggregate_liveness(&reports);
+        let fused = aggregate_liveness(&reports);
         let gesture = (!gestures.is_empty()).then(|| {
             let observations: Vec<Observation> = reports
                 .iter()
@@ -554,8 +558,9 @@ impl Engine {
         };
         Ok(VideoReport {
             frames: reports,
-            confidence_spoofing,
-            liveness_frames,
+            confidence_spoofing: fused.median,
+            liveness_frames: fused.frames,
+            liveness_spread: fused.spread,
             gesture,
             best_frame,
             identity,
@@ -632,7 +637,7 @@ const AGGREGATE_MAX_PITCH_OFFSET: f32 = 30.0;
 const AGGREGATE_MIN_SHARPNESS: f32 = 0.25;
 const AGGREGATE_MIN_FRAMES: usize = 3;
 
-fn aggregate_liveness(frames: &[FrameReport]) -> (Option<f32>, usize) {
+fn aggregate_liveness(frames: &[FrameReport]) -> Fused {
     let scored: Vec<(&FaceReport, f32)> = frames
         .iter()
         .filter_map(|r| r.face.as_ref())
@@ -657,17 +662,29 @@ fn aggregate_liveness(frames: &[FrameReport]) -> (Option<f32>, usize) {
     } else {
         scored.iter().map(|(_, s)| *s).collect()
     };
-    if chosen.is_empty() {
-        return (None, 0);
-    }
     chosen.sort_by(f32::total_cmp);
-    let n = chosen.len();
-    let median = if n % 2 == 1 {
-        chosen[n / 2]
-    } else {
-        (chosen[n / 2 - 1] + chosen[n / 2]) / 2.0
-    };
-    (Some(median), n)
+    Fused {
+        median: quantile(&chosen, 0.5),
+        frames: chosen.len(),
+        spread: quantile(&chosen, 0.75)
+            .zip(quantile(&chosen, 0.25))
+            .map(|(hi, lo)| hi - lo),
+    }
+}
+
+/// The video's liveness from its frames.
+struct Fused {
+    median: Option<f32>,
+    frames: usize,
+    spread: Option<f32>,
+}
+
+/// The `q` quantile of sorted values, interpolated between neighbours; `None` when empty.
+fn quantile(sorted: &[f32], q: f32) -> Option<f32> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = q * last as f32;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f32))
 }
 
 /// A shared engine handle.

@@ -162,3 +162,55 @@ fn a_smile_is_seen_in_the_smiling_clip() {
         .filter_map(|f| f.face.as_ref())
         .all(|f| f.expression.is_some()));
 }
+
+/// The same clip re-encoded lossily (H.264 at CRF 32 — what a re-upload through a messenger
+/// does, a second generation) keeps its verdict, its score within a small margin, and its spread
+/// reported: a verdict that flips with the encoder would mean nothing.
+#[test]
+fn liveness_verdict_is_stable_under_reencoding() {
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    for rel in [
+        "video/tranvanluyt2203_live_head_turns.mp4",
+        "video/krzysiek354_live_small_moves.mp4",
+        "video/tranvanluyt2203_replay_screen.mp4",
+        "video/apfol_replay_phone.webm",
+    ] {
+        let Some(original) = analyze(&engine, rel, None) else {
+            return;
+        };
+        let src = common::data_dir().unwrap().join(rel);
+        let out = tmp.path().join("reencoded.mp4");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&src)
+            .args([
+                "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "32",
+            ])
+            .arg(&out)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(status.success(), "{rel}: ffmpeg");
+        let decoded = engine.decode(&std::fs::read(&out).unwrap()).unwrap();
+        let again = engine
+            .analyze_frames(&decoded.frames, &[], &AnalyzeOptions::default())
+            .unwrap();
+        let (a, b) = (
+            original.confidence_spoofing.unwrap(),
+            again.confidence_spoofing.unwrap(),
+        );
+        assert_eq!(a < 0.5, b < 0.5, "{rel}: {a} before, {b} after re-encoding");
+        assert!(
+            (a - b).abs() <= 0.15,
+            "{rel}: {a} before, {b} after re-encoding"
+        );
+        assert!(
+            again
+                .liveness_spread
+                .is_some_and(|s| (0.0..=1.0).contains(&s)),
+            "{rel}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! `faceproof bench`: milliseconds per stage and per photo, single-threaded and on all cores,
-//! and — when Python's onnxruntime is importable — the same models timed in Python in the same
-//! run, so the ratio is measured rather than quoted.
+//! for every installed model pack in the same run (or the one `--pack` names), and — when
+//! Python's onnxruntime is importable — the same models timed in Python in the same run, so the
+//! ratios are measured rather than quoted.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use faceproof_engine::face::{self, BoundingBox};
-use faceproof_engine::models::Role;
-use faceproof_engine::AnalyzeOptions;
+use faceproof_engine::models::{verify_pack, PackManifest, Role};
+use faceproof_engine::{AnalyzeOptions, Engine, EngineOptions};
 use image::RgbImage;
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -23,6 +24,10 @@ pub struct Args {
     /// Passes over the photos for each figure.
     #[arg(long, default_value_t = 5)]
     iterations: usize,
+    /// Packs to time, comma-separated (default: `--pack` when given, else every built-in pack
+    /// that is installed).
+    #[arg(long)]
+    packs: Option<String>,
     /// Skip the Python onnxruntime comparison.
     #[arg(long)]
     no_python: bool,
@@ -68,14 +73,78 @@ struct Prepared {
 }
 
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
-    let engine = globals.load_engine()?;
     let files = if args.images.is_empty() {
         default_images()?
     } else {
         args.images.clone()
     };
+    let packs: Vec<PackManifest> = match &args.packs {
+        Some(list) => list
+            .split(',')
+            .map(|p| PackManifest::resolve(p.trim()))
+            .collect::<Result<_, _>>()?,
+        None if globals.pack_named => vec![globals.pack.clone()],
+        None => PackManifest::builtins()
+            .into_iter()
+            .filter(|p| {
+                verify_pack(p, &globals.models_dir).is_ok_and(|r| r.models.iter().all(|m| m.ok))
+            })
+            .collect(),
+    };
+    if packs.is_empty() {
+        anyhow::bail!("no model pack is installed: run `faceproof models fetch`");
+    }
+    let mut results = Vec::new();
+    for pack in packs {
+        let engine = Engine::load(EngineOptions {
+            models_dir: globals.models_dir.clone(),
+            backend: globals.backend,
+            ..EngineOptions::for_pack(pack.clone())
+        })?;
+        results.push(bench_pack(globals, &pack, &engine, &files, &args)?);
+    }
+    // Each pack's per-photo cost as a ratio to the first pack's, measured in this run.
+    let first = results[0]["photo_ms"].clone();
+    for r in results.iter_mut() {
+        let mut rel = serde_json::Map::new();
+        for (k, v) in r["photo_ms"].as_object().cloned().unwrap_or_default() {
+            if let (Some(a), Some(b)) = (v.as_f64(), first[&k].as_f64()) {
+                rel.insert(k, json!(round(a / b)));
+            }
+        }
+        r["photo_ms_ratio_to_first_pack"] = Value::Object(rel);
+    }
+    let out = json!({ "packs": results });
+    if args.json {
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!("\nper photo (ms)           match+liveness 1 thread   full 1 thread   match+liveness all threads   embedding");
+        for r in &results {
+            let p = &r["photo_ms"];
+            println!(
+                "{:<24} {:>24} {:>15} {:>28} {:>11}",
+                r["pack"].as_str().unwrap_or(""),
+                p["match_and_liveness_single_thread"],
+                p["full_single_thread"],
+                p["match_and_liveness_all_threads"],
+                r["stage_ms"]["embedding"],
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every figure for one pack's engine.
+fn bench_pack(
+    globals: &Globals,
+    pack: &PackManifest,
+    engine: &Engine,
+    files: &[PathBuf],
+    args: &Args,
+) -> anyhow::Result<Value> {
     let mut photos = Vec::new();
-    for f in &files {
+    for f in files {
         let bytes = std::fs::read(f)?;
         let frame = engine.decode(&bytes)?.frames.remove(0).image;
         let det = engine
@@ -97,7 +166,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let n = args.iterations.max(1);
     let per_photo =
         |f: &dyn Fn(&Prepared)| time_ms(n, || photos.iter().for_each(f)) / photos.len() as f64;
-    let e = &engine;
+    let e = engine;
     let mut stages = serde_json::Map::new();
     let mut stage = |name: &str, ms: f64| {
         stages.insert(name.to_string(), json!(round(ms)));
@@ -172,7 +241,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let python = if args.no_python {
         Value::Null
     } else {
-        python_onnxruntime(globals, n)
+        python_onnxruntime(globals, pack, n)
     };
     let mut ratios = serde_json::Map::new();
     if let Value::Object(py) = &python {
@@ -193,7 +262,8 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             }
         }
     }
-    let out = json!({
+    Ok(json!({
+        "pack": pack.id,
         "backend": engine.backend(),
         "photos": photos.len(),
         "iterations": n,
@@ -207,13 +277,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         },
         "python_onnxruntime_ms": python,
         "ratio_to_python_onnxruntime": ratios,
-    });
-    if args.json {
-        println!("{}", serde_json::to_string(&out)?);
-    } else {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    }
-    Ok(())
+    }))
 }
 
 fn round(ms: f64) -> f64 {
@@ -222,14 +286,12 @@ fn round(ms: f64) -> f64 {
 
 /// Time each model of the pack in Python's onnxruntime (one intra-op thread, batch 1), on the
 /// same installed files. `null` when Python or onnxruntime is not available.
-fn python_onnxruntime(globals: &Globals, iterations: usize) -> Value {
+fn python_onnxruntime(globals: &Globals, pack: &PackManifest, iterations: usize) -> Value {
     const SCRIPT: &str = include_str!("../../../../scripts/bench_onnxruntime.py");
     let mut models = serde_json::Map::new();
     for role in Role::ALL {
-        let (Ok(spec), Ok(path)) = (
-            globals.pack.model(role),
-            globals.pack.path_of(&globals.models_dir, role),
-        ) else {
+        let (Ok(spec), Ok(path)) = (pack.model(role), pack.path_of(&globals.models_dir, role))
+        else {
             continue;
         };
         let role_name = serde_json::to_value(role)

@@ -7,9 +7,8 @@
 //! directory (SQLite). Each request is a single request (`POST /api/folders/` with `analyses` in the
 //! payload): upload, store, queue, run, answer — the whole way of one analysis.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -17,6 +16,9 @@ use faceproof_engine::{AnalyzeOptions, FacePolicy};
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
 
+use super::local_server::{
+    cpu_seconds, login, peak_rss_mib, start_server, ADMIN_EMAIL, ADMIN_PASSWORD,
+};
 use crate::Globals;
 
 #[derive(clap::Args)]
@@ -40,96 +42,6 @@ const PAIR: [&str; 2] = [
     "verification/Tony_Blair/Tony_Blair_0002.jpg",
 ];
 const VIDEO: &str = "video/tranvanluyt2203_live_head_turns.mp4";
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(globals: &Globals) -> anyhow::Result<Server> {
-    let dir = tempfile::tempdir()?;
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut command = Command::new(std::env::current_exe()?);
-    // The server runs the pack this command was given (the engine baseline uses it too).
-    match &globals.pack_arg {
-        Some(pack) => command.env("FACEPROOF_PACK", pack),
-        None => command.env_remove("FACEPROOF_PACK"),
-    };
-    let child = command
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("FACEPROOF_MODELS_DIR", &globals.models_dir)
-        .env("FACEPROOF_ADMIN_EMAIL", "bench@example.com")
-        .env("FACEPROOF_ADMIN_PASSWORD", "bench-password")
-        .env_remove("FACEPROOF_DATABASE_URL")
-        .env_remove("FACEPROOF_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting the server")?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let client = Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client
-        .get(format!("{}/api/version", server.base))
-        .send()
-        .is_ok_and(|r| r.status().is_success())
-    {
-        if Instant::now() > deadline {
-            bail!("the server did not start");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(server)
-}
-
-/// CPU time (user + system) the process and its finished children (ffmpeg) have used so far,
-/// from `/proc/<pid>/stat`; `None` off Linux. Per-analysis CPU is what sizing needs: unlike latency it does not grow when other
-/// programs share the cores.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime, stime, cutime, cstime are fields 14–17 of the file, 12–15 here; in USER_HZ ticks,
-    // which Linux fixes at 100 per second in its ABI.
-    let mut ticks = 0.0;
-    for i in 11..15 {
-        ticks += fields.get(i)?.parse::<f64>().ok()?;
-    }
-    Some(ticks / 100.0)
-}
-
-/// The process's peak resident memory (VmHWM) in MiB, from `/proc/<pid>/status`.
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
-}
 
 /// A 5-second H.264 cut of the live video (ffmpeg).
 fn five_second_clip(data: &Path, out: &Path) -> anyhow::Result<Vec<u8>> {
@@ -272,15 +184,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     let client = Client::builder()
         .timeout(Duration::from_secs(600))
         .build()?;
-    let login: Value = client
-        .post(format!("{}/api/authorize/auth", server.base))
-        .json(&json!({"credentials": {"email": "bench@example.com", "password": "bench-password"}}))
-        .send()?
-        .json()?;
-    let token = login["access_token"]
-        .as_str()
-        .context("logging in to the bench server")?
-        .to_string();
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD)?;
     for s in &scenarios {
         request(&client, &server.base, &token, s)?; // warm-up (loads the models)
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use faceproof_engine::calibration::{Calibration, DEFAULT_MATCH_THRESHOLD};
+use faceproof_engine::calibration::{Calibration, ImpostorTail, DEFAULT_MATCH_THRESHOLD};
 use faceproof_engine::eval;
 use faceproof_engine::{AnalyzeOptions, Engine};
 use rayon::prelude::*;
@@ -31,6 +31,16 @@ enum Task {
         /// Also fit the similarity → confidence calibration and print it.
         #[arg(long)]
         fit_calibration: bool,
+    },
+    /// The upper tail of impostor similarities over every cross-identity pair of a folder of
+    /// `<person>/<photo>` images, and its normal fit (the manifest's
+    /// `embedding.calibration.impostors`, which scales blacklist thresholds with the gallery).
+    Tail {
+        /// A folder with one sub-folder of photos per person (e.g. shared/data/verification).
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Presentation-attack detection: CSV with columns path,label (live or spoof).
     Liveness {
@@ -57,7 +67,79 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             threshold,
             json,
         } => liveness(&engine, &labels, threshold, json),
+        Task::Tail { dir, json } => tail(&engine, &dir, json),
     }
+}
+
+fn tail(engine: &Engine, dir: &Path, as_json: bool) -> anyhow::Result<()> {
+    let mut photos: Vec<(String, String)> = Vec::new();
+    for person in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let person = person?.path();
+        if !person.is_dir() {
+            continue;
+        }
+        let name = person
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        for f in std::fs::read_dir(&person)? {
+            let f = f?.path();
+            if f.is_file() {
+                photos.push((name.clone(), f.to_string_lossy().to_string()));
+            }
+        }
+    }
+    photos.sort();
+    let paths: Vec<String> = photos.iter().map(|(_, p)| p.clone()).collect();
+    let opts = AnalyzeOptions {
+        liveness: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
+    let embeddings = measure_all(&paths, "embedding", |p| {
+        let decoded = engine.decode(&std::fs::read(p).ok()?).ok()?;
+        let report = engine.analyze_image(&decoded.frames[0].image, &opts).ok()?;
+        report.face()?.embedding.clone()
+    });
+    let with_face: Vec<(&str, &Vec<f32>)> = photos
+        .iter()
+        .filter_map(|(person, p)| embeddings.get(p).map(|e| (person.as_str(), e)))
+        .collect();
+    let mut impostors = Vec::new();
+    for (i, (a, ea)) in with_face.iter().enumerate() {
+        for (b, eb) in &with_face[i + 1..] {
+            if a != b {
+                impostors.push(engine.compare(ea, eb).0);
+            }
+        }
+    }
+    let fit = ImpostorTail::fit(&impostors);
+    impostors.sort_by(|a, b| b.total_cmp(a));
+    let n = impostors.len();
+    // The measured FAR at the cosines the fit is read at, beside the fit's own.
+    let table: Vec<_> = [1e-2, 1e-3, 1e-4]
+        .iter()
+        .filter(|&&far| far * n as f64 >= 1.0)
+        .map(|&far| {
+            let t = impostors[((far * n as f64).round() as usize).clamp(1, n) - 1];
+            json!({ "far": far, "cosine": t, "fit_far": fit.map(|f| f.far(t)) })
+        })
+        .collect();
+    let out = json!({
+        "photos": photos.len(),
+        "with_face": with_face.len(),
+        "impostor_pairs": n,
+        "impostors": fit,
+        "measured": table,
+        "backend": engine.backend(),
+    });
+    if as_json {
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<(PathBuf, Vec<BTreeMap<String, String>>)> {

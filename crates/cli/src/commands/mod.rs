@@ -6,6 +6,8 @@ pub mod bench;
 pub mod bench_api;
 pub mod compare;
 pub mod eval;
+pub mod eval_api;
+pub mod local_server;
 pub mod migrate_blobs;
 pub mod models;
 pub mod serve;

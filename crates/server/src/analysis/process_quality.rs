@@ -90,6 +90,7 @@ pub(super) fn run_quality(
                     MediaReport::Video(v) | MediaReport::ShotsSet(v) => {
                         data["frames_analysed"] = json!(v.frames.len());
                         data["liveness_frames"] = json!(v.liveness_frames);
+                        data["liveness_spread"] = json!(v.liveness_spread.map(round4));
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({
                                 "name": gesture_tags.first(),
