@@ -2,7 +2,8 @@
 //! expiry, bound to the company), the page-origin check and its CORS answers, the `web_sdk`
 //! company settings, session keys, the one folder per session found by `transaction_id`, the
 //! `result_mode` views, the plugin files and the demo switch; action `auto` as one continuous
-//! capture of the server's gestures, checked in order (real clips cut with ffmpeg at test time);
+//! capture of the server's gestures, checked in order (real clips cut with ffmpeg at test time),
+//! and a clip spliced from two people declined (`face_changed`);
 //! `additional_info` kept on uploads; the plugin's COLLECTION (blacklist) setting. Browser runs
 //! are in `web_sdk_browser.rs`.
 
@@ -502,6 +503,19 @@ fn run(backend: Backend) {
             added[0]["meta_data"],
             json!({"source": "kiosk", "additional_info": "second upload"})
         );
+        // One capture of one face: a clip spliced from two people is declined.
+        let form = multipart::Form::new()
+            .part(
+                "spliced",
+                multipart::Part::bytes(splice_mp4(&data)).file_name("c.mp4"),
+            )
+            .text(
+                "payload",
+                json!({"media:tags": {"spliced": ["video_selfie", "video_selfie_blank"]}})
+                    .to_string(),
+            );
+        let (st, spliced) = s.upload_form(&format!("/api/folders/{fid}/media/"), &client_a, form);
+        assert_eq!(st, 201, "{spliced}");
         let (st, v) = s.call(
             Method::POST,
             &format!("/api/folders/{fid}/analyses/"),
@@ -530,6 +544,10 @@ fn run(backend: Backend) {
         assert_eq!(bad["results_data"]["gesture"]["performed"], false, "{bad}");
         assert_eq!(bad["error"]["code"], "gesture_not_performed", "{bad}");
         assert_eq!(bad["resolution_status"], "DECLINED", "{bad}");
+        let two = by_media(&spliced[0]["media_id"]);
+        eprintln!("two people: {two}");
+        assert_eq!(two["error"]["code"], "face_changed", "{two}");
+        assert_eq!(two["resolution_status"], "DECLINED", "{two}");
 
         // COLLECTION: with a blacklist named in the plugin settings, each session's selfie is
         // searched in it. The collection must be the company's own.
@@ -712,6 +730,34 @@ fn clip_mp4(data: &std::path::Path, start: f32, secs: f32) -> Vec<u8> {
         .args([
             "-vf",
             "scale=-2:480",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "ffmpeg failed");
+    std::fs::read(out).unwrap()
+}
+
+/// 2 s of the head-turn clip's person, then 2 s of another person (`krzysiek354`), as one MP4.
+fn splice_mp4(data: &std::path::Path) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("splice.mp4");
+    let fit = "scale=480:480:force_original_aspect_ratio=decrease,pad=480:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=15";
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-t", "2", "-i"])
+        .arg(data.join(TURNS))
+        .args(["-t", "2", "-i"])
+        .arg(data.join("video/krzysiek354_live_small_moves.mp4"))
+        .args([
+            "-filter_complex",
+            &format!("[0:v]{fit}[a];[1:v]{fit}[b];[a][b]concat=n=2:v=1:a=0[out]"),
+            "-map",
+            "[out]",
             "-an",
             "-c:v",
             "libx264",
