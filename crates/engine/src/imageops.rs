@@ -5,6 +5,8 @@
 //! exported and evaluated with OpenCV's `INTER_LINEAR` (2×2 neighbours, half-pixel centres, no
 //! anti-aliasing), and a convolution resize moves embeddings far enough to matter (see
 //! `shared/reference/README.md`). The inputs are small (≤ 320×240), so speed is not the concern.
+//! The one exception is the anti-spoofing crop ([`resize_region_antialiased`]), where measurement
+//! showed the anti-aliased filter keeps scores stable under re-encoding at no cost in accuracy.
 
 use image::{GrayImage, RgbImage};
 
@@ -98,6 +100,31 @@ pub fn resize_region(src: &RgbImage, region: Rect, out_w: u32, out_h: u32) -> Rg
         }
     }
     out
+}
+
+/// Resize `region` of `src` with an anti-aliased (convolution) bilinear filter: every source
+/// pixel contributes, so a large crop shrunk to a small model input averages compression noise
+/// instead of sampling it. Used for the anti-spoofing crop (about 5× smaller than the region on a
+/// selfie), whose scores otherwise move with the JPEG/H.264 quality of the same scene:
+/// `docs/scores.md` has the measurements. Falls back to [`resize_region`] if the resizer refuses.
+pub fn resize_region_antialiased(src: &RgbImage, region: Rect, out_w: u32, out_h: u32) -> RgbImage {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let attempt = || -> Option<RgbImage> {
+        let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3).ok()?;
+        let mut dst = Image::new(out_w, out_h, PixelType::U8x3);
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
+            .crop(
+                region.x as f64,
+                region.y as f64,
+                region.width as f64,
+                region.height as f64,
+            );
+        Resizer::new().resize(&view, &mut dst, &options).ok()?;
+        RgbImage::from_raw(out_w, out_h, dst.into_vec())
+    };
+    attempt().unwrap_or_else(|| resize_region(src, region, out_w, out_h))
 }
 
 /// Resize a whole image (OpenCV `INTER_LINEAR` semantics).

@@ -55,6 +55,9 @@ pub struct Args {
     json: bool,
 }
 
+/// The re-encodings each video is also judged in: (version name, x264 CRF).
+const REENCODINGS: [(&str, &str); 2] = [("crf28", "28"), ("crf32", "32")];
+
 /// Liveness thresholds the operating-point table shows (on `confidence_spoofing`).
 const SWEEP: [f32; 7] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
@@ -377,6 +380,8 @@ fn photos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
     // Outcomes per group and framing; the API threshold as the server reported it.
     let mut table: BTreeMap<(String, String), BTreeMap<String, usize>> = BTreeMap::new();
     let mut api_scores: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+    // Whole camera frames, what a capture sends: the operating point that matters most.
+    let mut api_full_frame: BTreeMap<String, Vec<f32>> = BTreeMap::new();
     let mut engine_by_group: BTreeMap<String, Vec<f32>> = BTreeMap::new();
     let mut threshold = None;
     for ((row, answer), engine_score) in rows.iter().zip(&answers).zip(&engine_scores) {
@@ -404,6 +409,9 @@ fn photos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
             .or_default() += 1;
         if let Some(s) = score {
             api_scores.entry(group.clone()).or_default().push(s);
+            if col(row, "framing") == "full_frame" {
+                api_full_frame.entry(group.clone()).or_default().push(s);
+            }
         }
         if let Some(s) = engine_score {
             engine_by_group.entry(group).or_default().push(*s);
@@ -448,6 +456,7 @@ fn photos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
         "outcomes": outcomes,
         "decisions": decisions,
         "operating_points_api": operating_points(&api_scores),
+        "operating_points_api_full_frame": operating_points(&api_full_frame),
         "operating_points_engine": operating_points(&engine_by_group),
         "engine_skipped_no_face": engine_scores.iter().filter(|s| s.is_none()).count(),
         "api_scored": api_scores.values().map(Vec::len).sum::<usize>(),
@@ -524,7 +533,13 @@ fn pairs(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyho
         Vec::new(),
     );
     let mut thresholds = Value::Null;
+    let mut media_errors: BTreeMap<String, usize> = BTreeMap::new();
     for (row, answer) in rows.iter().zip(&answers) {
+        for m in answer["results_media"].as_array().into_iter().flatten() {
+            if let Some(code) = m["error"]["code"].as_str() {
+                *media_errors.entry(code.to_string()).or_default() += 1;
+            }
+        }
         let same = matches!(col(row, "same").trim(), "1" | "true" | "True");
         let kind = if same { "same" } else { "different" };
         let resolution = answer["resolution_status"]
@@ -574,6 +589,7 @@ fn pairs(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyho
         "pairs": rows.len(),
         "thresholds": thresholds,
         "resolutions": counts,
+        "media_errors": media_errors,
         "api": rates(&api_g, &api_i),
         "engine": rates(&eng_g, &eng_i),
     }))
@@ -608,8 +624,9 @@ fn embed_all(
     out
 }
 
-/// The videos as recorded and re-encoded (H.264 at CRF 32, a lossy second generation: what a
-/// re-upload through a messenger does), through QUALITY; the engine on the originals beside.
+/// The videos as recorded and re-encoded twice over (H.264 at CRF 28 and at CRF 32 from the
+/// original: lossy second generations, the first harsher than a messenger's re-upload, the second
+/// near the limit of a usable picture), through QUALITY; the engine on the originals beside.
 fn videos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyhow::Result<Value> {
     let base = data.join("video");
     let rows = spread(read_csv(&base.join("videos.csv"))?, limit);
@@ -618,20 +635,22 @@ fn videos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
     for row in &rows {
         let path = base.join(col(row, "path"));
         items.push((row.clone(), "original", std::fs::read(&path)?));
-        let out = tmp.path().join(format!("{}.mp4", col(row, "path")));
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-i"])
-            .arg(&path)
-            .args([
-                "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "32",
-            ])
-            .arg(&out)
-            .status()
-            .context("running ffmpeg")?;
-        if !status.success() {
-            bail!("ffmpeg could not re-encode {}", path.display());
+        for (version, crf) in REENCODINGS {
+            let out = tmp
+                .path()
+                .join(format!("{}.{version}.mp4", col(row, "path")));
+            let status = Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-i"])
+                .arg(&path)
+                .args(["-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", crf])
+                .arg(&out)
+                .status()
+                .context("running ffmpeg")?;
+            if !status.success() {
+                bail!("ffmpeg could not re-encode {}", path.display());
+            }
+            items.push((row.clone(), version, std::fs::read(&out)?));
         }
-        items.push((row.clone(), "reencoded", std::fs::read(&out)?));
     }
     let answers = api.map("videos (API)", &items, |(_, _, bytes)| {
         api.single_request(
@@ -677,17 +696,21 @@ fn videos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
         .iter()
         .filter(|v| (v["resolution"] == "SUCCESS") == (v["label"] == "live"))
         .count();
-    let stable = rows
-        .iter()
-        .filter(|row| {
-            let of = |version: &str| {
-                out.iter()
-                    .find(|v| v["video"] == col(row, "path") && v["version"] == version)
-                    .map(|v| v["resolution"].clone())
-            };
-            of("original") == of("reencoded")
-        })
-        .count();
+    let mut stable = serde_json::Map::new();
+    for (version, _) in REENCODINGS {
+        let same = rows
+            .iter()
+            .filter(|row| {
+                let of = |version: &str| {
+                    out.iter()
+                        .find(|v| v["video"] == col(row, "path") && v["version"] == version)
+                        .map(|v| v["resolution"].clone())
+                };
+                of("original") == of(version)
+            })
+            .count();
+        stable.insert(version.to_string(), json!(same));
+    }
     Ok(json!({"videos": out, "correct": correct, "of": out.len(),
               "same_verdict_after_reencode": stable, "clips": rows.len()}))
 }
@@ -966,7 +989,10 @@ fn print_tables(out: &Value) {
             "## Pairs (verification/pairs.csv, BIOMETRY selfie vs ID photo; thresholds {})",
             p["thresholds"]
         );
-        println!("resolutions: {}", p["resolutions"]);
+        println!(
+            "resolutions: {}; photos declined by the API: {}",
+            p["resolutions"], p["media_errors"]
+        );
         for side in ["api", "engine"] {
             let r = &p[side];
             println!(
@@ -978,8 +1004,8 @@ fn print_tables(out: &Value) {
     }
     if let Some(v) = out.get("videos") {
         println!(
-            "## Videos (QUALITY, video_selfie): {}/{} verdicts right; {}/{} clips keep their verdict after re-encoding",
-            v["correct"], v["of"], v["same_verdict_after_reencode"], v["clips"]
+            "## Videos (QUALITY, video_selfie): {}/{} verdicts right; of {} clips, keeping their verdict after re-encoding: {}",
+            v["correct"], v["of"], v["clips"], v["same_verdict_after_reencode"]
         );
         println!("| video | label | version | resolution | confidence_spoofing | frames judged / sampled | spread | engine |\n|---|---|---|---|---|---|---|---|");
         for r in v["videos"].as_array().into_iter().flatten() {
