@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # faceproof container image: one binary (`faceproof serve` or `faceproof worker`), the pinned model
 # pack and ONNX Runtime installed at build time with their SHA-256 digests checked, ffmpeg for
-# videos, a non-root user. Build: `docker build -t faceproof .` (or `podman build`).
+# videos, a non-root user. Build: `docker build -t faceproof .` (or `podman build --format docker`:
+# podman's default OCI format drops the HEALTHCHECK). `scripts/container-smoke.sh` builds this
+# file's runtime stage with podman and checks the healthcheck, without any image registry.
 # Run: see deploy/compose.yaml (PostgreSQL + S3-compatible store + 2 API servers + workers +
 # Prometheus) and deploy/k8s/ (Kubernetes).
 

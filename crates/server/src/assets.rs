@@ -115,7 +115,12 @@ impl NpmAsset {
             let bytes = found
                 .get(f)
                 .with_context(|| format!("{} has no package/{f}", self.package))?;
-            let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+            // Readable by all (less the umask): the container image installs the assets as root
+            // and serves them as another user. (A temporary file is 0600 by default.)
+            let mut builder = tempfile::Builder::new();
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+            let mut tmp = builder.tempfile_in(&dir)?;
             std::io::Write::write_all(&mut tmp, bytes)?;
             tmp.persist(dir.join(f))?;
             sums.push_str(&format!("{}  {f}\n", hex::encode(Sha256::digest(bytes))));

@@ -19,6 +19,7 @@
 //! | `max_files_per_folder` | `FACEPROOF_MAX_FILES_PER_FOLDER` | 10 |
 //! | `max_file_bytes` | `FACEPROOF_MAX_FILE_BYTES` | 10485760 (10 MiB) |
 //! | `max_request_bytes` | `FACEPROOF_MAX_REQUEST_BYTES` | 110100480 (105 MiB) |
+//! | `upload_memory_bytes` | `FACEPROOF_UPLOAD_MEMORY_BYTES` | 4194304 (4 MiB: an uploaded file is held in memory up to this size; a larger one is written to the temporary area as it arrives, checked there and streamed to the media store in parts, then deleted; 0 = every file to disk) |
 //! | `max_video_seconds` | `FACEPROOF_MAX_VIDEO_SECONDS` | 60 |
 //! | `max_video_pixels` | `FACEPROOF_MAX_VIDEO_PIXELS` | 8294400 (3840×2160; larger video frames are refused at upload from the header, 413) |
 //! | `max_decode_bytes` | `FACEPROOF_MAX_DECODE_BYTES` | 150000000 (a still's decoder buffer, pixels × bytes per pixel of its colour type, checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA; more → 413) |
@@ -26,7 +27,7 @@
 //! | `max_shots` | `FACEPROOF_MAX_SHOTS` | 100 (frames in a SHOTS_SET ZIP, each within the still limits, 128 MiB unpacked at most; more → 413) |
 //! | `max_parallel_decodes` | `FACEPROOF_MAX_PARALLEL_DECODES` | 2 (media decoded at once per process: upload checks and engine runs together; see below) |
 //! | `media_tool_timeout_secs` | `FACEPROOF_MEDIA_TOOL_TIMEOUT` | 60 (wall-clock budget of every ffmpeg/ffprobe run; the child is killed and the media refused: 413 at upload, a per-media error in an analysis) |
-//! | `temp_dir` | `FACEPROOF_TEMP_DIR` | `<data_dir>/tmp` (videos written for ffmpeg; emptied of dead processes' files at start-up) |
+//! | `temp_dir` | `FACEPROOF_TEMP_DIR` | `<data_dir>/tmp` (videos written for ffmpeg and uploads over `upload_memory_bytes`; emptied of dead processes' files at start-up) |
 //! | `workers` | `FACEPROOF_WORKERS` | number of cores (analysis workers inside `serve`; 0 = only `faceproof worker` processes) |
 //! | `inference_threads` | `FACEPROOF_INFERENCE_THREADS` | number of cores (engine calls running at once, per process) |
 //! | `job_lease_secs` | `FACEPROOF_JOB_LEASE` | 60 (a claimed job whose worker stops renewing is picked up again after this) |
@@ -91,9 +92,10 @@
 //!
 //! plus the analysis' own working memory (tens of MB). The process peak is therefore about
 //! models (≈ 260 MB, both backends) + `max_parallel_decodes` × 333 MB + the encoded bytes in
-//! flight (request bodies, ≤ `max_request_bytes` each, and the stored files a running analysis
-//! read) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under 1.5 GB with room for the
-//! bodies of a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
+//! flight (uploaded files up to `upload_memory_bytes` each — larger ones wait on disk, and go to
+//! the store `media_part_bytes` × 5 at a time at most —, the stored files a running analysis
+//! read, and Lite request bodies) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under
+//! 1.5 GB with room for a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
 //! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
 //! bound); the `api_limits` test asserts ≤ 1.5 GB for 18 such requests.
 //!
@@ -129,6 +131,7 @@ pub struct Config {
     pub max_files_per_folder: usize,
     pub max_file_bytes: u64,
     pub max_request_bytes: usize,
+    pub upload_memory_bytes: u64,
     pub max_video_seconds: f32,
     pub max_video_pixels: u64,
     pub max_decode_bytes: u64,
@@ -257,6 +260,7 @@ impl Default for Config {
             max_files_per_folder: 10,
             max_file_bytes: 10 * 1024 * 1024,
             max_request_bytes: 105 * 1024 * 1024,
+            upload_memory_bytes: 4 * 1024 * 1024,
             max_video_seconds: 60.0,
             max_video_pixels: 3840 * 2160,
             max_decode_bytes: 150_000_000,
@@ -396,6 +400,7 @@ impl Config {
         )?;
         env_parse("FACEPROOF_MAX_FILE_BYTES", &mut c.max_file_bytes)?;
         env_parse("FACEPROOF_MAX_REQUEST_BYTES", &mut c.max_request_bytes)?;
+        env_parse("FACEPROOF_UPLOAD_MEMORY_BYTES", &mut c.upload_memory_bytes)?;
         env_parse("FACEPROOF_MAX_VIDEO_SECONDS", &mut c.max_video_seconds)?;
         env_parse("FACEPROOF_MAX_VIDEO_PIXELS", &mut c.max_video_pixels)?;
         env_parse("FACEPROOF_MAX_DECODE_BYTES", &mut c.max_decode_bytes)?;
@@ -622,7 +627,8 @@ impl Config {
         }
     }
 
-    /// The temporary area: videos written for ffmpeg (`<data_dir>/tmp` unless configured).
+    /// The temporary area: videos written for ffmpeg and uploads over `upload_memory_bytes`
+    /// (`<data_dir>/tmp` unless configured).
     pub fn temp_dir(&self) -> PathBuf {
         self.temp_dir
             .clone()

@@ -52,11 +52,17 @@ fn decodes(slots: usize) -> &'static Semaphore {
 /// This process's temporary directory, once an [`Inference`] has opened it.
 static TEMP_DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
 
+/// This process's part of the temporary area (the area's root before any [`Inference`] exists,
+/// as in unit tests): where videos are written for ffmpeg and large uploads are spooled.
+pub fn scratch_dir(cfg: &Config) -> std::path::PathBuf {
+    TEMP_DIR.get().cloned().unwrap_or_else(|| cfg.temp_dir())
+}
+
 /// The media limits of upload validation: the configured ones, with this process's temporary
-/// directory (the area's root before any [`Inference`] exists, as in unit tests).
+/// directory ([`scratch_dir`]).
 pub fn upload_limits(cfg: &Config) -> Limits {
     Limits {
-        temp_dir: Some(TEMP_DIR.get().cloned().unwrap_or_else(|| cfg.temp_dir())),
+        temp_dir: Some(scratch_dir(cfg)),
         ..cfg.media_limits()
     }
 }

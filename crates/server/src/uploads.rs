@@ -5,6 +5,15 @@
 //! Validations hold a decode permit ([`crate::inference::decode_permit`]), so their memory is
 //! bounded with the analyses'.
 //!
+//! Spooling: a file is held in memory up to `upload_memory_bytes` ([`Body::Memory`]); past that
+//! it is written, chunk by chunk as it arrives, to a file in this process's scratch area
+//! ([`crate::blobs::scratch`]) and checked there ([`Body::Spooled`]: a video is probed by ffmpeg
+//! where it lies, a photo or archive read back for its decoder), then streamed to the media store
+//! part by part ([`crate::blobs::BlobStore::put_file`]). So a large video never sits whole in
+//! the server's memory on its way to the store. The scratch file is deleted when the request
+//! ends, whatever the outcome (a killed process's files go at the next start). Instant analyses
+//! read it back whole, as stored analyses read their file from the store.
+//!
 //! Error mapping (documented in the OpenAPI description of the upload endpoints):
 //! - malformed multipart or `payload` JSON, wrong block shapes → 3 (400);
 //! - unknown tag, no file where one is required, too many files → 4 (400);
@@ -15,15 +24,19 @@
 //! - content of no supported format (decided from the bytes, not the name) → 5 (415);
 //! - ffmpeg missing or failing to run → 11 (503).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::path::Path;
 
+use axum::extract::multipart::Field;
 use axum::extract::Multipart;
-use faceproof_engine::media::{inspect, Format, Inspected, MediaKind};
+use faceproof_engine::media::{inspect, inspect_file, Format, Inspected, MediaKind, SNIFF_BYTES};
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use crate::blobs::{put_original_and_thumb, BlobStore};
+use crate::blobs::{put_original_and_thumb, BlobStore, Source};
 use crate::config::Config;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::folders::{FolderRow, MediaRow};
@@ -159,7 +172,140 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
 pub struct IncomingFile {
     pub key: String,
     pub name: String,
-    pub bytes: Vec<u8>,
+    pub body: Body,
+}
+
+/// Where an uploaded file's bytes are (see the module doc, Spooling).
+pub enum Body {
+    /// Held whole: at most `upload_memory_bytes`.
+    Memory(Vec<u8>),
+    /// In the scratch area; the file is deleted when this is dropped.
+    Spooled {
+        path: tempfile::TempPath,
+        len: u64,
+        /// The first [`SNIFF_BYTES`] bytes, to tell the format without reading the file.
+        head: Vec<u8>,
+    },
+}
+
+impl IncomingFile {
+    pub fn len(&self) -> u64 {
+        match &self.body {
+            Body::Memory(b) => b.len() as u64,
+            Body::Spooled { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The file's first bytes (at most [`SNIFF_BYTES`]), for [`faceproof_engine::media::sniff`].
+    pub fn head(&self) -> &[u8] {
+        match &self.body {
+            Body::Memory(b) => &b[..b.len().min(SNIFF_BYTES)],
+            Body::Spooled { head, .. } => head,
+        }
+    }
+
+    /// Where a store put reads the bytes from.
+    pub fn source(&self) -> Source<'_> {
+        match &self.body {
+            Body::Memory(b) => Source::Memory(b),
+            Body::Spooled { path, .. } => Source::File(path),
+        }
+    }
+
+    /// The whole content in memory, for decoders that need all of it (a spooled file is read;
+    /// blocking: call it on a blocking thread).
+    pub fn contents(&self) -> std::io::Result<Cow<'_, [u8]>> {
+        match &self.body {
+            Body::Memory(b) => Ok(Cow::Borrowed(b)),
+            Body::Spooled { path, .. } => std::fs::read(path).map(Cow::Owned),
+        }
+    }
+
+    /// The whole content, owned (a spooled file is read, then deleted).
+    pub async fn into_bytes(self) -> std::io::Result<Vec<u8>> {
+        match self.body {
+            Body::Memory(b) => Ok(b),
+            Body::Spooled { path, .. } => tokio::fs::read(&path).await,
+        }
+    }
+}
+
+/// Read one file field of a multipart body: in memory up to `memory_bytes`, then into a scratch
+/// file under `spool_dir`, chunk by chunk. More than `max_bytes` ends the reading with
+/// `too_large()` (the partial scratch file is deleted).
+pub async fn read_file_field(
+    field: &mut Field<'_>,
+    max_bytes: u64,
+    memory_bytes: u64,
+    spool_dir: &Path,
+    too_large: impl Fn() -> ApiError,
+) -> ApiResult<Body> {
+    let mut memory: Vec<u8> = Vec::new();
+    let mut head: Vec<u8> = Vec::new();
+    let mut spool: Option<Spool> = None;
+    let mut len: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        len += chunk.len() as u64;
+        if len > max_bytes {
+            return Err(too_large());
+        }
+        let room = SNIFF_BYTES - head.len();
+        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if let Some(s) = &mut spool {
+            s.out.write_all(&chunk).await.map_err(spool_error)?;
+        } else if len > memory_bytes {
+            let mut s = Spool::create(spool_dir).await.map_err(spool_error)?;
+            s.out.write_all(&memory).await.map_err(spool_error)?;
+            s.out.write_all(&chunk).await.map_err(spool_error)?;
+            memory = Vec::new();
+            spool = Some(s);
+        } else {
+            memory.extend_from_slice(&chunk);
+        }
+    }
+    let Some(mut s) = spool else {
+        return Ok(Body::Memory(memory));
+    };
+    s.out.flush().await.map_err(spool_error)?;
+    Ok(Body::Spooled {
+        path: s.path,
+        len,
+        head,
+    })
+}
+
+/// A scratch file being written.
+struct Spool {
+    path: tempfile::TempPath,
+    out: tokio::io::BufWriter<tokio::fs::File>,
+}
+
+impl Spool {
+    async fn create(dir: &Path) -> std::io::Result<Spool> {
+        let dir = dir.to_path_buf();
+        let named = tokio::task::spawn_blocking(move || {
+            // The process's scratch directory exists once the server runs; not in unit tests.
+            std::fs::create_dir_all(&dir)?;
+            tempfile::Builder::new()
+                .prefix("faceproof-upload-")
+                .tempfile_in(&dir)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let (file, path) = named.into_parts();
+        Ok(Spool {
+            path,
+            out: tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file)),
+        })
+    }
+}
+
+fn spool_error(e: std::io::Error) -> ApiError {
+    ApiError::internal(format!("writing an upload to the temporary area: {e}"))
 }
 
 pub struct Upload {
@@ -186,6 +332,7 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError 
 /// The first problem ends the reading; the rest of the body is drained by the HTTP layer (its
 /// `drain` middleware) so the client still gets the error.
 pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload> {
+    let spool_dir = crate::inference::scratch_dir(cfg);
     let mut payload = None;
     let mut additional_info = None;
     let mut files = Vec::new();
@@ -210,24 +357,27 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
                 cfg.max_files_per_folder
             )));
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() as u64 > cfg.max_file_bytes {
-                return Err(ApiError::new(
+        let body = read_file_field(
+            &mut field,
+            cfg.max_file_bytes,
+            cfg.upload_memory_bytes,
+            &spool_dir,
+            || {
+                ApiError::new(
                     Code::TooLarge,
                     format!(
                         "File '{key}' is over the limit of {} bytes",
                         cfg.max_file_bytes
                     ),
                 )
-                .with_details(json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes })));
-            }
-        }
+                .with_details(json!({ "media_key": key, "max_file_bytes": cfg.max_file_bytes }))
+            },
+        )
+        .await?;
         files.push(IncomingFile {
             key: key.clone(),
             name: file_name.unwrap_or(key),
-            bytes,
+            body,
         });
     }
     let mut payload = payload.unwrap_or_default();
@@ -283,19 +433,21 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         let limits = limits.clone();
         let permit = crate::inference::decode_permit().await?;
         let (file, result) = tokio::task::spawn_blocking(move || {
-            let r = inspect(&file.bytes, &limits)
-                .map_err(ApiError::from)
-                .map(|i: Inspected| {
-                    (
-                        i.format,
-                        i.kind(),
-                        i.width,
-                        i.height,
-                        i.duration.map(|s| (s * 1000.0).round() as i64),
-                        i.frames,
-                        thumbnail(i.preview),
-                    )
-                });
+            let inspected = match &file.body {
+                Body::Memory(bytes) => inspect(bytes, &limits),
+                Body::Spooled { path, .. } => inspect_file(path, &limits),
+            };
+            let r = inspected.map_err(ApiError::from).map(|i: Inspected| {
+                (
+                    i.format,
+                    i.kind(),
+                    i.width,
+                    i.height,
+                    i.duration.map(|s| (s * 1000.0).round() as i64),
+                    i.frames,
+                    thumbnail(i.preview),
+                )
+            });
             (file, r)
         })
         .await
@@ -351,7 +503,7 @@ pub async fn commit(
                 blobs,
                 &dir,
                 p.format.extension(),
-                &p.file.bytes,
+                p.file.source(),
                 p.thumb.as_deref(),
             )
             .await?;
@@ -442,7 +594,7 @@ fn media_row(
         original_name: p.file.name.clone(),
         file_key: String::new(),
         thumb_key: None,
-        size_bytes: p.file.bytes.len() as i64,
+        size_bytes: p.file.len() as i64,
         width: p.width as i64,
         height: p.height as i64,
         duration_ms: p.duration_ms,

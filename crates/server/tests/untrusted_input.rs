@@ -500,8 +500,15 @@ fn small_limits() -> Config {
     Config {
         max_files_per_folder: 3,
         max_file_bytes: 1024,
+        // Files over 256 bytes are spooled to the scratch area: both ways are read.
+        upload_memory_bytes: 256,
         ..Config::default()
     }
+}
+
+/// Files left in a scratch directory.
+fn scratch_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
 /// One part of a generated body.
@@ -632,15 +639,28 @@ fn multipart_bodies_are_read_as_sent() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let cfg = small_limits();
+    let scratch = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        temp_dir: Some(scratch.path().to_path_buf()),
+        ..small_limits()
+    };
     proptest!(Cases::with_cases(256), |(parts in prop::collection::vec(any_part(), 0..6))| {
         let body = encode(&parts, BOUNDARY);
         let framed = !parts.iter().any(|p| p.bytes.windows(BOUNDARY.len()).any(|w| w == BOUNDARY.as_bytes()));
         prop_assume!(framed);
         let got = rt.block_on(uploads::read_multipart(multipart(body, &rt), &cfg));
+        // A refused body leaves no scratch file; an accepted one holds one per spooled file.
+        let spooled = got.as_ref().map(|up| up.files.iter().filter(|f| f.len() > cfg.upload_memory_bytes).count()).unwrap_or(0);
+        prop_assert_eq!(scratch_files(scratch.path()), spooled);
         match (multipart_verdict(&parts, &cfg), got) {
             (Ok((files, payload)), Ok(up)) => {
-                let read: Vec<_> = up.files.iter().map(|f| (f.key.clone(), f.name.clone(), f.bytes.clone())).collect();
+                let read: Vec<_> = up.files.iter().map(|f| {
+                    prop_assert_eq!(f.head(), &f.contents().unwrap()[..f.head().len()]);
+                    let contents = f.contents().unwrap();
+                    prop_assert_eq!(f.len(), contents.len() as u64);
+                    prop_assert_eq!(f.is_empty(), contents.is_empty());
+                    Ok((f.key.clone(), f.name.clone(), f.contents().unwrap().into_owned()))
+                }).collect::<Result<_, TestCaseError>>()?;
                 prop_assert_eq!(read, files);
                 let expected = payload.unwrap_or_default();
                 prop_assert_eq!(&up.payload.media_tags, &expected.media_tags);
@@ -712,7 +732,11 @@ fn damaged_multipart_bodies_are_refused_cleanly() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let cfg = small_limits();
+    let scratch = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        temp_dir: Some(scratch.path().to_path_buf()),
+        ..small_limits()
+    };
     let body = prop_oneof![
         3 => (prop::collection::vec(any_part(), 1..5), edits())
             .prop_map(|(parts, e)| apply(encode(&parts, BOUNDARY), &e)),
@@ -723,11 +747,13 @@ fn damaged_multipart_bodies_are_refused_cleanly() {
         match rt.block_on(uploads::read_multipart(multipart(body, &rt), &cfg)) {
             Ok(up) => {
                 prop_assert!(up.files.len() <= cfg.max_files_per_folder);
-                prop_assert!(up.files.iter().all(|f| f.bytes.len() as u64 <= cfg.max_file_bytes));
+                prop_assert!(up.files.iter().all(|f| f.len() <= cfg.max_file_bytes));
                 prop_assert!(up.payload.media_tags.values().flatten().all(|t| KNOWN_TAGS.contains(&t.as_str())));
             }
             Err(e) => assert_kind(&e, &[Code::InvalidStructure, Code::InvalidValue, Code::TooLarge]),
         }
+        // Whatever happened, the spooled files went with the upload.
+        prop_assert_eq!(scratch_files(scratch.path()), 0);
         prop_assert!(started.elapsed() < Duration::from_secs(1));
     });
 }

@@ -122,13 +122,14 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         println!("\nper photo (ms)           match+liveness 1 thread   full 1 thread   match+liveness all threads   embedding");
         for r in &results {
             let p = &r["photo_ms"];
+            let ms = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
             println!(
-                "{:<24} {:>24} {:>15} {:>28} {:>11}",
+                "{:<24} {:>24.1} {:>15.1} {:>28.1} {:>11.1}",
                 r["pack"].as_str().unwrap_or(""),
-                p["match_and_liveness_single_thread"],
-                p["full_single_thread"],
-                p["match_and_liveness_all_threads"],
-                r["stage_ms"]["embedding"],
+                ms(&p["match_and_liveness_single_thread"]),
+                ms(&p["full_single_thread"]),
+                ms(&p["match_and_liveness_all_threads"]),
+                ms(&r["stage_ms"]["embedding"]),
             );
         }
     }

@@ -954,6 +954,7 @@ fn print_tables(out: &Value) {
         }
         for (name, key) in [
             ("API", "operating_points_api"),
+            ("API, full frames only", "operating_points_api_full_frame"),
             ("engine", "operating_points_engine"),
         ] {
             let o = &p[key];

@@ -2,10 +2,15 @@
 //! of [`super::decode`]. A still is decoded (bounded, see [`super::decode_still`]); every frame of
 //! a shots set is decoded and checked, one at a time, only the first kept; a video is probed
 //! (ffprobe reads the headers: no stream decode) and its first frame alone is decoded, small.
+//! [`inspect_file`] does the same for a file already on disk (a large upload spooled by the
+//! server): a video there is probed where it lies, never read into memory.
+
+use std::io::Read;
+use std::path::Path;
 
 use image::RgbImage;
 
-use super::{archive, decode_still, sniff, video, Format, Limits, MediaKind};
+use super::{archive, decode_still, sniff, video, Format, Limits, MediaKind, SNIFF_BYTES};
 use crate::error::{EngineError, Result};
 
 /// Side of the preview frame of a video.
@@ -33,15 +38,19 @@ impl Inspected {
     }
 }
 
-/// Validate a file against `limits` without decoding more than it must (see the module doc).
-pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
-    if bytes.len() as u64 > limits.max_bytes {
+fn check_size(len: u64, limits: &Limits) -> Result<()> {
+    if len > limits.max_bytes {
         return Err(EngineError::TooLarge(format!(
-            "{} bytes; the limit is {} bytes",
-            bytes.len(),
+            "{len} bytes; the limit is {} bytes",
             limits.max_bytes
         )));
     }
+    Ok(())
+}
+
+/// Validate a file against `limits` without decoding more than it must (see the module doc).
+pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
+    check_size(bytes.len() as u64, limits)?;
     let format = sniff(bytes).ok_or_else(super::unsupported)?;
     match format.kind() {
         MediaKind::Image => {
@@ -74,17 +83,41 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
         }
         MediaKind::Video => {
             let file = video::spill(bytes, limits)?;
-            let info = video::probe(file.path(), limits.tool_timeout)?;
-            video::check_probe(&info, limits)?;
-            let preview = video::first_frame(file.path(), PREVIEW_SIDE, limits)?;
-            Ok(Inspected {
-                format,
-                width: info.width,
-                height: info.height,
-                duration: info.duration,
-                frames: 0,
-                preview,
-            })
+            inspect_video(format, file.path(), limits)
         }
     }
+}
+
+/// [`inspect`] for a file on disk: a video is probed in place (ffmpeg seeks in the file, nothing
+/// of it is read here but its first bytes); a still or a shots set is read whole, as its decoder
+/// needs it all anyway (both are bounded by `max_bytes` and the decode limits).
+pub fn inspect_file(path: &Path, limits: &Limits) -> Result<Inspected> {
+    let mut file = std::fs::File::open(path)?;
+    check_size(file.metadata()?.len(), limits)?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut file)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    let format = sniff(&head).ok_or_else(super::unsupported)?;
+    match format.kind() {
+        MediaKind::Video => inspect_video(format, path, limits),
+        MediaKind::Image | MediaKind::ShotsSet => {
+            drop(file);
+            inspect(&std::fs::read(path)?, limits)
+        }
+    }
+}
+
+fn inspect_video(format: Format, path: &Path, limits: &Limits) -> Result<Inspected> {
+    let info = video::probe(path, limits.tool_timeout)?;
+    video::check_probe(&info, limits)?;
+    let preview = video::first_frame(path, PREVIEW_SIDE, limits)?;
+    Ok(Inspected {
+        format,
+        width: info.width,
+        height: info.height,
+        duration: info.duration,
+        frames: 0,
+        preview,
+    })
 }

@@ -14,7 +14,7 @@ mod tool;
 mod video;
 
 pub use archive::decode_shots_set;
-pub use inspect::{inspect, Inspected};
+pub use inspect::{inspect, inspect_file, Inspected};
 pub use still::{check_complete, decode_image, decode_still, encode_jpeg, Still};
 pub use video::{decode_video, ffmpeg_available, probe_video, VideoInfo};
 
@@ -91,7 +91,11 @@ impl Format {
     }
 }
 
-/// Recognise a file's format from its content. `None`: nothing the engine reads.
+/// How many first bytes of a file [`sniff`] needs at most (callers holding only a file's start).
+pub const SNIFF_BYTES: usize = 64;
+
+/// Recognise a file's format from its content (its first [`SNIFF_BYTES`] bytes). `None`: nothing
+/// the engine reads.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let starts = |magic: &[u8]| bytes.len() >= magic.len() && &bytes[..magic.len()] == magic;
     if starts(&[0xFF, 0xD8, 0xFF]) {

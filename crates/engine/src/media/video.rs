@@ -129,9 +129,14 @@ fn first_line(stderr: &[u8]) -> String {
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("decoder error");
-    // ffmpeg prefixes messages with the temporary file's path; that path means nothing to a caller.
+    // ffmpeg prefixes messages with the file's path: ours (`faceproof-video-…`) or the server's
+    // spooled upload (`faceproof-upload-…`); that path means nothing to a caller.
     match line.split_once(": ") {
-        Some((prefix, rest)) if prefix.contains("faceproof-video-") => rest.to_string(),
+        Some((prefix, rest))
+            if prefix.contains("faceproof-video-") || prefix.contains("faceproof-upload-") =>
+        {
+            rest.to_string()
+        }
         _ => line.to_string(),
     }
 }

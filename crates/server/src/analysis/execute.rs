@@ -11,7 +11,7 @@ use super::process_biometry::run_biometry;
 use super::process_quality::run_quality;
 use super::{order, AnalysisType, MediaInput, Outcome, SystemError};
 use crate::app::AppState;
-use crate::blobs::put_original_and_thumb;
+use crate::blobs::{put_original_and_thumb, Source};
 use crate::store::analyses::{AnalysisRow, Finished};
 use crate::store::folders::{MediaRow, Owner};
 use crate::store::now_us;
@@ -170,7 +170,7 @@ async fn store_best_shot(
         st.blobs.as_ref(),
         &dir,
         "jpg",
-        &shot.jpeg,
+        Source::Memory(&shot.jpeg),
         shot.thumb.as_deref(),
     )
     .await

@@ -1,5 +1,7 @@
 //! Instant (Oz §3.5): an order run on uploaded media in this request's memory only — no folder,
-//! media, analysis or job row, no file, no log line about the faces. Best shots come back inline as
+//! media, analysis or job row, no stored object, no log line about the faces. (A file over
+//! `upload_memory_bytes` passes through a scratch file, deleted when the request ends, like the
+//! copies ffmpeg reads videos from.) Best shots come back inline as
 //! `data:` URLs. Blacklist (COLLECTION) is not available here, as in Oz.
 
 use std::sync::Arc;
@@ -75,10 +77,14 @@ pub async fn run(
             .unwrap_or_else(|| json!({})),
         None => json!({}),
     };
-    let bytes: Vec<Arc<Vec<u8>>> = prepared
-        .into_iter()
-        .map(|p| Arc::new(p.file.bytes))
-        .collect();
+    // The analyses need each file whole (as stored analyses read theirs from the store); a
+    // spooled upload is read back here and its scratch file deleted.
+    let mut bytes: Vec<Arc<Vec<u8>>> = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        bytes.push(Arc::new(
+            p.file.into_bytes().await.map_err(ApiError::internal)?,
+        ));
+    }
     let mut analyses = Vec::new();
     let mut states = Vec::new();
     for mut row in rows {

@@ -11,7 +11,9 @@
 //!   to a staging file beside the target and renamed; S3 objects appear only when their single
 //!   PUT or their multipart upload completes (a failed multipart upload is aborted);
 //! - files above `media_part_bytes` go up in parts of that size (S3 multipart upload), and
-//!   downloads stream ([`BlobStore::get_stream`]) instead of being read whole;
+//!   downloads stream ([`BlobStore::get_stream`]) instead of being read whole; a file on disk
+//!   (a spooled upload, [`BlobStore::put_file`]) is read part by part as the parts go, so at
+//!   most [`PART_CONCURRENCY`] + 1 parts of it are in memory at once;
 //! - deleting a missing key is not an error; [`BlobStore::delete_prefix`] removes a folder's
 //!   objects (on local files the whole directory, with the staging files of a killed writer);
 //! - [`BlobStore::check`] (readiness) writes nothing.
@@ -26,6 +28,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::{FutureExt, TryFutureExt};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -34,6 +37,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
 };
+use tokio::io::AsyncReadExt;
 
 use crate::config::{Config, MediaStore};
 
@@ -47,6 +51,9 @@ pub struct BlobStream {
 pub trait BlobStore: Send + Sync {
     /// Store `bytes` under `key` atomically (readers see all or nothing).
     async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    /// Store the content of the file at `path` under `key` atomically, reading it part by part
+    /// (never whole).
+    async fn put_file(&self, key: &str, path: &Path) -> std::io::Result<()>;
     /// The whole object (for decoders, which need it all anyway).
     async fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
     /// The object as a stream (for serving files); a missing key fails here, before any byte.
@@ -64,7 +71,23 @@ pub trait BlobStore: Send + Sync {
 }
 
 /// Parts of a multipart upload at once (per object).
-const PART_CONCURRENCY: usize = 4;
+pub const PART_CONCURRENCY: usize = 4;
+
+/// Where the bytes of a put come from: memory, or a file on disk read part by part.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Memory(&'a [u8]),
+    File(&'a Path),
+}
+
+impl Source<'_> {
+    async fn put(self, blobs: &dyn BlobStore, key: &str) -> std::io::Result<()> {
+        match self {
+            Source::Memory(bytes) => blobs.put(key, bytes).await,
+            Source::File(path) => blobs.put_file(key, path).await,
+        }
+    }
+}
 
 pub use crate::config::MIN_PART_BYTES;
 
@@ -218,29 +241,34 @@ impl ObjectBlobs {
         ObjectPath::parse(key).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
     }
 
-    /// `bytes` in parts of `part_bytes`, a few at once; the upload is aborted (its parts
-    /// removed) on any failure, so no object appears.
-    async fn put_parts(&self, location: &ObjectPath, bytes: &[u8]) -> object_store::Result<()> {
+    /// The `parts` (each `part_bytes` long but the last), a few at once; the upload is aborted
+    /// (its parts removed) on any failure, a part that cannot be produced included, so no object
+    /// appears. A part is produced only when there is room for it, so at most
+    /// [`PART_CONCURRENCY`] are in flight and one more in the making; the next part is read
+    /// while the others are sent.
+    async fn put_parts(
+        &self,
+        location: &ObjectPath,
+        parts: BoxStream<'_, std::io::Result<Bytes>>,
+    ) -> std::io::Result<()> {
         let mut upload = self.store.put_multipart(location).await?;
-        // Parts are numbered when asked for, in order, and copied only when their turn comes.
-        let mut sent: object_store::Result<()> = Ok(());
-        let mut pending = futures::stream::FuturesUnordered::new();
-        for chunk in bytes.chunks(self.part_bytes) {
-            if pending.len() >= PART_CONCURRENCY {
-                if let Some(Err(e)) = pending.next().await {
-                    sent = Err(e);
-                    break;
-                }
-            }
-            pending.push(upload.put_part(PutPayload::from(Bytes::copy_from_slice(chunk))));
-        }
-        while let Some(r) = pending.next().await {
-            if let (Err(e), true) = (r, sent.is_ok()) {
-                sent = Err(e);
-            }
-        }
+        let sent: std::io::Result<()> = {
+            // Parts are numbered when `put_part` is called: in order, as they come.
+            let upload = &mut upload;
+            parts
+                .map(|part| match part {
+                    Ok(part) => upload
+                        .put_part(PutPayload::from(part))
+                        .map_err(std::io::Error::from)
+                        .boxed(),
+                    Err(e) => futures::future::ready(Err(e)).boxed(),
+                })
+                .buffer_unordered(PART_CONCURRENCY)
+                .try_for_each(|()| futures::future::ready(Ok(())))
+                .await
+        };
         let done = match sent {
-            Ok(()) => upload.complete().await.map(|_| ()),
+            Ok(()) => upload.complete().await.map(|_| ()).map_err(Into::into),
             Err(e) => Err(e),
         };
         if let Err(e) = done {
@@ -251,6 +279,26 @@ impl ObjectBlobs {
         }
         Ok(())
     }
+}
+
+/// A file's content as parts of `part_bytes` (the last shorter), each read when asked for.
+fn file_parts(
+    file: tokio::fs::File,
+    part_bytes: usize,
+) -> BoxStream<'static, std::io::Result<Bytes>> {
+    futures::stream::try_unfold(file, move |mut file| async move {
+        let mut part = Vec::with_capacity(part_bytes);
+        (&mut file)
+            .take(part_bytes as u64)
+            .read_to_end(&mut part)
+            .await?;
+        Ok(if part.is_empty() {
+            None
+        } else {
+            Some((Bytes::from(part), file))
+        })
+    })
+    .boxed()
 }
 
 /// Refuse a key that is not a plain relative path of safe segments (letters, digits, `-`, `_`,
@@ -280,12 +328,35 @@ impl BlobStore for ObjectBlobs {
     async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         let location = Self::location(key)?;
         if bytes.len() > self.part_bytes {
-            self.put_parts(&location, bytes).await?;
+            // Each part copied only when its turn comes.
+            let parts = futures::stream::iter(
+                bytes
+                    .chunks(self.part_bytes)
+                    .map(|c| Ok(Bytes::copy_from_slice(c))),
+            );
+            self.put_parts(&location, parts.boxed()).await?;
         } else {
             self.store
                 .put(&location, PutPayload::from(Bytes::copy_from_slice(bytes)))
                 .await?;
         }
+        Ok(())
+    }
+
+    async fn put_file(&self, key: &str, path: &Path) -> std::io::Result<()> {
+        let location = Self::location(key)?;
+        let mut file = tokio::fs::File::open(path).await?;
+        let len = file.metadata().await?.len();
+        if len > self.part_bytes as u64 {
+            return self
+                .put_parts(&location, file_parts(file, self.part_bytes))
+                .await;
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes).await?;
+        self.store
+            .put(&location, PutPayload::from(Bytes::from(bytes)))
+            .await?;
         Ok(())
     }
 
@@ -379,11 +450,11 @@ pub async fn put_original_and_thumb(
     blobs: &dyn BlobStore,
     dir: &str,
     extension: &str,
-    bytes: &[u8],
+    original: Source<'_>,
     thumb: Option<&[u8]>,
 ) -> std::io::Result<(String, Option<String>)> {
     let file_key = format!("{dir}/original.{extension}");
-    blobs.put(&file_key, bytes).await?;
+    original.put(blobs, &file_key).await?;
     let thumb_key = match thumb {
         Some(t) => {
             let k = format!("{dir}/thumb.jpg");
@@ -421,6 +492,22 @@ mod tests {
         assert_eq!(s.size, big.len() as u64);
         let streamed: Vec<Bytes> = s.chunks.try_collect().await.unwrap();
         assert_eq!(streamed.concat(), big);
+        // The same from a file on disk, read part by part.
+        let on_disk = dir.path().join("spooled");
+        std::fs::write(&on_disk, &big).unwrap();
+        b.put_file("folders/a/d/original.mp4", &on_disk)
+            .await
+            .unwrap();
+        assert_eq!(b.get("folders/a/d/original.mp4").await.unwrap(), big);
+        std::fs::write(&on_disk, b"small").unwrap();
+        b.put_file("folders/a/d/small.jpg", &on_disk).await.unwrap();
+        assert_eq!(b.get("folders/a/d/small.jpg").await.unwrap(), b"small");
+        assert!(b
+            .put_file("folders/a/d/missing.jpg", &dir.path().join("absent"))
+            .await
+            .is_err());
+        assert!(b.get("folders/a/d/missing.jpg").await.is_err());
+        b.delete_prefix("folders/a/d").await.unwrap();
         let mut keys = b.list("folders").await.unwrap();
         keys.sort();
         assert_eq!(

@@ -85,10 +85,15 @@ pub async fn embed_photos(
                     attributes: false,
                     expression: false,
                 };
-                let result = engine.decode(&prepared.file.bytes).and_then(|decoded| {
-                    let frame = decoded.frames.first().ok_or(EngineError::NoFace)?;
-                    engine.analyze_image(&frame.image, &opts)
-                });
+                let result = prepared
+                    .file
+                    .contents()
+                    .map_err(EngineError::from)
+                    .and_then(|bytes| engine.decode(&bytes))
+                    .and_then(|decoded| {
+                        let frame = decoded.frames.first().ok_or(EngineError::NoFace)?;
+                        engine.analyze_image(&frame.image, &opts)
+                    });
                 (prepared, result)
             })
             .await?;
@@ -152,7 +157,7 @@ where
                 blobs,
                 &dir,
                 p.format.extension(),
-                &p.file.bytes,
+                p.file.source(),
                 p.thumb.as_deref(),
             )
             .await?;
@@ -166,7 +171,7 @@ where
                     original_name: p.file.name.clone(),
                     file_key,
                     thumb_key,
-                    size_bytes: p.file.bytes.len() as i64,
+                    size_bytes: p.file.len() as i64,
                     width: p.width as i64,
                     height: p.height as i64,
                     tags: payload.tags_of(&p.file.key),

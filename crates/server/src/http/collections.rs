@@ -370,7 +370,7 @@ async fn read_photos(mp: Multipart, st: &AppState) -> ApiResult<PhotoUpload> {
     }
     // Photos only: refuse videos and archives before decoding anything.
     for f in &files {
-        if let Some(format) = sniff(&f.bytes) {
+        if let Some(format) = sniff(f.head()) {
             if format.kind() != MediaKind::Image {
                 return Err(ApiError::new(
                     Code::UnsupportedMedia,

@@ -382,6 +382,7 @@ async fn read_form(
     headers: &HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
     max_file: u64,
+    cfg: &crate::config::Config,
 ) -> ApiResult<Form> {
     let mut mp = super::folders::multipart(headers, mp)?;
     let mut form = Form {
@@ -399,17 +400,20 @@ async fn read_form(
                 if form.file.is_some() {
                     return Err(ApiError::value("one file per request"));
                 }
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(uploads::multipart_error)? {
-                    bytes.extend_from_slice(&chunk);
-                    if bytes.len() as u64 > max_file {
-                        return Err(ApiError::new(
+                let body = uploads::read_file_field(
+                    &mut field,
+                    max_file,
+                    cfg.upload_memory_bytes,
+                    &crate::inference::scratch_dir(cfg),
+                    || {
+                        ApiError::new(
                             Code::TooLarge,
                             format!("The file is over the limit of {max_file} bytes"),
-                        ));
-                    }
-                }
-                form.file = Some(IncomingFile { key, name, bytes });
+                        )
+                    },
+                )
+                .await?;
+                form.file = Some(IncomingFile { key, name, body });
             }
         }
     }
@@ -440,7 +444,7 @@ async fn frame(
         Err(e) => return e.into_response(),
     };
     let r = async {
-        let form = read_form(&headers, mp, 2 * 1024 * 1024).await?;
+        let form = read_form(&headers, mp, 2 * 1024 * 1024, &st.cfg).await?;
         let s = session_for(
             &st,
             &id,
@@ -458,7 +462,8 @@ async fn frame(
         let out = st
             .inference
             .run("web_sdk_guidance", move |engine| -> ApiResult<Value> {
-                let img = faceproof_engine::media::decode_image(&file.bytes, &limits)
+                let bytes = file.contents().map_err(ApiError::internal)?;
+                let img = faceproof_engine::media::decode_image(&bytes, &limits)
                     .map_err(ApiError::from)?;
                 let faces = engine.detect(&img).map_err(ApiError::from)?;
                 let luma: u64 = img
@@ -501,7 +506,7 @@ async fn capture(
         Err(e) => return e.into_response(),
     };
     let r = async {
-        let form = read_form(&headers, mp, st.cfg.max_file_bytes).await?;
+        let form = read_form(&headers, mp, st.cfg.max_file_bytes, &st.cfg).await?;
         let s = session_for(
             &st,
             &id,
