@@ -5,8 +5,9 @@
 //! Every object is read back after the upload and its SHA-256 compared with the source's. The
 //! copy is resumable: an object already in the target with the source's digest is skipped (read
 //! and hashed, not trusted by name or size), one with another content is written again. Objects
-//! are copied a few at a time; a file is held in memory while it is copied (media files are
-//! bounded by `max_request_bytes`).
+//! are copied a few at a time and streamed: digests are computed over the streams, and a local
+//! source file is uploaded part by part ([`BlobStore::put_file`]), so a large video is never held
+//! whole in memory.
 
 use futures::stream::StreamExt;
 use serde::Serialize;
@@ -46,8 +47,16 @@ enum Outcome {
     Mismatched,
 }
 
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+/// SHA-256 and size of a stored object, read as a stream.
+async fn digest(store: &dyn BlobStore, key: &str) -> std::io::Result<([u8; 32], u64)> {
+    let mut stream = store.get_stream(key).await?;
+    let (mut hasher, mut size) = (Sha256::new(), 0u64);
+    while let Some(chunk) = stream.chunks.next().await {
+        let chunk = chunk?;
+        size += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    Ok((hasher.finalize().into(), size))
 }
 
 async fn copy_one(
@@ -55,18 +64,19 @@ async fn copy_one(
     target: &dyn BlobStore,
     key: &str,
 ) -> std::io::Result<Outcome> {
-    let bytes = source.get(key).await?;
-    let want = digest(&bytes);
-    match target.get(key).await {
-        Ok(there) if digest(&there) == want => return Ok(Outcome::Skipped),
+    let (want, size) = digest(source, key).await?;
+    match digest(target, key).await {
+        Ok((there, _)) if there == want => return Ok(Outcome::Skipped),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    target.put(key, &bytes).await?;
-    let back = target.get(key).await?;
-    if digest(&back) == want {
-        Ok(Outcome::Copied(bytes.len() as u64))
+    match source.local_file(key) {
+        Some(path) => target.put_file(key, &path).await?,
+        None => target.put(key, &source.get(key).await?).await?,
+    }
+    if digest(target, key).await?.0 == want {
+        Ok(Outcome::Copied(size))
     } else {
         Ok(Outcome::Mismatched)
     }

@@ -68,6 +68,11 @@ pub trait BlobStore: Send + Sync {
     async fn check(&self) -> std::io::Result<()>;
     /// Where the bytes are, for messages (no credentials): a directory or `s3://bucket/prefix`.
     fn describe(&self) -> String;
+    /// The file that holds `key` when the store is a local directory (so a copy can stream it
+    /// with [`BlobStore::put_file`]); `None` on S3.
+    fn local_file(&self, _key: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Parts of a multipart upload at once (per object).
@@ -439,6 +444,11 @@ impl BlobStore for ObjectBlobs {
 
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    fn local_file(&self, key: &str) -> Option<PathBuf> {
+        check_key(key).ok()?;
+        Some(self.local_root.as_ref()?.join(key))
     }
 }
 
