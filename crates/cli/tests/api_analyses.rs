@@ -1198,8 +1198,9 @@ fn separate_worker_process_postgres() {
     separate_worker_process(Backend::Postgres);
 }
 
-/// Gesture videos must show their gesture: a head turn to the left is seen in the scripted clip
-/// and not in a nearly still one (which is then declined with the reason).
+/// Gesture videos must show their gestures: the scripted clip's left turn, nod down and look up
+/// are seen in that order (tagged so; its weak right turn stays under the bar), and no left turn
+/// in a nearly still one (which is then declined with the reason).
 #[test]
 fn gesture_videos_are_checked() {
     let Some(data) = shared_data() else { return };
@@ -1212,7 +1213,12 @@ fn gesture_videos_are_checked() {
                 (
                     "turns",
                     file(&data, LIVE_VIDEO),
-                    &["video_selfie", "video_selfie_left"],
+                    &[
+                        "video_selfie",
+                        "video_selfie_left",
+                        "video_selfie_down",
+                        "video_selfie_high",
+                    ],
                 ),
                 (
                     "still",
@@ -1233,6 +1239,11 @@ fn gesture_videos_are_checked() {
             turns["results_data"]["gesture"]["name"],
             "video_selfie_left"
         );
+        let steps = turns["results_data"]["gesture"]["sequence"]
+            .as_array()
+            .unwrap();
+        assert_eq!(steps.len(), 3, "{a}");
+        assert_eq!(steps[2]["name"], "video_selfie_high");
         assert_eq!(turns["resolution_status"], "SUCCESS", "{a}");
         let still = result_for(&a, &media_id(&f, "still"));
         assert_eq!(still["results_data"]["gesture"]["performed"], false, "{a}");

@@ -65,6 +65,12 @@ fn eval_api_reports_the_decisions_of_a_small_sample() {
     let rows = videos["videos"].as_array().unwrap();
     assert_eq!(rows.len(), 12, "{videos}");
     for r in rows {
+        // A clip the API refuses for a media problem (a selfie video must show one person:
+        // `multiple_faces`, `face_changed`) is DECLINED on that ground, without liveness figures.
+        if !r["error"].is_null() {
+            assert_eq!(r["resolution"], "DECLINED", "{r}");
+            continue;
+        }
         assert!(r["liveness_frames"].as_u64().unwrap() >= 3, "{r}");
         assert!(r["spread"].as_f64().is_some(), "{r}");
         if r["version"] == "original" {

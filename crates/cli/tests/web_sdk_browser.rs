@@ -441,6 +441,17 @@ fn run(backend: Backend) {
         assert_eq!(cap.len(), 1);
         let cap = cap[0];
         assert_eq!(cap["action"], GESTURE);
+        // The tags to upload with, as the server tags its own captures.
+        let tags = cap["tags"].as_array().unwrap();
+        assert_eq!(
+            tags[..2],
+            [json!("video_selfie"), json!(GESTURE)],
+            "{tags:?}"
+        );
+        assert!(
+            tags.len() == 3 && tags[2].as_str().unwrap().starts_with("orientation_"),
+            "{tags:?}"
+        );
         assert!(cap["best_frame"]
             .as_str()
             .unwrap()
@@ -480,7 +491,7 @@ fn run(backend: Backend) {
             )
             .text(
                 "payload",
-                json!({"media:tags": {"frames": ["video_selfie", GESTURE]},
+                json!({"media:tags": {"frames": cap["tags"]},
                        "folder:meta_data": {"transaction_id": "tx-capture"},
                        "analyses": [{"type": "quality", "params": {"extract_best_shot": true}}]})
                 .to_string(),
@@ -489,6 +500,10 @@ fn run(backend: Backend) {
         assert_eq!(st, 201, "{v}");
         assert_eq!(v["resolution_status"], "SUCCESS", "{v}");
         assert_eq!(v["media"][0]["media_kind"], "SHOTS_SET", "{v}");
+        assert_eq!(
+            v["media"][0]["meta_data"]["additional_info"], cap["additional_info"],
+            "{v}"
+        );
         eprintln!(
             "{name}: browser scenarios {:.1} s in all",
             started.elapsed().as_secs_f64()

@@ -201,7 +201,41 @@ pub struct VideoReport {
     pub gesture: Option<GestureCheck>,
     /// Index into `frames` of the best-quality face.
     pub best_frame: Option<usize>,
+    /// Under a decision policy: were the clip's faces one person's?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityCheck>,
 }
+
+/// The one-person check of a clip: the near-frontal faces ([`IDENTITY_MAX_YAW`],
+/// [`IDENTITY_MAX_PITCH_OFFSET`]; embeddings of turned or nodding faces drift even for one
+/// person) against the best frame's.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityCheck {
+    pub frames_compared: usize,
+    /// Frames whose face is below the threshold: another person.
+    pub frames_other: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_similarity: Option<f32>,
+    /// Cosine similarity under which a face is another person's.
+    pub threshold: f32,
+}
+
+/// Frames in which the face policy refuses the faces (two comparable faces, or any second face
+/// under [`FacePolicy::Strict`]) that make a clip [`EngineError::MultipleFaces`]: one such frame
+/// is more likely a detector slip than a second person.
+pub const CROWDED_FRAMES: usize = 2;
+/// Near-frontal frames showing another person that make a clip [`EngineError::FaceChanged`].
+pub const CHANGED_FRAMES: usize = 2;
+/// Faces turned further than this (degrees of yaw) are not compared for the one-person check.
+pub const IDENTITY_MAX_YAW: f32 = 25.0;
+/// Faces whose pitch is further than this from −10° (the usual pitch of a face looking at a
+/// phone) are not compared: a deep nod (−37° to −48° in the shared head-turn clip) scored a
+/// cosine of 0.31 against the person's own best frame.
+pub const IDENTITY_MAX_PITCH_OFFSET: f32 = 20.0;
+/// The calibrated confidence under which a clip's face is another person's. Looser than the 1:1
+/// decision threshold (0.85): the frames of one capture share camera, light and moment, so the
+/// same person scores far above it, while a different person scores far below.
+pub const SAME_PERSON_CONFIDENCE: f32 = 0.5;
 
 impl VideoReport {
     pub fn best_face(&self) -> Option<&FaceReport> {
@@ -437,25 +471,44 @@ impl Engine {
     }
 
     /// Analyse the frames of a video or shots set: the largest face of each frame, the robust
-    /// liveness aggregate, the gesture check (when asked) and the best frame.
+    /// liveness aggregate, the gesture check (when `gestures` names any: one gesture, or a
+    /// challenge of several in order) and the best frame.
+    ///
+    /// Under a decision policy ([`FacePolicy::Dominant`], [`FacePolicy::Strict`]) the clip must
+    /// show one person throughout: [`EngineError::MultipleFaces`] when the policy refuses the
+    /// faces of [`CROWDED_FRAMES`] frames or more, and [`EngineError::FaceChanged`] when the
+    /// near-frontal faces of [`CHANGED_FRAMES`] frames or more are not the best frame's person
+    /// (see [`VideoReport::identity`]). Embeddings are computed for that check whatever
+    /// `opts.embedding` says. [`FacePolicy::Largest`] and [`FacePolicy::All`] (measurement
+    /// tools) take the largest face of each frame and check neither.
     pub fn analyze_frames(
         &self,
         frames: &[media::Frame],
-        gesture: Option<Gesture>,
+        gestures: &[Gesture],
         opts: &AnalyzeOptions,
     ) -> Result<VideoReport> {
-        let expression = opts.expression || gesture == Some(Gesture::Smile);
-        let opts = AnalyzeOptions {
+        let one_person = matches!(opts.policy, FacePolicy::Dominant | FacePolicy::Strict);
+        let measure = AnalyzeOptions {
             policy: FacePolicy::Largest,
-            expression,
+            expression: opts.expression || gestures.contains(&Gesture::Smile),
+            embedding: opts.embedding || one_person,
             ..*opts
         };
         let mut reports = Vec::with_capacity(frames.len());
+        let (mut crowded, mut most_faces) = (0, 0);
         for frame in frames {
             let detections = self.detect(&frame.image)?;
             let faces_found = detections.len();
+            if one_person && faces_found > 1 {
+                if let Err(EngineError::MultipleFaces { count }) =
+                    opts.policy.select(detections.clone())
+                {
+                    crowded += 1;
+                    most_faces = most_faces.max(count);
+                }
+            }
             let face = match detections.into_iter().next() {
-                Some(det) => self.measure_face(&frame.image, det, &opts)?,
+                Some(det) => self.measure_face(&frame.image, det, &measure)?,
                 None => None,
             };
             reports.push(FrameReport {
@@ -467,8 +520,11 @@ impl Engine {
         if reports.iter().all(|r| r.face.is_none()) {
             return Err(EngineError::NoFace);
         }
+        if crowded >= CROWDED_FRAMES {
+            return Err(EngineError::MultipleFaces { count: most_faces });
+        }
         let fused = aggregate_liveness(&reports);
-        let gesture = gesture.map(|g| {
+        let gesture = (!gestures.is_empty()).then(|| {
             let observations: Vec<Observation> = reports
                 .iter()
                 .map(|r| match &r.face {
@@ -481,13 +537,25 @@ impl Engine {
                     None => Observation::default(),
                 })
                 .collect();
-            gesture::check(g, &observations)
+            gesture::check_sequence(gestures, &observations)
         });
         let best_frame = crate::best_shot::pick(
             reports
                 .iter()
                 .map(|r| r.face.as_ref().map(|f| f.quality.score)),
         );
+        let identity = if one_person {
+            let check = self.same_person(&reports, best_frame);
+            if check.frames_other >= CHANGED_FRAMES {
+                return Err(EngineError::FaceChanged {
+                    frames: check.frames_other,
+                    compared: check.frames_compared,
+                });
+            }
+            Some(check)
+        } else {
+            None
+        };
         Ok(VideoReport {
             frames: reports,
             confidence_spoofing: fused.median,
@@ -495,14 +563,46 @@ impl Engine {
             liveness_spread: fused.spread,
             gesture,
             best_frame,
+            identity,
         })
+    }
+
+    /// Compare the near-frontal faces of a clip with its best frame's face.
+    fn same_person(&self, frames: &[FrameReport], best: Option<usize>) -> IdentityCheck {
+        let threshold = self.calibration().similarity_for(SAME_PERSON_CONFIDENCE);
+        let reference = best
+            .and_then(|i| frames[i].face.as_ref())
+            .and_then(|f| f.embedding.as_deref());
+        let mut check = IdentityCheck {
+            frames_compared: 0,
+            frames_other: 0,
+            min_similarity: None,
+            threshold,
+        };
+        let Some(reference) = reference else {
+            return check;
+        };
+        for f in frames.iter().filter_map(|r| r.face.as_ref()) {
+            let frontal = f.pose.is_none_or(|p| {
+                p.yaw.abs() <= IDENTITY_MAX_YAW
+                    && (p.pitch + 10.0).abs() <= IDENTITY_MAX_PITCH_OFFSET
+            });
+            let Some(e) = f.embedding.as_deref().filter(|_| frontal) else {
+                continue;
+            };
+            let s = face::cosine(reference, e);
+            check.frames_compared += 1;
+            check.frames_other += (s < threshold) as usize;
+            check.min_similarity = Some(check.min_similarity.map_or(s, |m: f32| m.min(s)));
+        }
+        check
     }
 
     /// Analyse decoded media of any kind.
     pub fn analyze_media(
         &self,
         decoded: &Decoded,
-        gesture: Option<Gesture>,
+        gestures: &[Gesture],
         opts: &AnalyzeOptions,
     ) -> Result<MediaReport> {
         match decoded.kind() {
@@ -511,12 +611,12 @@ impl Engine {
             )),
             MediaKind::Video => Ok(MediaReport::Video(self.analyze_frames(
                 &decoded.frames,
-                gesture,
+                gestures,
                 opts,
             )?)),
             MediaKind::ShotsSet => Ok(MediaReport::ShotsSet(self.analyze_frames(
                 &decoded.frames,
-                gesture,
+                gestures,
                 opts,
             )?)),
         }

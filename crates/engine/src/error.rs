@@ -15,6 +15,10 @@ pub enum EngineError {
     /// where one subject was expected.
     #[error("{count} faces found where exactly one was expected")]
     MultipleFaces { count: usize },
+    /// The frames of one video or shots set show more than one person: the face of some frames
+    /// is not the best frame's.
+    #[error("the face changes during the video: {frames} of {compared} compared frames show another person")]
+    FaceChanged { frames: usize, compared: usize },
     /// The bytes are of a known kind but cannot be decoded (corrupt, truncated).
     #[error("unreadable {kind}: {reason}")]
     Unreadable { kind: MediaWord, reason: String },
@@ -61,6 +65,7 @@ impl EngineError {
         match self {
             EngineError::NoFace => "no_face",
             EngineError::MultipleFaces { .. } => "multiple_faces",
+            EngineError::FaceChanged { .. } => "face_changed",
             EngineError::Unreadable { .. } => "unreadable",
             EngineError::UnsupportedFormat(_) => "unsupported_format",
             EngineError::TooLarge(_) => "too_large",

@@ -1,11 +1,27 @@
 //! Gesture checks for video tags (`video_selfie_left`, `_right`, `_down`, `_high`, `_smile`,
-//! `_eyes`, `_scan`, `_blank`): did the gesture the client asked for happen in the video?
+//! `_eyes`, `_scan`, `_blank`): did the gesture the client asked for happen in the video — and,
+//! for a server-chosen challenge of several gestures, did they happen in the order asked?
 //!
 //! Conventions (documented for API users): "left" and "right" are the user's own left and right
 //! as seen by a non-mirrored camera, so turning left moves the face towards the image's right
 //! (the pose model's yaw goes negative). "down" and "high" are pitch below / above the user's
-//! resting pitch. Movements are measured against the median pose of the clip, so a user who holds
-//! the phone a little low or to the side is not penalised.
+//! resting pitch.
+//!
+//! The resting pose is the median pose of the first frames with a face ([`REST_FRAMES`] of the
+//! first [`REST_WINDOW`] sampled frames: the person looks at the camera during the countdown
+//! and the movement comes after), clamped so a user who holds the phone a little low or to the
+//! side is not penalised. Movements are signed against it: a nod down and back is not "high",
+//! and a turn to one side and back is not a turn to the other. A clip whose first frames have
+//! too few faces falls back to the clip's median pose, whose sign is weaker (a nod then passes
+//! both ways), and says so in [`GestureCheck::rest_from_start`].
+//!
+//! Head movements (turns and nods) must be exactly the ones asked ([`GestureCheck::unexpected`]),
+//! so one recording that runs through every movement cannot pass any challenge: when a turn,
+//! nod or smile is asked, the opposite direction of an asked axis fails the check at that
+//! axis' threshold (a left turn asked, a right turn past 20° seen), and a movement on an axis
+//! that was not asked at all fails it at [`UNASKED_FACTOR`] × its threshold — a head turned 40°
+//! also tilts by up to 15° (measured: +15.4° of pitch at the peak of a left turn), which is not
+//! a nod.
 
 use serde::Serialize;
 
@@ -54,16 +70,38 @@ pub struct Observation {
     pub smile: Option<f32>,
 }
 
+/// The result of checking one gesture, or an ordered challenge of several, in one clip.
 #[derive(Debug, Clone, Serialize)]
 pub struct GestureCheck {
+    /// The (first) gesture asked.
     pub gesture: Gesture,
+    /// Every gesture was seen, in the order asked, and no head movement that was not asked.
     pub performed: bool,
-    /// Frames in which the gesture was seen.
+    /// Frames in which the (first) gesture was seen.
     pub frames_matching: usize,
     /// Frames with a face.
     pub frames_with_face: usize,
-    /// The strongest movement seen, in degrees from the resting pose (turns, nods) or the
-    /// highest probability (smile, closed eyes).
+    /// The strongest movement seen for the (first) gesture, in degrees from the resting pose
+    /// (turns, nods) or the highest probability (smile, closed eyes).
+    pub peak: f32,
+    /// One entry per gesture asked, in order.
+    pub steps: Vec<Step>,
+    /// Head movements past their threshold that were not asked for.
+    pub unexpected: Vec<Gesture>,
+    /// The resting pose came from the clip's first frames (false: from the clip's median).
+    pub rest_from_start: bool,
+}
+
+/// One gesture of a challenge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub gesture: Gesture,
+    /// Seen after the previous step.
+    pub performed: bool,
+    /// Index (among all sampled frames) of the frame where the gesture was confirmed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<usize>,
+    /// The strongest movement seen for this gesture anywhere in the clip.
     pub peak: f32,
 }
 
@@ -71,6 +109,28 @@ pub struct GestureCheck {
 pub const TURN_DEGREES: f32 = 20.0;
 /// Degrees of pitch away from rest that count as looking down or up.
 pub const NOD_DEGREES: f32 = 15.0;
+/// Frames with a face whose median pose is the resting pose (0.5 s at the plugin's 8 frames per
+/// second, 0.8 s at the server's default video sampling of 5).
+pub const REST_FRAMES: usize = 4;
+/// The resting frames must be among this many first sampled frames; a face that shows up later
+/// may already be moving.
+pub const REST_WINDOW: usize = 8;
+/// Fewer resting frames than this and the clip's median pose is used instead.
+const REST_MIN_FRAMES: usize = 3;
+
+/// A head movement on an axis (yaw or pitch) that no asked gesture uses counts as unexpected from
+/// this many times its threshold (30° of yaw, 22.5° of pitch).
+pub const UNASKED_FACTOR: f32 = 1.5;
+
+const HEAD_MOVES: [Gesture; 4] = [Gesture::Left, Gesture::Right, Gesture::Down, Gesture::High];
+
+fn is_turn(g: Gesture) -> bool {
+    matches!(g, Gesture::Left | Gesture::Right)
+}
+
+fn is_nod(g: Gesture) -> bool {
+    matches!(g, Gesture::Down | Gesture::High)
+}
 
 fn median(mut v: Vec<f32>) -> Option<f32> {
     if v.is_empty() {
@@ -80,62 +140,193 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
     Some(v[v.len() / 2])
 }
 
-pub fn check(gesture: Gesture, frames: &[Observation]) -> GestureCheck {
-    let with_face: Vec<&Observation> = frames.iter().filter(|o| o.face).collect();
-    let frames_with_face = with_face.len();
-    // One frame is noise; two sampled frames (≥ 0.2 s at the default sampling) is a movement.
-    let needed = if frames_with_face < 6 { 1 } else { 2 };
-    let poses: Vec<Pose> = with_face.iter().filter_map(|o| o.pose).collect();
-    let rest_yaw = median(poses.iter().map(|p| p.yaw).collect())
+/// The resting yaw and pitch, and whether they came from the first frames.
+fn rest_pose(frames: &[Observation]) -> (f32, f32, bool) {
+    let first: Vec<Pose> = frames
+        .iter()
+        .take(REST_WINDOW)
+        .filter(|o| o.face)
+        .filter_map(|o| o.pose)
+        .take(REST_FRAMES)
+        .collect();
+    let (poses, from_start) = if first.len() >= REST_MIN_FRAMES {
+        (first, true)
+    } else {
+        (
+            frames
+                .iter()
+                .filter(|o| o.face)
+                .filter_map(|o| o.pose)
+                .collect(),
+            false,
+        )
+    };
+    let yaw = median(poses.iter().map(|p| p.yaw).collect())
         .unwrap_or(0.0)
         .clamp(-15.0, 15.0);
-    let rest_pitch = median(poses.iter().map(|p| p.pitch).collect())
+    let pitch = median(poses.iter().map(|p| p.pitch).collect())
         .unwrap_or(-12.0)
         .clamp(-25.0, 5.0);
-    let deltas: Vec<f32> = match gesture {
-        Gesture::Left => poses.iter().map(|p| rest_yaw - p.yaw).collect(),
-        Gesture::Right => poses.iter().map(|p| p.yaw - rest_yaw).collect(),
-        Gesture::Down => poses.iter().map(|p| rest_pitch - p.pitch).collect(),
-        Gesture::High => poses.iter().map(|p| p.pitch - rest_pitch).collect(),
-        Gesture::Smile => with_face.iter().filter_map(|o| o.smile).collect(),
-        Gesture::Eyes => with_face
-            .iter()
-            .filter_map(|o| o.eyes)
-            .map(|e| 1.0 - e.left_open.max(e.right_open))
-            .collect(),
-        Gesture::Blank | Gesture::Scan => Vec::new(),
+    (yaw, pitch, from_start)
+}
+
+/// How far one frame goes in the gesture's direction (degrees from rest, or a probability).
+fn amount(g: Gesture, rest: (f32, f32), o: &Observation) -> Option<f32> {
+    if !o.face {
+        return None;
+    }
+    let (yaw, pitch) = rest;
+    match g {
+        Gesture::Left => o.pose.map(|p| yaw - p.yaw),
+        Gesture::Right => o.pose.map(|p| p.yaw - yaw),
+        Gesture::Down => o.pose.map(|p| pitch - p.pitch),
+        Gesture::High => o.pose.map(|p| p.pitch - pitch),
+        Gesture::Smile => o.smile,
+        Gesture::Eyes => o.eyes.map(|e| 1.0 - e.left_open.max(e.right_open)),
+        Gesture::Blank | Gesture::Scan => None,
+    }
+}
+
+fn threshold(g: Gesture) -> f32 {
+    match g {
+        Gesture::Left | Gesture::Right => TURN_DEGREES,
+        Gesture::Down | Gesture::High => NOD_DEGREES,
+        _ => 0.5,
+    }
+}
+
+fn matches(g: Gesture, rest: (f32, f32), o: &Observation) -> bool {
+    amount(g, rest, o).is_some_and(|a| a >= threshold(g))
+}
+
+/// Check one gesture: [`check_sequence`] with one step.
+pub fn check(gesture: Gesture, frames: &[Observation]) -> GestureCheck {
+    check_sequence(&[gesture], frames)
+}
+
+/// Check that the clip performs `gestures` in this order: each one is looked for after the
+/// frames where the one before it was seen, and head movements that were not asked fail the
+/// check. An empty list checks for a face only ([`Gesture::Blank`]).
+pub fn check_sequence(gestures: &[Gesture], frames: &[Observation]) -> GestureCheck {
+    let gestures = if gestures.is_empty() {
+        &[Gesture::Blank][..]
+    } else {
+        gestures
     };
-    let peak = deltas.iter().cloned().fold(0.0f32, f32::max);
-    let (frames_matching, performed) = match gesture {
-        Gesture::Left | Gesture::Right => {
-            let n = deltas.iter().filter(|&&d| d >= TURN_DEGREES).count();
-            (n, n >= needed)
+    let frames_with_face = frames.iter().filter(|o| o.face).count();
+    // One frame is noise; two sampled frames (≥ 0.2 s at the default sampling) is a movement.
+    let needed = if frames_with_face < 6 { 1 } else { 2 };
+    let (rest_yaw, rest_pitch, rest_from_start) = rest_pose(frames);
+    let rest = (rest_yaw, rest_pitch);
+    let peak_of = |g: Gesture| {
+        frames
+            .iter()
+            .filter_map(|o| amount(g, rest, o))
+            .fold(0.0f32, f32::max)
+    };
+    let mut steps = Vec::new();
+    let mut cursor = 0;
+    let mut in_order = true;
+    for &g in gestures {
+        let found = if in_order {
+            find_step(g, rest, &frames[cursor..], needed)
+        } else {
+            None
+        };
+        match found {
+            Some((at, end)) => {
+                steps.push(Step {
+                    gesture: g,
+                    performed: true,
+                    frame: Some(cursor + at),
+                    peak: peak_of(g),
+                });
+                cursor += end;
+            }
+            None => {
+                in_order = false;
+                steps.push(Step {
+                    gesture: g,
+                    performed: false,
+                    frame: None,
+                    peak: peak_of(g),
+                });
+            }
         }
-        Gesture::Down | Gesture::High => {
-            let n = deltas.iter().filter(|&&d| d >= NOD_DEGREES).count();
-            (n, n >= needed)
-        }
-        Gesture::Smile => {
-            let n = deltas.iter().filter(|&&p| p >= 0.5).count();
-            (n, n >= needed)
-        }
-        Gesture::Eyes => {
-            let closed = deltas.iter().filter(|&&p| p >= 0.5).count();
-            let open = deltas.iter().filter(|&&p| p < 0.5).count();
-            (closed, closed >= 1 && open >= 1)
-        }
-        Gesture::Blank => (frames_with_face, frames_with_face >= 1),
-        Gesture::Scan => (
-            frames_with_face,
-            frames_with_face * 2 >= frames.len().max(1),
-        ),
+    }
+    let challenged = gestures
+        .iter()
+        .any(|g| HEAD_MOVES.contains(g) || *g == Gesture::Smile);
+    let unexpected: Vec<Gesture> = if challenged {
+        HEAD_MOVES
+            .into_iter()
+            .filter(|g| !gestures.contains(g))
+            .filter(|&g| {
+                let axis_asked = gestures
+                    .iter()
+                    .any(|&a| (is_turn(a) && is_turn(g)) || (is_nod(a) && is_nod(g)));
+                let limit = threshold(g) * if axis_asked { 1.0 } else { UNASKED_FACTOR };
+                let seen = frames
+                    .iter()
+                    .filter(|o| amount(g, rest, o).is_some_and(|a| a >= limit))
+                    .count();
+                seen >= needed
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let first = gestures[0];
+    let frames_matching = match first {
+        Gesture::Blank | Gesture::Scan => frames_with_face,
+        g => frames.iter().filter(|o| matches(g, rest, o)).count(),
     };
     GestureCheck {
-        gesture,
-        performed,
+        gesture: first,
+        performed: in_order && unexpected.is_empty(),
         frames_matching,
         frames_with_face,
-        peak,
+        peak: steps[0].peak,
+        steps,
+        unexpected,
+        rest_from_start,
+    }
+}
+
+/// Where `g` is seen in `frames`: the index of the frame that confirms it and the index just
+/// past the movement (where the next gesture may start), or `None`.
+fn find_step(
+    g: Gesture,
+    rest: (f32, f32),
+    frames: &[Observation],
+    needed: usize,
+) -> Option<(usize, usize)> {
+    match g {
+        Gesture::Blank => frames.iter().position(|o| o.face).map(|i| (i, i + 1)),
+        Gesture::Scan => {
+            let with_face = frames.iter().filter(|o| o.face).count();
+            (with_face * 2 >= frames.len().max(1)).then_some((0, frames.len()))
+        }
+        Gesture::Eyes => {
+            // A blink: closed eyes in some frame and open eyes in another.
+            let closed = frames.iter().position(|o| matches(g, rest, o))?;
+            let open = frames
+                .iter()
+                .any(|o| amount(g, rest, o).is_some_and(|a| a < 0.5));
+            open.then_some((closed, closed + 1))
+        }
+        _ => {
+            let mut seen = 0;
+            let at = frames.iter().position(|o| {
+                seen += matches(g, rest, o) as usize;
+                seen >= needed
+            })?;
+            let end = frames[at..]
+                .iter()
+                .position(|o| !matches(g, rest, o))
+                .map_or(frames.len(), |k| at + k);
+            Some((at, end))
+        }
     }
 }
 
@@ -170,6 +361,66 @@ mod tests {
         frames.extend((0..3).map(|_| at(0.0, 20.0)));
         assert!(check(Gesture::High, &frames).performed);
         assert!(!check(Gesture::Down, &frames).performed);
+    }
+
+    #[test]
+    fn a_nod_down_and_back_is_down_only_when_rest_is_taken_from_the_start() {
+        let mut frames: Vec<_> = (0..5).map(|_| at(0.0, -10.0)).collect();
+        frames.extend((0..4).map(|_| at(0.0, -40.0)));
+        frames.extend((0..6).map(|_| at(0.0, -12.0)));
+        let down = check(Gesture::Down, &frames);
+        assert!(down.performed && down.rest_from_start, "{down:?}");
+        let high = check(Gesture::High, &frames);
+        assert!(!high.performed, "{high:?}");
+        assert_eq!(high.peak, 0.0);
+    }
+
+    #[test]
+    fn without_faces_at_the_start_the_clip_median_is_the_rest() {
+        let mut frames: Vec<_> = (0..8).map(|_| Observation::default()).collect();
+        frames.extend((0..10).map(|_| at(0.0, -10.0)));
+        frames.extend((0..3).map(|_| at(-40.0, -10.0)));
+        let left = check(Gesture::Left, &frames);
+        assert!(left.performed && !left.rest_from_start, "{left:?}");
+    }
+
+    #[test]
+    fn a_challenge_must_be_done_in_order_and_nothing_else() {
+        let rest = || (0..5).map(|_| at(0.0, -10.0));
+        let mut frames: Vec<_> = rest().collect();
+        frames.extend((0..4).map(|_| at(35.0, -10.0)));
+        frames.extend(rest());
+        frames.extend((0..4).map(|_| at(-35.0, -10.0)));
+        frames.extend(rest());
+        let ok = check_sequence(&[Gesture::Right, Gesture::Left], &frames);
+        assert!(ok.performed, "{ok:?}");
+        assert_eq!(ok.steps[0].frame, Some(6));
+        assert_eq!(ok.steps[1].frame, Some(15));
+        let reversed = check_sequence(&[Gesture::Left, Gesture::Right], &frames);
+        assert!(!reversed.performed, "{reversed:?}");
+        assert!(reversed.steps[0].performed && !reversed.steps[1].performed);
+        // Asked for one turn, the clip also shows the other: not exactly what was asked.
+        let one = check(Gesture::Right, &frames);
+        assert!(
+            !one.performed && one.unexpected == vec![Gesture::Left],
+            "{one:?}"
+        );
+        // A turn that tilts the head by 15° is no nod; a 25° nod beside a turn is one.
+        let mut frames: Vec<_> = rest().collect();
+        frames.extend((0..4).map(|_| at(-40.0, 6.0)));
+        assert!(check(Gesture::Left, &frames).performed);
+        frames.extend((0..3).map(|_| at(0.0, 16.0)));
+        let nodded = check(Gesture::Left, &frames);
+        assert!(!nodded.performed && nodded.unexpected == vec![Gesture::High]);
+        // A smile challenge allows no big head movement either.
+        let mut frames: Vec<_> = rest().collect();
+        frames.extend((0..3).map(|_| Observation {
+            smile: Some(0.9),
+            ..at(0.0, -10.0)
+        }));
+        assert!(check(Gesture::Smile, &frames).performed);
+        frames.extend((0..3).map(|_| at(35.0, -10.0)));
+        assert!(!check(Gesture::Smile, &frames).performed);
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn live_faces_and_print_or_replay_attacks_are_separated() {
         let bytes = common::data(rel).unwrap();
         let decoded = engine.decode(&bytes).unwrap();
         engine
-            .analyze_media(&decoded, None, &opts)
+            .analyze_media(&decoded, &[], &opts)
             .unwrap()
             .confidence_spoofing()
             .unwrap()

@@ -15,7 +15,11 @@ fn analyze(engine: &Engine, rel: &str, gesture: Option<Gesture>) -> Option<Video
     );
     Some(
         engine
-            .analyze_frames(&decoded.frames, gesture, &AnalyzeOptions::default())
+            .analyze_frames(
+                &decoded.frames,
+                gesture.as_slice(),
+                &AnalyzeOptions::default(),
+            )
             .unwrap(),
     )
 }
@@ -43,18 +47,38 @@ fn live_selfie_videos_pass_and_replays_are_caught() {
 }
 
 #[test]
-fn head_turns_and_nods_are_recognised_in_the_scripted_clip() {
+fn head_turns_and_nods_are_measured_over_the_scripted_clip() {
     let Some(engine) = common::default_engine() else {
         return;
     };
     let rel = "video/tranvanluyt2203_live_head_turns.mp4";
-    for g in [Gesture::Left, Gesture::Right, Gesture::Down, Gesture::High] {
-        let Some(report) = analyze(&engine, rel, Some(g)) else {
-            return;
-        };
-        let check = report.gesture.unwrap();
-        assert!(check.performed, "{g:?} not seen: {check:?}");
+    let Some(bytes) = common::data(rel) else {
+        return;
+    };
+    let decoded = engine.decode(&bytes).unwrap();
+    // The person's own left first (towards the image's right), then right, down, up. Their
+    // right turn is weak (about 20° from the pose they start in), so only the movements' peaks
+    // are asserted here; tests/gestures.rs checks directions and order on cuts.
+    let script = [Gesture::Left, Gesture::Right, Gesture::Down, Gesture::High];
+    let report = engine
+        .analyze_frames(&decoded.frames, &script, &AnalyzeOptions::default())
+        .unwrap();
+    let check = report.gesture.unwrap();
+    assert!(check.rest_from_start, "{check:?}");
+    assert!(check.steps[0].performed, "{check:?}");
+    for step in [&check.steps[0], &check.steps[2], &check.steps[3]] {
+        assert!(step.peak >= 22.5, "{check:?}");
     }
+    // One of them alone is not what the clip shows: the nods are unexpected.
+    let report = engine
+        .analyze_frames(&decoded.frames, &script[..1], &AnalyzeOptions::default())
+        .unwrap();
+    let check = report.gesture.unwrap();
+    assert!(!check.performed, "{check:?}");
+    assert!(
+        check.unexpected.contains(&Gesture::Down) && check.unexpected.contains(&Gesture::High),
+        "{check:?}"
+    );
 }
 
 #[test]
@@ -108,7 +132,7 @@ fn best_shot_is_a_sharp_frontal_frame() {
 }
 
 #[test]
-fn a_smiling_clip_passes_the_smile_gesture() {
+fn a_smile_is_seen_in_the_smiling_clip() {
     let Some(engine) = common::default_engine() else {
         return;
     };
@@ -119,8 +143,14 @@ fn a_smiling_clip_passes_the_smile_gesture() {
     ) else {
         return;
     };
+    // The smile is seen; the clip also turns the head, which a smile challenge does not allow
+    // (tests/gestures.rs has the smiling cut alone).
     let check = report.gesture.unwrap();
-    assert!(check.performed, "{check:?}");
+    assert!(check.steps[0].performed, "{check:?}");
+    assert!(
+        !check.unexpected.is_empty() && !check.performed,
+        "{check:?}"
+    );
     let Some(report) = analyze(
         &engine,
         "video/tranvanluyt2203_live_head_turns.mp4",
@@ -170,7 +200,7 @@ fn liveness_verdict_is_stable_under_reencoding() {
         assert!(status.success(), "{rel}: ffmpeg");
         let decoded = engine.decode(&std::fs::read(&out).unwrap()).unwrap();
         let again = engine
-            .analyze_frames(&decoded.frames, None, &AnalyzeOptions::default())
+            .analyze_frames(&decoded.frames, &[], &AnalyzeOptions::default())
             .unwrap();
         let (a, b) = (
             original.confidence_spoofing.unwrap(),

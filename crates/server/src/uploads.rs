@@ -326,12 +326,15 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError 
 }
 
 /// Read the multipart body: `payload` and `additional_info` are text; every other field that has a
-/// file name or a non-text content type is a media file. The first problem ends the reading; the
-/// rest of the body is drained by the HTTP layer (its `drain` middleware) so the client still gets
-/// the error.
+/// file name or a non-text content type is a media file. `additional_info` (the capture
+/// environment a web plugin reports: device, browser, timings) is kept in every uploaded media's
+/// `meta_data.additional_info`, unless the payload's `media:meta_data` sets that key itself.
+/// The first problem ends the reading; the rest of the body is drained by the HTTP layer (its
+/// `drain` middleware) so the client still gets the error.
 pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload> {
     let spool_dir = crate::inference::scratch_dir(cfg);
     let mut payload = None;
+    let mut additional_info = None;
     let mut files = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         let key = field.name().unwrap_or("").to_string();
@@ -343,6 +346,8 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
             let text = field.text().await.map_err(multipart_error)?;
             if key == "payload" {
                 payload = Some(parse_payload(&text)?);
+            } else if key == "additional_info" {
+                additional_info = Some(clean_additional_info(&text));
             }
             continue;
         }
@@ -375,10 +380,28 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
             body,
         });
     }
-    Ok(Upload {
-        payload: payload.unwrap_or_default(),
-        files,
-    })
+    let mut payload = payload.unwrap_or_default();
+    if let Some(info) = additional_info.filter(|i| !i.is_empty()) {
+        for f in &files {
+            let meta = payload
+                .media_meta
+                .entry(f.key.clone())
+                .or_insert_with(|| json!({}));
+            if meta.get("additional_info").is_none() {
+                meta["additional_info"] = json!(info);
+            }
+        }
+    }
+    Ok(Upload { payload, files })
+}
+
+/// `additional_info` as stored: control characters dropped, at most 2000 characters (it is
+/// free text from the client, shown back in media and folder metadata).
+pub fn clean_additional_info(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(2000)
+        .collect()
 }
 
 /// A validated file ready to store.
@@ -389,6 +412,8 @@ pub struct Prepared {
     pub width: u32,
     pub height: u32,
     pub duration_ms: Option<i64>,
+    /// Frames of a shots set; 1 for a still; 0 for a video.
+    pub frames: usize,
     pub thumb: Option<Vec<u8>>,
 }
 
@@ -419,6 +444,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
                     i.width,
                     i.height,
                     i.duration.map(|s| (s * 1000.0).round() as i64),
+                    i.frames,
                     thumbnail(i.preview),
                 )
             });
@@ -427,11 +453,12 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
-        let (format, kind, width, height, duration_ms, thumb) = result.map_err(|mut err| {
-            err.message = format!("File '{}': {}", file.key, err.message);
-            err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
-            err
-        })?;
+        let (format, kind, width, height, duration_ms, frames, thumb) =
+            result.map_err(|mut err| {
+                err.message = format!("File '{}': {}", file.key, err.message);
+                err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
+                err
+            })?;
         out.push(Prepared {
             file,
             format,
@@ -439,6 +466,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
             width,
             height,
             duration_ms,
+            frames,
             thumb,
         });
     }

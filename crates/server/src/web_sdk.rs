@@ -1,13 +1,15 @@
 //! The web plugin's server side (the Oz "Web Adapter"): its settings (server-wide defaults in the
 //! configuration, replaced per company by the `web_sdk` object of the company settings), the
 //! actions and the media tags each produces, the server-chosen gesture challenge of action
-//! `auto`, the page-origin check, and the result views of `result_mode`.
+//! `auto` (1–3 gestures performed in order in ONE capture, tagged with the gestures in that
+//! order, which QUALITY checks as a sequence), the page-origin check, and the result views of
+//! `result_mode`.
 //!
 //! The browser decides nothing: it is told which actions to perform, it uploads what it
 //! captured, and it is shown a view of the verdict that exists only here.
 
 use rand_core::{OsRng, RngCore};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::Config;
@@ -56,6 +58,9 @@ pub struct Settings {
     pub lang_default: String,
     /// QUALITY keeps the best frame of each capture.
     pub extract_best_shot: bool,
+    /// A collection (blacklist) of the company: when set, each session's selfie captures are
+    /// searched in it (COLLECTION, on each capture's best face).
+    pub collection_id: Option<String>,
 }
 
 fn one_of(what: &str, v: &str, allowed: &[&str]) -> ApiResult<String> {
@@ -158,6 +163,7 @@ pub fn settings(cfg: &Config, company_settings: &Value) -> Settings {
             .get("extract_best_shot")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        collection_id: string("collection_id"),
     }
 }
 
@@ -206,6 +212,12 @@ pub fn apply_patch(stored: &mut Value, patch: &Value) -> ApiResult<()> {
                 json!(l)
             }
             "lang_default" => json!(one_of("web_sdk.lang_default", string()?, LANGUAGES)?),
+            "collection_id" => {
+                let id = string()?;
+                json!(uuid::Uuid::parse_str(id)
+                    .map_err(|_| ApiError::value("web_sdk.collection_id must be a collection id"))?
+                    .to_string())
+            }
             "actions_default_importance" | "extract_best_shot" => match v {
                 Value::Bool(b) => json!(b),
                 _ => return Err(ApiError::value(format!("web_sdk.{k} must be true or false"))),
@@ -213,7 +225,8 @@ pub fn apply_patch(stored: &mut Value, patch: &Value) -> ApiResult<()> {
             other => {
                 return Err(ApiError::value(format!(
                     "Unknown web_sdk setting '{other}' (allowed_origins, architecture, result_mode, \
-                     actions_default, actions_default_importance, lang_allow, lang_default, extract_best_shot)"
+                     actions_default, actions_default_importance, lang_allow, lang_default, extract_best_shot, \
+                     collection_id)"
                 )))
             }
         };
@@ -237,6 +250,28 @@ pub fn origin_allowed(s: &Settings, origin: &str, own_origin: Option<&str>) -> b
     s.allowed_origins.iter().any(|a| a == "*" || *a == o)
 }
 
+/// One action of a session; `auto` carries the gestures drawn for it, in the order to perform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionAction {
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gestures: Vec<String>,
+}
+
+impl SessionAction {
+    fn plain(action: &str) -> Self {
+        SessionAction {
+            action: action.to_string(),
+            gestures: Vec::new(),
+        }
+    }
+}
+
+/// A session's stored actions.
+pub fn parse_actions(v: &Value) -> Vec<SessionAction> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
 /// `n` distinct gestures drawn at random, `n` itself random in 1..=3.
 pub fn draw_gestures() -> Vec<String> {
     let n = 1 + (OsRng.next_u32() % 3) as usize;
@@ -250,8 +285,8 @@ pub fn draw_gestures() -> Vec<String> {
 }
 
 /// The actions of a session: the page's list unless the settings' list wins (or the page named
-/// none); `auto` becomes 1–3 random gestures. Unknown actions → error 4.
-pub fn resolve_actions(requested: Option<&Value>, s: &Settings) -> ApiResult<Vec<String>> {
+/// none); `auto` gets 1–3 random gestures, performed in one capture. Unknown actions → error 4.
+pub fn resolve_actions(requested: Option<&Value>, s: &Settings) -> ApiResult<Vec<SessionAction>> {
     let page: Option<Vec<String>> = match requested {
         None | Some(Value::Null) => None,
         Some(Value::String(a)) => Some(vec![a.clone()]),
@@ -265,16 +300,18 @@ pub fn resolve_actions(requested: Option<&Value>, s: &Settings) -> ApiResult<Vec
         _ => s.actions_default.clone(),
     };
     let list = actions_list("action", &list)?;
-    let mut out = Vec::new();
+    let mut out: Vec<SessionAction> = Vec::new();
     for a in list {
+        if out.iter().any(|x| x.action == a) {
+            continue;
+        }
         if a == "auto" {
-            for g in draw_gestures() {
-                if !out.contains(&g) {
-                    out.push(g);
-                }
-            }
-        } else if !out.contains(&a) {
-            out.push(a);
+            out.push(SessionAction {
+                action: a,
+                gestures: draw_gestures(),
+            });
+        } else {
+            out.push(SessionAction::plain(&a));
         }
     }
     if out.len() > 8 {
@@ -289,8 +326,13 @@ pub fn is_photo(action: &str) -> bool {
 }
 
 /// The media tags of an action's capture (Oz Web SDK §4), with the orientation of video captures.
-pub fn action_tags(action: &str, landscape: bool) -> Vec<String> {
+/// An `auto` capture carries its gestures' tags in the order they are to be performed.
+pub fn action_tags(a: &SessionAction, landscape: bool) -> Vec<String> {
+    let action = a.action.as_str();
     let mut tags: Vec<String> = match action {
+        "auto" => std::iter::once("video_selfie".to_string())
+            .chain(a.gestures.iter().cloned())
+            .collect(),
         "photo_id_front" => vec!["photo_id".into(), "photo_id_front".into()],
         "photo_id_back" => vec!["photo_id".into(), "photo_id_back".into()],
         "photo_selfie" => vec!["photo_selfie".into()],
@@ -310,9 +352,18 @@ pub fn action_tags(action: &str, landscape: bool) -> Vec<String> {
     tags
 }
 
+/// Seconds an `auto` capture opens with, the person looking at the camera: the resting pose the
+/// gestures are measured from.
+pub const AUTO_REST_SECONDS: f32 = 1.0;
+/// Seconds an `auto` capture gives each gesture.
+pub const AUTO_GESTURE_SECONDS: f32 = 2.5;
+/// Frames per second the plugin records; with [`action_seconds`] it bounds a capture's length.
+pub const CAPTURE_FPS: f32 = 8.0;
+
 /// How long the plugin records each action (seconds); photos are one frame.
-pub fn action_seconds(action: &str) -> f32 {
-    match action {
+pub fn action_seconds(a: &SessionAction) -> f32 {
+    match a.action.as_str() {
+        "auto" => AUTO_REST_SECONDS + AUTO_GESTURE_SECONDS * a.gestures.len() as f32,
         a if is_photo(a) => 0.0,
         "video_selfie_blank" | "video_selfie_best" => 1.5,
         "video_selfie_scan" => 5.0,
@@ -413,18 +464,29 @@ mod tests {
         let s = settings(&Config::default(), &json!({}));
         assert_eq!(
             resolve_actions(None, &s).unwrap(),
-            vec!["video_selfie_blank"]
+            vec![SessionAction::plain("video_selfie_blank")]
         );
         assert!(resolve_actions(Some(&json!(["nope"])), &s).is_err());
-        let a = resolve_actions(Some(&json!(["photo_id_front", "auto"])), &s).unwrap();
-        assert_eq!(a[0], "photo_id_front");
-        assert!((2..=4).contains(&a.len()));
+        let a = resolve_actions(Some(&json!(["photo_id_front", "auto", "auto"])), &s).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0], SessionAction::plain("photo_id_front"));
+        assert_eq!(a[1].action, "auto");
+        assert!((1..=3).contains(&a[1].gestures.len()));
+        assert_eq!(parse_actions(&json!(a)), a);
+        let tags = action_tags(&a[1], true);
+        assert_eq!(tags[0], "video_selfie");
+        assert_eq!(tags[1..tags.len() - 1], a[1].gestures[..]);
+        assert_eq!(tags.last().unwrap(), "orientation_landscape");
         assert_eq!(
-            action_tags("video_selfie_left", false),
+            action_seconds(&a[1]),
+            AUTO_REST_SECONDS + AUTO_GESTURE_SECONDS * a[1].gestures.len() as f32
+        );
+        assert_eq!(
+            action_tags(&SessionAction::plain("video_selfie_left"), false),
             vec!["video_selfie", "video_selfie_left", "orientation_portrait"]
         );
         assert_eq!(
-            action_tags("photo_id_back", false),
+            action_tags(&SessionAction::plain("photo_id_back"), false),
             vec!["photo_id", "photo_id_back"]
         );
         let mut stored = json!({});

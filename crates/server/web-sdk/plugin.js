@@ -39,6 +39,7 @@
       action_video_selfie_scan: 'Look at the screen and hold still',
       action_video_selfie_blank: 'Look straight at the camera',
       action_video_selfie_best: 'Look straight at the camera',
+      action_auto: 'Follow the instructions on the screen',
       error_camera_denied: 'Camera access was denied. Allow the camera in your browser settings and try again.',
       error_camera_not_found: 'No camera was found.',
       error_camera_in_use: 'The camera is used by another application.',
@@ -74,6 +75,7 @@
       action_video_selfie_scan: 'Смотрите на экран и не двигайтесь',
       action_video_selfie_blank: 'Смотрите прямо в камеру',
       action_video_selfie_best: 'Смотрите прямо в камеру',
+      action_auto: 'Следуйте инструкциям на экране',
       error_camera_denied: 'Доступ к камере запрещён. Разрешите камеру в настройках браузера и повторите.',
       error_camera_not_found: 'Камера не найдена.',
       error_camera_in_use: 'Камера занята другим приложением.',
@@ -109,6 +111,7 @@
       action_video_selfie_scan: 'Mire la pantalla y no se mueva',
       action_video_selfie_blank: 'Mire directamente a la cámara',
       action_video_selfie_best: 'Mire directamente a la cámara',
+      action_auto: 'Siga las instrucciones de la pantalla',
       error_camera_denied: 'Se denegó el acceso a la cámara. Permítalo en la configuración del navegador y reintente.',
       error_camera_not_found: 'No se encontró ninguna cámara.',
       error_camera_in_use: 'Otra aplicación está usando la cámara.',
@@ -144,6 +147,7 @@
       action_video_selfie_scan: 'Olhe para a tela e fique parado',
       action_video_selfie_blank: 'Olhe diretamente para a câmera',
       action_video_selfie_best: 'Olhe diretamente para a câmera',
+      action_auto: 'Siga as instruções na tela',
       error_camera_denied: 'O acesso à câmera foi negado. Permita a câmera nas configurações do navegador e tente novamente.',
       error_camera_not_found: 'Nenhuma câmera encontrada.',
       error_camera_in_use: 'A câmera está em uso por outro aplicativo.',
@@ -179,6 +183,7 @@
       action_video_selfie_scan: 'Ekrana bakın ve kıpırdamayın',
       action_video_selfie_blank: 'Doğrudan kameraya bakın',
       action_video_selfie_best: 'Doğrudan kameraya bakın',
+      action_auto: 'Ekrandaki talimatları izleyin',
       error_camera_denied: 'Kamera erişimi reddedildi. Tarayıcı ayarlarından kameraya izin verip tekrar deneyin.',
       error_camera_not_found: 'Kamera bulunamadı.',
       error_camera_in_use: 'Kamera başka bir uygulama tarafından kullanılıyor.',
@@ -545,8 +550,9 @@
       frames.push(grab(run, 1280));
     } else {
       var fps = 8, n = Math.max(4, Math.round(a.seconds * fps));
-      var t0 = performance.now();
+      var t0 = performance.now(), shown = -1;
       for (var i = 0; i < n; i++) {
+        if (a.gestures) shown = cue(run, a, i / fps, shown);
         frames.push(grab(run, 640));
         var next = t0 + (i + 1) * 1000 / fps;
         await sleep(Math.max(0, next - performance.now()), run);
@@ -554,6 +560,19 @@
     }
     run.ui.stage.classList.remove('rec');
     return frames;
+  }
+
+  /* An `auto` capture is one continuous recording: the resting pose first ("look straight"),
+   * then each gesture the server drew gets its own seconds, with its instruction shown and
+   * announced as its turn comes. Returns the index of the cue now shown (-1: the rest). */
+  function cue(run, a, elapsed, shown) {
+    var k = elapsed < a.rest_seconds ? -1
+      : Math.min(a.gestures.length - 1, Math.floor((elapsed - a.rest_seconds) / a.gesture_seconds));
+    if (k === shown && elapsed > 0) return shown;
+    var text = t(run, k < 0 ? 'action_video_selfie_blank' : 'action_' + a.gestures[k]);
+    run.ui.title.textContent = text;
+    say(run, text);
+    return k;
   }
 
   function additionalInfo(run) {
@@ -608,6 +627,18 @@
 
   function dataUrl(canvas, type) { return canvas.toDataURL(type || 'image/jpeg', 0.9); }
 
+  /* The media tags the page's backend should upload the capture with (as the server tags it in
+   * the normal architecture): an `auto` capture carries its gestures in the order performed. */
+  function captureTags(run, a) {
+    if (a.kind === 'photo') return null;
+    var v = run.ui.video, tags = ['video_selfie'];
+    if (a.gestures) tags = tags.concat(a.gestures);
+    else if (a.action === 'video_selfie_best') tags.push('video_selfie_oneshot');
+    else tags.push(a.action);
+    tags.push(v.videoWidth > v.videoHeight ? 'orientation_landscape' : 'orientation_portrait');
+    return tags;
+  }
+
   function captureResult(run, a, frames) {
     var best = frames[Math.floor(frames.length / 2)];
     var g = run.lastGuidance, box = null;
@@ -615,7 +646,8 @@
       var s = best.width / g.width, f = g.faces[0].box;
       box = { left: Math.round(f[0] * s), top: Math.round(f[1] * s), right: Math.round(f[2] * s), bottom: Math.round(f[3] * s) };
     }
-    return { action: a.action, best_frame: dataUrl(best), best_frame_png: dataUrl(best, 'image/png'),
+    return { action: a.action, gestures: a.gestures || null, tags: captureTags(run, a),
+      best_frame: dataUrl(best), best_frame_png: dataUrl(best, 'image/png'),
       best_frame_bounding_box: box, best_frame_landmarks: null,
       frame_list: frames.map(function (c) { return dataUrl(c); }),
       frame_bounding_box_list: frames.map(function () { return null; }),

@@ -18,9 +18,10 @@ pub struct Args {
     /// largest (whatever else is in frame) or all.
     #[arg(long, default_value = "dominant", value_parser = parse_policy)]
     policy: FacePolicy,
-    /// For videos: check the gesture of this Oz media tag (e.g. video_selfie_left).
+    /// For videos: check the gesture of this Oz media tag (e.g. video_selfie_left). Repeat it
+    /// for a challenge of several gestures, checked in the order given.
     #[arg(long)]
-    tag: Option<String>,
+    tag: Vec<String>,
     /// Include the face embedding in the output (personal data).
     #[arg(long)]
     embedding: bool,
@@ -42,13 +43,14 @@ fn parse_policy(s: &str) -> Result<FacePolicy, String> {
 }
 
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
-    let gesture = match &args.tag {
-        Some(tag) => Some(
+    let gestures = args
+        .tag
+        .iter()
+        .map(|tag| {
             Gesture::from_tag(tag)
-                .ok_or_else(|| anyhow::anyhow!("{tag:?} is not a video_selfie* tag"))?,
-        ),
-        None => None,
-    };
+                .ok_or_else(|| anyhow::anyhow!("{tag:?} is not a video_selfie* tag"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let engine = globals.load_engine()?;
     let opts = AnalyzeOptions {
         policy: args.policy,
@@ -56,7 +58,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     };
     let mut failures = 0;
     for file in &args.files {
-        let out = match analyze_one(&engine, file, gesture, &opts, &args) {
+        let out = match analyze_one(&engine, file, &gestures, &opts, &args) {
             Ok(v) => v,
             Err(e) => {
                 failures += 1;
@@ -81,13 +83,13 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
 fn analyze_one(
     engine: &Engine,
     file: &PathBuf,
-    gesture: Option<Gesture>,
+    gestures: &[Gesture],
     opts: &AnalyzeOptions,
     args: &Args,
 ) -> anyhow::Result<Value> {
     let bytes = std::fs::read(file)?;
     let decoded = engine.decode(&bytes)?;
-    let report = engine.analyze_media(&decoded, gesture, opts)?;
+    let report = engine.analyze_media(&decoded, gestures, opts)?;
     let mut value = serde_json::to_value(&report)?;
     if let Value::Object(map) = &mut value {
         if !args.frames {

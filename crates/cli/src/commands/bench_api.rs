@@ -152,12 +152,12 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             expression: false,
         };
         let decoded = engine.decode(bytes)?;
-        engine.analyze_media(&decoded, None, &opts)?; // warm-up
+        engine.analyze_media(&decoded, &[], &opts)?; // warm-up
         let n = 5;
         let start = Instant::now();
         for _ in 0..n {
             let decoded = engine.decode(bytes)?;
-            engine.analyze_media(&decoded, None, &opts)?;
+            engine.analyze_media(&decoded, &[], &opts)?;
         }
         Ok(start.elapsed().as_secs_f64() * 1000.0 / n as f64)
     };
@@ -174,7 +174,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             };
             let start = Instant::now();
             let decoded = engine.decode(&clip)?;
-            engine.analyze_media(&decoded, None, &opts)?;
+            engine.analyze_media(&decoded, &[], &opts)?;
             start.elapsed().as_secs_f64() * 1000.0
         },
     ];

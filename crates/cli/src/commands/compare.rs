@@ -28,7 +28,7 @@ pub fn embed(engine: &Engine, path: &PathBuf) -> anyhow::Result<Vec<f32>> {
         attributes: false,
         ..AnalyzeOptions::default()
     };
-    let report = engine.analyze_media(&decoded, None, &opts)?;
+    let report = engine.analyze_media(&decoded, &[], &opts)?;
     let face = report
         .primary_face()
         .ok_or(faceproof_engine::EngineError::NoFace)?;

@@ -310,7 +310,7 @@ fn liveness(
         let bytes = std::fs::read(base.join(p)).ok()?;
         let decoded = engine.decode(&bytes).ok()?;
         engine
-            .analyze_media(&decoded, None, &opts)
+            .analyze_media(&decoded, &[], &opts)
             .ok()?
             .confidence_spoofing()
     });

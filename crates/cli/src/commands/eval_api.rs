@@ -369,7 +369,7 @@ fn photos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
             let score = std::fs::read(base.join(col(row, "path")))
                 .ok()
                 .and_then(|b| engine.decode(&b).ok())
-                .and_then(|d| engine.analyze_media(&d, None, &opts).ok())
+                .and_then(|d| engine.analyze_media(&d, &[], &opts).ok())
                 .and_then(|r| r.confidence_spoofing());
             bar.inc(1);
             score
@@ -674,7 +674,7 @@ fn videos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
             engine
                 .decode(bytes)
                 .ok()
-                .and_then(|d| engine.analyze_media(&d, None, &opts).ok())
+                .and_then(|d| engine.analyze_media(&d, &[], &opts).ok())
                 .and_then(|r| r.confidence_spoofing())
         } else {
             None

@@ -16,6 +16,7 @@ pub(super) fn media_problem(e: &EngineError) -> bool {
         e,
         EngineError::NoFace
             | EngineError::MultipleFaces { .. }
+            | EngineError::FaceChanged { .. }
             | EngineError::Unreadable { .. }
             | EngineError::UnsupportedFormat(_)
             | EngineError::TooLarge(_)
@@ -47,12 +48,12 @@ pub(super) fn round4(x: f32) -> f64 {
 pub(super) fn analyze(
     engine: &Engine,
     m: &MediaInput,
-    gesture: Option<Gesture>,
+    gestures: &[Gesture],
     opts: AnalyzeOptions,
 ) -> Result<Result<(Decoded, MediaReport), EngineError>, SystemError> {
     let result = engine.decode(&m.bytes).and_then(|decoded| {
         engine
-            .analyze_media(&decoded, gesture, &opts)
+            .analyze_media(&decoded, gestures, &opts)
             .map(|r| (decoded, r))
     });
     match result {
@@ -121,7 +122,7 @@ pub(super) fn embeddings(
             attributes: m.kind != "IMAGE",
             expression: false,
         };
-        out.push(match analyze(engine, m, None, opts)? {
+        out.push(match analyze(engine, m, &[], opts)? {
             Err(e) => Err(e),
             Ok((_, report)) => report
                 .primary_face()

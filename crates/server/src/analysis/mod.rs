@@ -22,7 +22,7 @@ mod faces;
 pub mod instant;
 pub mod order;
 mod process_biometry;
-mod process_collection;
+pub(crate) mod process_collection;
 mod process_quality;
 pub mod queue;
 pub mod read;

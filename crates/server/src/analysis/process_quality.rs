@@ -19,18 +19,22 @@ pub fn best_shot_id(analysis: Uuid, source: Uuid) -> Uuid {
     Uuid::new_v5(&Uuid::NAMESPACE_OID, &name)
 }
 
-/// The gesture a media's tags ask for: a specific one (`video_selfie_left`…) over the plain
+/// The gestures a media's tags ask for, in the tags' order: the specific ones
+/// (`video_selfie_left`…; several make a challenge checked in that order) over the plain
 /// `video_selfie` / `video_selfie_blank`, which ask only for a face.
-fn gesture_of(tags: &[String]) -> Option<(&str, Gesture)> {
-    let mut found = None;
-    for t in tags {
-        match Gesture::from_tag(t) {
-            Some(Gesture::Blank) if found.is_none() => found = Some((t.as_str(), Gesture::Blank)),
-            Some(Gesture::Blank) | None => {}
-            Some(g) => return Some((t.as_str(), g)),
-        }
+fn gestures_of(tags: &[String]) -> Vec<(&str, Gesture)> {
+    let specific: Vec<(&str, Gesture)> = tags
+        .iter()
+        .filter_map(|t| Gesture::from_tag(t).map(|g| (t.as_str(), g)))
+        .filter(|(_, g)| *g != Gesture::Blank)
+        .collect();
+    if !specific.is_empty() {
+        return specific;
     }
-    found
+    tags.iter()
+        .find_map(|t| Gesture::from_tag(t).map(|g| (t.as_str(), g)))
+        .into_iter()
+        .collect()
 }
 
 /// QUALITY (liveness): each media gets `confidence_spoofing` and its own resolution; gesture
@@ -45,7 +49,8 @@ pub(super) fn run_quality(
     let mut out = Outcome::default();
     let mut declined = false;
     for m in media {
-        let (gesture_tag, gesture) = gesture_of(&m.tags).unzip();
+        let (gesture_tags, gestures): (Vec<&str>, Vec<Gesture>) =
+            gestures_of(&m.tags).into_iter().unzip();
         let is_video = m.kind != "IMAGE";
         let opts = AnalyzeOptions {
             policy: policy_for(m, thresholds),
@@ -56,7 +61,7 @@ pub(super) fn run_quality(
         };
         let mut entry = source_keys(m);
         let mut output_images = Vec::new();
-        let resolution = match analyze(engine, m, gesture, opts)? {
+        let resolution = match analyze(engine, m, &gestures, opts)? {
             Err(e) => {
                 entry.insert(
                     "results_data".into(),
@@ -88,17 +93,33 @@ pub(super) fn run_quality(
                         data["liveness_spread"] = json!(v.liveness_spread.map(round4));
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({
-                                "name": gesture_tag,
+                                "name": gesture_tags.first(),
                                 "performed": g.performed,
                                 "frames_matching": g.frames_matching,
                                 "frames_with_face": g.frames_with_face,
+                                "peak": round4(g.peak),
                             });
+                            if gesture_tags.len() > 1 {
+                                data["gesture"]["sequence"] = json!(g
+                                    .steps
+                                    .iter()
+                                    .zip(&gesture_tags)
+                                    .map(|(s, t)| json!({"name": t, "performed": s.performed, "peak": round4(s.peak)}))
+                                    .collect::<Vec<_>>());
+                            }
+                            if !g.unexpected.is_empty() {
+                                data["gesture"]["unexpected"] = json!(g.unexpected);
+                            }
                             if !g.performed {
                                 resolution = "DECLINED";
                                 entry.insert(
                                     "error".into(),
                                     json!({ "code": "gesture_not_performed",
-                                            "message": "the requested gesture was not seen in the video" }),
+                                            "message": if g.unexpected.is_empty() {
+                                                "the requested gesture(s) were not seen in the video, in the order asked"
+                                            } else {
+                                                "the video shows a head movement that was not asked for"
+                                            } }),
                                 );
                             }
                         }
@@ -162,12 +183,20 @@ mod tests {
     }
 
     #[test]
-    fn the_specific_gesture_wins_over_the_plain_selfie_tag() {
+    fn the_specific_gestures_win_over_the_plain_selfie_tag_in_tag_order() {
         let t = tags(&["video_selfie", "video_selfie_left", "orientation_portrait"]);
-        assert_eq!(gesture_of(&t), Some(("video_selfie_left", Gesture::Left)));
+        assert_eq!(gestures_of(&t), vec![("video_selfie_left", Gesture::Left)]);
+        let t = tags(&["video_selfie", "video_selfie_right", "video_selfie_left"]);
+        assert_eq!(
+            gestures_of(&t),
+            vec![
+                ("video_selfie_right", Gesture::Right),
+                ("video_selfie_left", Gesture::Left)
+            ]
+        );
         let t = tags(&["video_selfie", "video_selfie_blank"]);
-        assert_eq!(gesture_of(&t), Some(("video_selfie", Gesture::Blank)));
-        assert_eq!(gesture_of(&tags(&["photo_selfie"])), None);
+        assert_eq!(gestures_of(&t), vec![("video_selfie", Gesture::Blank)]);
+        assert!(gestures_of(&tags(&["photo_selfie"])).is_empty());
     }
 
     #[test]

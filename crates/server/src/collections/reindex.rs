@@ -149,6 +149,7 @@ async fn embed_stored(
         Err(
             e @ (EngineError::NoFace
             | EngineError::MultipleFaces { .. }
+            | EngineError::FaceChanged { .. }
             | EngineError::Unreadable { .. }
             | EngineError::UnsupportedFormat(_)
             | EngineError::TooLarge(_)),

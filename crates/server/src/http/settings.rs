@@ -136,6 +136,16 @@ async fn update_settings(
                 } else {
                     crate::web_sdk::apply_patch(&mut stored, &v)?;
                 }
+                // The plugin's blacklist must be one of this company's collections, checked now
+                // rather than when a person's session ends.
+                if let Some(id) = stored.get("collection_id").filter(|c| c.is_string()) {
+                    crate::analysis::process_collection::check_params(
+                        &st,
+                        Some(company),
+                        &json!({ "collection_id": id }),
+                    )
+                    .await?;
+                }
                 settings["web_sdk"] = stored;
             }
             "rotate_webhook_secret" => {

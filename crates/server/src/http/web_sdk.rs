@@ -75,6 +75,14 @@ async fn session_token(State(st): State<AppState>, actor: Actor) -> ApiResult<Js
             "This user may not start QUALITY analyses (can_start_analysis_quality)",
         ));
     }
+    let settings = settings_of(&st, actor.company_id).await?;
+    if settings.collection_id.is_some() && !user.can_start_analysis_collection {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "This company's web plugin runs COLLECTION (web_sdk.collection_id), which this user \
+             may not start (can_start_analysis_collection)",
+        ));
+    }
     let token = format!("fpst_{}", tokens::generate());
     let ttl = st.cfg.web_sdk_token_ttl_secs;
     st.store
@@ -309,11 +317,17 @@ async fn start_allowed(
     let list: Vec<Value> = actions
         .iter()
         .map(|a| {
-            json!({
-                "action": a,
-                "kind": if sdk::is_photo(a) { "photo" } else { "video" },
+            let mut v = json!({
+                "action": a.action,
+                "kind": if sdk::is_photo(&a.action) { "photo" } else { "video" },
                 "seconds": sdk::action_seconds(a),
-            })
+            });
+            if !a.gestures.is_empty() {
+                v["gestures"] = json!(a.gestures);
+                v["rest_seconds"] = json!(sdk::AUTO_REST_SECONDS);
+                v["gesture_seconds"] = json!(sdk::AUTO_GESTURE_SECONDS);
+            }
+            v
         })
         .collect();
     Ok(Json(json!({
@@ -510,26 +524,27 @@ async fn store_capture(st: &AppState, s: WebSdkSession, form: Form) -> ApiResult
     if s.submitted_at.is_some() {
         return Err(ApiError::value("This session has been submitted"));
     }
-    let actions: Vec<String> = serde_json::from_value(s.actions.clone()).unwrap_or_default();
+    let actions = sdk::parse_actions(&s.actions);
     let action = form
         .fields
         .get("action")
         .cloned()
         .ok_or_else(|| ApiError::structure("action is required"))?;
-    if !actions.contains(&action) {
+    let Some(this) = actions.iter().find(|a| a.action == action).cloned() else {
         return Err(ApiError::value(format!(
             "action '{action}' is not one of this session's actions"
         )));
-    }
+    };
     if s.uploaded.contains(&action) {
         return Err(ApiError::value(format!(
             "action '{action}' has been uploaded"
         )));
     }
     // The actions arrive in the order the server gave them (the challenge's order).
-    if let Some(next) = actions.get(s.uploaded.len()).filter(|n| **n != action) {
+    if let Some(next) = actions.get(s.uploaded.len()).filter(|n| n.action != action) {
         return Err(ApiError::value(format!(
-            "action '{action}' is out of order: '{next}' comes first"
+            "action '{action}' is out of order: '{}' comes first",
+            next.action
         )));
     }
     let mut file = form
@@ -546,18 +561,36 @@ async fn store_capture(st: &AppState, s: WebSdkSession, form: Form) -> ApiResult
             "a video action needs a ZIP of frames or a video"
         }));
     }
+    // One continuous capture of the time the server gave the action (with some slack for slow
+    // devices), so a longer recording cannot hold a search through many movements.
+    let seconds = sdk::action_seconds(&this);
+    let too_long = match kind {
+        faceproof_engine::media::MediaKind::ShotsSet => {
+            prepared[0].frames as f32 > (seconds * sdk::CAPTURE_FPS * 1.25).ceil() + 2.0
+        }
+        faceproof_engine::media::MediaKind::Video => {
+            prepared[0].duration_ms.unwrap_or(0) as f32 > (seconds * 1.25 + 1.0) * 1000.0
+        }
+        faceproof_engine::media::MediaKind::Image => false,
+    };
+    if too_long {
+        return Err(ApiError::value(format!(
+            "the capture of '{action}' is longer than the {seconds} s it is given"
+        ))
+        .with_details(json!({"reason": "capture_too_long"})));
+    }
     let landscape = form.fields.get("orientation").map(String::as_str) == Some("landscape");
     let info: String = form
         .fields
         .get("additional_info")
-        .map(|i| i.chars().filter(|c| !c.is_control()).take(2000).collect())
+        .map(|i| uploads::clean_additional_info(i))
         .unwrap_or_default();
     let mut media_meta = json!({ "web_sdk_action": action });
     if !info.is_empty() {
         media_meta["additional_info"] = json!(info);
     }
     let payload = Payload {
-        media_tags: [("capture".to_string(), sdk::action_tags(&action, landscape))].into(),
+        media_tags: [("capture".to_string(), sdk::action_tags(&this, landscape))].into(),
         media_meta: [("capture".to_string(), media_meta)].into(),
         ..Payload::default()
     };
@@ -609,7 +642,11 @@ async fn store_capture(st: &AppState, s: WebSdkSession, form: Form) -> ApiResult
     st.store
         .web_sdk_set_upload(s.session_id, folder.folder_id, &uploaded)
         .await?;
-    let remaining: Vec<&String> = actions.iter().filter(|a| !uploaded.contains(a)).collect();
+    let remaining: Vec<&String> = actions
+        .iter()
+        .map(|a| &a.action)
+        .filter(|a| !uploaded.contains(a))
+        .collect();
     let mut submitted = false;
     if remaining.is_empty() && st.store.web_sdk_submit(s.session_id).await? {
         order(st, &s, &folder).await?;
@@ -619,7 +656,8 @@ async fn store_capture(st: &AppState, s: WebSdkSession, form: Form) -> ApiResult
 }
 
 /// Order the session's analyses as the user who minted the token: QUALITY (best shot unless
-/// turned off), and BIOMETRY when an ID photo was captured beside a selfie.
+/// turned off), BIOMETRY when an ID photo was captured beside a selfie, and COLLECTION on the
+/// selfie captures (each one's best face) when the settings name a blacklist.
 async fn order(st: &AppState, s: &WebSdkSession, folder: &FolderRow) -> ApiResult<()> {
     let user = st
         .store
@@ -643,6 +681,21 @@ async fn order(st: &AppState, s: &WebSdkSession, folder: &FolderRow) -> ApiResul
     let has = |t: &str| media.iter().any(|m| m.tags.iter().any(|x| x == t));
     if has("photo_id_front") && (has("video_selfie") || has("photo_selfie")) {
         analyses.push(json!({"type": "biometry"}));
+    }
+    if let Some(collection) = &settings.collection_id {
+        let selfies: Vec<String> = media
+            .iter()
+            .filter(|m| {
+                m.tags
+                    .iter()
+                    .any(|t| t == "video_selfie" || t == "photo_selfie")
+            })
+            .map(|m| m.media_id.to_string())
+            .collect();
+        if !selfies.is_empty() {
+            analyses.push(json!({"type": "collection", "source_media": selfies,
+                                 "params": {"collection_id": collection}}));
+        }
     }
     let order = parse_order(&json!({ "analyses": analyses }))?;
     place_order(st, &actor, folder, &media, &order, true).await?;
