@@ -1015,7 +1015,10 @@ fn print_tables(out: &Value) {
                 r["video"].as_str().unwrap_or(""),
                 r["label"].as_str().unwrap_or(""),
                 r["version"].as_str().unwrap_or(""),
-                r["resolution"].as_str().unwrap_or(""),
+                match r["error"].as_str() {
+                    Some(code) => format!("{} ({code})", r["resolution"].as_str().unwrap_or("")),
+                    None => r["resolution"].as_str().unwrap_or("").to_string(),
+                },
                 r["confidence_spoofing"],
                 r["liveness_frames"],
                 r["frames_analysed"],
