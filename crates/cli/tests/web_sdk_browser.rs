@@ -467,6 +467,30 @@ fn run(backend: Backend) {
             .map(|f| f.as_str().unwrap())
             .collect();
         assert!(files.len() >= 20, "{} frames", files.len());
+        // Every frame comes with the server detector's box and five landmarks (in its pixels),
+        // the best frame too: what a backend needs to crop or re-check without a detector.
+        let boxes = cap["frame_bounding_box_list"].as_array().unwrap();
+        let marks = cap["frame_landmarks"].as_array().unwrap();
+        assert_eq!((boxes.len(), marks.len()), (files.len(), files.len()));
+        let located = boxes.iter().zip(marks).filter(|(b, l)| {
+            let (Some(l), false) = (l.as_array(), b.is_null()) else {
+                return false;
+            };
+            let (x1, y1, x2, y2) = (
+                b["left"].as_f64().unwrap(),
+                b["top"].as_f64().unwrap(),
+                b["right"].as_f64().unwrap(),
+                b["bottom"].as_f64().unwrap(),
+            );
+            l.len() == 5
+                && l.iter().all(|p| {
+                    let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+                    x1 <= x && x <= x2 && y1 <= y && y <= y2
+                })
+        });
+        assert!(located.count() * 10 >= files.len() * 9, "{boxes:?} {marks:?}");
+        assert_eq!(cap["best_frame_landmarks"].as_array().map(Vec::len), Some(5), "{cap}");
+        assert!(cap["best_frame_bounding_box"]["right"].as_f64().is_some(), "{cap}");
         let mut zipped = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for f in &files {
             let name = Path::new(f)

@@ -639,19 +639,34 @@
     return tags;
   }
 
-  function captureResult(run, a, frames) {
-    var best = frames[Math.floor(frames.length / 2)];
-    var g = run.lastGuidance, box = null;
-    if (g && g.faces && g.faces[0]) {
-      var s = best.width / g.width, f = g.faces[0].box;
-      box = { left: Math.round(f[0] * s), top: Math.round(f[1] * s), right: Math.round(f[2] * s), bottom: Math.round(f[3] * s) };
-    }
+  /* The face box and five landmarks of one recorded frame, in its pixels, from the server's
+   * detector (the same model that judges the capture); nulls when it sees no face. */
+  async function locate(run, canvas) {
+    var fd = new FormData();
+    fd.append('session_key', run.session.session_key);
+    fd.append('landmarks', '1');
+    fd.append('frame', await toBlob(canvas, 'image/jpeg', 0.85), 'frame.jpg');
+    var resp = await post(run, '/web-sdk/session/' + run.session.session_id + '/frame', fd);
+    var v = await json(resp);
+    if (resp.status === 401 && v.error_code === 8) throw new PluginError('session_expired');
+    if (!resp.ok) throw new PluginError('network_error', { status: resp.status, error_code: v.error_code });
+    var f = v.faces && v.faces[0] ? v.faces[0].box : null;
+    return {
+      box: f ? { left: Math.round(f[0]), top: Math.round(f[1]), right: Math.round(f[2]), bottom: Math.round(f[3]) } : null,
+      landmarks: v.landmarks ? v.landmarks.map(function (p) { return [Math.round(p[0]), Math.round(p[1])]; }) : null,
+    };
+  }
+
+  async function captureResult(run, a, frames) {
+    var located = [];
+    for (var i = 0; i < frames.length; i++) located.push(await locate(run, frames[i]));
+    var bi = Math.floor(frames.length / 2), best = frames[bi];
     return { action: a.action, gestures: a.gestures || null, tags: captureTags(run, a),
       best_frame: dataUrl(best), best_frame_png: dataUrl(best, 'image/png'),
-      best_frame_bounding_box: box, best_frame_landmarks: null,
+      best_frame_bounding_box: located[bi].box, best_frame_landmarks: located[bi].landmarks,
       frame_list: frames.map(function (c) { return dataUrl(c); }),
-      frame_bounding_box_list: frames.map(function () { return null; }),
-      frame_landmarks: frames.map(function () { return null; }),
+      frame_bounding_box_list: located.map(function (l) { return l.box; }),
+      frame_landmarks: located.map(function (l) { return l.landmarks; }),
       additional_info: additionalInfo(run) };
   }
 
@@ -680,7 +695,7 @@
       var frames = await record(run, a);
       setHint(run, '', false);
       if (run.session.architecture === 'capture') {
-        captures.push(captureResult(run, a, frames));
+        captures.push(await captureResult(run, a, frames));
       } else {
         say(run, t(run, 'uploading'));
         submitted = await upload(run, a, frames);

@@ -432,7 +432,9 @@ fn answer(origin: &str, r: ApiResult<Json<Value>>) -> Response {
 }
 
 /// `POST /web-sdk/session/{id}/frame`: multipart `session_key` + `frame` (a JPEG or PNG) →
-/// `{width, height, faces: [{box: [x1, y1, x2, y2], score}], brightness}` for the live hints.
+/// `{width, height, faces: [{box: [x1, y1, x2, y2], score}], brightness}` for the live hints;
+/// with a `landmarks` field also `landmarks` (the largest face's five points, frame pixels, or
+/// null), which the capture architecture hands to the page with every recorded frame.
 async fn frame(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -459,6 +461,7 @@ async fn frame(
             .file
             .ok_or_else(|| ApiError::value("a frame file is required"))?;
         let limits = crate::inference::upload_limits(&st.cfg);
+        let with_landmarks = form.fields.contains_key("landmarks");
         let out = st
             .inference
             .run("web_sdk_guidance", move |engine| -> ApiResult<Value> {
@@ -474,9 +477,23 @@ async fn frame(
                 let n = (img.width() as u64 * img.height() as u64)
                     .div_ceil(7)
                     .max(1);
+                let landmarks = if with_landmarks {
+                    let opts = faceproof_engine::AnalyzeOptions {
+                        policy: faceproof_engine::FacePolicy::Largest,
+                        embedding: false,
+                        liveness: false,
+                        attributes: false,
+                        expression: false,
+                    };
+                    let report = engine.analyze_image(&img, &opts).map_err(ApiError::from)?;
+                    json!(report.face().map(|f| &f.landmarks))
+                } else {
+                    Value::Null
+                };
                 Ok(json!({
                     "width": img.width(),
                     "height": img.height(),
+                    "landmarks": landmarks,
                     "brightness": luma / n,
                     "faces": faces.iter().map(|d| json!({
                         "box": [d.raw.x1, d.raw.y1, d.raw.x2, d.raw.y2],
