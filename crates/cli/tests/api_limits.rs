@@ -29,31 +29,21 @@ fn zip_frames(frames: &[Vec<u8>]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// `n` face frames of the NUAA sequences of ../shared/data, in order.
+/// `n` face frames of one NUAA subject of ../shared/data, in order (cycled).
 fn face_frames(data: &Path, n: usize) -> Vec<Vec<u8>> {
-    let root = data.join("liveness/live/nuaa");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+    // One person's photos, cycled: a shots set is one capture of one person (a set mixing people
+    // is declined with `face_changed`).
+    let dir = data.join("liveness/live/nuaa/s0002");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    dirs.sort();
-    let mut files = Vec::new();
-    for d in dirs {
-        let mut f: Vec<PathBuf> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        f.sort();
-        files.extend(f);
-    }
-    assert!(
-        files.len() >= n,
-        "only {} frames in {}",
-        files.len(),
-        root.display()
-    );
-    files[..n]
+    files.sort();
+    assert!(!files.is_empty(), "no frames in {}", dir.display());
+    files
         .iter()
+        .cycle()
+        .take(n)
         .map(|p| std::fs::read(p).unwrap())
         .collect()
 }

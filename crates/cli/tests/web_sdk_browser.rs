@@ -488,9 +488,19 @@ fn run(backend: Backend) {
                     x1 <= x && x <= x2 && y1 <= y && y <= y2
                 })
         });
-        assert!(located.count() * 10 >= files.len() * 9, "{boxes:?} {marks:?}");
-        assert_eq!(cap["best_frame_landmarks"].as_array().map(Vec::len), Some(5), "{cap}");
-        assert!(cap["best_frame_bounding_box"]["right"].as_f64().is_some(), "{cap}");
+        assert!(
+            located.count() * 10 >= files.len() * 9,
+            "{boxes:?} {marks:?}"
+        );
+        assert_eq!(
+            cap["best_frame_landmarks"].as_array().map(Vec::len),
+            Some(5),
+            "{cap}"
+        );
+        assert!(
+            cap["best_frame_bounding_box"]["right"].as_f64().is_some(),
+            "{cap}"
+        );
         let mut zipped = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for f in &files {
             let name = Path::new(f)

@@ -110,7 +110,10 @@ use anyhow::Context;
 use faceproof_engine::media::Limits;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+/// Not `Debug`-derived on purpose: it holds credentials (S3 keys, the webhook secret, the Lite
+/// API key, the metrics token, a database URL that may carry a password). Its `Debug` shows where
+/// the server listens and keeps data, never those.
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: String,
@@ -645,7 +648,8 @@ impl Config {
             max_shots: self.max_shots,
             max_video_seconds: self.max_video_seconds,
             max_video_pixels: self.max_video_pixels,
-            tool_timeout: Duration::from_secs_f32(self.media_tool_timeout_secs.max(0.1)),
+            // Floored only so that 0 is not "no time at all"; tests use 1 ms to see a child killed.
+            tool_timeout: Duration::from_secs_f32(self.media_tool_timeout_secs.max(0.001)),
             ..Limits::default()
         }
     }
@@ -653,5 +657,48 @@ impl Config {
     /// Where media files live.
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database_url.as_ref().map(|_| "postgres"))
+            .field("media_store", &self.media_store)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::Config;
+
+    #[test]
+    fn debug_output_holds_no_credentials() {
+        let cfg = Config {
+            database_url: Some("postgres://app:db-password@db/faceproof".into()),
+            webhook_secret: Some("webhook-secret-value".into()),
+            lite_api_key: Some("lite-key-value".into()),
+            metrics_token: Some("metrics-token-value".into()),
+            s3_access_key_id: Some("AKIAEXAMPLEKEY".into()),
+            s3_secret_access_key: Some("s3-secret-value".into()),
+            ..Config::default()
+        };
+        let shown = format!("{cfg:?} {cfg:#?}");
+        for secret in [
+            "db-password",
+            "webhook-secret-value",
+            "lite-key-value",
+            "metrics-token-value",
+            "AKIAEXAMPLEKEY",
+            "s3-secret-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("listen"), "{shown}");
     }
 }

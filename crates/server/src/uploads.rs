@@ -387,8 +387,8 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
                 .media_meta
                 .entry(f.key.clone())
                 .or_insert_with(|| json!({}));
-            if meta.get("additional_info").is_none() {
-                meta["additional_info"] = json!(info);
+            if let Some(meta) = meta.as_object_mut() {
+                meta.entry("additional_info").or_insert_with(|| json!(info));
             }
         }
     }

@@ -609,16 +609,18 @@ fn multipart_verdict(
     parts: &[Part],
     cfg: &Config,
 ) -> Result<(Vec<(String, String, Vec<u8>)>, Option<Payload>), Code> {
-    let (mut files, mut payload) = (Vec::new(), None);
+    let (mut files, mut payload, mut info) = (Vec::new(), None, None);
     for p in parts {
         let is_text = p.content_type.is_none_or(|ct| ct.starts_with("text/"));
         if p.name == "payload" || p.name == "additional_info" || (p.file_name.is_none() && is_text)
         {
+            // Text parts are decoded as UTF-8 with a leading byte-order mark dropped.
+            let text = String::from_utf8_lossy(&p.bytes);
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             if p.name == "payload" {
-                // Text parts are decoded as UTF-8 with a leading byte-order mark dropped.
-                let text = String::from_utf8_lossy(&p.bytes);
-                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
                 payload = Some(parse_payload(text).map_err(|e| e.code)?);
+            } else if p.name == "additional_info" {
+                info = Some(uploads::clean_additional_info(text));
             }
             continue;
         }
@@ -630,6 +632,21 @@ fn multipart_verdict(
         }
         let name = p.file_name.clone().unwrap_or_else(|| p.name.clone());
         files.push((p.name.clone(), name, p.bytes.clone()));
+    }
+    // The last `additional_info` goes into every file's media metadata, unless the payload's
+    // `media:meta_data` already says it.
+    if let Some(info) = info.filter(|i| !i.is_empty()) {
+        let payload = payload.get_or_insert_with(Payload::default);
+        for (key, _, _) in &files {
+            let meta = payload
+                .media_meta
+                .entry(key.clone())
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.entry("additional_info")
+                    .or_insert_with(|| serde_json::json!(info));
+            }
+        }
     }
     Ok((files, payload))
 }

@@ -486,7 +486,14 @@ async fn frame(
                         expression: false,
                     };
                     let report = engine.analyze_image(&img, &opts).map_err(ApiError::from)?;
-                    json!(report.face().map(|f| &f.landmarks))
+                    // The five points of the Oz payload (eyes, nose tip, mouth corners), from
+                    // the model's 68.
+                    json!(report.face().filter(|f| f.landmarks.len() == 68).map(|f| {
+                        faceproof_engine::face::five_points(&f.landmarks)
+                            .iter()
+                            .map(|&(x, y)| [x, y])
+                            .collect::<Vec<_>>()
+                    }))
                 } else {
                     Value::Null
                 };
