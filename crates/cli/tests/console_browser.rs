@@ -12,12 +12,11 @@ mod api_common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use api_common::*;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::Row;
 
 const SELFIE: &str = "liveness/live/nuaa/s0002/0002_01_00_01_227.jpg";
@@ -25,48 +24,6 @@ const ID_PHOTO: &str = "liveness/live/nuaa/s0002/0002_01_00_01_109.jpg";
 const BLAIR_A: &str = "verification/Tony_Blair/Tony_Blair_0009.jpg";
 const BLAIR_B: &str = "verification/Tony_Blair/Tony_Blair_0002.jpg";
 const LIVE_VIDEO: &str = "video/tranvanluyt2203_live_head_turns.mp4";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn chromium() -> Option<PathBuf> {
-    std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
-        .find(|p| p.exists())
-}
-
-/// Node, the harness's packages and Chromium; `None` with a SKIPPED line (panic under CI=true).
-fn browser_tools() -> Option<PathBuf> {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let harness = repo().join("tests/browser");
-    let packages = harness.join("node_modules/playwright-core").is_dir();
-    let missing: Vec<&str> = [
-        (!node_ok).then_some("node"),
-        (!packages).then_some("tests/browser/node_modules (npm ci)"),
-        chromium().is_none().then_some("chromium"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return Some(harness);
-    }
-    let msg = format!(
-        "browser tests need {} (scripts/test.sh installs them)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
 
 /// `SELECT <key>, COUNT(*)` of a query, as a map (key columns joined with '.').
 fn counts(s: &Server, sql: &str) -> BTreeMap<String, i64> {
@@ -91,7 +48,7 @@ fn counts(s: &Server, sql: &str) -> BTreeMap<String, i64> {
 
 fn run(backend: Backend) {
     let Some(data) = shared_data() else { return };
-    let Some(harness) = browser_tools() else {
+    let Some(harness) = browser::harness("browser tests", &[]) else {
         return;
     };
     on(backend, &[], |s| {
@@ -147,32 +104,7 @@ fn run(backend: Backend) {
         });
 
         let started = Instant::now();
-        let mut child = Command::new("node")
-            .arg(harness.join("console.mjs"))
-            .current_dir(&harness)
-            .env("FACEPROOF_SCENARIO", scenario.to_string())
-            .env("CHROMIUM", chromium().unwrap())
-            .spawn()
-            .expect("starting node");
-        let status = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st;
-            }
-            if started.elapsed() > Duration::from_secs(900) {
-                let _ = child.kill();
-                panic!("the browser scenario ran over 15 minutes");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        let results: Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-                .unwrap();
-        assert!(
-            status.success() && results["ok"] == true,
-            "browser scenario failed ({status}): {}\nscreenshots in {}",
-            results["error"],
-            out.display()
-        );
+        let results = browser::run_script(&harness, "console.mjs", &scenario, &out);
         eprintln!(
             "console browser scenario ({name}): {:.1} s, screenshots in {}",
             started.elapsed().as_secs_f64(),

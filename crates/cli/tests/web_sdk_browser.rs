@@ -42,52 +42,6 @@ const TURN: (f32, f32) = (1.0, 4.8);
 const GESTURE: &str = "video_selfie_left";
 const OTHER_GESTURE: &str = "video_selfie_right";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn chromium() -> Option<PathBuf> {
-    std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
-        .find(|p| p.exists())
-}
-
-fn works(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Node, the harness, Chromium and ffmpeg; `None` with a SKIPPED line (panic under CI=true).
-fn tools() -> Option<PathBuf> {
-    let harness = repo().join("tests/browser");
-    let missing: Vec<&str> = [
-        (!works("node", "--version")).then_some("node"),
-        (!harness.join("node_modules/playwright-core").is_dir())
-            .then_some("tests/browser/node_modules (npm ci)"),
-        chromium().is_none().then_some("chromium"),
-        (!works("ffmpeg", "-version")).then_some("ffmpeg"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return Some(harness);
-    }
-    let msg = format!(
-        "web plugin browser tests need {} (scripts/test.sh installs them)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
 /// `src` from `start` for `secs` seconds as a y4m clip for Chromium's fake camera (15 fps,
 /// 480 px high), made once per test process under the target's temporary directory.
 fn y4m(data: &Path, src: &str, (start, secs): (f32, f32), name: &str) -> PathBuf {
@@ -117,14 +71,6 @@ fn y4m(data: &Path, src: &str, (start, secs): (f32, f32), name: &str) -> PathBuf
     assert!(st.success(), "ffmpeg failed on {src}");
     std::fs::rename(&tmp, &out).unwrap();
     out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn session_token(s: &Server, user: &str) -> String {
@@ -177,7 +123,10 @@ fn events<'a>(r: &'a Value, name: &str) -> Vec<&'a Value> {
 
 fn run(backend: Backend) {
     let Some(data) = shared_data() else { return };
-    let Some(harness) = tools() else { return };
+    let Some(harness) = browser::harness("web plugin browser tests", &[("ffmpeg", "-version")])
+    else {
+        return;
+    };
     let live = y4m(&data, LIVE, TURN, "live_turn_1.0_4.8");
     let replay = y4m(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
     on(backend, &[], |s| {
@@ -295,33 +244,7 @@ fn run(backend: Backend) {
         let scenario =
             json!({"base": s.base, "out": out, "page_port": page_port, "scenarios": scenarios});
         let started = Instant::now();
-        let mut child = Command::new("node")
-            .arg(harness.join("web_sdk.mjs"))
-            .current_dir(&harness)
-            .env("FACEPROOF_SCENARIO", scenario.to_string())
-            .env("CHROMIUM", chromium().unwrap())
-            .spawn()
-            .expect("starting node");
-        let status = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st;
-            }
-            if started.elapsed() > Duration::from_secs(900) {
-                let _ = child.kill();
-                panic!("the browser scenarios ran over 15 minutes");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        let results: Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
-        )
-        .unwrap();
-        assert!(
-            status.success() && results["ok"] == true,
-            "browser run failed ({status}): {}\nscreenshots in {}",
-            results["error"],
-            out.display()
-        );
+        let results = browser::run_script(&harness, "web_sdk.mjs", &scenario, &out);
         let by_name = |n: &str| -> &Value {
             results["scenarios"]
                 .as_array()

@@ -392,6 +392,16 @@ impl Engine {
         )
     }
 
+    /// The five alignment points (eye centres, nose tip, mouth corners) of a detected face, in
+    /// frame pixels; `None` when the face is too small or too close to the edge to place them.
+    pub fn five_landmarks(
+        &self,
+        frame: &RgbImage,
+        det: &Detection,
+    ) -> Result<Option<[(f32, f32); 5]>> {
+        Ok(face::landmarks(&self.landmarks, frame, &det.bbox)?.map(|lm| face::five_points(&lm)))
+    }
+
     /// Landmarks, alignment, embedding, liveness, attributes and quality of one detected face.
     /// `None` when the face is too small or too close to the edge to measure.
     pub fn measure_face(

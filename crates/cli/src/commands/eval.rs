@@ -92,16 +92,7 @@ fn tail(engine: &Engine, dir: &Path, as_json: bool) -> anyhow::Result<()> {
     }
     photos.sort();
     let paths: Vec<String> = photos.iter().map(|(_, p)| p.clone()).collect();
-    let opts = AnalyzeOptions {
-        liveness: false,
-        attributes: false,
-        ..AnalyzeOptions::default()
-    };
-    let embeddings = measure_all(&paths, "embedding", |p| {
-        let decoded = engine.decode(&std::fs::read(p).ok()?).ok()?;
-        let report = engine.analyze_image(&decoded.frames[0].image, &opts).ok()?;
-        report.face()?.embedding.clone()
-    });
+    let embeddings = embed_photos(engine, Path::new(""), &paths, "embedding");
     let with_face: Vec<(&str, &Vec<f32>)> = photos
         .iter()
         .filter_map(|(person, p)| embeddings.get(p).map(|e| (person.as_str(), e)))
@@ -142,7 +133,9 @@ fn tail(engine: &Engine, dir: &Path, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_csv(path: &Path) -> anyhow::Result<(PathBuf, Vec<BTreeMap<String, String>>)> {
+/// The rows of a CSV file as column → value maps, and the file's folder (paths in it are
+/// relative to that folder).
+pub(super) fn read_csv(path: &Path) -> anyhow::Result<(PathBuf, Vec<BTreeMap<String, String>>)> {
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
@@ -186,6 +179,26 @@ fn measure_all<T: Send>(
     out
 }
 
+/// The embedding of each photo's largest face (`paths` relative to `base`), on all cores with a
+/// progress bar; photos without a usable face are left out.
+pub(super) fn embed_photos(
+    engine: &Engine,
+    base: &Path,
+    paths: &[String],
+    what: &str,
+) -> BTreeMap<String, Vec<f32>> {
+    let opts = AnalyzeOptions {
+        liveness: false,
+        attributes: false,
+        ..AnalyzeOptions::default()
+    };
+    measure_all(paths, what, |p| {
+        let decoded = engine.decode(&std::fs::read(base.join(p)).ok()?).ok()?;
+        let report = engine.analyze_image(&decoded.frames[0].image, &opts).ok()?;
+        report.face()?.embedding.clone()
+    })
+}
+
 fn verify(
     engine: &Engine,
     pairs_csv: &Path,
@@ -208,17 +221,7 @@ fn verify(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let opts = AnalyzeOptions {
-        liveness: false,
-        attributes: false,
-        ..AnalyzeOptions::default()
-    };
-    let embeddings = measure_all(&images, "embedding", |p| {
-        let bytes = std::fs::read(base.join(p)).ok()?;
-        let frame = engine.decode(&bytes).ok()?;
-        let report = engine.analyze_image(&frame.frames[0].image, &opts).ok()?;
-        report.face()?.embedding.clone()
-    });
+    let embeddings = embed_photos(engine, &base, &images, "embedding");
     let (mut genuine, mut impostor, mut skipped, mut labelled) =
         (Vec::new(), Vec::new(), 0, Vec::new());
     for (l, r, same) in &pairs {

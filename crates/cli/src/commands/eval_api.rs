@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
 
+use super::eval::embed_photos;
 use super::local_server::{login, start_server, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::Globals;
 
@@ -231,22 +232,9 @@ fn spread<T: Clone>(items: Vec<T>, limit: Option<usize>) -> Vec<T> {
     }
 }
 
+/// The rows of a CSV file (see [`super::eval::read_csv`]).
 fn read_csv(path: &Path) -> anyhow::Result<Vec<BTreeMap<String, String>>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = reader.headers()?.clone();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        rows.push(
-            headers
-                .iter()
-                .zip(record.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect(),
-        );
-    }
-    Ok(rows)
+    Ok(super::eval::read_csv(path)?.1)
 }
 
 fn col<'a>(row: &'a BTreeMap<String, String>, name: &str) -> &'a str {
@@ -524,7 +512,7 @@ fn pairs(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyho
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let embeddings = embed_all(engine, &base, &images, "pairs (engine)");
+    let embeddings = embed_photos(engine, &base, &images, "pairs (engine)");
     let (mut counts, mut api_g, mut api_i, mut eng_g, mut eng_i) = (
         BTreeMap::<String, BTreeMap<String, usize>>::new(),
         Vec::new(),
@@ -593,35 +581,6 @@ fn pairs(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyho
         "api": rates(&api_g, &api_i),
         "engine": rates(&eng_g, &eng_i),
     }))
-}
-
-/// Embeddings of the largest face of each photo (as `faceproof eval verify`).
-fn embed_all(
-    engine: &Engine,
-    base: &Path,
-    images: &[String],
-    what: &str,
-) -> BTreeMap<String, Vec<f32>> {
-    let opts = AnalyzeOptions {
-        liveness: false,
-        attributes: false,
-        ..AnalyzeOptions::default()
-    };
-    let bar = super::progress(images.len() as u64, what);
-    let out = images
-        .par_iter()
-        .filter_map(|p| {
-            let e = std::fs::read(base.join(p))
-                .ok()
-                .and_then(|b| engine.decode(&b).ok())
-                .and_then(|d| engine.analyze_image(&d.frames[0].image, &opts).ok())
-                .and_then(|r| r.face().and_then(|f| f.embedding.clone()));
-            bar.inc(1);
-            e.map(|e| (p.clone(), e))
-        })
-        .collect();
-    bar.finish_and_clear();
-    out
 }
 
 /// The videos as recorded and re-encoded twice over (H.264 at CRF 28 and at CRF 32 from the
@@ -763,14 +722,14 @@ fn blacklist(
         .chain(&strangers)
         .flat_map(|(_, f)| f.clone())
         .collect();
-    let embeddings = &embed_all(engine, &base, &all, "blacklist (engine)");
+    let embeddings = &embed_photos(engine, &base, &all, "blacklist (engine)");
     let mut rows = Vec::new();
     for (alias, count, per_person) in [("g10", 10, 1), ("g80", 80, 1), ("g160", 80, 2)] {
         let people = &gallery[..count.min(gallery.len())];
-        let col_id = api.create_collection(&format!("eval-{alias}-{}", uuid_suffix()))?;
+        let col_id = api.create_collection(&format!("eval-{alias}-{}", run_suffix()))?;
         // Enrol: each person's first usable photos; the next one is their genuine probe.
         let enrolled: Vec<Option<(String, Vec<String>, usize)>> =
-            api.map(&format!("enrol {alias}"), people, |(name, files)| {
+            api.map(&format!("enrol {alias}"), people, |(_, files)| {
                 let mut person: Option<String> = None;
                 let mut photos = Vec::new();
                 let mut i = 0;
@@ -789,7 +748,6 @@ fn blacklist(
                     }
                     photos.push(files[i - 1].clone());
                 }
-                let _ = name;
                 Ok(person.map(|p| (p, photos, i)))
             })?;
         let persons: BTreeMap<String, usize> = enrolled
@@ -906,7 +864,7 @@ fn blacklist(
 }
 
 /// A short random suffix so repeated runs against one server do not collide on aliases.
-fn uuid_suffix() -> String {
+fn run_suffix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

@@ -3,6 +3,7 @@
 //! fresh PostgreSQL database of its own, and talk HTTP to it.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod s3;
 
 use std::net::TcpListener;
@@ -147,7 +148,7 @@ fn serve_command(
     cmd
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

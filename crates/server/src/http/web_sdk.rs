@@ -477,25 +477,14 @@ async fn frame(
                 let n = (img.width() as u64 * img.height() as u64)
                     .div_ceil(7)
                     .max(1);
-                let landmarks = if with_landmarks {
-                    let opts = faceproof_engine::AnalyzeOptions {
-                        policy: faceproof_engine::FacePolicy::Largest,
-                        embedding: false,
-                        liveness: false,
-                        attributes: false,
-                        expression: false,
-                    };
-                    let report = engine.analyze_image(&img, &opts).map_err(ApiError::from)?;
-                    // The five points of the Oz payload (eyes, nose tip, mouth corners), from
-                    // the model's 68.
-                    json!(report.face().filter(|f| f.landmarks.len() == 68).map(|f| {
-                        faceproof_engine::face::five_points(&f.landmarks)
-                            .iter()
-                            .map(|&(x, y)| [x, y])
-                            .collect::<Vec<_>>()
-                    }))
-                } else {
-                    Value::Null
+                // The five points of the Oz payload, for the largest face (detections come
+                // largest first), placed on the detection above rather than a second one.
+                let landmarks = match faces.first() {
+                    Some(largest) if with_landmarks => engine
+                        .five_landmarks(&img, largest)
+                        .map_err(ApiError::from)?
+                        .map(|points| points.map(|(x, y)| [x, y])),
+                    _ => None,
                 };
                 Ok(json!({
                     "width": img.width(),
