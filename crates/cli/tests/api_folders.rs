@@ -659,7 +659,7 @@ fn folders(s: &Server) {
         s.call(
             Method::DELETE,
             &format!("/api/media/{photo_id}/"),
-            Some(&client),
+            Some(&cadmin),
             None
         )
         .0,

@@ -224,7 +224,7 @@ fn storage_flows(backend: Backend, s3: bool) {
     let (st, v) = s.call(
         Method::DELETE,
         &format!("/api/media/{photo_id}"),
-        Some(&client),
+        Some(&cadmin),
         None,
     );
     assert!(st == 200 || st == 204, "{st} {v}");
@@ -260,7 +260,7 @@ fn storage_flows(backend: Backend, s3: bool) {
     let (st, v) = s.call(
         Method::DELETE,
         &format!("/api/folders/{fid}"),
-        Some(&client),
+        Some(&cadmin),
         None,
     );
     assert!(st == 200 || st == 204, "{st} {v}");

@@ -227,6 +227,8 @@ fn large_uploads(backend: Backend, s3: bool) {
     let root = s.admin();
     let company = s.company(&root, "Streaming");
     let (_, client) = s.user(&root, "client@stream.test", "CLIENT", Some(&company));
+    // Oz: the company's CLIENT ADMIN deletes folders, a CLIENT does not.
+    let (_, cadmin) = s.user(&root, "cadmin@stream.test", "CLIENT ADMIN", Some(&company));
     let tags = |key: &str| json!({"media:tags": {key: ["video_selfie", "video_selfie_blank"]}});
 
     // Warm-up: a small video stored and served, so the baseline has the server's pools and
@@ -370,7 +372,7 @@ fn large_uploads(backend: Backend, s3: bool) {
     let (st, _) = s.call(
         reqwest::Method::DELETE,
         &format!("/api/folders/{fid}"),
-        Some(&client),
+        Some(&cadmin),
         None,
     );
     assert!(st == 200 || st == 204, "{st}");

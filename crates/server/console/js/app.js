@@ -32,7 +32,7 @@ export function can(section, u = api.user()) {
 }
 
 /** Roles that may take the operator's decision (ADMIN manages but does not review). */
-export const canDecide = (u = api.user()) => !!u && ['OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR'].includes(u.user_type);
+export const canDecide = (u = api.user()) => !!u && ['OPERATOR', 'CLIENT OPERATOR'].includes(u.user_type);
 
 /** The parsed hash: path segments and query parameters. */
 export function route() {

@@ -137,10 +137,11 @@ pub async fn run(
 ) -> Result<Outcome, SystemError> {
     match kind {
         AnalysisType::Quality => {
+            // Oz API ≥ 5.0.0: the best shot is extracted unless the order says otherwise.
             let best = params
                 .get("extract_best_shot")
                 .and_then(Value::as_bool)
-                .unwrap_or(false);
+                .unwrap_or(true);
             st.inference
                 .run("quality", move |e| {
                     run_quality(e, analysis_id, &inputs, &thresholds, best)
@@ -156,6 +157,7 @@ pub async fn run(
         AnalysisType::Collection => {
             super::process_collection::run(st, inputs, params, thresholds, company).await
         }
+        AnalysisType::Documents => Ok(super::documents_not_supported(&inputs)),
     }
 }
 

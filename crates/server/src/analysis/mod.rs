@@ -34,12 +34,16 @@ pub use process_quality::best_shot_id;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The analysis types this server runs (`documents` answers "not realized").
+/// The analysis types this server accepts. DOCUMENTS is accepted so that an order carrying it
+/// (Oz's iOS SDK adds one whenever an ID photo was captured) still runs its other analyses; until
+/// the document reader exists it finishes at once as OPERATOR_REQUIRED with
+/// `results_data.status = "NOT_SUPPORTED"` (see [`documents_not_supported`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnalysisType {
     Quality,
     Biometry,
     Collection,
+    Documents,
 }
 
 impl AnalysisType {
@@ -48,6 +52,7 @@ impl AnalysisType {
             AnalysisType::Quality => "QUALITY",
             AnalysisType::Biometry => "BIOMETRY",
             AnalysisType::Collection => "COLLECTION",
+            AnalysisType::Documents => "DOCUMENTS",
         }
     }
     pub fn parse(s: &str) -> Option<AnalysisType> {
@@ -55,6 +60,7 @@ impl AnalysisType {
             "quality" | "liveness" => Some(AnalysisType::Quality),
             "biometry" => Some(AnalysisType::Biometry),
             "collection" | "blacklist" => Some(AnalysisType::Collection),
+            "documents" | "document" => Some(AnalysisType::Documents),
             _ => None,
         }
     }
@@ -93,6 +99,35 @@ pub fn takes(t: AnalysisType, kind: &str, tags: &[String]) -> bool {
     match t {
         AnalysisType::Quality => quality_takes(kind, tags),
         AnalysisType::Biometry | AnalysisType::Collection => biometry_takes(kind, tags),
+        AnalysisType::Documents => kind == "IMAGE",
+    }
+}
+
+/// The outcome of a DOCUMENTS analysis while no document reader is installed: a person has to
+/// look at the document (OPERATOR_REQUIRED), `text_fields` is empty (the shape Oz's SDK reads),
+/// and `status`/`message` say why. It never fails the job, so the folder's other analyses are
+/// unaffected.
+pub fn documents_not_supported(inputs: &[MediaInput]) -> Outcome {
+    const MESSAGE: &str =
+        "Document recognition is not available on this server yet; an operator has to check the document";
+    Outcome {
+        resolution_status: "OPERATOR_REQUIRED".into(),
+        results_media: inputs
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "source_media_id": m.media_id,
+                    "resolution_status": "OPERATOR_REQUIRED",
+                    "results_data": { "status": "NOT_SUPPORTED" },
+                })
+            })
+            .collect(),
+        results_data: serde_json::json!({
+            "text_fields": [],
+            "status": "NOT_SUPPORTED",
+            "message": MESSAGE,
+        }),
+        best_shots: Vec::new(),
     }
 }
 
@@ -173,6 +208,9 @@ mod tests {
             AnalysisType::parse("blacklist"),
             Some(AnalysisType::Collection)
         );
-        assert_eq!(AnalysisType::parse("documents"), None);
+        assert_eq!(
+            AnalysisType::parse("documents"),
+            Some(AnalysisType::Documents)
+        );
     }
 }

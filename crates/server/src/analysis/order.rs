@@ -174,15 +174,9 @@ pub fn parse_order(body: &Value) -> ApiResult<Order> {
             .ok_or_else(|| ApiError::structure(format!("analyses[{i}].type is required")))?;
         let kind = match AnalysisType::parse(type_name) {
             Some(k) => k,
-            None if type_name.eq_ignore_ascii_case("documents") => {
-                return Err(ApiError::new(
-                    Code::NotRealized,
-                    "DOCUMENTS analyses are not supported by this server",
-                ))
-            }
             None => {
                 return Err(ApiError::value(format!(
-                    "analyses[{i}].type '{type_name}' is unknown (quality, biometry, collection)"
+                    "analyses[{i}].type '{type_name}' is unknown (quality, biometry, collection, documents)"
                 )))
             }
         };
@@ -258,6 +252,10 @@ pub fn select_media(req: &Requested, media: &[MediaRow]) -> ApiResult<Vec<Uuid>>
             chosen.len()
         ))
         .with_details(serde_json::json!({ "reason": "not_enough_media", "eligible": chosen.len() }))),
+        AnalysisType::Documents if chosen.is_empty() => Err(ApiError::value(
+            "DOCUMENTS: no eligible media (photos of the document)",
+        )
+        .with_details(serde_json::json!({ "reason": "no_eligible_media" }))),
         AnalysisType::Collection if chosen.is_empty() => Err(ApiError::value(
             "COLLECTION: no eligible media (photos or videos, not photo_id_back)",
         )
@@ -353,6 +351,7 @@ fn kind_of(t: AnalysisType) -> AnalysisKind {
         AnalysisType::Quality => AnalysisKind::Quality,
         AnalysisType::Biometry => AnalysisKind::Biometry,
         AnalysisType::Collection => AnalysisKind::Collection,
+        AnalysisType::Documents => AnalysisKind::Documents,
     }
 }
 
@@ -443,12 +442,11 @@ mod tests {
                 .code,
             Code::InvalidValue
         );
-        assert_eq!(
-            parse_order(&json!({"analyses":[{"type":"documents"}]}))
-                .unwrap_err()
-                .code,
-            Code::NotRealized
-        );
+        // Oz's iOS SDK orders documents with `capabilities`; accepted (finished as NOT_SUPPORTED).
+        let docs =
+            parse_order(&json!({"analyses":[{"type":"documents","params":{"capabilities":492}}]}))
+                .unwrap();
+        assert_eq!(docs.items[0].kind, AnalysisType::Documents);
         assert_eq!(
             parse_order(
                 &json!({"analyses":[{"type":"quality","params":{"threshold_spoofing":2}}]})

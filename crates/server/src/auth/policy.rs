@@ -13,12 +13,18 @@
 //! | user: change role/company/flags | all | – | company (CLIENT* roles only) | – | – |
 //! | folder, media, analysis: read | all | all | company | company | own |
 //! | folder: create | yes | – | yes | yes | yes |
-//! | folder, media: update/delete | all | – | company | own | own |
+//! | folder, media: update | all | – | company | own | own |
+//! | folder, media: delete | all | – | company | – | – |
 //! | analysis: start | yes | – | company, per `can_start_analysis_*` | own, per flags | own, per flags |
-//! | analysis: operator decision | yes | all | company | company | – |
+//! | analysis: operator decision | – | all | – | company | – |
 //! | company settings (thresholds, webhook) | yes | – | own company | – | – |
-//! | collection, person, image: read, 1:N search | all | all | company | – | – |
+//! | collection, person, image: read, 1:N search | all | all | company | company | company |
 //! | collection: create/delete; person, image: enrol/delete | all | – | company | – | – |
+//!
+//! Deviations from Oz's role table are none by design: Oz's CLIENT ADMIN "deletes files in
+//! folders" and a CLIENT does not; Oz's operator decision belongs to operators (OPERATOR, CLIENT
+//! OPERATOR), not to administrators; Oz's iOS SDK reads the company's collections (alias
+//! `blacklist`) as the capturing CLIENT, so every client role reads them.
 //!
 //! Denials: an object of another company (or of no company, for client roles) answers 404
 //! ([`crate::errors::Code::NotFound`]), so its existence does not leak; a visible object the role may not act on
@@ -185,7 +191,9 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
         (Folder, role) => match action {
             Create => true,
             Read => matches!(role, Role::ClientAdmin | Role::ClientOperator) || is_self_or_own,
-            Update | Delete => role == Role::ClientAdmin || is_self_or_own,
+            Update => role == Role::ClientAdmin || is_self_or_own,
+            // Oz: CLIENT ADMIN deletes files in folders; CLIENT and CLIENT OPERATOR do not.
+            Delete => role == Role::ClientAdmin,
             StartAnalysis(kind) => {
                 let flag = match kind {
                     AnalysisKind::Quality => object.flags.quality,
@@ -195,13 +203,14 @@ pub fn authorize(actor: &Actor, action: Action, object: &Object) -> Result<(), D
                 };
                 flag && (role == Role::ClientAdmin || is_self_or_own)
             }
-            Decide => matches!(role, Role::ClientAdmin | Role::ClientOperator),
+            // Oz: the decision on OPERATOR_REQUIRED is an operator's (the CLIENT OPERATOR within
+            // its company); administrators manage, they do not review.
+            Decide => role == Role::ClientOperator,
             Manage | Configure => false,
         },
-        // Blacklists are managed (and browsed) by the company admin only: the other client roles
-        // get 403 on every collection endpoint. They still run blacklist checks through the
-        // COLLECTION analysis, governed by `StartAnalysis` on their folders.
-        (Collection, role) => role == Role::ClientAdmin,
+        // Every client role reads its company's blacklists (Oz's SDK looks up alias "blacklist"
+        // as the capturing user); only the company admin manages them.
+        (Collection, role) => action == Read || role == Role::ClientAdmin,
     };
     if allowed {
         Ok(())
@@ -309,7 +318,15 @@ mod tests {
             authorize(&client, Action::Read, &colleague_folder),
             Err(Denial::Forbidden)
         );
-        assert!(authorize(&client, Action::Delete, &own_folder).is_ok());
+        assert_eq!(
+            authorize(&client, Action::Delete, &own_folder),
+            Err(Denial::Forbidden)
+        );
+        assert!(authorize(&client, Action::Update, &own_folder).is_ok());
+        assert_eq!(
+            authorize(&cadmin, Action::Decide, &colleague_folder),
+            Err(Denial::Forbidden)
+        );
 
         let new_admin = Object::user(Uuid::new_v4(), Some(a), Role::Admin);
         assert_eq!(
@@ -375,19 +392,22 @@ mod tests {
         }
         for role in [Role::Client, Role::ClientOperator, Role::ClientService] {
             let who = actor(role, Some(a));
+            assert!(authorize(&who, Action::Read, &ours).is_ok(), "{role:?}");
             for action in all {
-                assert_eq!(
-                    authorize(&who, action, &ours),
-                    Err(Denial::Forbidden),
-                    "{role:?}"
-                );
+                if action != Action::Read {
+                    assert_eq!(
+                        authorize(&who, action, &ours),
+                        Err(Denial::Forbidden),
+                        "{role:?}"
+                    );
+                }
                 assert_eq!(
                     authorize(&who, action, &theirs),
                     Err(Denial::Hidden),
                     "{role:?}"
                 );
             }
-            assert_eq!(list_scope(&who, Resource::Collection), Scope::Nothing);
+            assert_eq!(list_scope(&who, Resource::Collection), Scope::Company(a));
         }
         assert_eq!(list_scope(&cadmin, Resource::Collection), Scope::Company(a));
         assert_eq!(list_scope(&op, Resource::Collection), Scope::All);

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use faceproof_engine::media::{sniff, MediaKind};
@@ -276,20 +276,31 @@ async fn create(
     Ok((StatusCode::CREATED, Json(collection_view(&c))))
 }
 
-async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {
+/// `GET /api/collections/`: a top-level JSON array, as Oz answers and as Oz's iOS SDK reads it
+/// (it looks up the entry whose `alias` is `blacklist`). `offset`/`limit` apply; `paged=true`
+/// answers the `{items, total, count}` page of the other list endpoints instead.
+async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Response> {
     let (offset, limit) = q.paging()?;
+    let paged = q.flag("paged")?;
+    let answer = |items: Vec<CollectionView>, total: i64| {
+        if paged {
+            page(items, total).into_response()
+        } else {
+            Json(items).into_response()
+        }
+    };
     let company = match list_scope(&actor, Resource::Collection) {
         Scope::All => q.uuid("company_id")?,
         Scope::Company(c) => {
             if q.uuid("company_id")?.is_some_and(|asked| asked != c) {
-                return Ok(page(Vec::<CollectionView>::new(), 0));
+                return Ok(answer(Vec::new(), 0));
             }
             Some(c)
         }
         Scope::Own(_) | Scope::Nothing => return Err(ApiError::forbidden()),
     };
     let (rows, total) = st.store.collection_list(company, offset, limit).await?;
-    Ok(page(rows.iter().map(collection_view).collect(), total))
+    Ok(answer(rows.iter().map(collection_view).collect(), total))
 }
 
 async fn read(

@@ -56,6 +56,22 @@ pub(crate) fn multipart(
     })
 }
 
+/// A request with no body at all (no length or length 0, not chunked) that is not multipart.
+fn is_empty_non_multipart(headers: &HeaderMap) -> bool {
+    use axum::http::header;
+    let text = |h| {
+        headers
+            .get(h)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    let multipart = text(header::CONTENT_TYPE).is_some_and(|c| c.starts_with("multipart/"));
+    let empty = match text(header::CONTENT_LENGTH) {
+        Some(n) => n.trim() == "0",
+        None => text(header::TRANSFER_ENCODING).is_none(),
+    };
+    !multipart && empty
+}
+
 async fn create(
     State(st): State<AppState>,
     actor: Actor,
@@ -68,7 +84,13 @@ async fn create(
         Action::Create,
         &Object::folder(actor.company_id, Some(actor.user_id)),
     )?;
-    let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
+    let upload = if is_empty_non_multipart(&headers) {
+        // Oz's older clients (a PHP/Guzzle client: `POST api/folders` labelled as a form, no
+        // body) create an empty folder first and add media to it afterwards.
+        uploads::Upload::default()
+    } else {
+        uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?
+    };
     let prepared = uploads::prepare(upload.files, &st.cfg).await?;
     let now = now_us();
     let folder = FolderRow {

@@ -78,8 +78,10 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
         }
         f.password_hash = Some(passwords::hash(&pw).map_err(ApiError::internal)?);
     }
+    let is_service = boolean(body, &["is_service"])? == Some(true);
+    let is_admin = boolean(body, &["is_admin"])? == Some(true);
     if let Some(t) = string(body, "user_type")? {
-        f.user_type = Some(Role::parse(&t).ok_or_else(|| {
+        let role = Role::parse(&t).ok_or_else(|| {
             ApiError::value(format!(
                 "Unknown user_type '{t}'; one of: {}",
                 Role::ALL
@@ -88,10 +90,17 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
-        })?);
-    } else if boolean(body, &["is_service"])? == Some(true) {
+        })?;
+        // API ≤ 5.3 had no CLIENT SERVICE / CLIENT ADMIN roles: a CLIENT with `is_service` or
+        // `is_admin` (Oz's deployment README creates its service account so).
+        f.user_type = Some(match role {
+            Role::Client if is_service => Role::ClientService,
+            Role::Client if is_admin => Role::ClientAdmin,
+            other => other,
+        });
+    } else if is_service {
         f.user_type = Some(Role::ClientService);
-    } else if boolean(body, &["is_admin"])? == Some(true) {
+    } else if is_admin {
         f.user_type = Some(Role::ClientAdmin);
     }
     match body.get("company_id") {

@@ -13,7 +13,7 @@ export async function blacklistPage(r, g) {
   if (r.parts[1] && r.parts[2]) return personPage(r.parts[1], r.parts[2], g);
   if (r.parts[1]) return collectionPage(r.parts[1], g);
   const dir = await directory();
-  const data = await api.get('/api/collections?limit=1000');
+  const data = await api.get('/api/collections?limit=1000&paged=true');
   if (!current(g)) return;
   const u = api.user();
   let create = null;

@@ -11,7 +11,8 @@ const role = () => api.user().user_type;
 const canManageLists = () => ['ADMIN', 'CLIENT ADMIN'].includes(role());
 /** Who may change or delete an order (the API's policy: ADMIN, the company's CLIENT ADMIN, the creator). */
 const canEdit = (f) => ['ADMIN', 'CLIENT ADMIN'].includes(role()) || (f.user_id === api.user().user_id && role() !== 'OPERATOR');
-const canDelete = canEdit;
+/** Who may delete an order (Oz: the ADMIN and the company's CLIENT ADMIN). */
+const canDelete = () => ['ADMIN', 'CLIENT ADMIN'].includes(role());
 
 function mediaName(m) {
   return m ? m.original_name || shortId(m.media_id) : 'media';
