@@ -70,7 +70,12 @@ fn receiver() -> (String, Received) {
                     return;
                 }
                 let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-                let folder = v["folder"]["folder_id"].as_str().unwrap_or("").to_string();
+                // either webhook format: the folder itself (`oz`) or the envelope (`faceproof`)
+                let folder = v["folder"]["folder_id"]
+                    .as_str()
+                    .or(v["folder_id"].as_str())
+                    .unwrap_or("")
+                    .to_string();
                 seen.lock().unwrap().push((delivery, folder));
                 let mut stream = stream;
                 let _ = stream.write_all(

@@ -57,10 +57,20 @@ async fn create(
     )?;
     let name = name_of(&body, true)?.unwrap_or_default();
     let meta = meta_of(&body)?.unwrap_or_else(|| serde_json::json!({}));
-    Ok((
-        StatusCode::CREATED,
-        Json(st.store.company_create(&name, &meta).await?),
-    ))
+    let company = st.store.company_create(&name, &meta).await?;
+    // New companies get Oz-shaped webhooks (the folder as `GET …?with_analyses=true` answers);
+    // companies made before the setting keep the envelope (see `views::WebhookFormat`).
+    st.store
+        .company_set_settings(
+            company.company_id,
+            &serde_json::json!({
+                "webhook_format": crate::views::WebhookFormat::Oz.as_str(),
+                // made now, so concurrent first uses never race to create two keys
+                "media_link_key": crate::webhooks::new_secret(),
+            }),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(company)))
 }
 
 async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiResult<Json<Value>> {

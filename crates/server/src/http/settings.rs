@@ -62,6 +62,7 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "face_policy": s.get("face_policy").cloned().unwrap_or(json!(cfg.face_policy)),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,
+        "webhook_format": crate::views::WebhookFormat::of_settings(&s).as_str(),
         "web_sdk": crate::web_sdk::settings(cfg, &s),
     }))
 }
@@ -76,7 +77,8 @@ async fn read_settings(
 }
 
 /// `PATCH /api/companies/{id}/settings`: thresholds (0..1, or null for the server default),
-/// `resolution_endpoint` (http(s) URL or null), `rotate_webhook_secret: true`.
+/// `resolution_endpoint` (http(s) URL or null), `webhook_format` (`oz` or `faceproof`),
+/// `rotate_webhook_secret: true`.
 async fn update_settings(
     State(st): State<AppState>,
     actor: Actor,
@@ -148,6 +150,15 @@ async fn update_settings(
                 }
                 settings["web_sdk"] = stored;
             }
+            "webhook_format" => match v.as_str().and_then(crate::views::WebhookFormat::parse) {
+                Some(f) => settings["webhook_format"] = json!(f.as_str()),
+                None => {
+                    return Err(ApiError::value(format!(
+                        "webhook_format must be one of {}",
+                        crate::views::WebhookFormat::NAMES.join(", ")
+                    )))
+                }
+            },
             "rotate_webhook_secret" => {
                 if v == json!(true) {
                     settings["webhook_secret"] = json!(crate::webhooks::new_secret());
@@ -157,7 +168,7 @@ async fn update_settings(
                 return Err(ApiError::value(format!(
                     "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
                      biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, \
-                     rotate_webhook_secret, web_sdk)"
+                     webhook_format, rotate_webhook_secret, web_sdk)"
                 )))
             }
         }

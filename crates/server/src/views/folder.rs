@@ -21,8 +21,13 @@ pub struct MediaView {
     pub video_url: Option<String>,
     /// JPEG thumbnail of the image or first frame.
     pub thumb_url: Option<String>,
-    /// Videos: the stored video (no transcoding yet); null otherwise.
+    /// Videos: the stored video (no transcoding yet); shots sets: an MP4 made from the frames
+    /// (Oz 5.2.0; also their `video_url`); null for images.
     pub preview_url: Option<String>,
+    /// Shots sets: each frame in order, `{index, original_url}` (what Oz's web clients read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub images: Option<Vec<Value>>,
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
     pub info: Value,
@@ -37,6 +42,17 @@ pub struct MediaView {
 pub fn media(base: &str, m: &MediaRow) -> MediaView {
     let url = |what: &str| format!("{base}/api/media/{}/{what}", m.media_id);
     let is_image = m.media_kind == "IMAGE";
+    let shots = m.media_kind == "SHOTS_SET";
+    let images = shots.then(|| {
+        let n = m
+            .technical_meta_data
+            .get("frames")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        (0..n)
+            .map(|i| serde_json::json!({ "index": i, "original_url": url(&format!("frames/{i}")) }))
+            .collect()
+    });
     MediaView {
         media_id: m.media_id,
         folder_id: m.folder_id,
@@ -44,9 +60,14 @@ pub fn media(base: &str, m: &MediaRow) -> MediaView {
         media_kind: m.media_kind.clone(),
         original_name: m.original_name.clone(),
         original_url: url("file"),
-        video_url: (!is_image).then(|| url("file")),
+        video_url: if shots {
+            Some(url("preview"))
+        } else {
+            (!is_image).then(|| url("file"))
+        },
         thumb_url: m.thumb_key.as_ref().map(|_| url("thumb")),
-        preview_url: (m.media_kind == "VIDEO").then(|| url("preview")),
+        preview_url: (m.media_kind == "VIDEO" || shots).then(|| url("preview")),
+        images,
         tags: m.tags.clone(),
         info: serde_json::json!({
             "kind": m.media_kind,

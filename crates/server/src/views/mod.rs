@@ -9,4 +9,4 @@ mod webhook;
 
 pub use analysis::analysis;
 pub use folder::{folder, media, FolderView, MediaView};
-pub use webhook::{webhook_body, WEBHOOK_EVENT};
+pub use webhook::{webhook_body, WebhookFormat, WEBHOOK_EVENT};

@@ -77,7 +77,14 @@ async fn body_of(
         .await?;
     let ids: Vec<Uuid> = analyses.iter().map(|a| a.analysis_id).collect();
     let decisions = st.store.decisions_of(&ids).await?;
+    let format = match f.company_id {
+        Some(c) => views::WebhookFormat::of_settings(
+            &st.store.company_settings(c).await?.unwrap_or_default(),
+        ),
+        None => views::WebhookFormat::Faceproof,
+    };
     let body = views::webhook_body(
+        format,
         &base_url(st),
         &f,
         &media,
