@@ -57,9 +57,13 @@ fn redact(v: &Value, subs: &[(&str, &str)]) -> Value {
     }
 }
 
-/// The given addresses → their placeholders, every UUID → `[id]`.
+/// The given addresses → their placeholders, every UUID → `[id]`, a signed media link's query
+/// (expiry and signature) → `[signed]`.
 fn redact_str(s: &str, subs: &[(&str, &str)]) -> String {
-    let mut s = s.to_string();
+    let mut s = match s.find("?exp=") {
+        Some(i) => format!("{}?[signed]", &s[..i]),
+        None => s.to_string(),
+    };
     for (needle, placeholder) in subs {
         s = s.replace(needle, placeholder);
     }

@@ -308,6 +308,7 @@ fn spool_error(e: std::io::Error) -> ApiError {
     ApiError::internal(format!("writing an upload to the temporary area: {e}"))
 }
 
+#[derive(Default)]
 pub struct Upload {
     pub payload: Payload,
     pub files: Vec<IncomingFile>,
@@ -600,7 +601,12 @@ fn media_row(
         duration_ms: p.duration_ms,
         tags: payload.tags_of(&p.file.key),
         meta_data: payload.meta_of(&p.file.key),
-        technical_meta_data: json!({ "media_key": p.file.key }),
+        // a shots set's frame count: its media object lists each frame (`images[]`)
+        technical_meta_data: if p.kind == MediaKind::ShotsSet {
+            json!({ "media_key": p.file.key, "frames": p.frames })
+        } else {
+            json!({ "media_key": p.file.key })
+        },
         time_created: time,
         time_updated: time,
     }

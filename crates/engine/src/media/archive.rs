@@ -107,3 +107,29 @@ pub(crate) fn visit(
     }
     Ok(names.len())
 }
+
+/// The bytes of frame `index` (name order, as [`decode_shots_set`] numbers them) of a shots set,
+/// as stored in the archive; `None` when there is no such frame.
+pub fn shots_set_frame(bytes: &[u8], limits: &Limits, index: usize) -> Result<Option<Vec<u8>>> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+    let names = frame_names(&archive, limits)?;
+    let Some(name) = names.get(index) else {
+        return Ok(None);
+    };
+    let entry = archive
+        .by_name(name)
+        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+    let mut data = Vec::new();
+    entry
+        .take(limits.max_unpacked_bytes + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+    if data.len() as u64 > limits.max_unpacked_bytes {
+        return Err(EngineError::TooLarge(format!(
+            "the archive unpacks to more than {} bytes",
+            limits.max_unpacked_bytes
+        )));
+    }
+    Ok(Some(data))
+}

@@ -322,3 +322,65 @@ mod tests {
         assert_eq!(frames[1].get_pixel(1, 0).0, [20, 20, 20]);
     }
 }
+
+/// Frames per second of the MP4 made from a shots set (a capture SDK's frames are a few per
+/// second of the person's movement).
+pub const SHOTS_SET_FPS: u32 = 5;
+
+/// A playable MP4 (H.264, yuv420p, `+faststart`) of a shots set's frames in order, at
+/// [`SHOTS_SET_FPS`], each frame scaled to the first frame's size (even sides, as H.264 needs).
+/// ffmpeg runs under [`Limits::tool_timeout`]; the frames pass through a temporary directory
+/// deleted when this returns.
+pub fn shots_set_mp4(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>> {
+    let frames = super::decode_shots_set(bytes, limits)?;
+    let first = &frames
+        .first()
+        .ok_or_else(|| EngineError::unreadable(MediaWord::Archive, "no frames"))?
+        .image;
+    let (w, h) = (
+        (first.width() / 2 * 2).max(2),
+        (first.height() / 2 * 2).max(2),
+    );
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("faceproof-frames-");
+    let dir = match &limits.temp_dir {
+        Some(d) => builder.tempdir_in(d)?,
+        None => builder.tempdir()?,
+    };
+    for (i, f) in frames.iter().enumerate() {
+        let img = if (f.image.width(), f.image.height()) == (w, h) {
+            f.image.clone()
+        } else {
+            image::imageops::resize(&f.image, w, h, image::imageops::FilterType::Triangle)
+        };
+        let jpeg = super::encode_jpeg(&img, 90)?;
+        std::fs::write(dir.path().join(format!("{i:05}.jpg")), jpeg)?;
+    }
+    let out = dir.path().join("frames.mp4");
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-threads", "2", "-framerate"])
+        .arg(SHOTS_SET_FPS.to_string())
+        .args(["-i"])
+        .arg(dir.path().join("%05d.jpg"))
+        .args([
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            "-an",
+            "-y",
+        ])
+        .arg(&out);
+    let done = tool::run("ffmpeg", &mut cmd, limits.tool_timeout, |stdout| {
+        let _ = std::io::copy(&mut BufReader::new(stdout), &mut std::io::sink());
+    })?;
+    if !done.status.success() {
+        return Err(EngineError::Tool(format!(
+            "ffmpeg could not make the frames' video: {}",
+            first_line(&done.stderr)
+        )));
+    }
+    Ok(std::fs::read(&out)?)
+}

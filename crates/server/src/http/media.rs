@@ -8,11 +8,11 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{path_id, ApiJson, BaseUrl};
+use super::{media_links, path_id, ApiJson, BaseUrl, QueryPairs};
 use crate::app::AppState;
 use crate::auth::policy::{authorize, Action, Object};
 use crate::auth::Actor;
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::folders::MediaRow;
 use crate::uploads::check_tags;
 use crate::views::{self, MediaView};
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/media/{media_id}/file", get(file))
         .route("/api/media/{media_id}/thumb", get(thumb))
         .route("/api/media/{media_id}/preview", get(preview))
+        .route("/api/media/{media_id}/frames/{index}", get(frame))
 }
 
 async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<MediaRow> {
@@ -102,21 +103,52 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The media a file route serves: with the token header as any media read, or — without a
+/// usable header — by a signed link (see [`media_links`]).
+async fn openable(
+    st: &AppState,
+    actor: Result<Actor, ApiError>,
+    q: &QueryPairs,
+    id: &str,
+) -> ApiResult<MediaRow> {
+    let id = path_id(id)?;
+    let missing = match actor {
+        Ok(actor) => return load(st, &actor, id, Action::Read).await,
+        Err(e) => e,
+    };
+    if q.get("sig").is_none() {
+        return Err(missing);
+    }
+    let Some((media, owner)) = st.store.media_get(id).await? else {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "This media link is invalid or has expired",
+        ));
+    };
+    if media_links::link_opens(st, q, id, owner.company_id).await? {
+        Ok(media)
+    } else {
+        Err(missing)
+    }
+}
+
 async fn file(
     State(st): State<AppState>,
-    actor: Actor,
+    actor: Result<Actor, ApiError>,
+    q: QueryPairs,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = openable(&st, actor, &q, &id).await?;
     super::stored_file(&st, &m.file_key, &m.mime, "Media file").await
 }
 
 async fn thumb(
     State(st): State<AppState>,
-    actor: Actor,
+    actor: Result<Actor, ApiError>,
+    q: QueryPairs,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = openable(&st, actor, &q, &id).await?;
     let key = m
         .thumb_key
         .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
@@ -125,12 +157,75 @@ async fn thumb(
 
 async fn preview(
     State(st): State<AppState>,
-    actor: Actor,
+    actor: Result<Actor, ApiError>,
+    q: QueryPairs,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
-    if m.media_kind != "VIDEO" {
-        return Err(ApiError::not_found("Preview"));
+    let m = openable(&st, actor, &q, &id).await?;
+    match m.media_kind.as_str() {
+        "VIDEO" => super::stored_file(&st, &m.file_key, &m.mime, "Media file").await,
+        "SHOTS_SET" => {
+            let key = format!("folders/{}/{}/preview.mp4", m.folder_id, m.media_id);
+            if st.blobs.get_stream(&key).await.is_err() {
+                make_shots_set_video(&st, &m, &key).await?;
+            }
+            super::stored_file(&st, &key, "video/mp4", "Preview").await
+        }
+        _ => Err(ApiError::not_found("Preview")),
     }
-    super::stored_file(&st, &m.file_key, &m.mime, "Media file").await
+}
+
+/// Oz 5.2.0: a shots set plays as a video. The MP4 is made from the frames with ffmpeg on first
+/// request and kept beside the archive (deleted with the media); two first requests at once
+/// both make it and store the same bytes.
+async fn make_shots_set_video(st: &AppState, m: &MediaRow, key: &str) -> ApiResult<()> {
+    let bytes = st.blobs.get(&m.file_key).await.map_err(|e| {
+        tracing::error!("reading a shots set: {e}");
+        ApiError::not_found("Media file")
+    })?;
+    let limits = st.cfg.media_limits();
+    let _permit = crate::inference::decode_permit().await?;
+    let mp4 = tokio::task::spawn_blocking(move || {
+        faceproof_engine::media::shots_set_mp4(&bytes, &limits)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::new(Code::ExternalService, format!("Making the preview: {e}")))?;
+    st.blobs.put(key, &mp4).await.map_err(ApiError::internal)
+}
+
+/// `GET /api/media/{id}/frames/{index}`: one frame of a shots set, as stored in the archive.
+async fn frame(
+    State(st): State<AppState>,
+    actor: Result<Actor, ApiError>,
+    q: QueryPairs,
+    Path((id, index)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let m = openable(&st, actor, &q, &id).await?;
+    let index: usize = index
+        .parse()
+        .map_err(|_| ApiError::new(Code::InvalidType, "the frame index must be a number"))?;
+    if m.media_kind != "SHOTS_SET" {
+        return Err(ApiError::not_found("Frame"));
+    }
+    let bytes = st.blobs.get(&m.file_key).await.map_err(|e| {
+        tracing::error!("reading a shots set: {e}");
+        ApiError::not_found("Media file")
+    })?;
+    let limits = st.cfg.media_limits();
+    let data = tokio::task::spawn_blocking(move || {
+        faceproof_engine::media::shots_set_frame(&bytes, &limits, index)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::value(format!("Reading the frame: {e}")))?
+    .ok_or_else(|| ApiError::not_found("Frame"))?;
+    let mime = faceproof_engine::media::sniff(&data)
+        .map(|f| f.mime())
+        .unwrap_or("application/octet-stream");
+    axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, mime)
+        .header(axum::http::header::CACHE_CONTROL, "private, no-store")
+        .body(axum::body::Body::from(data))
+        .map_err(ApiError::internal)
 }
