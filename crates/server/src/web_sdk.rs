@@ -61,6 +61,10 @@ pub struct Settings {
     /// A collection (blacklist) of the company: when set, each session's selfie captures are
     /// searched in it (COLLECTION, on each capture's best face).
     pub collection_id: Option<String>,
+    /// false: a page of one of `allowed_origins` (listed by name, not `*`) may start a session
+    /// without a session token, as the company's CLIENT SERVICE user (see
+    /// `http::web_sdk_tokenless`).
+    pub require_session_token: bool,
 }
 
 fn one_of(what: &str, v: &str, allowed: &[&str]) -> ApiResult<String> {
@@ -164,6 +168,10 @@ pub fn settings(cfg: &Config, company_settings: &Value) -> Settings {
             .and_then(Value::as_bool)
             .unwrap_or(true),
         collection_id: string("collection_id"),
+        require_session_token: c
+            .get("require_session_token")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
     }
 }
 
@@ -218,7 +226,7 @@ pub fn apply_patch(stored: &mut Value, patch: &Value) -> ApiResult<()> {
                     .map_err(|_| ApiError::value("web_sdk.collection_id must be a collection id"))?
                     .to_string())
             }
-            "actions_default_importance" | "extract_best_shot" => match v {
+            "actions_default_importance" | "extract_best_shot" | "require_session_token" => match v {
                 Value::Bool(b) => json!(b),
                 _ => return Err(ApiError::value(format!("web_sdk.{k} must be true or false"))),
             },
@@ -226,7 +234,7 @@ pub fn apply_patch(stored: &mut Value, patch: &Value) -> ApiResult<()> {
                 return Err(ApiError::value(format!(
                     "Unknown web_sdk setting '{other}' (allowed_origins, architecture, result_mode, \
                      actions_default, actions_default_importance, lang_allow, lang_default, extract_best_shot, \
-                     collection_id)"
+                     collection_id, require_session_token)"
                 )))
             }
         };

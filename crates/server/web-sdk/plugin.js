@@ -677,7 +677,8 @@
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.fetch || !window.Promise) {
       throw new PluginError('not_supported');
     }
-    if (!o.session_token) throw new PluginError('session_invalid', { reason: 'no session_token' });
+    // No session_token: the server decides (a company may allow tokenless pages,
+    // web_sdk.require_session_token: false); otherwise it answers session_invalid.
     say(run, t(run, 'preparing'));
     run.session = await startSession(run);
     run.texts = packFor(run.session.lang || o.lang, o.lang_pack || o.texts);

@@ -209,8 +209,14 @@ async fn settings_of(st: &AppState, company: Option<Uuid>) -> ApiResult<Settings
 }
 
 /// `POST /web-sdk/session`: body (JSON, any content type) `{session_token, action?, lang?,
-/// meta?, params?}`.
-async fn start(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// meta?, params?}`; `session_token` may be absent where the company allows it
+/// (`web_sdk.require_session_token: false`).
+async fn start(
+    State(st): State<AppState>,
+    super::client_addr::ClientAddr(addr): super::client_addr::ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let origin = match origin_of(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -222,7 +228,11 @@ async fn start(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> R
     });
     // Refusals before the origin is known to be allowed carry no CORS header.
     let session = match token {
-        None => return ApiError::structure("session_token is required").into_response(),
+        // No token: allowed only where the company opted in (see `web_sdk_tokenless`).
+        None => match super::web_sdk_tokenless::start_without_token(&st, &origin, addr).await {
+            Ok(s) => s,
+            Err(e) => return e.into_response(),
+        },
         Some(t) => match st.store.web_sdk_by_token(&t).await {
             Err(e) => return ApiError::from(e).into_response(),
             Ok(None) => {

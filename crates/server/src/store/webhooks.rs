@@ -153,6 +153,22 @@ impl Store {
             .transpose()
     }
 
+    /// Every company's id and settings (the web plugin's tokenless start looks for the company
+    /// whose settings allow a page origin).
+    pub async fn companies_settings(&self) -> sqlx::Result<Vec<(Uuid, serde_json::Value)>> {
+        let rows = sqlx::query("SELECT company_id, settings FROM companies ORDER BY time_created")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    super::uuid_col(&r.try_get::<String, _>("company_id")?),
+                    super::json_col(&r.try_get::<String, _>("settings")?),
+                ))
+            })
+            .collect()
+    }
+
     pub async fn company_set_settings(
         &self,
         company: Uuid,
