@@ -70,6 +70,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
     let name = |_: &str| json!({"first_name": "Matrix"});
     Some(match (method, path) {
         ("GET", "/api/version") | ("POST", "/api/authorize/auth") => Public,
+        ("GET", "/api/config") | ("GET", "/api/event_sessions") => Public,
         ("POST", "/api/authorize/refresh") | ("GET", "/api/openapi.json") => Public,
         ("GET", "/api/docs") | ("GET", "/api/docs/{file}") => Public,
         // The web plugin's own calls carry the session token or key, not an access token
@@ -136,7 +137,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/api/media/{media_id}")
         | ("GET", "/api/media/{media_id}/file")
         | ("GET", "/api/media/{media_id}/thumb")
-        | ("GET", "/api/media/{media_id}/preview") => On(Media, Read, Body::None),
+        | ("GET", "/api/media/{media_id}/preview")
+        | ("GET", "/api/media/{media_id}/frames/{index}") => On(Media, Read, Body::None),
         ("PATCH", "/api/media/{media_id}") => On(
             Media,
             Update,

@@ -62,7 +62,9 @@
 //! | `s3_path_style` | `FACEPROOF_S3_PATH_STYLE` | false (`endpoint/bucket/key` requests instead of `bucket.endpoint/key`: MinIO, Ceph and most self-hosted stores need true) |
 //! | `s3_allow_http` | `FACEPROOF_S3_ALLOW_HTTP` | false (plain HTTP to a non-loopback endpoint; an `http://` endpoint on 127.0.0.1, ::1 or localhost is allowed without it) |
 //! | `media_part_bytes` | `FACEPROOF_MEDIA_PART_BYTES` | 8388608 (8 MiB: larger files are uploaded in parts of this size; at least 5 MiB, S3's smallest part) |
+//! | `media_link_ttl_secs` | `FACEPROOF_MEDIA_LINK_TTL` | 3600 (media URLs in answers to a company's users carry a signed link that opens them without the token header for this long; 0 = plain links, header always needed) |
 //! | `web_sdk_token_ttl_secs` | `FACEPROOF_WEB_SDK_TOKEN_TTL` | 300 (life of a session token from `GET /api/authorize/session_token`; single use) |
+//! | `web_sdk_tokenless_per_minute` | `FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE` | 10 (plugin sessions started without a session token, where a company allows that, per page origin and client address per minute; more → 429) |
 //! | `web_sdk_session_ttl_secs` | `FACEPROOF_WEB_SDK_SESSION_TTL` | 900 (how long a started plugin session may upload and poll) |
 //! | `web_sdk_allowed_origins` | `FACEPROOF_WEB_SDK_ALLOWED_ORIGINS` | empty (page origins allowed to run the web plugin, comma-separated `scheme://host[:port]`, `*` = any; a company's `web_sdk.allowed_origins` setting replaces it; the server's own origin is always allowed) |
 //! | `web_sdk_architecture` | `FACEPROOF_WEB_SDK_ARCHITECTURE` | `normal` (`capture`: the plugin only hands the capture to the page) |
@@ -181,8 +183,10 @@ pub struct Config {
     pub s3_path_style: bool,
     pub s3_allow_http: bool,
     pub media_part_bytes: usize,
+    pub media_link_ttl_secs: i64,
     pub web_sdk_token_ttl_secs: i64,
     pub web_sdk_session_ttl_secs: i64,
+    pub web_sdk_tokenless_per_minute: u32,
     pub web_sdk_allowed_origins: Vec<String>,
     pub web_sdk_architecture: String,
     pub web_sdk_result_mode: String,
@@ -306,8 +310,10 @@ impl Default for Config {
             s3_path_style: false,
             s3_allow_http: false,
             media_part_bytes: 8 * 1024 * 1024,
+            media_link_ttl_secs: 3600,
             web_sdk_token_ttl_secs: 300,
             web_sdk_session_ttl_secs: 900,
+            web_sdk_tokenless_per_minute: 10,
             web_sdk_allowed_origins: Vec::new(),
             web_sdk_architecture: "normal".into(),
             web_sdk_result_mode: "safe".into(),
@@ -479,10 +485,15 @@ impl Config {
         env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
         env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
         c.load_media_store_env()?;
+        env_parse("FACEPROOF_MEDIA_LINK_TTL", &mut c.media_link_ttl_secs)?;
         env_parse("FACEPROOF_WEB_SDK_TOKEN_TTL", &mut c.web_sdk_token_ttl_secs)?;
         env_parse(
             "FACEPROOF_WEB_SDK_SESSION_TTL",
             &mut c.web_sdk_session_ttl_secs,
+        )?;
+        env_parse(
+            "FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE",
+            &mut c.web_sdk_tokenless_per_minute,
         )?;
         let list = |v: String| -> Vec<String> {
             v.split(',')

@@ -14,15 +14,17 @@ pub mod folders;
 pub mod instant;
 pub mod lite;
 pub mod media;
+pub mod media_links;
 pub mod metadata;
 pub mod ops;
 pub mod serve;
+pub mod server_config;
 pub mod settings;
 pub mod statistics;
 pub mod users;
 pub mod web_sdk;
+pub mod web_sdk_tokenless;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -58,10 +60,15 @@ pub fn router(state: AppState) -> Router {
         .merge(console::routes())
         .merge(lite::routes())
         .merge(web_sdk::routes())
+        .merge(server_config::routes())
         .fallback(|| async { ApiError::new(Code::NotFound, "Unknown endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(Code::MethodNotAllowed, "Method not allowed")
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            media_links::sign_links,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -112,6 +119,9 @@ impl FromRequestParts<AppState> for Actor {
             .store
             .session_touch(&session, state.cfg.sliding_expiry)
             .await?;
+        if let Some(slot) = parts.extensions.get::<media_links::ViewerSlot>() {
+            let _ = slot.0.set(session.user.company_id);
+        }
         Ok(Actor {
             user_id: session.user.user_id,
             company_id: session.user.company_id,
@@ -161,24 +171,61 @@ impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
 #[derive(Clone)]
 pub struct PublicUrl(pub Option<String>);
 
-/// JSON body with Oz errors: malformed JSON, wrong shape or missing fields → 3.
+/// A JSON body, whatever its label: Oz clients send JSON as `application/json`, but also labelled
+/// `application/x-www-form-urlencoded` (Oz's iOS SDK sets that header on every request and
+/// Alamofire's JSON encoding keeps it), as `text/plain`, or unlabelled (`curl -d`). The body is
+/// read as JSON whenever it parses; a real `key=value` form stays error 3 naming the expected
+/// shape. Malformed JSON, wrong shape or missing fields → 3; over the size limit → 413.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::BytesRejection(_)) => Err(ApiError::new(
-                Code::TooLarge,
-                "The request is over the configured size limit",
-            )),
-            Err(e) => Err(ApiError::structure(format!(
-                "Invalid request body: {}",
-                e.body_text()
-            ))),
-        }
+        let label = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    Code::TooLarge,
+                    "The request is over the configured size limit",
+                )
+            })?;
+        json_body(label.as_deref(), &bytes).map(ApiJson)
     }
+}
+
+/// The body as JSON of type `T`, for any label (see [`ApiJson`]).
+pub fn json_body<T: DeserializeOwned>(label: Option<&str>, bytes: &[u8]) -> ApiResult<T> {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let labelled_json =
+                label.is_some_and(|l| l == "application/json" || l.ends_with("+json"));
+            let text = String::from_utf8_lossy(bytes);
+            let looks_like_form =
+                !labelled_json && !text.trim_start().starts_with(['{', '[']) && text.contains('=');
+            let message = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "Invalid request body: a JSON body is required".to_string()
+            } else if looks_like_form {
+                "Invalid request body: this endpoint reads a JSON body; a key=value form is not accepted".to_string()
+            } else {
+                format!("Invalid request body: malformed JSON ({e})")
+            };
+            return Err(ApiError::structure(message));
+        }
+    };
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::structure(format!("Invalid request body: {e}")))
 }
 
 /// An id from the path: not a UUID → 5 (wrong type).
