@@ -305,24 +305,6 @@ fn read_ppm_stream(
     Ok(images)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_concatenated_ppm_frames_and_drops_a_truncated_tail() {
-        let mut stream = Vec::new();
-        for v in [10u8, 20] {
-            stream.extend_from_slice(b"P6\n2 1\n255\n");
-            stream.extend_from_slice(&[v; 6]);
-        }
-        stream.extend_from_slice(b"P6\n2 1\n255\n\x01\x02");
-        let frames = read_ppm_stream(&mut &stream[..], 10, 1 << 20).unwrap();
-        assert_eq!(frames.len(), 2);
-        assert_eq!(frames[1].get_pixel(1, 0).0, [20, 20, 20]);
-    }
-}
-
 /// Frames per second of the MP4 made from a shots set (a capture SDK's frames are a few per
 /// second of the person's movement).
 pub const SHOTS_SET_FPS: u32 = 5;
@@ -383,4 +365,22 @@ pub fn shots_set_mp4(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>> {
         )));
     }
     Ok(std::fs::read(&out)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_concatenated_ppm_frames_and_drops_a_truncated_tail() {
+        let mut stream = Vec::new();
+        for v in [10u8, 20] {
+            stream.extend_from_slice(b"P6\n2 1\n255\n");
+            stream.extend_from_slice(&[v; 6]);
+        }
+        stream.extend_from_slice(b"P6\n2 1\n255\n\x01\x02");
+        let frames = read_ppm_stream(&mut &stream[..], 10, 1 << 20).unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].get_pixel(1, 0).0, [20, 20, 20]);
+    }
 }

@@ -28,10 +28,13 @@ use crate::store::users::ListFilter;
 use crate::store::web_sdk::WebSdkSession;
 use crate::web_sdk as sdk;
 
-/// Recent tokenless starts per (origin, client address), for the per-minute limit. Kept per
-/// process: behind several processes the limit applies in each.
-fn recent() -> &'static Mutex<HashMap<(String, IpAddr), VecDeque<Instant>>> {
-    static RECENT: OnceLock<Mutex<HashMap<(String, IpAddr), VecDeque<Instant>>>> = OnceLock::new();
+/// The start times of recent tokenless sessions per (origin, client address).
+type Starts = HashMap<(String, IpAddr), VecDeque<Instant>>;
+
+/// Recent tokenless starts, for the per-minute limit. Kept per process: behind several
+/// processes the limit applies in each.
+fn recent() -> &'static Mutex<Starts> {
+    static RECENT: OnceLock<Mutex<Starts>> = OnceLock::new();
     RECENT.get_or_init(Default::default)
 }
 
@@ -75,7 +78,7 @@ pub async fn start_without_token(
     let mut companies = Vec::new();
     for (company, stored) in st.store.companies_settings().await? {
         let s = sdk::settings(&st.cfg, &stored);
-        if !s.require_session_token && s.allowed_origins.iter().any(|o| *o == origin) {
+        if !s.require_session_token && s.allowed_origins.contains(&origin) {
             companies.push(company);
         }
     }
