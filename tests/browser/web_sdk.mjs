@@ -1,5 +1,5 @@
 // The web plugin in headless Chromium (Debian's, through playwright-core), run by
-// crates/cli/tests/web_sdk_browser.rs with FACEPROOF_SCENARIO (JSON):
+// crates/cli/tests/api/browser_web_sdk.rs with FACEPROOF_SCENARIO (JSON):
 //   { base, out, page_port, scenarios: [{ name, camera: <y4m path> | "denied", host: "127.0.0.1" |
 //     "localhost", open: {…OzLiveness.open options without callbacks…}, until: "complete" |
 //     "error" | "capture", expect_text? }] }

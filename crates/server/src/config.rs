@@ -97,7 +97,7 @@
 //! read, and Lite request bodies) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under
 //! 1.5 GB with room for a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
 //! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
-//! bound); the `api_limits` test asserts ≤ 1.5 GB for 18 such requests.
+//! bound); the `limits` API test asserts ≤ 1.5 GB for 18 such requests.
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).

@@ -6,7 +6,7 @@
 //! # Where things are
 //! Imports point one way: `http` → services (`analysis`, `collections`, `webhooks`, `uploads`,
 //! `tenancy`, `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
-//! → engine. Nothing outside `http/` imports `http` (checked by `tests/layout.rs`).
+//! → engine. Nothing outside `http/` imports `http` (checked by `tests/server/layout.rs`).
 //!
 //! - [`http`] — the HTTP surface: one router per resource, extractors, `serve` (bind, layers,
 //!   graceful shutdown). Handlers parse, authorize, call a service, answer.
