@@ -1,7 +1,8 @@
 //! The server's layering, read from its sources: every `crate::<module>` path in code (comments
 //! excluded) is an edge from the file's top-level module to `<module>`. Nothing outside `http/`
 //! may use `http`, and the graph of top-level modules has no cycle — so a change to a handler
-//! cannot ripple into the workers and back.
+//! cannot ripple into the workers and back. The crate's map (`lib.rs`) names every top-level
+//! module, and objects named in a path are loaded by one authorised loader (`http/access.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -150,5 +151,57 @@ fn the_reader_sees_grouped_and_inline_paths() {
             .map(String::from)
             .into_iter()
             .collect()
+    );
+}
+
+/// The top-level modules `lib.rs` declares.
+fn declared_modules(lib: &str) -> Vec<String> {
+    lib.lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';').to_string())
+        .collect()
+}
+
+#[test]
+fn the_map_in_lib_rs_names_every_module() {
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    let map: String = lib
+        .lines()
+        .filter(|l| l.starts_with("//!"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let missing: Vec<String> = declared_modules(&lib)
+        .into_iter()
+        .filter(|m| !map.contains(&format!("[`{m}`]")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules missing from lib.rs's map of the crate: {missing:?}"
+    );
+}
+
+#[test]
+fn handlers_load_path_objects_through_the_one_loader() {
+    // Each resource once had its own `load` (fetch, then ask the policy); `http/access.rs`
+    // holds the only one, generic over the kind of object.
+    let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let mut files = Vec::new();
+    rust_files(&http, &mut files);
+    let copies: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("access.rs"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with("async fn load(") || l.starts_with("pub async fn load(")
+            })
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        copies.is_empty(),
+        "loaders beside http/access.rs: {copies:?}"
     );
 }

@@ -7,10 +7,19 @@
 //!
 //! The browser decides nothing: it is told which actions to perform, it uploads what it
 //! captured, and it is shown a view of the verdict that exists only here.
+//!
+//! - [`session`] — tokens, starting a session, looking a started one up, its result;
+//! - [`capture`] — guidance frames, storing captures, the analyses a submitted session orders.
+//!
+//! The plugin's HTTP endpoints (`http/web_sdk.rs`) only read requests, check the page's origin
+//! and answer with CORS headers; everything they decide is here.
 
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+pub mod capture;
+pub mod session;
 
 use crate::config::Config;
 use crate::errors::{ApiError, ApiResult};
