@@ -70,7 +70,16 @@ pub struct Settings {
     /// A collection (blacklist) of the company: when set, each session's selfie captures are
     /// searched in it (COLLECTION, on each capture's best face).
     pub collection_id: Option<String>,
+    /// Captures a session may take in all (the first one included) when a capture is not
+    /// usable: gesture not seen, face lost, too few usable frames. 1 = no retry.
+    pub max_attempts: i64,
 }
+
+/// The default of `web_sdk.max_attempts`.
+pub const DEFAULT_MAX_ATTEMPTS: i64 = 3;
+/// The largest `web_sdk.max_attempts` a company may set: each attempt is another chance for a
+/// replay to meet a challenge it can follow.
+pub const MAX_ATTEMPTS_LIMIT: i64 = 10;
 
 fn one_of(what: &str, v: &str, allowed: &[&str]) -> ApiResult<String> {
     if allowed.contains(&v) {
@@ -173,6 +182,10 @@ pub fn settings(cfg: &Config, company_settings: &Value) -> Settings {
             .and_then(Value::as_bool)
             .unwrap_or(true),
         collection_id: string("collection_id"),
+        max_attempts: c
+            .get("max_attempts")
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_MAX_ATTEMPTS),
     }
 }
 
@@ -227,6 +240,14 @@ pub fn apply_patch(stored: &mut Value, patch: &Value) -> ApiResult<()> {
                     .map_err(|_| ApiError::value("web_sdk.collection_id must be a collection id"))?
                     .to_string())
             }
+            "max_attempts" => match v.as_i64() {
+                Some(n) if (1..=MAX_ATTEMPTS_LIMIT).contains(&n) => json!(n),
+                _ => {
+                    return Err(ApiError::value(format!(
+                        "web_sdk.max_attempts must be a whole number from 1 to {MAX_ATTEMPTS_LIMIT}"
+                    )))
+                }
+            },
             "actions_default_importance" | "extract_best_shot" => match v {
                 Value::Bool(b) => json!(b),
                 _ => return Err(ApiError::value(format!("web_sdk.{k} must be true or false"))),
@@ -235,13 +256,48 @@ pub fn apply_patch(stored: &mut Value, patch: &Value) -> ApiResult<()> {
                 return Err(ApiError::value(format!(
                     "Unknown web_sdk setting '{other}' (allowed_origins, architecture, result_mode, \
                      actions_default, actions_default_importance, lang_allow, lang_default, extract_best_shot, \
-                     collection_id)"
+                     collection_id, max_attempts)"
                 )))
             }
         };
         stored[k.as_str()] = value;
     }
     Ok(())
+}
+
+/// Media problems that make a capture unusable rather than judged: the person is asked to take
+/// it again. Never a spoof verdict: a capture scored as an attack is final and unexplained.
+pub const RETRY_REASONS: &[&str] = &["gesture_not_performed", "no_face", "too_few_frames"];
+
+/// Why the capture of an attempt must be taken again, from its finished analyses (Oz JSON, as
+/// `GET …/analyses` shows them): the first QUALITY media error among [`RETRY_REASONS`] —
+/// unless any media of the attempt was scored as an attack (`confidence_spoofing` at or above
+/// its threshold), which stays a verdict. `None` while an analysis runs.
+pub fn retry_reason(analyses: &[Value]) -> Option<&'static str> {
+    let mut reason = None;
+    for a in analyses {
+        if a["state"] != "FINISHED" {
+            return None;
+        }
+        if !a["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("quality")) {
+            continue;
+        }
+        for m in a["results_media"].as_array().into_iter().flatten() {
+            let data = &m["results_data"];
+            let spoof = data["confidence_spoofing"]
+                .as_f64()
+                .zip(data["threshold"].as_f64())
+                .is_some_and(|(s, t)| s >= t);
+            let code = m["error"]["code"].as_str();
+            if spoof && code != Some("too_few_frames") {
+                return None;
+            }
+            if reason.is_none() {
+                reason = code.and_then(|c| RETRY_REASONS.iter().find(|r| **r == c).copied());
+            }
+        }
+    }
+    reason
 }
 
 /// May a page of `origin` run the plugin? The server's own origin always may; otherwise the
@@ -437,6 +493,43 @@ pub fn result_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn quality(media: Value) -> Value {
+        json!({"type": "QUALITY", "state": "FINISHED", "results_media": [media]})
+    }
+
+    #[test]
+    fn an_unusable_capture_is_a_retry_but_a_spoof_verdict_is_not() {
+        let gesture = quality(json!({"results_data": {"confidence_spoofing": 0.1, "threshold": 0.5},
+                                     "error": {"code": "gesture_not_performed"}}));
+        assert_eq!(retry_reason(&[gesture]), Some("gesture_not_performed"));
+        let few = quality(json!({"results_data": {"confidence_spoofing": 0.7, "threshold": 0.5},
+                                 "error": {"code": "too_few_frames"}}));
+        assert_eq!(retry_reason(&[few]), Some("too_few_frames"));
+        // An attack that also failed its gesture: the verdict stands, unexplained.
+        let spoof = quality(json!({"results_data": {"confidence_spoofing": 0.9, "threshold": 0.5},
+                                   "error": {"code": "gesture_not_performed"}}));
+        assert_eq!(retry_reason(&[spoof]), None);
+        let passed = quality(json!({"results_data": {"confidence_spoofing": 0.1, "threshold": 0.5}}));
+        assert_eq!(retry_reason(&[passed]), None);
+        let two_people = quality(json!({"results_data": {"confidence_spoofing": null},
+                                        "error": {"code": "multiple_faces"}}));
+        assert_eq!(retry_reason(&[two_people]), None);
+        let running = json!({"type": "QUALITY", "state": "PROCESSING"});
+        let gesture = quality(json!({"error": {"code": "no_face"}}));
+        assert_eq!(retry_reason(&[gesture.clone()]), Some("no_face"));
+        assert_eq!(retry_reason(&[gesture, running]), None);
+    }
+
+    #[test]
+    fn max_attempts_is_a_bounded_whole_number() {
+        let mut stored = json!({});
+        apply_patch(&mut stored, &json!({"max_attempts": 1})).unwrap();
+        assert_eq!(stored["max_attempts"], 1);
+        for bad in [json!(0), json!(11), json!(2.5), json!("3")] {
+            assert!(apply_patch(&mut stored, &json!({ "max_attempts": bad })).is_err());
+        }
+    }
 
     #[test]
     fn auto_draws_one_to_three_distinct_gestures() {
