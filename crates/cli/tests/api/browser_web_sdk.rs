@@ -125,7 +125,11 @@ fn run(backend: Backend) {
         let (_, client_a) = s.user(&admin, "client@a.test", "CLIENT", Some(&a));
         let (_, client_b) = s.user(&admin, "client@b.test", "CLIENT", Some(&b));
         let (_, client_c) = s.user(&admin, "client@c.test", "CLIENT", Some(&c));
-        for (company, extra) in [(&a, json!({})), (&c, json!({"architecture": "capture"}))] {
+        // Company A allows one retry of an unusable capture (the default is 3 attempts).
+        for (company, extra) in [
+            (&a, json!({"max_attempts": 2})),
+            (&c, json!({"architecture": "capture"})),
+        ] {
             let mut w = json!({"allowed_origins": [page]});
             w.as_object_mut()
                 .unwrap()
@@ -299,7 +303,8 @@ fn run(backend: Backend) {
             assert_eq!(v["items"], json!([]), "{tx}: nothing stored");
         }
 
-        // Normal architecture: the page learns only that the check finished ("safe").
+        // Normal architecture: the page learns only that the check finished ("safe"), and — in
+        // every mode — when a capture was not usable and the person is asked to try again.
         for n in ["live", "wrong_gesture", "replay"] {
             let done = events(by_name(n), "on_complete");
             assert_eq!(done.len(), 1, "{n}");
@@ -311,8 +316,41 @@ fn run(backend: Backend) {
                 "{n}: safe mode shows no verdict: {}",
                 done[0]
             );
-            assert_eq!(events(by_name(n), "on_submit").len(), 1, "{n}");
+            let retries = by_name(n)["retries"].as_array().unwrap().len();
+            eprintln!("{name} {n}: {retries} retries");
+            assert_eq!(
+                events(by_name(n), "on_submit").len(),
+                1 + retries,
+                "{n}: one submission per attempt"
+            );
+            for r in events(by_name(n), "on_result") {
+                if let Some(retry) = r.get("retry") {
+                    assert_eq!(
+                        retry.as_object().unwrap().keys().collect::<Vec<_>>(),
+                        ["attempt", "attempts", "reason"],
+                        "{n}: a retry names its reason, never a score: {r}"
+                    );
+                }
+            }
         }
+        // The turn the clip does not make: the person is told why and tries again (company A
+        // allows 2 attempts), in Spanish, in the same folder; the second attempt's result stands.
+        let wrong_retries = by_name("wrong_gesture")["retries"].as_array().unwrap();
+        assert_eq!(wrong_retries.len(), 1, "{}", by_name("wrong_gesture"));
+        let shown = wrong_retries[0]["text"].as_str().unwrap();
+        assert!(
+            shown.contains("No pudimos ver el movimiento pedido") && shown.contains("Reintentar"),
+            "the reason in words and the button: {shown:?}"
+        );
+        assert!(out.join("wrong_gesture-retry-1.png").exists());
+        let asked: Vec<&Value> = events(by_name("wrong_gesture"), "on_result")
+            .into_iter()
+            .filter(|r| r.get("retry").is_some())
+            .collect();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0]["retry"]["reason"], "gesture_not_performed");
+        assert_eq!(asked[0]["retry"]["attempt"], 1);
+        assert_eq!(asked[0]["retry"]["attempts"], 2);
         // The backend's check, by transaction_id.
         let live_folder = folder_of(s, &client_a, "tx-live");
         assert_eq!(live_folder["resolution_status"], "SUCCESS", "{live_folder}");
@@ -337,9 +375,21 @@ fn run(backend: Backend) {
 
         let wrong = folder_of(s, &client_a, "tx-wrong");
         assert_eq!(wrong["resolution_status"], "DECLINED", "{wrong}");
-        let rd = data_of(&wrong);
-        eprintln!("{name} wrong gesture: {rd}");
-        assert_eq!(rd["gesture"]["performed"], false, "{wrong}");
+        let captures = wrong["media"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["meta_data"]["web_sdk_attempt"].is_i64())
+            .count();
+        assert_eq!(captures, 2, "one folder, both attempts");
+        let qualities = wrong["analyses"].as_array().unwrap();
+        assert_eq!(qualities.len(), 2, "one QUALITY per attempt: {wrong}");
+        for q in qualities {
+            let rd = &q["results_media"][0]["results_data"];
+            eprintln!("{name} wrong gesture: {rd}");
+            assert_eq!(rd["gesture"]["performed"], false, "{wrong}");
+            assert!(rd["rest_frames"].as_u64().unwrap() >= 6, "rest frames sent: {rd}");
+        }
 
         let replayed = folder_of(s, &client_a, "tx-replay");
         eprintln!("{name} replay: {}", data_of(&replayed));

@@ -38,6 +38,8 @@ fn redact(v: &Value, subs: &[(&str, &str)]) -> Value {
                         json!("[score]")
                     } else if k == "size" && v.is_number() {
                         json!("[bytes]")
+                    } else if k == "liveness_frame_indices" && v.is_array() {
+                        json!("[frames]")
                     } else {
                         redact(v, subs)
                     };

@@ -815,7 +815,140 @@ on_both_databases!(
     backend_uploads_gesture_order_and_one_face,
     plugin_collection_setting,
     plugin_files_and_demo,
+    rest_frames_and_a_retry_in_the_same_folder,
+    too_few_frames_is_a_retry_not_a_verdict,
 );
+
+/// `POST …/retry` for a session.
+fn retry(s: &Server, origin: &str, session: &Value) -> Answer {
+    let path = format!(
+        "/web-sdk/session/{}/retry",
+        session["session_id"].as_str().unwrap()
+    );
+    answer(
+        s.req(Method::POST, &path, None)
+            .header("origin", origin)
+            .header("content-type", "text/plain")
+            .body(json!({"session_key": session["session_key"]}).to_string())
+            .send()
+            .unwrap(),
+    )
+}
+
+/// A ZIP as the plugin sends it: the countdown's rest frames first, named `…_rest.jpg`.
+fn plugin_zip(rest: &[Vec<u8>], action: &[Vec<u8>]) -> Vec<u8> {
+    let entries: Vec<(String, Vec<u8>)> = rest
+        .iter()
+        .chain(action)
+        .enumerate()
+        .map(|(i, f)| {
+            let suffix = if i < rest.len() { "_rest" } else { "" };
+            (format!("frame_{i:04}{suffix}.jpg"), f.clone())
+        })
+        .collect();
+    zip::entries_of(&entries, ::zip::CompressionMethod::Stored)
+}
+
+/// A session asked to turn right gets a capture that turns left: the plugin is told to try again
+/// — the reason in words, no score, in the `safe` mode too — and the retry opens attempt 2 in the
+/// same folder; its analyses judge only its own capture, and after the last attempt the result
+/// is final. A capture with its rest frames is within its length; a second retry of the same
+/// attempt and a retry after the last attempt are refused.
+fn rest_frames_and_a_retry_in_the_same_folder(s: &Server) {
+    let Some(w) = world(s) else { return };
+    let (st, v) = s.call(
+        Method::PATCH,
+        &w.settings,
+        Some(&w.admin_a),
+        Some(json!({"web_sdk": {"allowed_origins": [SHOP], "max_attempts": 2}})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let begin = start(
+        s,
+        Some(SHOP),
+        json!({"session_token": token(s, &w.client_a), "action": ["video_selfie_right"],
+               "meta": {"transaction_id": "tx-retry"}}),
+    );
+    assert_eq!(begin.status, 200, "{}", begin.body);
+    let session = begin.body;
+    // Rest at 0–1.25 s, then the person's LEFT turn (2.7–5.3 s) where a right one is asked.
+    let rest = clip_frames(&w.data, 0.0, 1.25);
+    let turn = clip_frames(&w.data, 1.5, 3.5);
+    let zip = plugin_zip(&rest, &turn);
+    assert!(rest.len() + turn.len() > 37, "longer than the action alone may be");
+    let up = capture(s, SHOP, &session, "video_selfie_right", zip.clone());
+    assert_eq!(up.status, 200, "rest frames are allowed beside the action: {}", up.body);
+    assert_eq!(up.body["submitted"], true);
+    let first = finished(s, &session);
+    assert_eq!(
+        first,
+        json!({"state": "finished", "retry": {"reason": "gesture_not_performed", "attempt": 1, "attempts": 2}}),
+        "safe mode: the retry and nothing else"
+    );
+    let again = retry(s, SHOP, &session);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["attempt"], 2);
+    assert_eq!(again.body["actions"][0]["action"], "video_selfie_right");
+    refused(&retry(s, SHOP, &session), 400, 4);
+    let up = capture(s, SHOP, &session, "video_selfie_right", zip);
+    assert_eq!(up.status, 200, "{}", up.body);
+    let last = finished(s, &session);
+    assert_eq!(last, json!({"state": "finished"}), "the last attempt's result is final");
+    refused(&retry(s, SHOP, &session), 400, 4);
+
+    let (_, v) = s.call(
+        Method::GET,
+        "/api/folders/?meta_data=transaction_id==tx-retry&with_analyses=true",
+        Some(&w.admin_a),
+        None,
+    );
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one folder for the session: {v}");
+    let folder = &items[0];
+    // The two captures (best shots are stored beside them as media of the folder too).
+    let attempts: Vec<i64> = folder["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["meta_data"]["web_sdk_attempt"].as_i64())
+        .collect();
+    assert_eq!(attempts.len(), 2, "{folder}");
+    assert_eq!(attempts.iter().copied().collect::<std::collections::BTreeSet<_>>(), [1, 2].into());
+    let analyses = folder["analyses"].as_array().unwrap();
+    assert_eq!(analyses.len(), 2, "{folder}");
+    for a in analyses {
+        let sources = a["source_media"].as_array().unwrap();
+        assert_eq!(sources.len(), 1, "each attempt's QUALITY judges its own capture: {a}");
+        let rd = &a["results_media"][0]["results_data"];
+        assert_eq!(rd["rest_frames"], rest.len(), "{rd}");
+        assert_eq!(rd["gesture"]["performed"], false, "{rd}");
+        assert!(rd["liveness_frames"].as_u64().unwrap() >= 8, "{rd}");
+    }
+    assert_eq!(folder["resolution_status"], "DECLINED", "{folder}");
+}
+
+/// A capture whose every frame is turned past 30° and that has no rest frames leaves liveness
+/// too little to judge: OPERATOR_REQUIRED with `too_few_frames` (never a spoof verdict), which
+/// the plugin offers to take again.
+fn too_few_frames_is_a_retry_not_a_verdict(s: &Server) {
+    let Some(w) = shop(s) else { return };
+    let begin = start(
+        s,
+        Some(SHOP),
+        json!({"session_token": token(s, &w.client_a), "action": ["video_selfie_blank"]}),
+    );
+    assert_eq!(begin.status, 200, "{}", begin.body);
+    let session = begin.body;
+    // The person's left turn held: 42–57° of yaw from 2.2 to 5.2 s (a passive action asks no
+    // movement, so only liveness has something to say).
+    let turn = clip_frames(&w.data, 2.4, 2.0);
+    let up = capture(s, SHOP, &session, "video_selfie_blank", zip::frames(&turn));
+    assert_eq!(up.status, 200, "{}", up.body);
+    let r = finished(s, &session);
+    assert_eq!(r["retry"]["reason"], "too_few_frames", "{r}");
+    assert_eq!(r["analyses"]["quality"]["resolution"], "operator_required", "{r}");
+    assert!(r.to_string().find("confidence").is_none(), "no score in status mode: {r}");
+}
 
 /// Poll a session's result until its analyses have finished (result_mode folder or above).
 fn finished(s: &Server, session: &Value) -> Value {

@@ -3,7 +3,7 @@
 use crate::common;
 
 use faceproof_engine::gesture::Gesture;
-use faceproof_engine::{AnalyzeOptions, Engine, VideoReport};
+use faceproof_engine::{aggregate_liveness, AnalyzeOptions, Engine, VideoReport};
 
 fn analyze(engine: &Engine, rel: &str, gesture: Option<Gesture>) -> Option<VideoReport> {
     let bytes = common::data(rel)?;
@@ -165,57 +165,157 @@ fn a_smile_is_seen_in_the_smiling_clip() {
         .all(|f| f.expression.is_some()));
 }
 
-/// The same clip re-encoded lossily (H.264 at CRF 28, a second generation at 110–280 kbit/s for
-/// these clips — harsher than a messenger's re-upload) keeps its verdict, its score within a
-/// margin, and its spread reported: a verdict that flips with the encoder would mean nothing.
-/// (At CRF 32, ≈ 90 kbit/s, one live clip still flips: `docs/scores.md`.)
+/// The same clip, as recorded and re-encoded lossily (H.264 at CRF 28, a second generation at
+/// 110–280 kbit/s for these clips — harsher than a messenger's re-upload), keeps its verdict —
+/// the whole clip's, and in windows of it (16 sampled frames, every 4): a replay is declined in
+/// every window with enough usable frames, a live clip passes in most. Verdicts, not one score's
+/// delta: the score itself moves with the ffmpeg build and the CPU (the head-turn clip at CRF 28
+/// scored 0.25 on one machine, 0.39 on another of the same kind). (At CRF 32, ≈ 90 kbit/s, one
+/// live clip flips: `docs/scores.md`.)
 #[test]
 fn liveness_verdict_is_stable_under_reencoding() {
     let Some(engine) = common::default_engine() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    for rel in [
-        "video/tranvanluyt2203_live_head_turns.mp4",
-        "video/krzysiek354_live_small_moves.mp4",
-        "video/zubair_live_smile_turns.mov",
-        "video/tranvanluyt2203_replay_screen.mp4",
-        "video/apfol_replay_phone.webm",
-        "video/zubair_replay_phone.mp4",
+    for (rel, live) in [
+        ("video/tranvanluyt2203_live_head_turns.mp4", true),
+        ("video/krzysiek354_live_small_moves.mp4", true),
+        ("video/zubair_live_smile_turns.mov", true),
+        ("video/tranvanluyt2203_replay_screen.mp4", false),
+        ("video/apfol_replay_phone.webm", false),
     ] {
-        let Some(original) = analyze(&engine, rel, None) else {
+        let Some(src) = common::data_dir().map(|d| d.join(rel)) else {
             return;
         };
-        let src = common::data_dir().unwrap().join(rel);
-        let out = tmp.path().join("reencoded.mp4");
+        let reencoded = tmp.path().join("reencoded.mp4");
         let status = std::process::Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-i"])
             .arg(&src)
-            .args([
-                "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
-            ])
-            .arg(&out)
+            .args(["-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28"])
+            .arg(&reencoded)
             .status()
             .expect("ffmpeg runs");
         assert!(status.success(), "{rel}: ffmpeg");
-        let decoded = engine.decode(&std::fs::read(&out).unwrap()).unwrap();
-        let again = engine
-            .analyze_frames(&decoded.frames, &[], &AnalyzeOptions::default())
-            .unwrap();
-        let (a, b) = (
-            original.confidence_spoofing.unwrap(),
-            again.confidence_spoofing.unwrap(),
-        );
-        assert_eq!(a < 0.5, b < 0.5, "{rel}: {a} before, {b} after re-encoding");
-        assert!(
-            (a - b).abs() <= 0.15,
-            "{rel}: {a} before, {b} after re-encoding"
-        );
-        assert!(
-            again
-                .liveness_spread
-                .is_some_and(|s| (0.0..=1.0).contains(&s)),
-            "{rel}"
-        );
+        for (encoding, path) in [("as recorded", src.clone()), ("CRF 28", reencoded.clone())] {
+            let decoded = engine.decode(&std::fs::read(&path).unwrap()).unwrap();
+            let report = engine
+                .analyze_frames(&decoded.frames, &[], &AnalyzeOptions::default())
+                .unwrap();
+            let whole = report.confidence_spoofing.unwrap();
+            assert!(report.liveness_sufficient, "{rel} {encoding}");
+            assert_eq!(whole < 0.5, live, "{rel} {encoding}: {whole}");
+            assert!(
+                report
+                    .liveness_spread
+                    .is_some_and(|s| (0.0..=1.0).contains(&s)),
+                "{rel} {encoding}"
+            );
+            let (mut judged, mut right, mut scores) = (0, 0, Vec::new());
+            for start in (0..=report.frames.len().saturating_sub(16)).step_by(4) {
+                let window = &report.frames[start..(start + 16).min(report.frames.len())];
+                let agg = aggregate_liveness(window);
+                if !agg.sufficient {
+                    continue;
+                }
+                let s = agg.median.unwrap();
+                judged += 1;
+                right += usize::from((s < 0.5) == live);
+                scores.push((s * 100.0).round() / 100.0);
+            }
+            assert!(judged >= 4, "{rel} {encoding}: {judged} windows judged");
+            if live {
+                assert!(3 * right >= 2 * judged, "{rel} {encoding}: {right}/{judged} windows pass: {scores:?}");
+            } else {
+                assert_eq!(right, judged, "{rel} {encoding}: a replay window passed: {scores:?}");
+            }
+        }
     }
+}
+
+/// JPEG frames of `rel` from `start` for `secs` seconds at the web plugin's 8 frames per second
+/// and 640 px, cut with ffmpeg.
+fn plugin_frames(rel: &str, start: f32, secs: f32, dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let src = common::data_dir().unwrap().join(rel);
+    std::fs::create_dir_all(dir).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-ss", &start.to_string(), "-t", &secs.to_string(), "-i"])
+        .arg(&src)
+        .args(["-vf", "fps=8,scale=-2:640", "-q:v", "3"])
+        .arg(dir.join("f%04d.jpg"))
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "{rel}: ffmpeg");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+/// A ZIP of frames as the web plugin sends it: rest frames first (`frame_NNNN_rest.jpg`).
+fn plugin_zip(rest: &[Vec<u8>], action: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored);
+    for (i, jpeg) in rest.iter().chain(action).enumerate() {
+        let suffix = if i < rest.len() { "_rest" } else { "" };
+        zip.start_file(format!("frame_{i:04}{suffix}.jpg"), opts).unwrap();
+        std::io::Write::write_all(&mut zip, jpeg).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+/// A capture of a head turn alone (every frame turned past 30°) gives liveness too little to
+/// judge on — a retry, not a verdict — while the same turn with the countdown's rest frames
+/// before it is judged, live, on the rest frames; the rest frames are marked and are the
+/// resting pose the turn is measured from.
+#[test]
+fn rest_frames_give_a_turn_capture_enough_frames_to_judge() {
+    let Some(engine) = common::default_engine() else {
+        return;
+    };
+    let rel = "video/tranvanluyt2203_live_head_turns.mp4";
+    if common::data(rel).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // The person's own left turn holds from 2.2 to 5.2 s (42–57° of yaw); they rest before 1.3 s.
+    let turn = plugin_frames(rel, 2.3, 2.8, &tmp.path().join("turn"));
+    let rest = plugin_frames(rel, 0.0, 1.25, &tmp.path().join("rest"));
+    assert!(turn.len() >= 16 && rest.len() >= 8, "{} {}", turn.len(), rest.len());
+
+    let alone = engine.decode(&plugin_zip(&[], &turn)).unwrap();
+    assert!(alone.frames.iter().all(|f| !f.rest));
+    let report = engine
+        .analyze_frames(&alone.frames, &[Gesture::Left], &AnalyzeOptions::default())
+        .unwrap();
+    assert!(
+        !report.liveness_sufficient,
+        "{} usable frames of {}",
+        report.liveness_frames,
+        report.frames.len()
+    );
+    assert_eq!(report.liveness_required_frames, faceproof_engine::LIVENESS_MIN_FRAMES);
+
+    let with_rest = engine.decode(&plugin_zip(&rest, &turn)).unwrap();
+    let marked = with_rest.frames.iter().filter(|f| f.rest).count();
+    assert_eq!(marked, rest.len());
+    assert!(with_rest.frames[..rest.len()].iter().all(|f| f.rest));
+    let report = engine
+        .analyze_frames(&with_rest.frames, &[Gesture::Left], &AnalyzeOptions::default())
+        .unwrap();
+    assert!(report.liveness_sufficient, "{} usable", report.liveness_frames);
+    assert!(
+        report.liveness_frame_indices.iter().all(|&i| i < rest.len() + 4),
+        "judged on the rest frames: {:?}",
+        report.liveness_frame_indices
+    );
+    let score = report.confidence_spoofing.unwrap();
+    assert!(score < 0.5, "live, judged at rest: {score}");
+    let gesture = report.gesture.unwrap();
+    assert!(gesture.performed && gesture.rest_from_start, "{gesture:?}");
 }

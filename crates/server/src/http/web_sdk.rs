@@ -6,7 +6,9 @@
 //! - `POST /web-sdk/session` — the plugin spends the token and gets its actions and a session key;
 //! - `POST /web-sdk/session/{id}/frame` — a guidance frame: the face boxes the detector sees;
 //! - `POST /web-sdk/session/{id}/capture` — one action's capture; the last one orders the analyses;
-//! - `POST /web-sdk/session/{id}/result` — the result as `result_mode` allows;
+//! - `POST /web-sdk/session/{id}/result` — the result as `result_mode` allows (and `retry` when an
+//!   unusable capture may be taken again);
+//! - `POST /web-sdk/session/{id}/retry` — open the next attempt, in the same folder;
 //! - `GET /web-sdk/demo/` — a demo page (loopback by default).
 //!
 //! What the endpoints decide lives in [`crate::web_sdk::session`] and [`crate::web_sdk::capture`];
@@ -51,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/web-sdk/session/{session_id}/frame", post(frame))
         .route("/web-sdk/session/{session_id}/capture", post(capture))
         .route("/web-sdk/session/{session_id}/result", post(result))
+        .route("/web-sdk/session/{session_id}/retry", post(retry))
         .route("/web-sdk/demo", get(demo_page))
         .route("/web-sdk/demo/{file}", get(demo_file))
 }
@@ -352,6 +355,34 @@ async fn result(
         )
         .await?;
         session::result(&st, &base, &s).await.map(Json)
+    }
+    .await;
+    answer(&origin, r)
+}
+
+/// `POST /web-sdk/session/{id}/retry`: body `{session_key}` → the next attempt's actions, when
+/// the last capture was not usable and attempts remain (else error 4, `no_retry`).
+async fn retry(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let origin = match origin_of(&headers) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let r = async {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let s = session_for(
+            &st,
+            &id,
+            v.get("session_key").and_then(Value::as_str),
+            &origin,
+        )
+        .await?;
+        session::retry(&st, &base, &s).await.map(Json)
     }
     .await;
     answer(&origin, r)

@@ -125,9 +125,13 @@ pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResu
     // One continuous capture of the time the server gave the action (with some slack for slow
     // devices), so a longer recording cannot hold a search through many movements.
     let seconds = super::action_seconds(&this);
+    // A shots set may also carry the countdown's rest frames (see `REST_SECONDS`).
     let too_long = match kind {
         MediaKind::ShotsSet => {
-            prepared[0].frames as f32 > (seconds * super::CAPTURE_FPS * 1.25).ceil() + 2.0
+            prepared[0].frames as f32
+                > (seconds * super::CAPTURE_FPS * 1.25).ceil()
+                    + 2.0
+                    + (super::REST_SECONDS * super::CAPTURE_FPS * 1.25).ceil()
         }
         MediaKind::Video => {
             prepared[0].duration_ms.unwrap_or(0) as f32 > (seconds * 1.25 + 1.0) * 1000.0
@@ -145,7 +149,7 @@ pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResu
         .as_deref()
         .map(uploads::clean_additional_info)
         .unwrap_or_default();
-    let mut media_meta = json!({ "web_sdk_action": action });
+    let mut media_meta = json!({ "web_sdk_action": action, "web_sdk_attempt": s.attempt });
     if !info.is_empty() {
         media_meta["additional_info"] = json!(info);
     }
@@ -191,12 +195,25 @@ pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResu
     if remaining.is_empty() && st.store.web_sdk_submit(s.session_id).await? {
         let actor = session_actor(st, &s).await?;
         let settings = settings_of(st, s.company_id).await?;
-        let media = st.store.media_of_folders(&[folder.folder_id]).await?;
+        let media = attempt_media(
+            st.store.media_of_folders(&[folder.folder_id]).await?,
+            s.attempt,
+        );
         let order = order_for(&s.params, &settings, &media);
         place_order(st, &actor, &folder, &media, &order, true).await?;
         submitted = true;
     }
     Ok(json!({ "uploaded": uploaded, "remaining": remaining, "submitted": submitted }))
+}
+
+/// The media of one attempt of a session (a retry keeps the earlier attempts' media in the
+/// folder, but judges only its own): those whose meta carry `web_sdk_attempt` = `attempt`; media
+/// stored before attempts were counted belong to the first.
+pub fn attempt_media(media: Vec<MediaRow>, attempt: i64) -> Vec<MediaRow> {
+    media
+        .into_iter()
+        .filter(|m| m.meta_data.get("web_sdk_attempt").and_then(Value::as_i64).unwrap_or(1) == attempt)
+        .collect()
 }
 
 /// The session's folder, made with its first capture: the session's meta, its id and page

@@ -424,6 +424,9 @@ pub const AUTO_REST_SECONDS: f32 = 1.0;
 pub const AUTO_GESTURE_SECONDS: f32 = 2.5;
 /// Frames per second the plugin records; with [`action_seconds`] it bounds a capture's length.
 pub const CAPTURE_FPS: f32 = 8.0;
+/// Seconds of rest the plugin records at the end of its countdown and sends with a video action
+/// (`…_rest` frames): the person looking straight before the movement.
+pub const REST_SECONDS: f32 = 1.25;
 
 /// How long the plugin records each action (seconds); photos are one frame.
 pub fn action_seconds(a: &SessionAction) -> f32 {

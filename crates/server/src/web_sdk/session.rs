@@ -207,27 +207,106 @@ pub async fn open(
 }
 
 /// The session's result as its company's `result_mode` shows it (`base`: the public URL links
-/// in the folder and analyses views start with).
+/// in the folder and analyses views start with): the analyses of its last attempt, and — in every
+/// mode, without a score — `retry` when that attempt's capture was not usable and attempts remain.
 pub async fn result(st: &AppState, base: &str, s: &WebSdkSession) -> ApiResult<Value> {
     let settings = settings_of(st, s.company_id).await?;
     let (analyses, folder) = match s.folder_id.filter(|_| s.submitted_at.is_some()) {
         None => (Vec::new(), None),
         Some(fid) => {
-            let media = st.store.media_of_folders(&[fid]).await?;
-            let list = analyses_json(st, base, &[fid], &media, &Default::default()).await?;
+            let all = st.store.media_of_folders(&[fid]).await?;
+            let analyses = attempt_analyses(st, base, fid, &all, s.attempt).await?;
             let folder = st.store.folder_get(fid).await?;
             let fv = folder.map(|f| {
-                serde_json::to_value(views::folder(base, &f, &media)).unwrap_or(Value::Null)
+                serde_json::to_value(views::folder(base, &f, &all)).unwrap_or(Value::Null)
             });
-            (list.into_iter().map(|(_, a)| a).collect::<Vec<_>>(), fv)
+            (analyses, fv)
         }
     };
     let fid = s.folder_id.map(|f| f.to_string());
-    Ok(super::result_view(
+    let mut view = super::result_view(
         &settings.result_mode,
         s.submitted_at.is_some(),
         fid.as_deref(),
         &analyses,
         folder.as_ref(),
-    ))
+    );
+    if let Some(reason) = retry_due(s, &settings, &analyses) {
+        view["retry"] = json!({
+            "reason": reason,
+            "attempt": s.attempt,
+            "attempts": settings.max_attempts,
+        });
+    }
+    Ok(view)
+}
+
+/// The analyses (Oz JSON) ordered on the media of one attempt.
+async fn attempt_analyses(
+    st: &AppState,
+    base: &str,
+    folder_id: Uuid,
+    all_media: &[crate::store::folders::MediaRow],
+    attempt: i64,
+) -> ApiResult<Vec<Value>> {
+    let mine: Vec<String> = super::capture::attempt_media(all_media.to_vec(), attempt)
+        .iter()
+        .map(|m| m.media_id.to_string())
+        .collect();
+    let list = analyses_json(st, base, &[folder_id], all_media, &Default::default()).await?;
+    Ok(list
+        .into_iter()
+        .map(|(_, a)| a)
+        .filter(|a| {
+            a["source_media"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|x| x["media_id"].as_str().is_some_and(|id| mine.iter().any(|y| y == id)))
+            })
+        })
+        .collect())
+}
+
+/// Why the last attempt must be taken again, when it may be: submitted, finished with an
+/// unusable capture ([`super::retry_reason`]) and attempts left.
+fn retry_due(s: &WebSdkSession, settings: &Settings, analyses: &[Value]) -> Option<&'static str> {
+    if s.submitted_at.is_none() || analyses.is_empty() || s.attempt >= settings.max_attempts {
+        return None;
+    }
+    super::retry_reason(analyses)
+}
+
+/// `retry`: open the session's next attempt, in the same folder, when its last one may be taken
+/// again; an `auto` challenge is drawn anew (a recording made for the first cannot follow it).
+pub async fn retry(st: &AppState, base: &str, s: &WebSdkSession) -> ApiResult<Value> {
+    let settings = settings_of(st, s.company_id).await?;
+    let analyses = match s.folder_id.filter(|_| s.submitted_at.is_some()) {
+        None => Vec::new(),
+        Some(fid) => {
+            let all = st.store.media_of_folders(&[fid]).await?;
+            attempt_analyses(st, base, fid, &all, s.attempt).await?
+        }
+    };
+    if retry_due(s, &settings, &analyses).is_none() {
+        return Err(ApiError::value(
+            "This session cannot capture again: its result is final, still running, or out of attempts",
+        )
+        .with_details(json!({"reason": "no_retry"})));
+    }
+    let mut actions = super::parse_actions(&s.actions);
+    for a in actions.iter_mut().filter(|a| !a.gestures.is_empty()) {
+        a.gestures = super::draw_gestures();
+    }
+    if !st
+        .store
+        .web_sdk_retry(s.session_id, s.attempt, &json!(actions))
+        .await?
+    {
+        return Err(ApiError::value("This attempt has already been retried")
+            .with_details(json!({"reason": "no_retry"})));
+    }
+    Ok(json!({
+        "actions": actions.iter().map(action_view).collect::<Vec<_>>(),
+        "attempt": s.attempt + 1,
+        "attempts": settings.max_attempts,
+    }))
 }
