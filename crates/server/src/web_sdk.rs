@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::domain::{AnalysisState, Resolution};
 use crate::errors::{ApiError, ApiResult};
 
 /// The actions the plugin can perform (Oz Web SDK §4) and that the server can check.
@@ -383,9 +384,9 @@ pub fn result_view(
     let running = !submitted
         || analyses.is_empty()
         || analyses.iter().any(|a| {
-            a["state"] == "PROCESSING"
+            a["state"] == AnalysisState::Processing
                 || a["state"] == "NEW"
-                || a["resolution_status"] == "PROCESSING"
+                || a["resolution_status"] == Resolution::Processing
         });
     let state = if running { "processing" } else { "finished" };
     let mut v = json!({ "state": state });
@@ -395,7 +396,7 @@ pub fn result_view(
     let mut by_type = serde_json::Map::new();
     for a in analyses {
         let t = a["type"].as_str().unwrap_or("").to_ascii_lowercase();
-        let finished = a["state"] == "FINISHED" || a["state"] == "FAILED";
+        let finished = a["state"] == AnalysisState::Finished || a["state"] == AnalysisState::Failed;
         let resolution = if finished {
             a["resolution_status"]
                 .as_str()
