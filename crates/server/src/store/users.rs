@@ -308,3 +308,20 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CompanyField;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_company_field_says_what_it_does_to_the_company() {
+        let (old, new) = (Some(Uuid::new_v4()), Uuid::new_v4());
+        assert_eq!(CompanyField::Unchanged.applied_to(old), old);
+        assert_eq!(CompanyField::Cleared.applied_to(old), None);
+        assert_eq!(CompanyField::Set(new).applied_to(old), Some(new));
+        assert_eq!(CompanyField::from(None), CompanyField::Cleared);
+        assert_eq!(CompanyField::from(Some(new)), CompanyField::Set(new));
+        assert_eq!(CompanyField::default(), CompanyField::Unchanged);
+    }
+}
