@@ -522,40 +522,6 @@ pub async fn commit(
     Ok(rows)
 }
 
-/// The order of a single request or an Instant call: the payload's `analyses` (and
-/// `resolution_endpoint`), with `source_media` entries that name a form field (the client does
-/// not know media ids yet) replaced by that media's id.
-pub fn payload_order(payload: &Payload, media: &[MediaRow]) -> Option<Value> {
-    let mut analyses = payload.analyses.clone()?;
-    let by_key = |key: &str| {
-        media
-            .iter()
-            .find(|m| {
-                m.technical_meta_data
-                    .get("media_key")
-                    .and_then(Value::as_str)
-                    == Some(key)
-            })
-            .map(|m| m.media_id.to_string())
-    };
-    if let Value::Array(list) = &mut analyses {
-        for item in list {
-            if let Some(Value::Array(sources)) = item.get_mut("source_media") {
-                for s in sources {
-                    if let Some(id) = s.as_str().and_then(by_key) {
-                        *s = Value::String(id);
-                    }
-                }
-            }
-        }
-    }
-    let mut order = json!({ "analyses": analyses });
-    if let Some(url) = &payload.resolution_endpoint {
-        order["resolution_endpoint"] = url.clone();
-    }
-    Some(order)
-}
-
 /// Media rows for validated files that are not stored (Instant), ids fresh.
 pub fn ephemeral_rows(prepared: &[Prepared], payload: &Payload, folder_id: Uuid) -> Vec<MediaRow> {
     let now = now_us();

@@ -66,7 +66,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
         }
         MediaKind::ShotsSet => {
             let mut first = None;
-            let frames = archive::visit(bytes, limits, false, |_, still| {
+            let frames = archive::visit(bytes, limits, false, |_, _, still| {
                 if first.is_none() {
                     first = Some(still);
                 }

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::order::{self, authorize_order};
+use super::order::{self, authorize_order, Order, Requested};
 use super::{AnalysisType, MediaInput};
 use crate::app::AppState;
 use crate::auth::Actor;
@@ -50,9 +50,8 @@ pub async fn run(
         time_updated: now_us(),
     };
     let media = uploads::ephemeral_rows(&prepared, &payload, folder_id);
-    let body = uploads::payload_order(&payload, &media)
-        .unwrap_or_else(|| json!({ "analyses": [{ "type": "quality" }] }));
-    let order = order::parse_order(&body)?;
+    let order = order::payload_order(&payload, &media)?
+        .unwrap_or_else(|| Order::new(vec![Requested::new(AnalysisType::Quality)]));
     if order
         .items
         .iter()

@@ -30,6 +30,7 @@ use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::analyses::AnalysisRow;
 use crate::store::folders::{FolderRow, MediaRow};
 use crate::store::now_us;
+use crate::uploads::Payload;
 
 #[derive(Debug, Clone)]
 pub struct Requested {
@@ -42,6 +43,40 @@ pub struct Requested {
 pub struct Order {
     pub items: Vec<Requested>,
     pub resolution_endpoint: Option<String>,
+}
+
+impl Requested {
+    /// An analysis of `kind` on every folder media it takes, with no parameters: the server's own
+    /// orders (the web plugin's) are built from these, not parsed from JSON.
+    pub fn new(kind: AnalysisType) -> Self {
+        Requested {
+            kind,
+            source_media: None,
+            params: Value::Object(Map::new()),
+        }
+    }
+
+    /// On these media only.
+    pub fn on(mut self, media: Vec<Uuid>) -> Self {
+        self.source_media = Some(media);
+        self
+    }
+
+    /// With one request parameter (the keys of the module doc).
+    pub fn param(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.params[key] = value.into();
+        self
+    }
+}
+
+impl Order {
+    /// These analyses, no webhook.
+    pub fn new(items: Vec<Requested>) -> Self {
+        Order {
+            items,
+            resolution_endpoint: None,
+        }
+    }
 }
 
 const THRESHOLD_KEYS: &[&str] = &[
@@ -113,7 +148,13 @@ fn check_params(kind: AnalysisType, params: &Map<String, Value>) -> ApiResult<()
     Ok(())
 }
 
-fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
+/// `media_key` names a media of the upload by its form field (a single request's payload
+/// cannot know the ids yet); other ids are parsed as they are.
+fn parse_ids(
+    v: &Value,
+    what: &str,
+    media_key: &dyn Fn(&str) -> Option<Uuid>,
+) -> ApiResult<Vec<Uuid>> {
     let Value::Array(items) = v else {
         return Err(ApiError::structure(format!("{what} must be a list of ids")));
     };
@@ -121,7 +162,10 @@ fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
         .iter()
         .map(|item| {
             let s = match item {
-                Value::String(s) => s.as_str(),
+                Value::String(s) => match media_key(s.as_str()) {
+                    Some(id) => return Ok(id),
+                    None => s.as_str(),
+                },
                 Value::Object(o) => o
                     .get("media_id")
                     .and_then(Value::as_str)
@@ -141,14 +185,52 @@ fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
 /// Parse the body (`{"analyses": [...]}`; a bare list is accepted too).
 pub fn parse_order(body: &Value) -> ApiResult<Order> {
     let (list, top) = match body {
-        Value::Array(list) => (list.clone(), Map::new()),
+        Value::Array(list) => (list, Map::new()),
         Value::Object(o) => match o.get("analyses") {
-            Some(Value::Array(list)) => (list.clone(), o.clone()),
+            Some(Value::Array(list)) => (list, o.clone()),
             Some(_) => return Err(ApiError::structure("analyses must be a list")),
             None => return Err(ApiError::structure("the body needs an analyses list")),
         },
         _ => return Err(ApiError::structure("the body must be a JSON object")),
     };
+    parse_analyses(list, &top, &|_: &str| None)
+}
+
+/// The order a single request or an Instant call carries in its upload's payload (`analyses`,
+/// `resolution_endpoint`); a `source_media` entry may name a form field of that upload. `None`
+/// when the payload orders nothing.
+pub fn payload_order(payload: &Payload, media: &[MediaRow]) -> ApiResult<Option<Order>> {
+    let Some(analyses) = &payload.analyses else {
+        return Ok(None);
+    };
+    let Value::Array(list) = analyses else {
+        return Err(ApiError::structure("analyses must be a list"));
+    };
+    let mut top = Map::new();
+    if let Some(url) = &payload.resolution_endpoint {
+        top.insert("resolution_endpoint".into(), url.clone());
+    }
+    let media_key = |key: &str| {
+        media
+            .iter()
+            .find(|m| {
+                m.technical_meta_data
+                    .get("media_key")
+                    .and_then(Value::as_str)
+                    == Some(key)
+            })
+            .map(|m| m.media_id)
+    };
+    parse_analyses(list, &top, &media_key).map(Some)
+}
+
+/// The analyses of an order; `top` holds the body's other keys (thresholds for every analysis,
+/// `resolution_endpoint`).
+fn parse_analyses(
+    list: &[Value],
+    top: &Map<String, Value>,
+    media_key: &dyn Fn(&str) -> Option<Uuid>,
+) -> ApiResult<Order> {
     if list.is_empty() {
         return Err(ApiError::structure("analyses must not be empty"));
     }
@@ -216,7 +298,11 @@ pub fn parse_order(body: &Value) -> ApiResult<Order> {
         check_params(kind, &params)?;
         let source_media = match item.get("source_media") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(parse_ids(v, &format!("analyses[{i}].source_media"))?),
+            Some(v) => Some(parse_ids(
+                v,
+                &format!("analyses[{i}].source_media"),
+                media_key,
+            )?),
         };
         items.push(Requested {
             kind,

@@ -48,7 +48,7 @@ pub(super) fn run_quality(
     extract_best_shot: bool,
 ) -> Result<Outcome, JobError> {
     let mut out = Outcome::default();
-    let mut declined = false;
+    let (mut declined, mut undecided) = (false, false);
     for m in media {
         let (gesture_tags, gestures): (Vec<&str>, Vec<Gesture>) =
             gestures_of(&m.tags).into_iter().unzip();
@@ -91,7 +91,25 @@ pub(super) fn run_quality(
                     MediaReport::Video(v) | MediaReport::ShotsSet(v) => {
                         data["frames_analysed"] = json!(v.frames.len());
                         data["liveness_frames"] = json!(v.liveness_frames);
+                        data["liveness_frame_indices"] = json!(v.liveness_frame_indices);
+                        data["liveness_required_frames"] = json!(v.liveness_required_frames);
                         data["liveness_spread"] = json!(v.liveness_spread.map(round4));
+                        let rest = v.frames.iter().filter(|f| f.rest).count();
+                        if rest > 0 {
+                            data["rest_frames"] = json!(rest);
+                        }
+                        // Too little evidence is a retry, not a verdict: never declined as a
+                        // spoof (nor passed) on fewer usable frames than the verdict needs.
+                        if !v.liveness_sufficient && spoofing.is_some() {
+                            resolution = Resolution::OperatorRequired;
+                            entry.insert(
+                                "error".into(),
+                                json!({ "code": "too_few_frames",
+                                        "message": format!(
+                                            "{} of the {} usable frames liveness needs (frontal, sharp, with a face); take the capture again",
+                                            v.liveness_frames, v.liveness_required_frames) }),
+                            );
+                        }
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({
                                 "name": gesture_tags.first(),
@@ -144,12 +162,15 @@ pub(super) fn run_quality(
             }
         };
         declined |= resolution == Resolution::Declined;
+        undecided |= resolution == Resolution::OperatorRequired;
         entry.insert("resolution_status".into(), json!(resolution));
         entry.insert("output_images".into(), Value::Array(output_images));
         out.results_media.push(Value::Object(entry));
     }
     out.resolution_status = if declined {
         Resolution::Declined
+    } else if undecided {
+        Resolution::OperatorRequired
     } else {
         Resolution::Success
     };

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::access::load;
 use super::{page, path_id, BaseUrl, QueryPairs};
 use crate::analysis::read::analyses_json;
 use crate::analysis::single_request;
@@ -107,21 +108,6 @@ async fn create(
     ))
 }
 
-/// Load a folder the actor may act on (404 when unknown or in another company, 403 when forbidden).
-pub async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<FolderRow> {
-    let folder = st
-        .store
-        .folder_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::folder(folder.company_id, folder.user_id),
-    )?;
-    Ok(folder)
-}
-
 async fn add_media(
     State(st): State<AppState>,
     actor: Actor,
@@ -130,7 +116,7 @@ async fn add_media(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Vec<MediaView>>)> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Update).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
     if upload.files.is_empty() {
         return Err(ApiError::value("No media have been added"));
@@ -164,7 +150,7 @@ async fn list_media(
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<MediaView>>> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     Ok(Json(media.iter().map(|m| views::media(&base, m)).collect()))
 }
@@ -245,7 +231,7 @@ async fn read(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Json<FolderView>> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     let mut v = views::folder(&base, &folder, &media);
     if q.flag("with_analyses")? {
@@ -275,7 +261,7 @@ async fn remove(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Delete).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Delete).await?;
     st.store.folder_delete(folder.folder_id).await?;
     if let Err(e) = st
         .blobs

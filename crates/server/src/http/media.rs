@@ -8,9 +8,10 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::access::load;
 use super::{path_id, ApiJson, BaseUrl};
 use crate::app::AppState;
-use crate::auth::policy::{authorize, Action, Object};
+use crate::auth::policy::Action;
 use crate::auth::Actor;
 use crate::errors::{ApiError, ApiResult};
 use crate::store::folders::MediaRow;
@@ -28,27 +29,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/media/{media_id}/preview", get(preview))
 }
 
-async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<MediaRow> {
-    let (media, owner) = st
-        .store
-        .media_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::folder(owner.company_id, owner.user_id),
-    )?;
-    Ok(media)
-}
-
 pub async fn delete_media(
     st: &AppState,
     actor: &Actor,
     id: Uuid,
     folder: Option<Uuid>,
 ) -> ApiResult<()> {
-    let media = load(st, actor, id, Action::Delete).await?;
+    let media = load::<MediaRow>(st, actor, id, Action::Delete).await?;
     if folder.is_some_and(|f| f != media.folder_id) {
         return Err(ApiError::unknown_object());
     }
@@ -66,7 +53,7 @@ async fn read(
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MediaView>> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     Ok(Json(views::media(&base, &m)))
 }
 
@@ -77,7 +64,7 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<MediaView>> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Update).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let tags = body
         .get("tags")
         .ok_or_else(|| ApiError::structure("Missing field: tags"))?;
@@ -89,7 +76,7 @@ async fn update(
     })?;
     let tags = check_tags(&tags)?;
     st.store.media_set_tags(m.media_id, &tags).await?;
-    let m = load(&st, &actor, m.media_id, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, m.media_id, Action::Read).await?;
     Ok(Json(views::media(&base, &m)))
 }
 
@@ -107,7 +94,7 @@ async fn file(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     super::stored_file(&st, &m.file_key, &m.mime, "Media file").await
 }
 
@@ -116,7 +103,7 @@ async fn thumb(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let key = m
         .thumb_key
         .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
@@ -128,7 +115,7 @@ async fn preview(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     if m.media_kind != crate::domain::MediaKind::Video {
         return Err(ApiError::not_found("Preview"));
     }

@@ -2,6 +2,7 @@
 //! authorize through [`crate::auth::policy::authorize`], call the store or the upload service, and
 //! shape the Oz JSON. Trailing slashes are optional on every path (normalized before routing).
 
+pub mod access;
 pub mod analyses;
 pub mod auth;
 pub mod client_addr;

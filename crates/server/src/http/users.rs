@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::access::load;
 use super::client_addr::ClientAddr;
 use super::{page, path_id, ApiJson, QueryPairs};
 use crate::app::AppState;
@@ -252,24 +253,9 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
     Ok(page(items, total))
 }
 
-async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<User> {
-    let id = path_id(id)?;
-    let user = st
-        .store
-        .user_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::user(user.user_id, user.company_id, user.user_type),
-    )?;
-    Ok(user)
-}
-
 async fn me(State(st): State<AppState>, actor: Actor) -> ApiResult<Json<User>> {
     Ok(Json(
-        load(&st, &actor, &actor.user_id.to_string(), Action::Read).await?,
+        load::<User>(&st, &actor, actor.user_id, Action::Read).await?,
     ))
 }
 
@@ -278,7 +264,9 @@ async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(load(&st, &actor, &id, Action::Read).await?))
+    Ok(Json(
+        load::<User>(&st, &actor, path_id(&id)?, Action::Read).await?,
+    ))
 }
 
 async fn update(
@@ -288,7 +276,7 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<User>> {
-    let user = load(&st, &actor, &id, Action::Update).await?;
+    let user = load::<User>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let mut f = fields(&body)?;
     let manages = f.user_type.is_some()
         || f.company_id != CompanyField::Unchanged
@@ -335,7 +323,7 @@ async fn remove(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let user = load(&st, &actor, &id, Action::Delete).await?;
+    let user = load::<User>(&st, &actor, path_id(&id)?, Action::Delete).await?;
     st.store.user_delete(user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
