@@ -82,7 +82,7 @@ pub async fn create_user(
             email: Some(email.to_string()),
             password_hash: Some(passwords::hash(password)?),
             user_type: Some(role),
-            company_id: Some(company_id),
+            company_id: company_id.into(),
             ..UserFields::default()
         })
         .await?;

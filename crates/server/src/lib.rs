@@ -6,7 +6,7 @@
 //! # Where things are
 //! Imports point one way: `http` → services (`analysis`, `collections`, `web_sdk`, `webhooks`,
 //! `uploads`, `tenancy`, `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
-//! → engine. Nothing outside `http/` imports `http` (checked by `tests/server/layout.rs`).
+//! → `domain` → engine. Nothing outside `http/` imports `http` (checked by `tests/server/layout.rs`).
 //!
 //! - [`http`] — the HTTP surface: one router per resource, extractors, `serve` (bind, layers,
 //!   graceful shutdown). Handlers parse, authorize, call a service, answer; objects named in a
@@ -34,6 +34,9 @@
 //! - [`assets`] — third-party browser files (Swagger UI) fetched from npm, pinned and cached.
 //! - [`ops`] — health checks, scrape-time gauges (queue, collections, memory), the drain after
 //!   SIGTERM; [`telemetry`] — metric names and the recorder; [`lifecycle`] — the stop flag.
+//! - [`domain`] — the domain's words as enums (analysis states, resolutions, folder statuses,
+//!   analysis types, media kinds, job and delivery states, the face policy), each spelled once;
+//!   only `store/`, `views/` and `domain` spell them (checked by `tests/server/domain_words.rs`).
 //! - [`config`] — every setting, declared once (field, default, TOML key, `FACEPROOF_*` variable,
 //!   its row in `docs/configuration.md`); [`errors`] — the error-code table.
 
@@ -44,6 +47,7 @@ pub mod auth;
 pub mod blobs;
 pub mod collections;
 pub mod config;
+pub mod domain;
 pub mod errors;
 pub mod http;
 pub mod inference;

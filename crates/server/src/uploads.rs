@@ -473,14 +473,6 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
     Ok(out)
 }
 
-pub fn kind_name(kind: MediaKind) -> (&'static str, &'static str) {
-    match kind {
-        MediaKind::Image => ("IMAGE", "IMAGE_FOLDER"),
-        MediaKind::Video => ("VIDEO", "VIDEO_FOLDER"),
-        MediaKind::ShotsSet => ("SHOTS_SET", "SHOTS_SET_FOLDER"),
-    }
-}
-
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
 /// the blobs already written are deleted, so nothing half-stored remains.
 pub async fn commit(
@@ -549,12 +541,12 @@ fn media_row(
     media_id: Uuid,
     time: i64,
 ) -> MediaRow {
-    let (kind, media_type) = kind_name(p.kind);
+    let kind = crate::domain::MediaKind::from(p.kind);
     MediaRow {
         media_id,
         folder_id,
-        media_kind: kind.into(),
-        media_type: media_type.into(),
+        media_kind: kind,
+        media_type: kind.media_type(),
         format: format!("{:?}", p.format).to_lowercase(),
         mime: p.format.mime().into(),
         original_name: p.file.name.clone(),

@@ -962,8 +962,80 @@ fn failing_job_ends_failed() {
                 None,
             );
             assert_eq!(fo["resolution_status"], "FAILED");
+            // a storage failure may pass: it was retried until the attempts were used
+            let id = a["analysis_id"].as_str().unwrap();
+            assert_eq!(s.job_of(id), Some(("failed".to_string(), 2)));
         },
     );
+}
+
+/// A failure no retry mends ends the analysis at once with its reason: the collection a
+/// COLLECTION order names is deleted while the order waits in the queue (no workers in the
+/// server), so the worker that then takes it fails it after one attempt, not five.
+fn permanent_failure_is_not_retried(backend: Backend) {
+    let Some(data) = shared_data() else { return };
+    on(
+        backend,
+        &[
+            ("FACEPROOF_WORKERS", "0"),
+            ("FACEPROOF_JOB_MAX_ATTEMPTS", "5"),
+        ],
+        |s| {
+            let t = tenant(s, "vanishing");
+            let f = folder(
+                s,
+                &t.client,
+                &[("a", file(&data, BLAIR_A), &["photo_selfie"])],
+            );
+            let (st, c) = s.call(
+                Method::POST,
+                "/api/collections/",
+                Some(&t.admin),
+                Some(json!({"alias": "gone soon", "company_id": t.company})),
+            );
+            assert_eq!(st, 201, "{c}");
+            let cid = c["collection_id"].as_str().unwrap();
+            let (st, v) = order(
+                s,
+                &t.client,
+                f["folder_id"].as_str().unwrap(),
+                json!({"analyses": [{"type": "collection", "params": {"collection_id": cid}}]}),
+            );
+            assert_eq!(st, 201, "{v}");
+            let id = v[0]["analysis_id"].as_str().unwrap();
+            let (st, _) = s.call(
+                Method::DELETE,
+                &format!("/api/collections/{cid}"),
+                Some(&t.admin),
+                None,
+            );
+            assert_eq!(st, 204);
+            let worker = s.worker(&[
+                ("FACEPROOF_JOB_POLL_MS", "100"),
+                ("FACEPROOF_JOB_MAX_ATTEMPTS", "5"),
+            ]);
+            let a = s.wait_analysis(&t.client, id, 120);
+            drop(worker);
+            assert_eq!(a["state"], "FAILED", "{a}");
+            assert_eq!(a["resolution_status"], "FAILED", "{a}");
+            assert_eq!(
+                a["error"]["message"],
+                format!("collection {cid} not found"),
+                "the reason, not a retry count: {a}"
+            );
+            assert_eq!(s.job_of(id), Some(("failed".to_string(), 1)));
+        },
+    );
+}
+
+#[test]
+fn permanent_failure_is_not_retried_sqlite() {
+    permanent_failure_is_not_retried(Backend::Sqlite);
+}
+
+#[test]
+fn permanent_failure_is_not_retried_postgres() {
+    permanent_failure_is_not_retried(Backend::Postgres);
 }
 
 fn webhook_delivered_and_retried(backend: Backend) {

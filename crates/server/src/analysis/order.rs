@@ -25,6 +25,7 @@ use crate::auth::policy::{authorize, Action, AnalysisKind, Flags, Object};
 use crate::auth::Actor;
 use crate::collections::threshold::{Explicit, Source};
 use crate::config::Config;
+use crate::domain::{AnalysisState, FacePolicy, Resolution};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::analyses::AnalysisRow;
 use crate::store::folders::{FolderRow, MediaRow};
@@ -331,7 +332,7 @@ pub fn select_media(req: &Requested, media: &[MediaRow]) -> ApiResult<Vec<Uuid>>
     };
     let chosen: Vec<Uuid> = candidates
         .iter()
-        .filter(|m| takes(req.kind, &m.media_kind, &m.tags))
+        .filter(|m| takes(req.kind, m.media_kind, &m.tags))
         .map(|m| m.media_id)
         .collect();
     match req.kind {
@@ -372,9 +373,9 @@ pub fn plan(
                 folder_id,
                 group_id,
                 user_id,
-                kind: req.kind.as_str().to_string(),
-                state: "PROCESSING".into(),
-                resolution_status: "PROCESSING".into(),
+                kind: req.kind,
+                state: AnalysisState::Processing,
+                resolution_status: Resolution::Processing,
                 params: req.params.clone(),
                 source_media,
                 results_media: Value::Array(Vec::new()),
@@ -422,7 +423,7 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
             })
         });
     let strict_faces = match company.get("face_policy").and_then(Value::as_str) {
-        Some(p) => p == "strict",
+        Some(p) => p.parse() == Ok(FacePolicy::Strict),
         None => cfg.strict_faces(),
     };
     Thresholds {
@@ -496,10 +497,7 @@ pub async fn place_order(
         .analyses_create(&rows, st.cfg.job_max_attempts)
         .await?;
     for row in &rows {
-        crate::telemetry::analyses_started(
-            AnalysisType::parse(&row.kind).map_or("UNKNOWN", |t| t.as_str()),
-            1,
-        );
+        crate::telemetry::analyses_started(row.kind.as_str(), 1);
     }
     if wake_workers {
         for _ in &rows {
@@ -516,7 +514,7 @@ mod tests {
 
     #[test]
     fn orders_are_validated() {
-        let o = parse_order(&json!({"analyses":[{"type":"QUALITY","params":{"extract_best_shot":true}},{"type":"biometry"}],"threshold_spoofing":0.3})).unwrap();
+        let o = parse_order(&json!({"analyses":[{"type":"Quality","params":{"extract_best_shot":true}},{"type":"biometry"}],"threshold_spoofing":0.3})).unwrap();
         assert_eq!(o.items.len(), 2);
         assert_eq!(o.items[1].params["threshold_spoofing"], 0.3);
         assert_eq!(

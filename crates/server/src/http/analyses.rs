@@ -16,6 +16,7 @@ use crate::analysis::read::{analyses_json, one};
 use crate::app::AppState;
 use crate::auth::policy::Action;
 use crate::auth::Actor;
+use crate::domain::{AnalysisState, AnalysisTypeFilter, Resolution};
 use crate::errors::{ApiError, ApiResult};
 use crate::store::analyses::{AnalysisFilter, AnalysisRow};
 use crate::store::folders::FolderRow;
@@ -69,18 +70,9 @@ async fn list_of_folder(
     let filter = AnalysisFilter {
         analysis_ids,
         exclude_ids,
-        kinds: q.upper_list("type", &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"])?,
-        states: q.upper_list("state", &["PROCESSING", "FINISHED", "FAILED"])?,
-        resolution_status: q.upper_list(
-            "resolution_status",
-            &[
-                "PROCESSING",
-                "FAILED",
-                "SUCCESS",
-                "DECLINED",
-                "OPERATOR_REQUIRED",
-            ],
-        )?,
+        kinds: q.upper_list("type", AnalysisTypeFilter::ALL)?,
+        states: q.upper_list("state", AnalysisState::ALL)?,
+        resolution_status: q.upper_list("resolution_status", Resolution::ALL)?,
         time_created_min: q.time_us("time_created.min")?,
         time_created_max: q.time_us("time_created.max")?,
     };
@@ -117,17 +109,20 @@ async fn decide(
 ) -> ApiResult<Json<Value>> {
     let a = load::<AnalysisRow>(&st, &actor, path_id(&id)?, Action::Decide).await?;
     let after = body.resolution_status.trim().to_ascii_uppercase();
-    if after != "SUCCESS" && after != "DECLINED" {
+    let Some(after) = Resolution::DECISIONS
+        .into_iter()
+        .find(|r| r.as_str() == after)
+    else {
         return Err(ApiError::value(
             "resolution_status must be SUCCESS or DECLINED",
         ));
-    }
+    };
     if body.comment.chars().count() > 2000 {
         return Err(ApiError::value("comment must be at most 2000 characters"));
     }
     if !st
         .store
-        .analysis_decide(a.analysis_id, actor.user_id, &after, &body.comment)
+        .analysis_decide(a.analysis_id, actor.user_id, after, &body.comment)
         .await?
     {
         return Err(ApiError::new(

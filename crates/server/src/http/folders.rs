@@ -15,6 +15,7 @@ use crate::analysis::single_request;
 use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
+use crate::domain::{AnalysisTypeFilter, FolderStatus, Resolution};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::folders::{FolderFilter, FolderRow, SortBy};
 use crate::store::now_us;
@@ -76,8 +77,8 @@ async fn create(
         folder_id: Uuid::new_v4(),
         company_id: actor.company_id,
         user_id: Some(actor.user_id),
-        resolution_status: "INITIAL".into(),
-        system_resolution: "INITIAL".into(),
+        resolution_status: FolderStatus::Initial,
+        system_resolution: FolderStatus::Initial,
         meta_data: upload
             .payload
             .folder_meta
@@ -154,16 +155,6 @@ async fn list_media(
     Ok(Json(media.iter().map(|m| views::media(&base, m)).collect()))
 }
 
-const STATUSES: &[&str] = &[
-    "INITIAL",
-    "PROCESSING",
-    "FAILED",
-    "FINISHED",
-    "DECLINED",
-    "SUCCESS",
-    "OPERATOR_REQUIRED",
-];
-
 async fn list(
     State(st): State<AppState>,
     actor: Actor,
@@ -181,7 +172,7 @@ async fn list(
             other => return Err(ApiError::value(format!("Unknown sorting '{other}'"))),
         },
     };
-    let resolution_status = q.upper_list("resolution_status", STATUSES)?;
+    let resolution_status = q.upper_list("resolution_status", FolderStatus::ALL)?;
     let folder_ids = q.id_list("folder_id")?;
     let filter = FolderFilter {
         scope: list_scope(&actor, Resource::Folder),
@@ -198,20 +189,8 @@ async fn list(
         user_id: q.uuid("user_id")?,
         company_id: q.uuid("company_id")?,
         folder_ids,
-        analysis_types: q.upper_list(
-            "analysis_type",
-            &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"],
-        )?,
-        analysis_resolutions: q.upper_list(
-            "analysis_resolution",
-            &[
-                "PROCESSING",
-                "FAILED",
-                "SUCCESS",
-                "DECLINED",
-                "OPERATOR_REQUIRED",
-            ],
-        )?,
+        analysis_types: q.upper_list("analysis_type", AnalysisTypeFilter::ALL)?,
+        analysis_resolutions: q.upper_list("analysis_resolution", Resolution::ALL)?,
         sort,
         descending,
         offset,

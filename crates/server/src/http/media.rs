@@ -116,7 +116,7 @@ async fn preview(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
-    if m.media_kind != "VIDEO" {
+    if m.media_kind != crate::domain::MediaKind::Video {
         return Err(ApiError::not_found("Preview"));
     }
     super::stored_file(&st, &m.file_key, &m.mime, "Media file").await

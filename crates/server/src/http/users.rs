@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::{passwords, Actor, Role};
 use crate::errors::{ApiError, ApiResult, Code};
-use crate::store::users::{ListFilter, User, UserFields};
+use crate::store::users::{CompanyField, ListFilter, User, UserFields};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -97,8 +97,8 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
     }
     match body.get("company_id") {
         None => {}
-        Some(Value::Null) => f.company_id = Some(None),
-        Some(Value::String(s)) => f.company_id = Some(Some(path_id(s)?)),
+        Some(Value::Null) => f.company_id = CompanyField::Cleared,
+        Some(Value::String(s)) => f.company_id = CompanyField::Set(path_id(s)?),
         Some(_) => {
             return Err(ApiError::new(
                 Code::InvalidType,
@@ -213,7 +213,7 @@ async fn create(
     }
     let role = f.user_type.unwrap_or(Role::Client);
     // A company admin creates users in their own company unless told otherwise.
-    let company = f.company_id.unwrap_or(if role.is_client() {
+    let company = f.company_id.applied_to(if role.is_client() {
         actor.company_id
     } else {
         None
@@ -222,7 +222,7 @@ async fn create(
     authorize(&actor, Action::Create, &target)?;
     let company = settle_company(&st, role, company).await?;
     f.user_type = Some(role);
-    f.company_id = Some(company);
+    f.company_id = company.into();
     if let Some(other) = st
         .store
         .user_by_email(f.email.as_deref().unwrap_or_default())
@@ -279,14 +279,14 @@ async fn update(
     let user = load::<User>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let mut f = fields(&body)?;
     let manages = f.user_type.is_some()
-        || f.company_id.is_some()
+        || f.company_id != CompanyField::Unchanged
         || f.can_start_analysis_biometry.is_some()
         || f.can_start_analysis_quality.is_some()
         || f.can_start_analysis_collection.is_some()
         || f.is_active.is_some();
     if manages {
         let role = f.user_type.unwrap_or(user.user_type);
-        let company = f.company_id.unwrap_or(user.company_id);
+        let company = f.company_id.applied_to(user.company_id);
         authorize(
             &actor,
             Action::Manage,
@@ -297,7 +297,7 @@ async fn update(
             Action::Manage,
             &Object::user(user.user_id, company, role),
         )?;
-        f.company_id = Some(settle_company(&st, role, company).await?);
+        f.company_id = settle_company(&st, role, company).await?.into();
     }
     if let Some(email) = &f.email {
         if let Some(other) = st.store.user_by_email(email).await? {

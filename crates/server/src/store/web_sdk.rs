@@ -176,7 +176,12 @@ impl Store {
     /// Open attempt `attempt + 1` of a submitted session: nothing uploaded yet, not submitted,
     /// with `actions` (a new challenge). `false` when the session is not at `attempt` and
     /// submitted any more (a concurrent retry won), and nothing is changed then.
-    pub async fn web_sdk_retry(&self, id: Uuid, attempt: i64, actions: &Value) -> sqlx::Result<bool> {
+    pub async fn web_sdk_retry(
+        &self,
+        id: Uuid,
+        attempt: i64,
+        actions: &Value,
+    ) -> sqlx::Result<bool> {
         let done = sqlx::query(
             "UPDATE web_sdk_sessions SET attempt = attempt + 1, uploaded = '[]', submitted_at = NULL, \
              actions = $3 WHERE session_id = $1 AND attempt = $2 AND submitted_at IS NOT NULL",

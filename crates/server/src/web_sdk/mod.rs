@@ -22,6 +22,7 @@ pub mod capture;
 pub mod session;
 
 use crate::config::Config;
+use crate::domain::{AnalysisState, Resolution};
 use crate::errors::{ApiError, ApiResult};
 
 /// The actions the plugin can perform (Oz Web SDK §4) and that the server can check.
@@ -276,10 +277,13 @@ pub const RETRY_REASONS: &[&str] = &["gesture_not_performed", "no_face", "too_fe
 pub fn retry_reason(analyses: &[Value]) -> Option<&'static str> {
     let mut reason = None;
     for a in analyses {
-        if a["state"] != "FINISHED" {
+        if a["state"] != AnalysisState::Finished {
             return None;
         }
-        if !a["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("quality")) {
+        if !a["type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("quality"))
+        {
             continue;
         }
         for m in a["results_media"].as_array().into_iter().flatten() {
@@ -451,9 +455,9 @@ pub fn result_view(
     let running = !submitted
         || analyses.is_empty()
         || analyses.iter().any(|a| {
-            a["state"] == "PROCESSING"
+            a["state"] == AnalysisState::Processing
                 || a["state"] == "NEW"
-                || a["resolution_status"] == "PROCESSING"
+                || a["resolution_status"] == Resolution::Processing
         });
     let state = if running { "processing" } else { "finished" };
     let mut v = json!({ "state": state });
@@ -463,7 +467,7 @@ pub fn result_view(
     let mut by_type = serde_json::Map::new();
     for a in analyses {
         let t = a["type"].as_str().unwrap_or("").to_ascii_lowercase();
-        let finished = a["state"] == "FINISHED" || a["state"] == "FAILED";
+        let finished = a["state"] == AnalysisState::Finished || a["state"] == AnalysisState::Failed;
         let resolution = if finished {
             a["resolution_status"]
                 .as_str()
@@ -496,31 +500,42 @@ pub fn result_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AnalysisType;
 
     fn quality(media: Value) -> Value {
-        json!({"type": "QUALITY", "state": "FINISHED", "results_media": [media]})
+        json!({"type": AnalysisType::Quality, "state": AnalysisState::Finished, "results_media": [media]})
     }
 
     #[test]
     fn an_unusable_capture_is_a_retry_but_a_spoof_verdict_is_not() {
-        let gesture = quality(json!({"results_data": {"confidence_spoofing": 0.1, "threshold": 0.5},
-                                     "error": {"code": "gesture_not_performed"}}));
+        let gesture = quality(
+            json!({"results_data": {"confidence_spoofing": 0.1, "threshold": 0.5},
+                                     "error": {"code": "gesture_not_performed"}}),
+        );
         assert_eq!(retry_reason(&[gesture]), Some("gesture_not_performed"));
-        let few = quality(json!({"results_data": {"confidence_spoofing": 0.7, "threshold": 0.5},
-                                 "error": {"code": "too_few_frames"}}));
+        let few = quality(
+            json!({"results_data": {"confidence_spoofing": 0.7, "threshold": 0.5},
+                                 "error": {"code": "too_few_frames"}}),
+        );
         assert_eq!(retry_reason(&[few]), Some("too_few_frames"));
         // An attack that also failed its gesture: the verdict stands, unexplained.
-        let spoof = quality(json!({"results_data": {"confidence_spoofing": 0.9, "threshold": 0.5},
-                                   "error": {"code": "gesture_not_performed"}}));
+        let spoof = quality(
+            json!({"results_data": {"confidence_spoofing": 0.9, "threshold": 0.5},
+                                   "error": {"code": "gesture_not_performed"}}),
+        );
         assert_eq!(retry_reason(&[spoof]), None);
-        let passed = quality(json!({"results_data": {"confidence_spoofing": 0.1, "threshold": 0.5}}));
+        let passed =
+            quality(json!({"results_data": {"confidence_spoofing": 0.1, "threshold": 0.5}}));
         assert_eq!(retry_reason(&[passed]), None);
         let two_people = quality(json!({"results_data": {"confidence_spoofing": null},
                                         "error": {"code": "multiple_faces"}}));
         assert_eq!(retry_reason(&[two_people]), None);
-        let running = json!({"type": "QUALITY", "state": "PROCESSING"});
+        let running = json!({"type": AnalysisType::Quality, "state": AnalysisState::Processing});
         let gesture = quality(json!({"error": {"code": "no_face"}}));
-        assert_eq!(retry_reason(&[gesture.clone()]), Some("no_face"));
+        assert_eq!(
+            retry_reason(std::slice::from_ref(&gesture)),
+            Some("no_face")
+        );
         assert_eq!(retry_reason(&[gesture, running]), None);
     }
 

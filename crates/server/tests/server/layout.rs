@@ -1,7 +1,7 @@
 //! The server's layering, read from its sources: every `crate::<module>` path in code (comments
 //! excluded) is an edge from the file's top-level module to `<module>`. Nothing outside `http/`
-//! may use `http`, and the graph of top-level modules has no cycle — so a change to a handler
-//! cannot ripple into the workers and back. The crate's map (`lib.rs`) names every top-level
+//! may use `http`, `domain` uses no other module, and the graph of top-level modules has no
+//! cycle — so a change to a handler cannot ripple into the workers and back. The crate's map (`lib.rs`) names every top-level
 //! module, and objects named in a path are loaded by one authorised loader (`http/access.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,6 +97,17 @@ fn nothing_outside_http_imports_http() {
         offenders.is_empty(),
         "modules outside http/ that import crate::http: {offenders:?}"
     );
+}
+
+/// The domain's words (`domain`) are the floor every other module stands on: it imports none
+/// of them, so a store row, a view and a handler can all use its enums.
+#[test]
+fn the_domain_imports_nothing_of_the_crate() {
+    let graph = graph();
+    let edges = graph
+        .get("domain")
+        .expect("src/domain.rs (or src/domain/) exists");
+    assert!(edges.is_empty(), "domain imports {edges:?}");
 }
 
 #[test]

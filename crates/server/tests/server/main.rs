@@ -1,6 +1,7 @@
 //! The server crate's integration tests: one test binary (one link instead of one per file).
 //! The HTTP API end to end is tested in `crates/cli/tests/api` against the real binary; here are
-//! the media store, the packaging files, the crate's layering and the parsers of untrusted input.
+//! the media store, the packaging files, the crate's layering, where the domain's words are spelled
+//! and the parsers of untrusted input.
 //!
 //! Run one subject with `cargo nextest run -p faceproof-server --test server <module>`.
 
@@ -10,5 +11,6 @@ mod s3;
 
 mod blob_store;
 mod deploy_files;
+mod domain_words;
 mod layout;
 mod untrusted_input;

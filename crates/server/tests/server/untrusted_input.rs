@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Multipart};
 use axum::http::{header, Request};
+use faceproof_server::domain::FolderStatus;
 use faceproof_server::errors::{ApiError, Code};
 use faceproof_server::http::{unix_time_us, QueryPairs};
 use faceproof_server::metadata;
@@ -790,7 +791,11 @@ fn query_pairs(query: &str) -> Option<Result<QueryPairs, ApiError>> {
     Some(rt.block_on(QueryPairs::from_request_parts(&mut parts, &())))
 }
 
-const ALLOWED_STATUSES: &[&str] = &["INITIAL", "FINISHED", "SUCCESS"];
+const ALLOWED_STATUSES: &[FolderStatus] = &[
+    FolderStatus::Initial,
+    FolderStatus::Finished,
+    FolderStatus::Success,
+];
 
 /// Every accessor on `key`: a value or an error of kind 4 or 5.
 fn read_everything(q: &QueryPairs, key: &str) {
@@ -1112,8 +1117,8 @@ fn filters_find_what_was_stored(url: &str) {
             folder_id: Uuid::new_v4(),
             company_id: Some(company),
             user_id: None,
-            resolution_status: "INITIAL".into(),
-            system_resolution: "INITIAL".into(),
+            resolution_status: FolderStatus::Initial,
+            system_resolution: FolderStatus::Initial,
             meta_data: meta,
             technical_meta_data: json!({}),
             time_created: 1,

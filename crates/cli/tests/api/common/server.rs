@@ -453,7 +453,9 @@ impl Server {
     /// (state, attempts) of the job of an analysis or delivery.
     pub fn job_of(&self, target: &str) -> Option<(String, i64)> {
         let (rt, store) = self.store();
-        rt.block_on(store.job_of(target.parse().unwrap())).unwrap()
+        rt.block_on(store.job_of(target.parse().unwrap()))
+            .unwrap()
+            .map(|(state, attempts)| (state.to_string(), attempts))
     }
 
     /// Kill the server at once (SIGKILL, no graceful shutdown) and start it again on the same
