@@ -414,6 +414,8 @@ pub struct Prepared {
     pub duration_ms: Option<i64>,
     /// Frames of a shots set; 1 for a still; 0 for a video.
     pub frames: usize,
+    /// Of those, a shots set's rest frames (the web plugin's `…_rest` entries).
+    pub rest_frames: usize,
     pub thumb: Option<Vec<u8>>,
 }
 
@@ -444,7 +446,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
                     i.width,
                     i.height,
                     i.duration.map(|s| (s * 1000.0).round() as i64),
-                    i.frames,
+                    (i.frames, i.rest_frames),
                     thumbnail(i.preview),
                 )
             });
@@ -453,8 +455,8 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
-        let (format, kind, width, height, duration_ms, frames, thumb) =
-            result.map_err(|mut err| {
+        let (format, kind, width, height, duration_ms, (frames, rest_frames), thumb) = result
+            .map_err(|mut err| {
                 err.message = format!("File '{}': {}", file.key, err.message);
                 err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
                 err
@@ -467,6 +469,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
             height,
             duration_ms,
             frames,
+            rest_frames,
             thumb,
         });
     }

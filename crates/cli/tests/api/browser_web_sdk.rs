@@ -388,7 +388,10 @@ fn run(backend: Backend) {
             let rd = &q["results_media"][0]["results_data"];
             eprintln!("{name} wrong gesture: {rd}");
             assert_eq!(rd["gesture"]["performed"], false, "{wrong}");
-            assert!(rd["rest_frames"].as_u64().unwrap() >= 6, "rest frames sent: {rd}");
+            assert!(
+                rd["rest_frames"].as_u64().unwrap() >= 6,
+                "rest frames sent: {rd}"
+            );
         }
 
         let replayed = folder_of(s, &client_a, "tx-replay");

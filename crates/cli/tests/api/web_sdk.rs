@@ -875,9 +875,16 @@ fn rest_frames_and_a_retry_in_the_same_folder(s: &Server) {
     let rest = clip_frames(&w.data, 0.0, 1.25);
     let turn = clip_frames(&w.data, 1.5, 3.5);
     let zip = plugin_zip(&rest, &turn);
-    assert!(rest.len() + turn.len() > 37, "longer than the action alone may be");
+    assert!(
+        rest.len() + turn.len() > 37,
+        "longer than the action alone may be"
+    );
     let up = capture(s, SHOP, &session, "video_selfie_right", zip.clone());
-    assert_eq!(up.status, 200, "rest frames are allowed beside the action: {}", up.body);
+    assert_eq!(
+        up.status, 200,
+        "rest frames are allowed beside the action: {}",
+        up.body
+    );
     assert_eq!(up.body["submitted"], true);
     let first = finished(s, &session);
     assert_eq!(
@@ -893,7 +900,11 @@ fn rest_frames_and_a_retry_in_the_same_folder(s: &Server) {
     let up = capture(s, SHOP, &session, "video_selfie_right", zip);
     assert_eq!(up.status, 200, "{}", up.body);
     let last = finished(s, &session);
-    assert_eq!(last, json!({"state": "finished"}), "the last attempt's result is final");
+    assert_eq!(
+        last,
+        json!({"state": "finished"}),
+        "the last attempt's result is final"
+    );
     refused(&retry(s, SHOP, &session), 400, 4);
 
     let (_, v) = s.call(
@@ -913,12 +924,22 @@ fn rest_frames_and_a_retry_in_the_same_folder(s: &Server) {
         .filter_map(|m| m["meta_data"]["web_sdk_attempt"].as_i64())
         .collect();
     assert_eq!(attempts.len(), 2, "{folder}");
-    assert_eq!(attempts.iter().copied().collect::<std::collections::BTreeSet<_>>(), [1, 2].into());
+    assert_eq!(
+        attempts
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        [1, 2].into()
+    );
     let analyses = folder["analyses"].as_array().unwrap();
     assert_eq!(analyses.len(), 2, "{folder}");
     for a in analyses {
         let sources = a["source_media"].as_array().unwrap();
-        assert_eq!(sources.len(), 1, "each attempt's QUALITY judges its own capture: {a}");
+        assert_eq!(
+            sources.len(),
+            1,
+            "each attempt's QUALITY judges its own capture: {a}"
+        );
         let rd = &a["results_media"][0]["results_data"];
         assert_eq!(rd["rest_frames"], rest.len(), "{rd}");
         assert_eq!(rd["gesture"]["performed"], false, "{rd}");
@@ -946,8 +967,14 @@ fn too_few_frames_is_a_retry_not_a_verdict(s: &Server) {
     assert_eq!(up.status, 200, "{}", up.body);
     let r = finished(s, &session);
     assert_eq!(r["retry"]["reason"], "too_few_frames", "{r}");
-    assert_eq!(r["analyses"]["quality"]["resolution"], "operator_required", "{r}");
-    assert!(r.to_string().find("confidence").is_none(), "no score in status mode: {r}");
+    assert_eq!(
+        r["analyses"]["quality"]["resolution"], "operator_required",
+        "{r}"
+    );
+    assert!(
+        r.to_string().find("confidence").is_none(),
+        "no score in status mode: {r}"
+    );
 }
 
 /// Poll a session's result until its analyses have finished (result_mode folder or above).

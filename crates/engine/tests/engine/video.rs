@@ -192,7 +192,9 @@ fn liveness_verdict_is_stable_under_reencoding() {
         let status = std::process::Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-i"])
             .arg(&src)
-            .args(["-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28"])
+            .args([
+                "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
+            ])
             .arg(&reencoded)
             .status()
             .expect("ffmpeg runs");
@@ -225,9 +227,15 @@ fn liveness_verdict_is_stable_under_reencoding() {
             }
             assert!(judged >= 4, "{rel} {encoding}: {judged} windows judged");
             if live {
-                assert!(3 * right >= 2 * judged, "{rel} {encoding}: {right}/{judged} windows pass: {scores:?}");
+                assert!(
+                    3 * right >= 2 * judged,
+                    "{rel} {encoding}: {right}/{judged} windows pass: {scores:?}"
+                );
             } else {
-                assert_eq!(right, judged, "{rel} {encoding}: a replay window passed: {scores:?}");
+                assert_eq!(
+                    right, judged,
+                    "{rel} {encoding}: a replay window passed: {scores:?}"
+                );
             }
         }
     }
@@ -239,7 +247,16 @@ fn plugin_frames(rel: &str, start: f32, secs: f32, dir: &std::path::Path) -> Vec
     let src = common::data_dir().unwrap().join(rel);
     std::fs::create_dir_all(dir).unwrap();
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-ss", &start.to_string(), "-t", &secs.to_string(), "-i"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            &start.to_string(),
+            "-t",
+            &secs.to_string(),
+            "-i",
+        ])
         .arg(&src)
         .args(["-vf", "fps=8,scale=-2:640", "-q:v", "3"])
         .arg(dir.join("f%04d.jpg"))
@@ -258,11 +275,12 @@ fn plugin_frames(rel: &str, start: f32, secs: f32, dir: &std::path::Path) -> Vec
 fn plugin_zip(rest: &[Vec<u8>], action: &[Vec<u8>]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (i, jpeg) in rest.iter().chain(action).enumerate() {
         let suffix = if i < rest.len() { "_rest" } else { "" };
-        zip.start_file(format!("frame_{i:04}{suffix}.jpg"), opts).unwrap();
+        zip.start_file(format!("frame_{i:04}{suffix}.jpg"), opts)
+            .unwrap();
         std::io::Write::write_all(&mut zip, jpeg).unwrap();
     }
     zip.finish().unwrap();
@@ -286,7 +304,12 @@ fn rest_frames_give_a_turn_capture_enough_frames_to_judge() {
     // The person's own left turn holds from 2.2 to 5.2 s (42–57° of yaw); they rest before 1.3 s.
     let turn = plugin_frames(rel, 2.3, 2.8, &tmp.path().join("turn"));
     let rest = plugin_frames(rel, 0.0, 1.25, &tmp.path().join("rest"));
-    assert!(turn.len() >= 16 && rest.len() >= 8, "{} {}", turn.len(), rest.len());
+    assert!(
+        turn.len() >= 16 && rest.len() >= 8,
+        "{} {}",
+        turn.len(),
+        rest.len()
+    );
 
     let alone = engine.decode(&plugin_zip(&[], &turn)).unwrap();
     assert!(alone.frames.iter().all(|f| !f.rest));
@@ -299,18 +322,32 @@ fn rest_frames_give_a_turn_capture_enough_frames_to_judge() {
         report.liveness_frames,
         report.frames.len()
     );
-    assert_eq!(report.liveness_required_frames, faceproof_engine::LIVENESS_MIN_FRAMES);
+    assert_eq!(
+        report.liveness_required_frames,
+        faceproof_engine::LIVENESS_MIN_FRAMES
+    );
 
     let with_rest = engine.decode(&plugin_zip(&rest, &turn)).unwrap();
     let marked = with_rest.frames.iter().filter(|f| f.rest).count();
     assert_eq!(marked, rest.len());
     assert!(with_rest.frames[..rest.len()].iter().all(|f| f.rest));
     let report = engine
-        .analyze_frames(&with_rest.frames, &[Gesture::Left], &AnalyzeOptions::default())
+        .analyze_frames(
+            &with_rest.frames,
+            &[Gesture::Left],
+            &AnalyzeOptions::default(),
+        )
         .unwrap();
-    assert!(report.liveness_sufficient, "{} usable", report.liveness_frames);
     assert!(
-        report.liveness_frame_indices.iter().all(|&i| i < rest.len() + 4),
+        report.liveness_sufficient,
+        "{} usable",
+        report.liveness_frames
+    );
+    assert!(
+        report
+            .liveness_frame_indices
+            .iter()
+            .all(|&i| i < rest.len() + 4),
         "judged on the rest frames: {:?}",
         report.liveness_frame_indices
     );

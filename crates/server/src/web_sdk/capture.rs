@@ -125,13 +125,13 @@ pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResu
     // One continuous capture of the time the server gave the action (with some slack for slow
     // devices), so a longer recording cannot hold a search through many movements.
     let seconds = super::action_seconds(&this);
-    // A shots set may also carry the countdown's rest frames (see `REST_SECONDS`).
+    // A shots set may also carry the countdown's rest frames (see `REST_SECONDS`), counted apart.
     let too_long = match kind {
         MediaKind::ShotsSet => {
-            prepared[0].frames as f32
-                > (seconds * super::CAPTURE_FPS * 1.25).ceil()
-                    + 2.0
-                    + (super::REST_SECONDS * super::CAPTURE_FPS * 1.25).ceil()
+            let rest = prepared[0].rest_frames;
+            let action = prepared[0].frames - rest;
+            action as f32 > (seconds * super::CAPTURE_FPS * 1.25).ceil() + 2.0
+                || rest as f32 > (super::REST_SECONDS * super::CAPTURE_FPS * 1.25).ceil()
         }
         MediaKind::Video => {
             prepared[0].duration_ms.unwrap_or(0) as f32 > (seconds * 1.25 + 1.0) * 1000.0
@@ -212,7 +212,13 @@ pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResu
 pub fn attempt_media(media: Vec<MediaRow>, attempt: i64) -> Vec<MediaRow> {
     media
         .into_iter()
-        .filter(|m| m.meta_data.get("web_sdk_attempt").and_then(Value::as_i64).unwrap_or(1) == attempt)
+        .filter(|m| {
+            m.meta_data
+                .get("web_sdk_attempt")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                == attempt
+        })
         .collect()
 }
 

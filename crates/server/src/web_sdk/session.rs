@@ -259,8 +259,11 @@ async fn attempt_analyses(
         .map(|(_, a)| a)
         .filter(|a| {
             a["source_media"].as_array().is_some_and(|m| {
-                m.iter()
-                    .any(|x| x["media_id"].as_str().is_some_and(|id| mine.iter().any(|y| y == id)))
+                m.iter().any(|x| {
+                    x["media_id"]
+                        .as_str()
+                        .is_some_and(|id| mine.iter().any(|y| y == id))
+                })
             })
         })
         .collect())
