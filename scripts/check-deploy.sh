@@ -4,7 +4,7 @@
 # fields fail) and deploy/compose.yaml against the Compose Specification schema
 # (check-jsonschema's vendored compose-spec). Both from PyPI, pinned, in a virtualenv under
 # target/. The image itself is built by `docker build .` where a container engine runs; what the
-# files name (settings, routes) is checked by crates/server/tests/deploy_files.rs.
+# files name (settings, routes) is checked by crates/server/tests/server/deploy_files.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/deploy-check-venv

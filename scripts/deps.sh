@@ -31,8 +31,8 @@ install_browser_test_deps() {
   fi
 }
 
-# A real S3-compatible store for the storage tests (crates/cli/tests/api_storage.rs,
-# crates/server/tests/blob_store.rs): moto's server mode, from PyPI by name and pinned version.
+# A real S3-compatible store for the storage tests (crates/cli/tests/api/storage.rs,
+# crates/server/tests/server/blob_store.rs): moto's server mode, from PyPI by name and pinned version.
 # Chosen over building the s3s-fs binary: a pip install of pure-Python wheels takes seconds where
 # compiling s3s-fs takes many minutes on 2 cores, and moto implements what the tests exercise
 # (multipart uploads with S3's 5 MiB part minimum, paginated lists, batch deletes, missing-bucket

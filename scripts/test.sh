@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 install_runtime_deps
 install_browser_test_deps
 
-# A real Prometheus for the scrape test (crates/cli/tests/api_ops.rs), from Debian.
+# A real Prometheus for the scrape test (crates/cli/tests/api/ops.rs), from Debian.
 install_missing prometheus:prometheus
 install_s3_test_server
 

@@ -1,5 +1,5 @@
 // Drives ONE headless Chromium (Debian's, through playwright-core) through the operator console
-// of a running faceproof server. Started by crates/cli/tests/console_browser.rs, which creates the
+// of a running faceproof server. Started by crates/cli/tests/api/browser_console.rs, which creates the
 // companies and users, passes everything in FACEPROOF_SCENARIO (JSON) and afterwards compares the
 // figures this script read from the Statistics page and the CSV export (written to
 // <out>/results.json) with counts it computes from the database.

@@ -1,8 +1,11 @@
 // The web plugin in headless Chromium (Debian's, through playwright-core), run by
-// crates/cli/tests/web_sdk_browser.rs with FACEPROOF_SCENARIO (JSON):
+// crates/cli/tests/api/browser_web_sdk.rs with FACEPROOF_SCENARIO (JSON):
 //   { base, out, page_port, scenarios: [{ name, camera: <y4m path> | "denied", host: "127.0.0.1" |
 //     "localhost", open: {…OzLiveness.open options without callbacks…}, until: "complete" |
 //     "error" | "capture", expect_text? }] }
+// When the plugin asks for another capture ("Try again" after an unusable one), the harness acts
+// as the person: a screenshot (<name>-retry-<k>.png) and the texts shown, then a click on the
+// button; `retries` in the results lists them.
 //
 // The integrator's page is served by this script on ANOTHER origin (http://<host>:<page_port>),
 // with a strict Content-Security-Policy (no inline script or style, scripts and connections only
@@ -91,11 +94,27 @@ async function run(browser, s) {
   out.text = await pluginText(page);
   await page.screenshot({ path: path.join(sc.out, `${s.name}.png`) });
   const want = { complete: 'on_complete', error: 'on_error', capture: 'on_capture_complete' }[s.until];
-  try {
-    await page.waitForFunction((w) => window.__fp.events.some((e) => e.name === w || e.name === 'on_error'),
-      want, { timeout: 180000, polling: 250 });
-  } catch (e) {
-    errors.push(`no ${want} within 180 s: ` + e.message);
+  out.retries = [];
+  const deadline = Date.now() + 180000 * (1 + (s.max_retries || 0));
+  for (;;) {
+    // Done, or the plugin shows "Try again" after a result that asks for another capture.
+    const state = await page.waitForFunction((w) => {
+      if (window.__fp.events.some((e) => e.name === w || e.name === 'on_error')) return 'done';
+      const asked = window.__fp.events.filter((e) => e.name === 'on_result' && e.payload && e.payload.retry).length;
+      const h = document.getElementById('faceproof-liveness');
+      const b = h && h.shadowRoot && h.shadowRoot.querySelector('.buttons button:not(.secondary)');
+      return asked > (window.__fp.clicked || 0) && b && !b.hidden ? 'retry' : false;
+    }, want, { timeout: Math.max(1000, deadline - Date.now()), polling: 250 })
+      .then((h) => h.jsonValue(), (e) => { errors.push(`no ${want} within the time allowed: ` + e.message); return 'timeout'; });
+    if (state !== 'retry') break;
+    const k = out.retries.length + 1;
+    await page.screenshot({ path: path.join(sc.out, `${s.name}-retry-${k}.png`) });
+    out.retries.push({ text: await pluginText(page) });
+    await page.evaluate(() => {
+      window.__fp.clicked = (window.__fp.clicked || 0) + 1;
+      document.getElementById('faceproof-liveness').shadowRoot
+        .querySelector('.buttons button:not(.secondary)').click();
+    });
   }
   const fp = await page.evaluate(() => ({ events: window.__fp.events, csp: window.__fp.csp,
     first_frame_ms: (window.OzLiveness && OzLiveness.metrics && OzLiveness.metrics.first_frame_ms) || null }));

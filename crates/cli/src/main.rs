@@ -55,6 +55,8 @@ enum Command {
     Admin(commands::serve::AdminArgs),
     /// Re-embed enrolled collection photos with the running model pack (after a pack switch).
     Reindex(commands::serve::ReindexArgs),
+    /// The server's settings: `config docs` prints their table (docs/configuration.md).
+    Config(commands::config::Args),
     /// Copy a data directory's media files into the configured S3 bucket, verifying each
     /// object's SHA-256 (resumable).
     MigrateBlobs(commands::migrate_blobs::Args),
@@ -152,6 +154,7 @@ fn main() {
             Command::Admin(args) => commands::serve::run_admin(args),
             Command::Reindex(args) => commands::serve::run_reindex(&globals, args),
             Command::MigrateBlobs(args) => commands::migrate_blobs::run(args),
+            Command::Config(args) => commands::config::run(args),
         }
     });
     if let Err(e) = result {

@@ -27,7 +27,8 @@ pub mod search;
 pub mod template;
 
 pub use engine::{
-    AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport, ImageReport,
-    MediaReport, SharedEngine, VideoReport, BYSTANDER_WIDTH_RATIO,
+    aggregate_liveness, AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport,
+    ImageReport, LivenessAggregate, MediaReport, SharedEngine, VideoReport, BYSTANDER_WIDTH_RATIO,
+    LIVENESS_MIN_FRAMES,
 };
 pub use error::{EngineError, Result};

@@ -47,7 +47,7 @@
 //! [`Precision::F16`] stores rows as IEEE binary16 (the query stays `f32`; rows are widened in
 //! registers by F16C): half the memory and half the bytes read, so about half the time of a
 //! memory-bound scan. The score error this costs is bounded and far below any decision margin
-//! (see [`Precision::F16`]); `tests/index_f16.rs` checks that top-10 lists on real embeddings are
+//! (see [`Precision::F16`]); `tests/engine/index_f16.rs` checks that top-10 lists on real embeddings are
 //! those of `f32` (693 of 700 lists identical, the 7 others differ only by swaps of faces whose
 //! `f32` scores are closer than `f16` rounding can resolve; largest score error 8.9e-5), and
 //! `benches/search.rs` measures both in the same run. 1M random 128-d unit vectors, top 10, on
@@ -96,7 +96,7 @@ pub enum Precision {
     /// is rounded to 11 significant bits (relative error ≤ 2⁻¹¹), so a score moves by at most
     /// `2⁻¹¹ · Σ|qᵢ·xᵢ|` ≤ 4.9e-4 (Cauchy–Schwarz), typically a few 1e-5 — far below the gap
     /// between a match and a non-match, and measured not to change top-10 lists on real faces
-    /// (`tests/index_f16.rs`). The query stays `f32`; rows are widened in registers (F16C).
+    /// (`tests/engine/index_f16.rs`). The query stays `f32`; rows are widened in registers (F16C).
     F16,
 }
 

@@ -1,83 +1,16 @@
-//! Server configuration: defaults, then a TOML file, then environment variables, then command-line flags.
+//! Server configuration: every setting declared once in [`settings!`] below — its field and type,
+//! its default, its `FACEPROOF_*` environment variable and how that is read, its command-line flag
+//! (read by the `faceproof` binary), and its row in the table of `docs/configuration.md`, which
+//! [`docs_markdown`] prints (`faceproof config docs`) and a test holds to the code. Settings are
+//! grouped (server, sessions, login, limits, jobs, decisions, webhooks, operations, s3, web_sdk)
+//! in the declaration and in the table.
 //!
-//! | key (TOML) | environment variable | default |
-//! |---|---|---|
-//! | `listen` | `FACEPROOF_LISTEN` | `127.0.0.1:8080` |
-//! | `data_dir` | `FACEPROOF_DATA_DIR` | `./faceproof-data` (SQLite file `faceproof.db` and `media/`) |
-//! | `database_url` | `FACEPROOF_DATABASE_URL` | `sqlite://<data_dir>/faceproof.db` (`postgres://…` for PostgreSQL) |
-//! | `public_url` | `FACEPROOF_PUBLIC_URL` | none: media URLs are built from the request's `Host` header |
-//! | `session_ttl_secs` | `FACEPROOF_SESSION_TTL` | 900 (15 minutes; Oz `OZ_SESSION_TTL`) |
-//! | `service_session_ttl_secs` | `FACEPROOF_SERVICE_SESSION_TTL` | 157680000 (5 years; Oz `OZ_SESSION_LONGLIVE_TTL`) |
-//! | `refresh_ttl_secs` | `FACEPROOF_REFRESH_TTL` | 604800 (7 days; never shorter than the session TTL) |
-//! | `sliding_expiry` | `FACEPROOF_SLIDING_EXPIRY` | true |
-//! | `login_max_failures` | `FACEPROOF_LOGIN_MAX_FAILURES` | 10 (failed sign-ins of one account from one client address before that pair waits; also wrong `current_password`s) |
-//! | `login_backoff_secs` | `FACEPROOF_LOGIN_BACKOFF` | 30 (the first wait; doubles with every further failure of the pair) |
-//! | `login_backoff_max_secs` | `FACEPROOF_LOGIN_BACKOFF_MAX` | 3600 (the longest wait) |
-//! | `login_window_secs` | `FACEPROOF_LOGIN_WINDOW` | 300 (a pair's count is forgotten this long after its last failure) |
-//! | `login_max_address_failures` | `FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES` | 0 = off (failures from one address, any account, within the window that refuse the whole address: stops credential stuffing, but locks out everyone behind a shared NAT) |
-//! | `trusted_proxies` | `FACEPROOF_TRUSTED_PROXIES` | empty (comma-separated addresses or CIDR ranges of reverse proxies; from them the client address is read from `X-Forwarded-For`, else it is the connection's peer) |
-//! | `max_files_per_folder` | `FACEPROOF_MAX_FILES_PER_FOLDER` | 10 |
-//! | `max_file_bytes` | `FACEPROOF_MAX_FILE_BYTES` | 10485760 (10 MiB) |
-//! | `max_request_bytes` | `FACEPROOF_MAX_REQUEST_BYTES` | 110100480 (105 MiB) |
-//! | `upload_memory_bytes` | `FACEPROOF_UPLOAD_MEMORY_BYTES` | 4194304 (4 MiB: an uploaded file is held in memory up to this size; a larger one is written to the temporary area as it arrives, checked there and streamed to the media store in parts, then deleted; 0 = every file to disk) |
-//! | `max_video_seconds` | `FACEPROOF_MAX_VIDEO_SECONDS` | 60 |
-//! | `max_video_pixels` | `FACEPROOF_MAX_VIDEO_PIXELS` | 8294400 (3840×2160; larger video frames are refused at upload from the header, 413) |
-//! | `max_decode_bytes` | `FACEPROOF_MAX_DECODE_BYTES` | 150000000 (a still's decoder buffer, pixels × bytes per pixel of its colour type, checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA; more → 413) |
-//! | `max_image_side` | `FACEPROOF_MAX_IMAGE_SIDE` | 4096 (stills are box-downscaled to this longer side right after decoding) |
-//! | `max_shots` | `FACEPROOF_MAX_SHOTS` | 100 (frames in a SHOTS_SET ZIP, each within the still limits, 128 MiB unpacked at most; more → 413) |
-//! | `max_parallel_decodes` | `FACEPROOF_MAX_PARALLEL_DECODES` | 2 (media decoded at once per process: upload checks and engine runs together; see below) |
-//! | `media_tool_timeout_secs` | `FACEPROOF_MEDIA_TOOL_TIMEOUT` | 60 (wall-clock budget of every ffmpeg/ffprobe run; the child is killed and the media refused: 413 at upload, a per-media error in an analysis) |
-//! | `temp_dir` | `FACEPROOF_TEMP_DIR` | `<data_dir>/tmp` (videos written for ffmpeg and uploads over `upload_memory_bytes`; emptied of dead processes' files at start-up) |
-//! | `workers` | `FACEPROOF_WORKERS` | number of cores (analysis workers inside `serve`; 0 = only `faceproof worker` processes) |
-//! | `inference_threads` | `FACEPROOF_INFERENCE_THREADS` | number of cores (engine calls running at once, per process) |
-//! | `job_lease_secs` | `FACEPROOF_JOB_LEASE` | 60 (a claimed job whose worker stops renewing is picked up again after this) |
-//! | `job_max_attempts` | `FACEPROOF_JOB_MAX_ATTEMPTS` | 3 (then the analysis ends FAILED with the last reason) |
-//! | `job_poll_ms` | `FACEPROOF_JOB_POLL_MS` | 500 (how often idle workers look for jobs queued by other processes) |
-//! | `liveness_threshold` | `FACEPROOF_LIVENESS_THRESHOLD` | 0.5 (`confidence_spoofing` at or above ⇒ DECLINED) |
-//! | `biometry_threshold` | `FACEPROOF_BIOMETRY_THRESHOLD` | 0.85 (`min_confidence` at or above ⇒ SUCCESS) |
-//! | `collection_threshold` | `FACEPROOF_COLLECTION_THRESHOLD` | 0.85 (a blacklist match at or above ⇒ DECLINED; the floor of the gallery-size threshold) |
-//! | `collection_fpir` | `FACEPROOF_COLLECTION_FPIR` | 0.01 (default 1:N threshold: raised with the gallery so that at most this share of strangers hit; 0 = always `collection_threshold`) |
-//! | `webhook_secret` | `FACEPROOF_WEBHOOK_SECRET` | none (signs webhooks of folders outside any company; companies have their own) |
-//! | `webhook_max_attempts` | `FACEPROOF_WEBHOOK_MAX_ATTEMPTS` | 8 |
-//! | `webhook_backoff_ms` | `FACEPROOF_WEBHOOK_BACKOFF_MS` | 2000 (doubles after each failed attempt) |
-//! | `webhook_timeout_secs` | `FACEPROOF_WEBHOOK_TIMEOUT` | 10 |
-//! | `webhook_allowed_hosts` | `FACEPROOF_WEBHOOK_ALLOWED_HOSTS` | empty = any public host (comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal) |
-//! | `webhook_allow_internal` | `FACEPROOF_WEBHOOK_ALLOW_INTERNAL` | false (true lets webhooks reach loopback, private and link-local addresses) |
-//! | `face_policy` | `FACEPROOF_FACE_POLICY` | `dominant` (the largest face is the subject; faces under half its width are bystanders, reported but not declining; a comparable second face declines with `multiple_faces`). `strict`: any second face declines. Companies override it with the `face_policy` setting |
-//! | `webhook_dns_server` | `FACEPROOF_WEBHOOK_DNS_SERVER` | none: the system resolver (`ip:port` of a DNS server that resolves webhook hosts instead, e.g. `10.0.0.2:53`; no hosts file, no search domains; its answers are filtered like the system's) |
-//! | `lite_api_key` | `FACEPROOF_LITE_API_KEY` | none: the Lite API (`/v1/face/…`) is open only when listening on loopback, refused otherwise |
-//! | `pack` | `FACEPROOF_PACK` (also `--pack`) | `sface` (the model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch) |
-//! | `metrics_token` | `FACEPROOF_METRICS_TOKEN` | none (`GET /metrics` then needs `Authorization: Bearer <token>`; see below) |
-//! | `metrics_listen` | `FACEPROOF_METRICS_LISTEN` | none (a second address serving only `/metrics` and `/health/*`, e.g. `127.0.0.1:9464`) |
-//! | `shutdown_timeout_secs` | `FACEPROOF_SHUTDOWN_TIMEOUT` | 25 (after SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released) |
-//! | `queue_stall_secs` | `FACEPROOF_QUEUE_STALL` | 600 (a process running workers is not ready while a runnable analysis has waited longer; 0 = never) |
-//! | `log_format` | `FACEPROOF_LOG_FORMAT` | `text` (`json`: one JSON object per line, with the request id) |
-//! | `media_store` | `FACEPROOF_MEDIA_STORE` | `s3` when `s3_bucket` is set, else `local` (`local`: media files under `<data_dir>/media`; `s3`: a bucket of any S3-compatible store, the `s3_*` settings below) |
-//! | `s3_endpoint` | `FACEPROOF_S3_ENDPOINT` | none: AWS's endpoint for the region (e.g. `https://minio.internal:9000` for another store) |
-//! | `s3_bucket` | `FACEPROOF_S3_BUCKET` | none (required with `media_store = "s3"`; the bucket must exist) |
-//! | `s3_region` | `FACEPROOF_S3_REGION` | `us-east-1` |
-//! | `s3_prefix` | `FACEPROOF_S3_PREFIX` | empty (keys go under this path in the bucket, e.g. `faceproof/prod`) |
-//! | `s3_access_key_id` | `FACEPROOF_S3_ACCESS_KEY_ID` | none: the standard `AWS_ACCESS_KEY_ID`… variables or the machine's role |
-//! | `s3_secret_access_key` | `FACEPROOF_S3_SECRET_ACCESS_KEY` | none (as above; never logged) |
-//! | `s3_path_style` | `FACEPROOF_S3_PATH_STYLE` | false (`endpoint/bucket/key` requests instead of `bucket.endpoint/key`: MinIO, Ceph and most self-hosted stores need true) |
-//! | `s3_allow_http` | `FACEPROOF_S3_ALLOW_HTTP` | false (plain HTTP to a non-loopback endpoint; an `http://` endpoint on 127.0.0.1, ::1 or localhost is allowed without it) |
-//! | `media_part_bytes` | `FACEPROOF_MEDIA_PART_BYTES` | 8388608 (8 MiB: larger files are uploaded in parts of this size; at least 5 MiB, S3's smallest part) |
-//! | `media_link_ttl_secs` | `FACEPROOF_MEDIA_LINK_TTL` | 3600 (media URLs in answers to a company's users carry a signed link that opens them without the token header for this long; 0 = plain links, header always needed) |
-//! | `web_sdk_token_ttl_secs` | `FACEPROOF_WEB_SDK_TOKEN_TTL` | 300 (life of a session token from `GET /api/authorize/session_token`; single use) |
-//! | `web_sdk_tokenless_per_minute` | `FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE` | 10 (plugin sessions started without a session token, where a company allows that, per page origin and client address per minute; more → 429) |
-//! | `web_sdk_session_ttl_secs` | `FACEPROOF_WEB_SDK_SESSION_TTL` | 900 (how long a started plugin session may upload and poll) |
-//! | `web_sdk_allowed_origins` | `FACEPROOF_WEB_SDK_ALLOWED_ORIGINS` | empty (page origins allowed to run the web plugin, comma-separated `scheme://host[:port]`, `*` = any; a company's `web_sdk.allowed_origins` setting replaces it; the server's own origin is always allowed) |
-//! | `web_sdk_architecture` | `FACEPROOF_WEB_SDK_ARCHITECTURE` | `normal` (`capture`: the plugin only hands the capture to the page) |
-//! | `web_sdk_result_mode` | `FACEPROOF_WEB_SDK_RESULT_MODE` | `safe` (`status`, `folder`, `full`: what the plugin's result callbacks carry) |
-//! | `web_sdk_actions` | `FACEPROOF_WEB_SDK_ACTIONS` | `video_selfie_blank` (actions when the page names none; `auto` = 1–3 random gestures) |
-//! | `web_sdk_actions_default_importance` | `FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE` | false (true: the configured actions win over the page's) |
-//! | `web_sdk_languages` | `FACEPROOF_WEB_SDK_LANGUAGES` | `en,ru,es,pt-BR,tr` (language packs a page may ask for) |
-//! | `web_sdk_lang_default` | `FACEPROOF_WEB_SDK_LANG_DEFAULT` | `en` |
-//! | `web_sdk_demo` | `FACEPROOF_WEB_SDK_DEMO` | on when listening on loopback, off otherwise (`/web-sdk/demo/`) |
+//! Precedence: defaults < the TOML file (`--config` or `FACEPROOF_CONFIG`; its keys are the
+//! field names) < environment variables < flags.
 //!
-//! `/metrics` is served on the main address only when `metrics_token` is set, and on
-//! `metrics_listen` when that is set (with the token required there too when both are): without
-//! either it is not exposed at all. Details in `docs/operations.md`.
+//! A new setting is one more entry in its group: `name: Type = default, env "FACEPROOF_…" =>
+//! reader, doc "…";` (readers in [`env`]; `shown "…",` when the default is not a constant, `flag
+//! "--…",` when the binary has a flag for it).
 //!
 //! ## Memory bound
 //!
@@ -99,7 +32,7 @@
 //! read, and Lite request bodies) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under
 //! 1.5 GB with room for a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
 //! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
-//! bound); the `api_limits` test asserts ≤ 1.5 GB for 18 such requests.
+//! bound); the `limits` API test asserts ≤ 1.5 GB for 18 such requests.
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
@@ -112,89 +45,343 @@ use anyhow::Context;
 use faceproof_engine::media::Limits;
 use serde::Deserialize;
 
-/// Not `Debug`-derived on purpose: it holds credentials (S3 keys, the webhook secret, the Lite
-/// API key, the metrics token, a database URL that may carry a password). Its `Debug` shows where
-/// the server listens and keeps data, never those.
-#[derive(Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    pub listen: String,
-    pub data_dir: PathBuf,
-    pub database_url: Option<String>,
-    pub public_url: Option<String>,
-    pub session_ttl_secs: i64,
-    pub service_session_ttl_secs: i64,
-    pub refresh_ttl_secs: i64,
-    pub sliding_expiry: bool,
-    pub login_max_failures: u32,
-    pub login_max_address_failures: u32,
-    pub login_window_secs: u64,
-    pub login_backoff_secs: u64,
-    pub login_backoff_max_secs: u64,
+/// One group of settings in the documentation.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub title: &'static str,
+    pub about: &'static str,
+    pub settings: Vec<Setting>,
+}
+
+/// One setting as the documentation shows it.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// The TOML key (the field's name).
+    pub key: &'static str,
+    pub env: Option<&'static str>,
+    pub flag: Option<&'static str>,
+    /// The default, as shown.
+    pub default: String,
+    pub doc: &'static str,
+}
+
+/// Declares [`Config`] (fields, `Default`, the environment layer) and [`groups`] (the
+/// documentation) from one list of settings; see the module doc.
+macro_rules! settings {
+    ( $(
+        [$group:literal, $about:literal]
+        $(
+            $(#[$attr:meta])*
+            $field:ident : $ty:ty = $default:expr,
+            $(env $env:literal $(=> $reader:path)?,)?
+            $(flag $flag:literal,)?
+            $(shown $shown:literal,)?
+            doc $doc:literal;
+        )*
+    )* ) => {
+        /// Not `Debug`-derived on purpose: it holds credentials (S3 keys, the webhook secret, the
+        /// Lite API key, the metrics token, a database URL that may carry a password). Its `Debug`
+        /// shows where the server listens and keeps data, never those.
+        #[derive(Clone, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Config {
+            $($(
+                #[doc = $doc]
+                $(#[$attr])*
+                pub $field: $ty,
+            )*)*
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config {
+                    $($( $field: $default, )*)*
+                }
+            }
+        }
+
+        impl Config {
+            /// The environment layer: each variable that is set replaces its setting.
+            fn apply_env(&mut self) -> anyhow::Result<()> {
+                $($($($(
+                    if let Some(raw) = std::env::var_os($env) {
+                        if let Some(v) = $reader($env, raw)? {
+                            self.$field = v;
+                        }
+                    }
+                )?)?)*)*
+                Ok(())
+            }
+        }
+
+        /// Every setting, grouped, as the documentation shows it.
+        pub fn groups() -> Vec<Group> {
+            let d = Config::default();
+            vec![$(
+                Group {
+                    title: $group,
+                    about: $about,
+                    settings: vec![$(
+                        Setting {
+                            key: stringify!($field),
+                            env: None $(.or(Some($env)))?,
+                            flag: None $(.or(Some($flag)))?,
+                            default: None::<&str> $(.or(Some($shown)))?
+                                .map(String::from)
+                                .unwrap_or_else(|| Show::show(&d.$field)),
+                            doc: $doc,
+                        },
+                    )*],
+                },
+            )*]
+        }
+    };
+}
+
+settings! {
+    ["Server", "Where the server listens, keeps its state, and which models it runs."]
+    listen: String = "127.0.0.1:8080".into(),
+        env "FACEPROOF_LISTEN" => env::parsed, flag "--listen",
+        doc "Address and port of the HTTP API.";
+    data_dir: PathBuf = PathBuf::from("./faceproof-data"),
+        env "FACEPROOF_DATA_DIR" => env::path, flag "--data-dir",
+        doc "The SQLite file `faceproof.db` and `media/`.";
+    database_url: Option<String> = None,
+        env "FACEPROOF_DATABASE_URL" => env::text, flag "--database-url",
+        shown "`sqlite://<data_dir>/faceproof.db`",
+        doc "`postgres://…` for PostgreSQL.";
+    public_url: Option<String> = None,
+        env "FACEPROOF_PUBLIC_URL" => env::text,
+        doc "The server's public URL; unset, media URLs are built from the request's `Host` header.";
     #[serde(deserialize_with = "proxies_from_toml")]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub max_files_per_folder: usize,
-    pub max_file_bytes: u64,
-    pub max_request_bytes: usize,
-    pub upload_memory_bytes: u64,
-    pub max_video_seconds: f32,
-    pub max_video_pixels: u64,
-    pub max_decode_bytes: u64,
-    pub max_image_side: u32,
-    pub max_shots: usize,
-    pub max_parallel_decodes: usize,
-    pub media_tool_timeout_secs: f32,
-    pub temp_dir: Option<PathBuf>,
-    pub workers: usize,
-    pub inference_threads: usize,
-    pub job_lease_secs: u64,
-    pub job_max_attempts: i64,
-    pub job_poll_ms: u64,
-    pub liveness_threshold: f32,
-    pub biometry_threshold: f32,
-    pub collection_threshold: f32,
-    /// Target false-positive identification rate of the default 1:N threshold (0 = off).
-    pub collection_fpir: f64,
-    pub webhook_secret: Option<String>,
-    pub webhook_max_attempts: i64,
-    pub webhook_backoff_ms: u64,
-    pub webhook_timeout_secs: u64,
-    pub webhook_allowed_hosts: Vec<String>,
-    pub webhook_allow_internal: bool,
-    pub webhook_dns_server: Option<SocketAddr>,
-    pub lite_api_key: Option<String>,
-    /// `dominant` or `strict` (see [`Config::strict_faces`]).
-    pub face_policy: String,
-    /// The model pack named in the file (`--pack`/`FACEPROOF_PACK` win over it).
-    pub pack: Option<String>,
-    pub metrics_token: Option<String>,
-    pub metrics_listen: Option<String>,
-    pub shutdown_timeout_secs: u64,
-    pub queue_stall_secs: u64,
-    pub log_format: LogFormat,
-    /// `None`: S3 when a bucket is named, else local files (see [`Config::media_store`]).
-    pub media_store: Option<MediaStore>,
-    pub s3_endpoint: Option<String>,
-    pub s3_bucket: Option<String>,
-    pub s3_region: String,
-    pub s3_prefix: String,
-    pub s3_access_key_id: Option<String>,
-    pub s3_secret_access_key: Option<String>,
-    pub s3_path_style: bool,
-    pub s3_allow_http: bool,
-    pub media_part_bytes: usize,
-    pub media_link_ttl_secs: i64,
-    pub web_sdk_token_ttl_secs: i64,
-    pub web_sdk_session_ttl_secs: i64,
-    pub web_sdk_tokenless_per_minute: u32,
-    pub web_sdk_allowed_origins: Vec<String>,
-    pub web_sdk_architecture: String,
-    pub web_sdk_result_mode: String,
-    pub web_sdk_actions: Vec<String>,
-    pub web_sdk_actions_default_importance: bool,
-    pub web_sdk_languages: Vec<String>,
-    pub web_sdk_lang_default: String,
-    pub web_sdk_demo: Option<bool>,
+    trusted_proxies: Vec<ipnet::IpNet> = Vec::new(),
+        env "FACEPROOF_TRUSTED_PROXIES" => env::proxies,
+        doc "Comma-separated addresses or CIDR ranges of reverse proxies; from them the client address is read from `X-Forwarded-For`, else it is the connection's peer.";
+    pack: Option<String> = None,
+        env "FACEPROOF_PACK", flag "--pack",
+        shown "`sface`",
+        doc "The model pack: `sface`, `faceplugin` or a manifest path; embeddings of another pack are never compared — `faceproof reindex` re-embeds collections after a switch. The variable and the flag are read by the `faceproof` binary and win over the file.";
+    lite_api_key: Option<String> = None,
+        env "FACEPROOF_LITE_API_KEY" => env::secret,
+        doc "The key of the Lite API (`/v1/face/…`); unset, it is open only when listening on loopback, refused otherwise.";
+
+    ["Sessions", "Access and refresh tokens (Oz sessions)."]
+    session_ttl_secs: i64 = 15 * 60,
+        env "FACEPROOF_SESSION_TTL" => env::parsed,
+        doc "15 minutes; Oz `OZ_SESSION_TTL`.";
+    service_session_ttl_secs: i64 = 5 * 365 * 24 * 3600,
+        env "FACEPROOF_SERVICE_SESSION_TTL" => env::parsed,
+        doc "5 years; Oz `OZ_SESSION_LONGLIVE_TTL`.";
+    refresh_ttl_secs: i64 = 7 * 24 * 3600,
+        env "FACEPROOF_REFRESH_TTL" => env::parsed,
+        doc "7 days; never shorter than the session TTL.";
+    sliding_expiry: bool = true,
+        env "FACEPROOF_SLIDING_EXPIRY" => env::parsed,
+        doc "Each use of an access token extends its life (and its refresh token's) by the session TTL.";
+    media_link_ttl_secs: i64 = 3600,
+        env "FACEPROOF_MEDIA_LINK_TTL" => env::parsed,
+        doc "Media URLs in answers to a company's users carry a signed link that opens them without the token header for this long; 0 = plain links, header always needed.";
+
+    ["Login", "Failed sign-ins: an account and client address pair waits after too many."]
+    login_max_failures: u32 = 10,
+        env "FACEPROOF_LOGIN_MAX_FAILURES" => env::parsed,
+        doc "Failed sign-ins of one account from one client address before that pair waits; also wrong `current_password`s.";
+    login_backoff_secs: u64 = 30,
+        env "FACEPROOF_LOGIN_BACKOFF" => env::parsed,
+        doc "The first wait; doubles with every further failure of the pair.";
+    login_backoff_max_secs: u64 = 3600,
+        env "FACEPROOF_LOGIN_BACKOFF_MAX" => env::parsed,
+        doc "The longest wait.";
+    login_window_secs: u64 = 300,
+        env "FACEPROOF_LOGIN_WINDOW" => env::parsed,
+        doc "A pair's count is forgotten this long after its last failure.";
+    login_max_address_failures: u32 = 0,
+        env "FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES" => env::parsed,
+        doc "0 = off. Failures from one address, any account, within the window that refuse the whole address: stops credential stuffing, but locks out everyone behind a shared NAT.";
+
+    ["Limits", "Uploads and media decoding; with the defaults a process stays under the memory bound of the `config` module's doc."]
+    max_files_per_folder: usize = 10,
+        env "FACEPROOF_MAX_FILES_PER_FOLDER" => env::parsed,
+        doc "Media files in one folder.";
+    max_file_bytes: u64 = 10 * 1024 * 1024,
+        env "FACEPROOF_MAX_FILE_BYTES" => env::parsed,
+        doc "10 MiB.";
+    max_request_bytes: usize = 105 * 1024 * 1024,
+        env "FACEPROOF_MAX_REQUEST_BYTES" => env::parsed,
+        doc "105 MiB.";
+    upload_memory_bytes: u64 = 4 * 1024 * 1024,
+        env "FACEPROOF_UPLOAD_MEMORY_BYTES" => env::parsed,
+        doc "4 MiB: an uploaded file is held in memory up to this size; a larger one is written to the temporary area as it arrives, checked there and streamed to the media store in parts, then deleted; 0 = every file to disk.";
+    max_video_seconds: f32 = 60.0,
+        env "FACEPROOF_MAX_VIDEO_SECONDS" => env::parsed,
+        doc "The longest video.";
+    max_video_pixels: u64 = 3840 * 2160,
+        env "FACEPROOF_MAX_VIDEO_PIXELS" => env::parsed,
+        doc "3840×2160; larger video frames are refused at upload from the header, 413.";
+    max_decode_bytes: u64 = 150_000_000,
+        env "FACEPROOF_MAX_DECODE_BYTES" => env::parsed,
+        doc "A still's decoder buffer, pixels × bytes per pixel of its colour type, checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA; more → 413.";
+    max_image_side: u32 = 4096,
+        env "FACEPROOF_MAX_IMAGE_SIDE" => env::parsed,
+        doc "Stills are box-downscaled to this longer side right after decoding.";
+    max_shots: usize = 100,
+        env "FACEPROOF_MAX_SHOTS" => env::parsed,
+        doc "Frames in a SHOTS_SET ZIP, each within the still limits, 128 MiB unpacked at most; more → 413.";
+    max_parallel_decodes: usize = 2,
+        env "FACEPROOF_MAX_PARALLEL_DECODES" => env::parsed,
+        doc "Media decoded at once per process: upload checks and engine runs together.";
+    media_tool_timeout_secs: f32 = 60.0,
+        env "FACEPROOF_MEDIA_TOOL_TIMEOUT" => env::parsed,
+        doc "Wall-clock budget of every ffmpeg/ffprobe run; the child is killed and the media refused: 413 at upload, a per-media error in an analysis.";
+    temp_dir: Option<PathBuf> = None,
+        env "FACEPROOF_TEMP_DIR" => env::nonempty_path,
+        shown "`<data_dir>/tmp`",
+        doc "Videos written for ffmpeg and uploads over `upload_memory_bytes`; emptied of dead processes' files at start-up.";
+
+    ["Jobs", "Analysis workers and the durable job queue."]
+    workers: usize = cores(),
+        env "FACEPROOF_WORKERS" => env::parsed, flag "--workers",
+        shown "number of cores",
+        doc "Analysis workers inside `serve`; 0 = only `faceproof worker` processes (whose flag sets their own count).";
+    inference_threads: usize = cores(),
+        env "FACEPROOF_INFERENCE_THREADS" => env::parsed,
+        shown "number of cores",
+        doc "Engine calls running at once, per process.";
+    job_lease_secs: u64 = 60,
+        env "FACEPROOF_JOB_LEASE" => env::parsed,
+        doc "A claimed job whose worker stops renewing is picked up again after this.";
+    job_max_attempts: i64 = 3,
+        env "FACEPROOF_JOB_MAX_ATTEMPTS" => env::parsed,
+        doc "Then the analysis ends FAILED with the last reason.";
+    job_poll_ms: u64 = 500,
+        env "FACEPROOF_JOB_POLL_MS" => env::parsed,
+        doc "How often idle workers look for jobs queued by other processes.";
+
+    ["Decisions", "Thresholds and the face rule; companies override them in their settings."]
+    liveness_threshold: f32 = 0.5,
+        env "FACEPROOF_LIVENESS_THRESHOLD" => env::parsed,
+        doc "`confidence_spoofing` at or above ⇒ DECLINED.";
+    biometry_threshold: f32 = 0.85,
+        env "FACEPROOF_BIOMETRY_THRESHOLD" => env::parsed,
+        doc "`min_confidence` at or above ⇒ SUCCESS.";
+    collection_threshold: f32 = 0.85,
+        env "FACEPROOF_COLLECTION_THRESHOLD" => env::parsed,
+        doc "A blacklist match at or above ⇒ DECLINED; the floor of the gallery-size threshold.";
+    collection_fpir: f64 = 0.01,
+        env "FACEPROOF_COLLECTION_FPIR" => env::parsed,
+        doc "Target false-positive identification rate of the default 1:N threshold: raised with the gallery so that at most this share of strangers hit; 0 = always `collection_threshold`.";
+    face_policy: String = "dominant".into(),
+        env "FACEPROOF_FACE_POLICY" => env::lowercase,
+        doc "`dominant`: the largest face is the subject; faces under half its width are bystanders, reported but not declining; a comparable second face declines with `multiple_faces`. `strict`: any second face declines. Companies override it with the `face_policy` setting.";
+
+    ["Webhooks", "Signed result callbacks and the hosts they may reach."]
+    webhook_secret: Option<String> = None,
+        env "FACEPROOF_WEBHOOK_SECRET" => env::secret,
+        doc "Signs webhooks of folders outside any company; companies have their own.";
+    webhook_max_attempts: i64 = 8,
+        env "FACEPROOF_WEBHOOK_MAX_ATTEMPTS" => env::parsed,
+        doc "Deliveries of one webhook before it is given up.";
+    webhook_backoff_ms: u64 = 2000,
+        env "FACEPROOF_WEBHOOK_BACKOFF_MS" => env::parsed,
+        doc "Doubles after each failed attempt.";
+    webhook_timeout_secs: u64 = 10,
+        env "FACEPROOF_WEBHOOK_TIMEOUT" => env::parsed,
+        doc "One delivery's time limit.";
+    webhook_allowed_hosts: Vec<String> = Vec::new(),
+        env "FACEPROOF_WEBHOOK_ALLOWED_HOSTS" => env::hosts,
+        doc "Empty = any public host. Comma-separated `host` or `host:port`; when set, other callback URLs are refused with error 4; listed hosts may be internal.";
+    webhook_allow_internal: bool = false,
+        env "FACEPROOF_WEBHOOK_ALLOW_INTERNAL" => env::parsed,
+        doc "True lets webhooks reach loopback, private and link-local addresses.";
+    webhook_dns_server: Option<SocketAddr> = None,
+        env "FACEPROOF_WEBHOOK_DNS_SERVER" => env::socket_addr,
+        doc "Unset: the system resolver. `ip:port` of a DNS server that resolves webhook hosts instead, e.g. `10.0.0.2:53`; no hosts file, no search domains; its answers are filtered like the system's.";
+
+    ["Operations", "Metrics, health, shutdown and logs (details in `docs/operations.md`). `/metrics` is served on the main address only when `metrics_token` is set, and on `metrics_listen` when that is set (with the token required there too when both are): without either it is not exposed at all."]
+    metrics_token: Option<String> = None,
+        env "FACEPROOF_METRICS_TOKEN" => env::secret,
+        doc "`GET /metrics` then needs `Authorization: Bearer <token>`.";
+    metrics_listen: Option<String> = None,
+        env "FACEPROOF_METRICS_LISTEN" => env::nonblank,
+        doc "A second address serving only `/metrics` and `/health/*`, e.g. `127.0.0.1:9464`.";
+    shutdown_timeout_secs: u64 = 25,
+        env "FACEPROOF_SHUTDOWN_TIMEOUT" => env::parsed,
+        doc "After SIGTERM: in-flight requests and running jobs get this long, then the rest's leases are released.";
+    queue_stall_secs: u64 = 600,
+        env "FACEPROOF_QUEUE_STALL" => env::parsed,
+        doc "A process running workers is not ready while a runnable analysis has waited longer; 0 = never.";
+    log_format: LogFormat = LogFormat::Text,
+        env "FACEPROOF_LOG_FORMAT" => env::parsed,
+        doc "`json`: one JSON object per line, with the request id.";
+
+    ["S3", "Where media bytes are kept: local files, or a bucket of any S3-compatible store."]
+    media_store: Option<MediaStore> = None,
+        env "FACEPROOF_MEDIA_STORE" => env::parsed_or_none,
+        shown "`s3` when `s3_bucket` is set, else `local`",
+        doc "`local`: media files under `<data_dir>/media`; `s3`: a bucket, the `s3_*` settings below.";
+    s3_endpoint: Option<String> = None,
+        env "FACEPROOF_S3_ENDPOINT" => env::trimmed_or_none,
+        doc "Unset: AWS's endpoint for the region (e.g. `https://minio.internal:9000` for another store).";
+    s3_bucket: Option<String> = None,
+        env "FACEPROOF_S3_BUCKET" => env::trimmed_or_none,
+        doc "Required with `media_store = \"s3\"`; the bucket must exist.";
+    s3_region: String = "us-east-1".into(),
+        env "FACEPROOF_S3_REGION" => env::trimmed,
+        doc "The bucket's region.";
+    s3_prefix: String = String::new(),
+        env "FACEPROOF_S3_PREFIX" => env::trimmed,
+        doc "Keys go under this path in the bucket, e.g. `faceproof/prod`.";
+    s3_access_key_id: Option<String> = None,
+        env "FACEPROOF_S3_ACCESS_KEY_ID" => env::trimmed_or_none,
+        doc "Unset: the standard `AWS_ACCESS_KEY_ID`… variables or the machine's role.";
+    s3_secret_access_key: Option<String> = None,
+        env "FACEPROOF_S3_SECRET_ACCESS_KEY" => env::trimmed_or_none,
+        doc "As above; never logged.";
+    s3_path_style: bool = false,
+        env "FACEPROOF_S3_PATH_STYLE" => env::parsed,
+        doc "`endpoint/bucket/key` requests instead of `bucket.endpoint/key`: MinIO, Ceph and most self-hosted stores need true.";
+    s3_allow_http: bool = false,
+        env "FACEPROOF_S3_ALLOW_HTTP" => env::parsed,
+        doc "Plain HTTP to a non-loopback endpoint; an `http://` endpoint on 127.0.0.1, ::1 or localhost is allowed without it.";
+    media_part_bytes: usize = 8 * 1024 * 1024,
+        env "FACEPROOF_MEDIA_PART_BYTES" => env::parsed,
+        doc "8 MiB: larger files are uploaded in parts of this size; at least 5 MiB, S3's smallest part.";
+
+    ["Web SDK", "The web plugin's server-wide defaults; a company's `web_sdk` settings replace them (see `docs/web-sdk.md`)."]
+    web_sdk_token_ttl_secs: i64 = 300,
+        env "FACEPROOF_WEB_SDK_TOKEN_TTL" => env::parsed,
+        doc "Life of a session token from `GET /api/authorize/session_token`; single use.";
+    web_sdk_session_ttl_secs: i64 = 900,
+        env "FACEPROOF_WEB_SDK_SESSION_TTL" => env::parsed,
+        doc "How long a started plugin session may upload and poll.";
+    web_sdk_tokenless_per_minute: u32 = 10,
+        env "FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE" => env::parsed,
+        doc "Plugin sessions started without a session token, where a company allows that, per page origin and client address per minute; more → 429.";
+    web_sdk_allowed_origins: Vec<String> = Vec::new(),
+        env "FACEPROOF_WEB_SDK_ALLOWED_ORIGINS" => env::list,
+        doc "Page origins allowed to run the web plugin, comma-separated `scheme://host[:port]`, `*` = any; a company's `web_sdk.allowed_origins` setting replaces it; the server's own origin is always allowed.";
+    web_sdk_architecture: String = "normal".into(),
+        env "FACEPROOF_WEB_SDK_ARCHITECTURE" => env::parsed,
+        doc "`capture`: the plugin only hands the capture to the page.";
+    web_sdk_result_mode: String = "safe".into(),
+        env "FACEPROOF_WEB_SDK_RESULT_MODE" => env::parsed,
+        doc "`status`, `folder`, `full`: what the plugin's result callbacks carry.";
+    web_sdk_actions: Vec<String> = vec!["video_selfie_blank".into()],
+        env "FACEPROOF_WEB_SDK_ACTIONS" => env::list,
+        doc "Actions when the page names none; `auto` = 1–3 random gestures.";
+    web_sdk_actions_default_importance: bool = false,
+        env "FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE" => env::parsed,
+        doc "True: the configured actions win over the page's.";
+    web_sdk_languages: Vec<String> = ["en", "ru", "es", "pt-BR", "tr"].map(String::from).to_vec(),
+        env "FACEPROOF_WEB_SDK_LANGUAGES" => env::list,
+        doc "Language packs a page may ask for.";
+    web_sdk_lang_default: String = "en".into(),
+        env "FACEPROOF_WEB_SDK_LANG_DEFAULT" => env::parsed,
+        doc "The plugin's language when the page asks for none it may have.";
+    web_sdk_demo: Option<bool> = None,
+        env "FACEPROOF_WEB_SDK_DEMO" => env::some_parsed,
+        shown "on when listening on loopback, off otherwise",
+        doc "The demo page `/web-sdk/demo/`.";
 }
 
 /// The smallest part S3 accepts (all but the last part of a multipart upload): the floor of
@@ -247,96 +434,226 @@ fn cores() -> usize {
         .unwrap_or(2)
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            listen: "127.0.0.1:8080".into(),
-            data_dir: PathBuf::from("./faceproof-data"),
-            database_url: None,
-            public_url: None,
-            session_ttl_secs: 15 * 60,
-            service_session_ttl_secs: 5 * 365 * 24 * 3600,
-            refresh_ttl_secs: 7 * 24 * 3600,
-            sliding_expiry: true,
-            login_max_failures: 10,
-            login_max_address_failures: 0,
-            login_window_secs: 300,
-            login_backoff_secs: 30,
-            login_backoff_max_secs: 3600,
-            trusted_proxies: Vec::new(),
-            max_files_per_folder: 10,
-            max_file_bytes: 10 * 1024 * 1024,
-            max_request_bytes: 105 * 1024 * 1024,
-            upload_memory_bytes: 4 * 1024 * 1024,
-            max_video_seconds: 60.0,
-            max_video_pixels: 3840 * 2160,
-            max_decode_bytes: 150_000_000,
-            max_image_side: 4096,
-            max_shots: 100,
-            max_parallel_decodes: 2,
-            media_tool_timeout_secs: 60.0,
-            temp_dir: None,
-            workers: cores(),
-            inference_threads: cores(),
-            job_lease_secs: 60,
-            job_max_attempts: 3,
-            job_poll_ms: 500,
-            liveness_threshold: 0.5,
-            biometry_threshold: 0.85,
-            collection_threshold: 0.85,
-            collection_fpir: 0.01,
-            webhook_secret: None,
-            webhook_max_attempts: 8,
-            webhook_backoff_ms: 2000,
-            webhook_timeout_secs: 10,
-            webhook_allowed_hosts: Vec::new(),
-            webhook_allow_internal: false,
-            webhook_dns_server: None,
-            lite_api_key: None,
-            face_policy: "dominant".into(),
-            pack: None,
-            metrics_token: None,
-            metrics_listen: None,
-            shutdown_timeout_secs: 25,
-            queue_stall_secs: 600,
-            log_format: LogFormat::Text,
-            media_store: None,
-            s3_endpoint: None,
-            s3_bucket: None,
-            s3_region: "us-east-1".into(),
-            s3_prefix: String::new(),
-            s3_access_key_id: None,
-            s3_secret_access_key: None,
-            s3_path_style: false,
-            s3_allow_http: false,
-            media_part_bytes: 8 * 1024 * 1024,
-            media_link_ttl_secs: 3600,
-            web_sdk_token_ttl_secs: 300,
-            web_sdk_session_ttl_secs: 900,
-            web_sdk_tokenless_per_minute: 10,
-            web_sdk_allowed_origins: Vec::new(),
-            web_sdk_architecture: "normal".into(),
-            web_sdk_result_mode: "safe".into(),
-            web_sdk_actions: vec!["video_selfie_blank".into()],
-            web_sdk_actions_default_importance: false,
-            web_sdk_languages: ["en", "ru", "es", "pt-BR", "tr"].map(String::from).to_vec(),
-            web_sdk_lang_default: "en".into(),
-            web_sdk_demo: None,
+/// How an environment variable's text becomes a setting: each reader takes the variable's name
+/// (for messages) and raw value, and gives the new value, or `None` to leave the setting as it
+/// is (a value that is not Unicode, as `std::env::var` would skip it, and the readers that say so).
+pub mod env {
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+    use std::str::FromStr;
+
+    type Read<T> = anyhow::Result<Option<T>>;
+
+    fn text_of(raw: OsString) -> Option<String> {
+        raw.into_string().ok()
+    }
+
+    /// Trimmed, then `FromStr`.
+    pub fn parsed<T: FromStr>(name: &str, raw: OsString) -> Read<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let Some(v) = text_of(raw) else {
+            return Ok(None);
+        };
+        v.trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}"))
+    }
+
+    /// As [`parsed`], always set (`Some`).
+    pub fn some_parsed<T: FromStr>(name: &str, raw: OsString) -> Read<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        Ok(parsed(name, raw)?.map(Some))
+    }
+
+    /// Empty (after trimming) = unset; otherwise as [`parsed`].
+    pub fn parsed_or_none<T: FromStr>(name: &str, raw: OsString) -> Read<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let Some(v) = text_of(raw) else {
+            return Ok(None);
+        };
+        match v.trim() {
+            "" => Ok(Some(None)),
+            v => v
+                .parse()
+                .map(|x| Some(Some(x)))
+                .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}")),
+        }
+    }
+
+    /// An `ip:port` address; empty = unset.
+    pub fn socket_addr(name: &str, raw: OsString) -> Read<Option<std::net::SocketAddr>> {
+        parsed_or_none(name, raw).map_err(|e| anyhow::anyhow!("{e} (ip:port expected)"))
+    }
+
+    /// The text as it is.
+    pub fn text(_: &str, raw: OsString) -> Read<Option<String>> {
+        Ok(text_of(raw).map(Some))
+    }
+
+    /// The text as it is; empty = unset (credentials: an empty variable must not be a key).
+    pub fn secret(_: &str, raw: OsString) -> Read<Option<String>> {
+        Ok(text_of(raw).map(|v| Some(v).filter(|v| !v.is_empty())))
+    }
+
+    /// The text as it is; blank = unset.
+    pub fn nonblank(_: &str, raw: OsString) -> Read<Option<String>> {
+        Ok(text_of(raw).map(|v| Some(v).filter(|v| !v.trim().is_empty())))
+    }
+
+    /// Trimmed.
+    pub fn trimmed(_: &str, raw: OsString) -> Read<String> {
+        Ok(text_of(raw).map(|v| v.trim().to_string()))
+    }
+
+    /// Trimmed; empty = unset.
+    pub fn trimmed_or_none(_: &str, raw: OsString) -> Read<Option<String>> {
+        Ok(text_of(raw).map(|v| Some(v.trim().to_string()).filter(|v| !v.is_empty())))
+    }
+
+    /// Trimmed, lower-cased.
+    pub fn lowercase(_: &str, raw: OsString) -> Read<String> {
+        Ok(text_of(raw).map(|v| v.trim().to_ascii_lowercase()))
+    }
+
+    /// A path (any bytes).
+    pub fn path(_: &str, raw: OsString) -> Read<PathBuf> {
+        Ok(Some(PathBuf::from(raw)))
+    }
+
+    /// A path; empty leaves the setting as it is.
+    pub fn nonempty_path(_: &str, raw: OsString) -> Read<Option<PathBuf>> {
+        Ok((!raw.is_empty()).then(|| Some(PathBuf::from(raw))))
+    }
+
+    /// A comma-separated list, items trimmed, empty items dropped.
+    pub fn list(_: &str, raw: OsString) -> Read<Vec<String>> {
+        Ok(text_of(raw).map(|v| {
+            v.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        }))
+    }
+
+    /// As [`list`], lower-cased (host names).
+    pub fn hosts(_: &str, raw: OsString) -> Read<Vec<String>> {
+        Ok(text_of(raw).map(|v| {
+            v.split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect()
+        }))
+    }
+
+    /// Addresses and CIDR ranges (see [`super::parse_proxies`]).
+    pub fn proxies(_: &str, raw: OsString) -> Read<Vec<ipnet::IpNet>> {
+        text_of(raw).map(|v| super::parse_proxies(&v)).transpose()
+    }
+}
+
+/// A default as the documentation shows it.
+trait Show {
+    fn show(&self) -> String;
+}
+
+macro_rules! show_plain {
+    ($($t:ty),*) => {$(
+        impl Show for $t {
+            fn show(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+show_plain!(bool, u32, u64, i64, usize, f32, f64);
+
+impl Show for String {
+    fn show(&self) -> String {
+        if self.is_empty() {
+            "empty".into()
+        } else {
+            format!("`{self}`")
         }
     }
 }
 
-fn env_parse<T: std::str::FromStr>(name: &str, slot: &mut T) -> anyhow::Result<()>
-where
-    T::Err: std::fmt::Display,
-{
-    if let Ok(v) = std::env::var(name) {
-        *slot = v
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}"))?;
+impl Show for PathBuf {
+    fn show(&self) -> String {
+        format!("`{}`", self.display())
     }
-    Ok(())
+}
+
+impl Show for SocketAddr {
+    fn show(&self) -> String {
+        format!("`{self}`")
+    }
+}
+
+impl Show for LogFormat {
+    fn show(&self) -> String {
+        format!("`{}`", format!("{self:?}").to_ascii_lowercase())
+    }
+}
+
+impl Show for MediaStore {
+    fn show(&self) -> String {
+        format!("`{}`", format!("{self:?}").to_ascii_lowercase())
+    }
+}
+
+impl<T: Show> Show for Option<T> {
+    fn show(&self) -> String {
+        self.as_ref().map_or_else(|| "none".into(), Show::show)
+    }
+}
+
+impl<T: std::fmt::Display> Show for Vec<T> {
+    fn show(&self) -> String {
+        if self.is_empty() {
+            "empty".into()
+        } else {
+            let items: Vec<String> = self.iter().map(ToString::to_string).collect();
+            format!("`{}`", items.join(","))
+        }
+    }
+}
+
+/// The settings table of `docs/configuration.md` (`faceproof config docs` prints it).
+pub fn docs_markdown() -> String {
+    let mut out = String::from(
+        "# Configuration\n\n\
+         <!-- Generated from crates/server/src/config.rs by `faceproof config docs`; \
+         a test fails when this file differs. -->\n\n\
+         Every setting has a TOML key (in the file named by `--config` or `FACEPROOF_CONFIG`) and a \
+         `FACEPROOF_*` environment variable; a few also have a command-line flag. Each layer wins \
+         over the one before it: defaults < the file < the environment < flags. The first ADMIN is \
+         created on an empty database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` \
+         (there is no default password).\n",
+    );
+    for g in groups() {
+        out.push_str(&format!("\n## {}\n\n{}\n\n", g.title, g.about));
+        out.push_str(
+            "| key (TOML) | environment variable | default | meaning |\n|---|---|---|---|\n",
+        );
+        for s in g.settings {
+            let mut env = s.env.map(|e| format!("`{e}`")).unwrap_or_default();
+            if let Some(flag) = s.flag {
+                env.push_str(&format!(" (also `{flag}`)"));
+            }
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                s.key, env, s.default, s.doc
+            ));
+        }
+    }
+    out
 }
 
 /// `10.0.0.1, 10.1.0.0/16, ::1` → networks (a bare address is a one-address network).
@@ -362,7 +679,7 @@ fn proxies_from_toml<'de, D: serde::Deserializer<'de>>(
 }
 
 impl Config {
-    /// Defaults, then the file (when given), then environment variables.
+    /// Defaults, then the file (when given), then environment variables, then the checks.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let file = file
             .map(Path::to_path_buf)
@@ -375,198 +692,12 @@ impl Config {
             }
             None => Config::default(),
         };
-        env_parse("FACEPROOF_LISTEN", &mut c.listen)?;
-        if let Some(v) = std::env::var_os("FACEPROOF_DATA_DIR") {
-            c.data_dir = PathBuf::from(v);
-        }
-        if let Ok(v) = std::env::var("FACEPROOF_DATABASE_URL") {
-            c.database_url = Some(v);
-        }
-        if let Ok(v) = std::env::var("FACEPROOF_PUBLIC_URL") {
-            c.public_url = Some(v);
-        }
-        env_parse("FACEPROOF_SESSION_TTL", &mut c.session_ttl_secs)?;
-        env_parse(
-            "FACEPROOF_SERVICE_SESSION_TTL",
-            &mut c.service_session_ttl_secs,
-        )?;
-        env_parse("FACEPROOF_REFRESH_TTL", &mut c.refresh_ttl_secs)?;
-        env_parse("FACEPROOF_SLIDING_EXPIRY", &mut c.sliding_expiry)?;
-        env_parse("FACEPROOF_LOGIN_MAX_FAILURES", &mut c.login_max_failures)?;
-        env_parse(
-            "FACEPROOF_LOGIN_MAX_ADDRESS_FAILURES",
-            &mut c.login_max_address_failures,
-        )?;
-        env_parse("FACEPROOF_LOGIN_WINDOW", &mut c.login_window_secs)?;
-        env_parse("FACEPROOF_LOGIN_BACKOFF", &mut c.login_backoff_secs)?;
-        env_parse("FACEPROOF_LOGIN_BACKOFF_MAX", &mut c.login_backoff_max_secs)?;
-        if let Ok(v) = std::env::var("FACEPROOF_TRUSTED_PROXIES") {
-            c.trusted_proxies = parse_proxies(&v)?;
-        }
-        env_parse(
-            "FACEPROOF_MAX_FILES_PER_FOLDER",
-            &mut c.max_files_per_folder,
-        )?;
-        env_parse("FACEPROOF_MAX_FILE_BYTES", &mut c.max_file_bytes)?;
-        env_parse("FACEPROOF_MAX_REQUEST_BYTES", &mut c.max_request_bytes)?;
-        env_parse("FACEPROOF_UPLOAD_MEMORY_BYTES", &mut c.upload_memory_bytes)?;
-        env_parse("FACEPROOF_MAX_VIDEO_SECONDS", &mut c.max_video_seconds)?;
-        env_parse("FACEPROOF_MAX_VIDEO_PIXELS", &mut c.max_video_pixels)?;
-        env_parse("FACEPROOF_MAX_DECODE_BYTES", &mut c.max_decode_bytes)?;
-        env_parse("FACEPROOF_MAX_IMAGE_SIDE", &mut c.max_image_side)?;
-        env_parse("FACEPROOF_MAX_SHOTS", &mut c.max_shots)?;
-        env_parse(
-            "FACEPROOF_MAX_PARALLEL_DECODES",
-            &mut c.max_parallel_decodes,
-        )?;
-        env_parse(
-            "FACEPROOF_MEDIA_TOOL_TIMEOUT",
-            &mut c.media_tool_timeout_secs,
-        )?;
-        if let Some(v) = std::env::var_os("FACEPROOF_TEMP_DIR").filter(|v| !v.is_empty()) {
-            c.temp_dir = Some(PathBuf::from(v));
-        }
-        env_parse("FACEPROOF_WORKERS", &mut c.workers)?;
-        env_parse("FACEPROOF_INFERENCE_THREADS", &mut c.inference_threads)?;
-        env_parse("FACEPROOF_JOB_LEASE", &mut c.job_lease_secs)?;
-        env_parse("FACEPROOF_JOB_MAX_ATTEMPTS", &mut c.job_max_attempts)?;
-        env_parse("FACEPROOF_JOB_POLL_MS", &mut c.job_poll_ms)?;
-        env_parse("FACEPROOF_LIVENESS_THRESHOLD", &mut c.liveness_threshold)?;
-        env_parse("FACEPROOF_BIOMETRY_THRESHOLD", &mut c.biometry_threshold)?;
-        env_parse(
-            "FACEPROOF_COLLECTION_THRESHOLD",
-            &mut c.collection_threshold,
-        )?;
-        env_parse("FACEPROOF_COLLECTION_FPIR", &mut c.collection_fpir)?;
-        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_SECRET") {
-            c.webhook_secret = Some(v).filter(|v| !v.is_empty());
-        }
-        env_parse(
-            "FACEPROOF_WEBHOOK_MAX_ATTEMPTS",
-            &mut c.webhook_max_attempts,
-        )?;
-        env_parse("FACEPROOF_WEBHOOK_BACKOFF_MS", &mut c.webhook_backoff_ms)?;
-        env_parse("FACEPROOF_WEBHOOK_TIMEOUT", &mut c.webhook_timeout_secs)?;
-        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_ALLOWED_HOSTS") {
-            c.webhook_allowed_hosts = v
-                .split(',')
-                .map(|h| h.trim().to_ascii_lowercase())
-                .filter(|h| !h.is_empty())
-                .collect();
-        }
-        env_parse(
-            "FACEPROOF_WEBHOOK_ALLOW_INTERNAL",
-            &mut c.webhook_allow_internal,
-        )?;
-        if let Ok(v) = std::env::var("FACEPROOF_FACE_POLICY") {
-            c.face_policy = v.trim().to_ascii_lowercase();
-        }
+        c.apply_env()?;
         if !matches!(c.face_policy.as_str(), "dominant" | "strict") {
             anyhow::bail!("face_policy {:?}: use dominant or strict", c.face_policy);
         }
-        if let Ok(v) = std::env::var("FACEPROOF_WEBHOOK_DNS_SERVER") {
-            c.webhook_dns_server = match v.trim() {
-                "" => None,
-                v => Some(v.parse().map_err(|e| {
-                    anyhow::anyhow!("FACEPROOF_WEBHOOK_DNS_SERVER={v:?}: {e} (ip:port expected)")
-                })?),
-            };
-        }
-        if let Ok(v) = std::env::var("FACEPROOF_LITE_API_KEY") {
-            c.lite_api_key = Some(v).filter(|v| !v.is_empty());
-        }
-        if let Ok(v) = std::env::var("FACEPROOF_METRICS_TOKEN") {
-            c.metrics_token = Some(v).filter(|v| !v.is_empty());
-        }
-        if let Ok(v) = std::env::var("FACEPROOF_METRICS_LISTEN") {
-            c.metrics_listen = Some(v).filter(|v| !v.trim().is_empty());
-        }
-        env_parse("FACEPROOF_SHUTDOWN_TIMEOUT", &mut c.shutdown_timeout_secs)?;
-        env_parse("FACEPROOF_QUEUE_STALL", &mut c.queue_stall_secs)?;
-        env_parse("FACEPROOF_LOG_FORMAT", &mut c.log_format)?;
-        c.load_media_store_env()?;
-        env_parse("FACEPROOF_MEDIA_LINK_TTL", &mut c.media_link_ttl_secs)?;
-        env_parse("FACEPROOF_WEB_SDK_TOKEN_TTL", &mut c.web_sdk_token_ttl_secs)?;
-        env_parse(
-            "FACEPROOF_WEB_SDK_SESSION_TTL",
-            &mut c.web_sdk_session_ttl_secs,
-        )?;
-        env_parse(
-            "FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE",
-            &mut c.web_sdk_tokenless_per_minute,
-        )?;
-        let list = |v: String| -> Vec<String> {
-            v.split(',')
-                .map(|x| x.trim().to_string())
-                .filter(|x| !x.is_empty())
-                .collect()
-        };
-        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_ALLOWED_ORIGINS") {
-            c.web_sdk_allowed_origins = list(v);
-        }
-        env_parse(
-            "FACEPROOF_WEB_SDK_ARCHITECTURE",
-            &mut c.web_sdk_architecture,
-        )?;
-        env_parse("FACEPROOF_WEB_SDK_RESULT_MODE", &mut c.web_sdk_result_mode)?;
-        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_ACTIONS") {
-            c.web_sdk_actions = list(v);
-        }
-        env_parse(
-            "FACEPROOF_WEB_SDK_ACTIONS_DEFAULT_IMPORTANCE",
-            &mut c.web_sdk_actions_default_importance,
-        )?;
-        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_LANGUAGES") {
-            c.web_sdk_languages = list(v);
-        }
-        env_parse(
-            "FACEPROOF_WEB_SDK_LANG_DEFAULT",
-            &mut c.web_sdk_lang_default,
-        )?;
-        if let Ok(v) = std::env::var("FACEPROOF_WEB_SDK_DEMO") {
-            c.web_sdk_demo = Some(
-                v.trim()
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("FACEPROOF_WEB_SDK_DEMO={v:?}: {e}"))?,
-            );
-        }
+        c.validate_media_store()?;
         Ok(c)
-    }
-
-    /// The `FACEPROOF_MEDIA_STORE`, `FACEPROOF_S3_*` and `FACEPROOF_MEDIA_PART_BYTES` variables
-    /// over the file's settings, then their validation.
-    fn load_media_store_env(&mut self) -> anyhow::Result<()> {
-        if let Ok(v) = std::env::var("FACEPROOF_MEDIA_STORE") {
-            self.media_store = match v.trim() {
-                "" => None,
-                v => Some(
-                    v.parse()
-                        .map_err(|e| anyhow::anyhow!("FACEPROOF_MEDIA_STORE={v:?}: {e}"))?,
-                ),
-            };
-        }
-        let text = |name: &str, slot: &mut Option<String>| {
-            if let Ok(v) = std::env::var(name) {
-                *slot = Some(v.trim().to_string()).filter(|v| !v.is_empty());
-            }
-        };
-        text("FACEPROOF_S3_ENDPOINT", &mut self.s3_endpoint);
-        text("FACEPROOF_S3_BUCKET", &mut self.s3_bucket);
-        text("FACEPROOF_S3_ACCESS_KEY_ID", &mut self.s3_access_key_id);
-        text(
-            "FACEPROOF_S3_SECRET_ACCESS_KEY",
-            &mut self.s3_secret_access_key,
-        );
-        if let Ok(v) = std::env::var("FACEPROOF_S3_REGION") {
-            self.s3_region = v.trim().to_string();
-        }
-        if let Ok(v) = std::env::var("FACEPROOF_S3_PREFIX") {
-            self.s3_prefix = v.trim().to_string();
-        }
-        env_parse("FACEPROOF_S3_PATH_STYLE", &mut self.s3_path_style)?;
-        env_parse("FACEPROOF_S3_ALLOW_HTTP", &mut self.s3_allow_http)?;
-        env_parse("FACEPROOF_MEDIA_PART_BYTES", &mut self.media_part_bytes)?;
-        self.validate_media_store()
     }
 
     fn validate_media_store(&mut self) -> anyhow::Result<()> {
@@ -711,5 +842,47 @@ mod debug_tests {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(shown.contains("listen"), "{shown}");
+    }
+}
+
+#[cfg(test)]
+mod docs_tests {
+    use super::*;
+
+    /// `docs/configuration.md` is what the declarations generate.
+    #[test]
+    fn the_documented_table_is_the_code() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+        let documented = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            documented == docs_markdown(),
+            "{} differs from the settings declared in config.rs: run \
+             `faceproof config docs > docs/configuration.md`",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn every_setting_is_documented_once_with_its_default() {
+        let groups = groups();
+        let mut keys: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| g.settings.iter().map(|s| s.key))
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+        let all: Vec<&Setting> = groups.iter().flat_map(|g| &g.settings).collect();
+        let row = |k: &str| all.iter().find(|s| s.key == k).unwrap();
+        assert_eq!(row("listen").default, "`127.0.0.1:8080`");
+        assert_eq!(row("listen").env, Some("FACEPROOF_LISTEN"));
+        assert_eq!(row("max_file_bytes").default, "10485760");
+        assert_eq!(row("webhook_secret").default, "none");
+        assert_eq!(row("web_sdk_languages").default, "`en,ru,es,pt-BR,tr`");
+        assert_eq!(row("job_lease_secs").env, Some("FACEPROOF_JOB_LEASE"));
+        assert!(all
+            .iter()
+            .all(|s| s.env.is_some_and(|e| e.starts_with("FACEPROOF_"))));
     }
 }

@@ -4,19 +4,24 @@
 //! computation is a call into `faceproof_engine` through [`inference`].
 //!
 //! # Where things are
-//! Imports point one way: `http` → services (`analysis`, `collections`, `webhooks`, `uploads`,
-//! `tenancy`, `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
-//! → engine. Nothing outside `http/` imports `http` (checked by `tests/layout.rs`).
+//! Imports point one way: `http` → services (`analysis`, `collections`, `web_sdk`, `webhooks`,
+//! `uploads`, `tenancy`, `views`) → `app` (shared state) → `store` / `blobs` / `inference` / `auth` / `config` / `errors`
+//! → `domain` → engine. Nothing outside `http/` imports `http` (checked by `tests/server/layout.rs`).
 //!
 //! - [`http`] — the HTTP surface: one router per resource, extractors, `serve` (bind, layers,
-//!   graceful shutdown). Handlers parse, authorize, call a service, answer.
+//!   graceful shutdown). Handlers parse, authorize, call a service, answer; objects named in a
+//!   path are loaded through the one authorised loader (`http::access`).
 //! - [`analysis`] — where an order is placed (`order`), where a job runs (`queue` claims and
 //!   leases, `execute` runs one, `process_quality` / `process_biometry` / `process_collection`),
 //!   analyses read back (`read`), single request and Instant.
-//! - [`views`] — where Oz JSON is shaped: folders, media, analyses, the webhook body.
+//! - [`views`] — where Oz JSON is shaped: folders, media, analyses, collections (persons, images,
+//!   searches), the webhook body.
 //! - [`webhooks`] — signing, callback URL rules, the delivery worker.
 //! - [`collections`] — enrolment (embedding photos) and the 1:N search index kept in sync by a
 //!   change log.
+//! - [`web_sdk`] — the web plugin's server side: its settings and actions, sessions (`session`:
+//!   tokens, start, result) and captures (`capture`: guidance frames, stored captures, the order a
+//!   submitted session places).
 //! - [`tenancy`] — removing a company with everything it holds.
 //! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
 //! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first
@@ -29,7 +34,11 @@
 //! - [`assets`] — third-party browser files (Swagger UI) fetched from npm, pinned and cached.
 //! - [`ops`] — health checks, scrape-time gauges (queue, collections, memory), the drain after
 //!   SIGTERM; [`telemetry`] — metric names and the recorder; [`lifecycle`] — the stop flag.
-//! - [`config`] — every setting (file, `FACEPROOF_*`, flags); [`errors`] — the error-code table.
+//! - [`domain`] — the domain's words as enums (analysis states, resolutions, folder statuses,
+//!   analysis types, media kinds, job and delivery states, the face policy), each spelled once;
+//!   only `store/`, `views/` and `domain` spell them (checked by `tests/server/domain_words.rs`).
+//! - [`config`] — every setting, declared once (field, default, TOML key, `FACEPROOF_*` variable,
+//!   its row in `docs/configuration.md`); [`errors`] — the error-code table.
 
 pub mod analysis;
 pub mod app;
@@ -38,6 +47,7 @@ pub mod auth;
 pub mod blobs;
 pub mod collections;
 pub mod config;
+pub mod domain;
 pub mod errors;
 pub mod http;
 pub mod inference;

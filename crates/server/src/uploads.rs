@@ -415,6 +415,8 @@ pub struct Prepared {
     pub duration_ms: Option<i64>,
     /// Frames of a shots set; 1 for a still; 0 for a video.
     pub frames: usize,
+    /// Of those, a shots set's rest frames (the web plugin's `…_rest` entries).
+    pub rest_frames: usize,
     pub thumb: Option<Vec<u8>>,
 }
 
@@ -445,7 +447,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
                     i.width,
                     i.height,
                     i.duration.map(|s| (s * 1000.0).round() as i64),
-                    i.frames,
+                    (i.frames, i.rest_frames),
                     thumbnail(i.preview),
                 )
             });
@@ -454,8 +456,8 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
-        let (format, kind, width, height, duration_ms, frames, thumb) =
-            result.map_err(|mut err| {
+        let (format, kind, width, height, duration_ms, (frames, rest_frames), thumb) = result
+            .map_err(|mut err| {
                 err.message = format!("File '{}': {}", file.key, err.message);
                 err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
                 err
@@ -468,18 +470,11 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
             height,
             duration_ms,
             frames,
+            rest_frames,
             thumb,
         });
     }
     Ok(out)
-}
-
-pub fn kind_name(kind: MediaKind) -> (&'static str, &'static str) {
-    match kind {
-        MediaKind::Image => ("IMAGE", "IMAGE_FOLDER"),
-        MediaKind::Video => ("VIDEO", "VIDEO_FOLDER"),
-        MediaKind::ShotsSet => ("SHOTS_SET", "SHOTS_SET_FOLDER"),
-    }
 }
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
@@ -531,40 +526,6 @@ pub async fn commit(
     Ok(rows)
 }
 
-/// The order of a single request or an Instant call: the payload's `analyses` (and
-/// `resolution_endpoint`), with `source_media` entries that name a form field (the client does
-/// not know media ids yet) replaced by that media's id.
-pub fn payload_order(payload: &Payload, media: &[MediaRow]) -> Option<Value> {
-    let mut analyses = payload.analyses.clone()?;
-    let by_key = |key: &str| {
-        media
-            .iter()
-            .find(|m| {
-                m.technical_meta_data
-                    .get("media_key")
-                    .and_then(Value::as_str)
-                    == Some(key)
-            })
-            .map(|m| m.media_id.to_string())
-    };
-    if let Value::Array(list) = &mut analyses {
-        for item in list {
-            if let Some(Value::Array(sources)) = item.get_mut("source_media") {
-                for s in sources {
-                    if let Some(id) = s.as_str().and_then(by_key) {
-                        *s = Value::String(id);
-                    }
-                }
-            }
-        }
-    }
-    let mut order = json!({ "analyses": analyses });
-    if let Some(url) = &payload.resolution_endpoint {
-        order["resolution_endpoint"] = url.clone();
-    }
-    Some(order)
-}
-
 /// Media rows for validated files that are not stored (Instant), ids fresh.
 pub fn ephemeral_rows(prepared: &[Prepared], payload: &Payload, folder_id: Uuid) -> Vec<MediaRow> {
     let now = now_us();
@@ -584,12 +545,12 @@ fn media_row(
     media_id: Uuid,
     time: i64,
 ) -> MediaRow {
-    let (kind, media_type) = kind_name(p.kind);
+    let kind = crate::domain::MediaKind::from(p.kind);
     MediaRow {
         media_id,
         folder_id,
-        media_kind: kind.into(),
-        media_type: media_type.into(),
+        media_kind: kind,
+        media_type: kind.media_type(),
         format: format!("{:?}", p.format).to_lowercase(),
         mime: p.format.mime().into(),
         original_name: p.file.name.clone(),

@@ -52,7 +52,11 @@
       error_user_cancelled: 'The check was cancelled.',
       error_not_supported: 'This browser cannot run the face check.',
       error_capture_failed: 'The capture could not be sent.',
-      error_timeout: 'The check took too long.'
+      error_timeout: 'The check took too long.',
+      retry_gesture_not_performed: 'We could not see the movement asked for. Follow the instruction on the screen.',
+      retry_no_face: 'Your face was lost during the capture. Keep your face in the oval.',
+      retry_too_few_frames: 'The picture was not clear enough. Look straight at the camera, hold still and find more light.',
+      attempt: 'Attempt {i} of {n}'
     },
     ru: {
       title: 'Проверка лица', close: 'Закрыть', retry: 'Повторить', preparing: 'Подготовка…',
@@ -88,7 +92,11 @@
       error_user_cancelled: 'Проверка отменена.',
       error_not_supported: 'Этот браузер не поддерживает проверку лица.',
       error_capture_failed: 'Не удалось отправить запись.',
-      error_timeout: 'Проверка заняла слишком много времени.'
+      error_timeout: 'Проверка заняла слишком много времени.',
+      retry_gesture_not_performed: 'Не удалось увидеть нужное движение. Следуйте инструкции на экране.',
+      retry_no_face: 'Лицо пропало из кадра во время записи. Держите лицо в овале.',
+      retry_too_few_frames: 'Изображение недостаточно чёткое. Смотрите прямо в камеру, не двигайтесь, найдите больше света.',
+      attempt: 'Попытка {i} из {n}'
     },
     es: {
       title: 'Verificación facial', close: 'Cerrar', retry: 'Reintentar', preparing: 'Preparando…',
@@ -124,7 +132,11 @@
       error_user_cancelled: 'La verificación se canceló.',
       error_not_supported: 'Este navegador no puede realizar la verificación facial.',
       error_capture_failed: 'No se pudo enviar la captura.',
-      error_timeout: 'La verificación tardó demasiado.'
+      error_timeout: 'La verificación tardó demasiado.',
+      retry_gesture_not_performed: 'No pudimos ver el movimiento pedido. Siga la instrucción de la pantalla.',
+      retry_no_face: 'Su cara se perdió durante la captura. Mantenga la cara dentro del óvalo.',
+      retry_too_few_frames: 'La imagen no fue lo bastante clara. Mire de frente a la cámara, quédese quieto y busque más luz.',
+      attempt: 'Intento {i} de {n}'
     },
     'pt-BR': {
       title: 'Verificação facial', close: 'Fechar', retry: 'Tentar novamente', preparing: 'Preparando…',
@@ -160,7 +172,11 @@
       error_user_cancelled: 'A verificação foi cancelada.',
       error_not_supported: 'Este navegador não pode fazer a verificação facial.',
       error_capture_failed: 'Não foi possível enviar a captura.',
-      error_timeout: 'A verificação demorou demais.'
+      error_timeout: 'A verificação demorou demais.',
+      retry_gesture_not_performed: 'Não conseguimos ver o movimento pedido. Siga a instrução na tela.',
+      retry_no_face: 'Seu rosto saiu do quadro durante a captura. Mantenha o rosto dentro do oval.',
+      retry_too_few_frames: 'A imagem não ficou nítida o bastante. Olhe para a câmera, fique parado e procure mais luz.',
+      attempt: 'Tentativa {i} de {n}'
     },
     tr: {
       title: 'Yüz doğrulama', close: 'Kapat', retry: 'Tekrar dene', preparing: 'Hazırlanıyor…',
@@ -196,7 +212,11 @@
       error_user_cancelled: 'Kontrol iptal edildi.',
       error_not_supported: 'Bu tarayıcı yüz doğrulamasını desteklemiyor.',
       error_capture_failed: 'Kayıt gönderilemedi.',
-      error_timeout: 'Kontrol çok uzun sürdü.'
+      error_timeout: 'Kontrol çok uzun sürdü.',
+      retry_gesture_not_performed: 'İstenen hareketi göremedik. Ekrandaki talimatı izleyin.',
+      retry_no_face: 'Çekim sırasında yüzünüz kayboldu. Yüzünüzü ovalin içinde tutun.',
+      retry_too_few_frames: 'Görüntü yeterince net değildi. Doğrudan kameraya bakın, kıpırdamayın ve daha fazla ışık bulun.',
+      attempt: 'Deneme {i} / {n}'
     }
   };
 
@@ -531,25 +551,40 @@
   }
 
   /* ---------- capture ---------- */
-  async function countdown(run) {
+  /* The countdown's last REST_MS are the person's frontal rest: recorded at the capture's rate and
+   * sent with a video action as rest frames (`…_rest.jpg`), which passive liveness is judged on
+   * and a movement is measured from. */
+  var CAPTURE_FPS = 8, REST_MS = 1250;
+  async function countdown(run, a) {
     run.ui.stage.classList.add('pulse');
-    for (var n = 3; n >= 1; n--) {
-      run.ui.count.textContent = String(n);
-      say(run, t(run, 'countdown', { n: n }));
-      await sleep(1000, run);
+    var rest = [], total = 3000, t0 = performance.now(), shown = 0;
+    var collect = a && a.kind !== 'photo';
+    for (var i = 0; ; i++) {
+      var elapsed = performance.now() - t0;
+      if (elapsed >= total) break;
+      var n = Math.ceil((total - elapsed) / 1000);
+      if (n !== shown) {
+        shown = n;
+        run.ui.count.textContent = String(n);
+        say(run, t(run, 'countdown', { n: n }));
+      }
+      if (collect && elapsed >= total - REST_MS) rest.push(grab(run, 640));
+      var next = t0 + (i + 1) * 1000 / CAPTURE_FPS;
+      await sleep(Math.max(0, next - performance.now()), run);
     }
     run.ui.count.textContent = '';
     run.ui.stage.classList.remove('pulse');
+    return rest;
   }
 
-  async function record(run, a) {
+  async function record(run, a, rest) {
     var frames = [];
     run.ui.stage.classList.add('rec');
     say(run, t(run, 'recording'));
     if (a.kind === 'photo') {
       frames.push(grab(run, 1280));
     } else {
-      var fps = 8, n = Math.max(4, Math.round(a.seconds * fps));
+      var fps = CAPTURE_FPS, n = Math.max(4, Math.round(a.seconds * fps));
       var t0 = performance.now(), shown = -1;
       for (var i = 0; i < n; i++) {
         if (a.gestures) shown = cue(run, a, i / fps, shown);
@@ -559,6 +594,7 @@
       }
     }
     run.ui.stage.classList.remove('rec');
+    frames.rest = rest || [];
     return frames;
   }
 
@@ -586,10 +622,11 @@
     if (a.kind === 'photo') {
       file = await toBlob(frames[0], 'image/jpeg', 0.92); name = a.action + '.jpg';
     } else {
-      var entries = [];
-      for (var i = 0; i < frames.length; i++) {
-        var b = await toBlob(frames[i], 'image/jpeg', 0.85);
-        entries.push({ name: 'frame_' + String(i).padStart(4, '0') + '.jpg', data: new Uint8Array(await b.arrayBuffer()) });
+      var entries = [], all = (frames.rest || []).concat(frames), nrest = (frames.rest || []).length;
+      for (var i = 0; i < all.length; i++) {
+        var b = await toBlob(all[i], 'image/jpeg', 0.85);
+        entries.push({ name: 'frame_' + String(i).padStart(4, '0') + (i < nrest ? '_rest' : '') + '.jpg',
+          data: new Uint8Array(await b.arrayBuffer()) });
       }
       file = zip(entries); name = a.action + '.zip';
     }
@@ -665,6 +702,7 @@
       best_frame: dataUrl(best), best_frame_png: dataUrl(best, 'image/png'),
       best_frame_bounding_box: located[bi].box, best_frame_landmarks: located[bi].landmarks,
       frame_list: frames.map(function (c) { return dataUrl(c); }),
+      rest_frame_list: (frames.rest || []).map(function (c) { return dataUrl(c); }),
       frame_bounding_box_list: located.map(function (l) { return l.box; }),
       frame_landmarks: located.map(function (l) { return l.landmarks; }),
       additional_info: additionalInfo(run) };
@@ -685,15 +723,42 @@
     applyTexts(run);
     say(run, t(run, 'camera_request'));
     await startCamera(run);
+    for (;;) {
+      var outcome = await runAttempt(run);
+      if (outcome.done) return;
+      // The server found the capture unusable (never a spoof verdict) and allows another try, in
+      // the same session and folder: the reason in words, then "Try again".
+      await askAgain(run, outcome.retry);
+      var resp = await post(run, '/web-sdk/session/' + run.session.session_id + '/retry',
+        new Blob([JSON.stringify({ session_key: run.session.session_key })], { type: 'text/plain' }));
+      var v = await json(resp);
+      if (resp.status === 401 && v.error_code === 8) throw new PluginError('session_expired');
+      if (!resp.ok) throw new PluginError('network_error', { status: resp.status, error_code: v.error_code });
+      run.session.actions = v.actions;
+      run.session.attempt = v.attempt;
+      run.session.attempts = v.attempts;
+      say(run, t(run, 'camera_request'));
+      await startCamera(run);
+    }
+  }
+
+  /* One attempt: every action captured and sent, then the result awaited. Resolves with
+   * { done: true } when the session is finished, or { retry } when the server asks for another. */
+  async function runAttempt(run) {
+    var o = run.opts;
     var actions = run.session.actions, captures = [], submitted = null;
     for (var i = 0; i < actions.length; i++) {
       var a = actions[i];
-      run.ui.step.textContent = t(run, 'step', { i: i + 1, n: actions.length });
+      var step = t(run, 'step', { i: i + 1, n: actions.length });
+      if ((run.session.attempt || 1) > 1) {
+        step += ' · ' + t(run, 'attempt', { i: run.session.attempt, n: run.session.attempts });
+      }
+      run.ui.step.textContent = step;
       run.ui.title.textContent = t(run, 'action_' + a.action);
       say(run, t(run, 'action_' + a.action));
       await guide(run);
-      await countdown(run);
-      var frames = await record(run, a);
+      var rest = await countdown(run, a);
+      var frames = await record(run, a, rest);
       setHint(run, '', false);
       if (run.session.architecture === 'capture') {
         captures.push(await captureResult(run, a, frames));
@@ -710,7 +775,7 @@
       payload.actions = captures;
       say(run, t(run, 'done'));
       emit(run, 'on_capture_complete', payload);
-      return;
+      return { done: true };
     }
     emit(run, 'on_submit', { event_session_id: run.session.session_id, submitted: !!(submitted && submitted.submitted) });
     say(run, t(run, 'processing'));
@@ -721,16 +786,37 @@
       var r = await json(resp);
       if (!resp.ok) throw new PluginError(r.error_code === 8 ? 'session_expired' : 'network_error', { status: resp.status });
       r.event_session_id = run.session.session_id;
+      if (r.state === 'finished' && r.retry) {
+        emit(run, 'on_result', r);
+        return { retry: r.retry };
+      }
       if (r.state === 'finished') {
         say(run, t(run, 'done'));
         run.ui.close.focus();
         emit(run, 'on_complete', r);
-        return;
+        return { done: true };
       }
       emit(run, 'on_result', r);
       if (performance.now() > deadline) throw new PluginError('timeout');
       await sleep(1000, run);
     }
+  }
+
+  /* Say why the capture must be taken again and wait for "Try again". */
+  function askAgain(run, retry) {
+    var reason = t(run, 'retry_' + retry.reason);
+    say(run, reason, true);
+    run.ui.alert.textContent = reason;
+    var b = run.ui.retry;
+    b.hidden = false;
+    b.focus();
+    return new Promise(function (resolve) {
+      b.addEventListener('click', function () {
+        b.hidden = true;
+        run.ui.alert.textContent = '';
+        resolve();
+      }, { once: true });
+    });
   }
 
   function cancel(run) {

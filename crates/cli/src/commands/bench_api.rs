@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use faceproof_engine::{AnalyzeOptions, FacePolicy};
+use faceproof_server::domain::AnalysisState;
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
 
@@ -87,7 +88,7 @@ fn request(client: &Client, base: &str, token: &str, s: &Scenario) -> anyhow::Re
     let status = resp.status();
     let body: Value = resp.json()?;
     let elapsed = started.elapsed();
-    if status.as_u16() != 201 || body["analyses"][0]["state"] != "FINISHED" {
+    if status.as_u16() != 201 || body["analyses"][0]["state"] != AnalysisState::Finished {
         bail!("{}: unexpected answer {status}: {body}", s.name);
     }
     Ok(elapsed)

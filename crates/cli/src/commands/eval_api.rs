@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use faceproof_engine::calibration::DEFAULT_MATCH_THRESHOLD;
 use faceproof_engine::{eval, AnalyzeOptions, Engine};
+use faceproof_server::domain::{AnalysisState, Resolution};
 use rayon::prelude::*;
 use reqwest::blocking::{multipart, Client};
 use serde_json::{json, Value};
@@ -97,7 +98,9 @@ impl Api {
         let status = resp.status().as_u16();
         let body: Value = resp.json()?;
         match status {
-            201 if body["analyses"][0]["state"] == "FINISHED" => Ok(body["analyses"][0].clone()),
+            201 if body["analyses"][0]["state"] == AnalysisState::Finished => {
+                Ok(body["analyses"][0].clone())
+            }
             // An upload refused as a whole (e.g. a file that is not an image): the client sees
             // an error, which for a decision is a decline.
             400 | 413 | 415 | 422 => Ok(json!({"resolution_status": "REFUSED", "error": body})),
@@ -379,9 +382,10 @@ fn photos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
             .as_f64()
             .map(|s| s as f32);
         threshold = threshold.or(media["results_data"]["threshold"].as_f64());
-        let outcome = match answer["resolution_status"].as_str().unwrap_or("") {
-            "SUCCESS" => "passed".to_string(),
-            "REFUSED" => "refused_upload".to_string(),
+        let resolution = answer["resolution_status"].as_str().unwrap_or("");
+        let outcome = match resolution.parse::<Resolution>() {
+            Ok(Resolution::Success) => "passed".to_string(),
+            _ if resolution == "REFUSED" => "refused_upload".to_string(),
             _ => match (score, media["error"]["code"].as_str()) {
                 (Some(_), _) => "declined_as_attack".to_string(),
                 (None, Some(code)) => format!("declined_{code}"),
@@ -653,7 +657,7 @@ fn videos(api: &Api, engine: &Engine, data: &Path, limit: Option<usize>) -> anyh
     }
     let correct = out
         .iter()
-        .filter(|v| (v["resolution"] == "SUCCESS") == (v["label"] == "live"))
+        .filter(|v| (v["resolution"] == Resolution::Success) == (v["label"] == "live"))
         .count();
     let mut stable = serde_json::Map::new();
     for (version, _) in REENCODINGS {

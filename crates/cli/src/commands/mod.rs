@@ -5,6 +5,7 @@ pub mod assets;
 pub mod bench;
 pub mod bench_api;
 pub mod compare;
+pub mod config;
 pub mod eval;
 pub mod eval_api;
 pub mod local_server;

@@ -1,5 +1,8 @@
 //! ZIP archives of still frames ("shots sets", e.g. the web plugin's frame-list capture):
-//! entries read in name order, each decoded as an image within the still limits.
+//! entries read in name order, each decoded as an image within the still limits. An entry whose
+//! name ends in `_rest` before its extension (`frame_0003_rest.jpg`) is a *rest frame*: the
+//! person's frontal rest before a movement, which the web plugin records at the end of its
+//! countdown (see [`Frame::rest`]).
 //!
 //! Bounds: at most [`Limits::max_shots`] image entries (more is refused, not truncated), at most
 //! [`Limits::max_unpacked_bytes`] uncompressed bytes in all (a ZIP bomb is refused, not
@@ -37,13 +40,21 @@ fn frame_names<R: Read + std::io::Seek>(
     Ok(names)
 }
 
+/// Whether an archive entry is a rest frame: its file name's stem ends in `_rest`.
+pub fn is_rest_name(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    stem.to_ascii_lowercase().ends_with("_rest")
+}
+
 /// Decode every image entry of a ZIP archive, in name order.
 pub fn decode_shots_set(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>> {
     let mut frames = Vec::new();
-    visit(bytes, limits, true, |i, still| {
+    visit(bytes, limits, true, |i, name, still| {
         frames.push(Frame {
             image: still.image,
             timestamp: i as f32,
+            rest: is_rest_name(name),
         });
     })?;
     Ok(frames)
@@ -56,7 +67,7 @@ pub(crate) fn visit(
     bytes: &[u8],
     limits: &Limits,
     keep_frames: bool,
-    mut each: impl FnMut(usize, super::Still),
+    mut each: impl FnMut(usize, &str, super::Still),
 ) -> Result<usize> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
@@ -103,7 +114,7 @@ pub(crate) fn visit(
             }
             other => other,
         })?;
-        each(i, still);
+        each(i, name, still);
     }
     Ok(names.len())
 }
@@ -132,4 +143,18 @@ pub fn shots_set_frame(bytes: &[u8], limits: &Limits, index: usize) -> Result<Op
         )));
     }
     Ok(Some(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_rest_name;
+
+    #[test]
+    fn rest_frames_are_named_with_a_rest_suffix() {
+        assert!(is_rest_name("frame_0000_rest.jpg"));
+        assert!(is_rest_name("capture/frame_0011_REST.png"));
+        assert!(!is_rest_name("frame_0012.jpg"));
+        assert!(!is_rest_name("rest/frame_0001.jpg"));
+        assert!(!is_rest_name("restless.jpg"));
+    }
 }

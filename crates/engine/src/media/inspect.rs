@@ -27,6 +27,8 @@ pub struct Inspected {
     pub duration: Option<f32>,
     /// Frames of a shots set; 1 for a still; 0 for a video (not decoded).
     pub frames: usize,
+    /// Of those, the shots set's rest frames (`…_rest` entries, see [`super::Frame::rest`]).
+    pub rest_frames: usize,
     /// The first frame (a still and a shots set's at most `max_image_side`, a video's at most
     /// 640 pixels on its longer side), for thumbnails.
     pub preview: RgbImage,
@@ -61,12 +63,14 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
                 height: still.height,
                 duration: None,
                 frames: 1,
+                rest_frames: 0,
                 preview: still.image,
             })
         }
         MediaKind::ShotsSet => {
-            let mut first = None;
-            let frames = archive::visit(bytes, limits, false, |_, still| {
+            let (mut first, mut rest_frames) = (None, 0);
+            let frames = archive::visit(bytes, limits, false, |_, name, still| {
+                rest_frames += usize::from(archive::is_rest_name(name));
                 if first.is_none() {
                     first = Some(still);
                 }
@@ -78,6 +82,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
                 height: first.height,
                 duration: None,
                 frames,
+                rest_frames,
                 preview: first.image,
             })
         }
@@ -118,6 +123,7 @@ fn inspect_video(format: Format, path: &Path, limits: &Limits) -> Result<Inspect
         height: info.height,
         duration: info.duration,
         frames: 0,
+        rest_frames: 0,
         preview,
     })
 }

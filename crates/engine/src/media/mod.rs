@@ -224,6 +224,10 @@ pub struct Frame {
     pub image: RgbImage,
     /// Seconds from the start of the video; 0 for photos; the archive position for shots sets.
     pub timestamp: f32,
+    /// A rest frame: the person looking straight at the camera before a movement is asked (a
+    /// shots set's `…_rest` entries, which the web plugin records at the end of its countdown).
+    /// Passive liveness counts on them; a movement is measured from them.
+    pub rest: bool,
 }
 
 /// A decoded media file.
@@ -265,6 +269,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
                 frames: vec![Frame {
                     image,
                     timestamp: 0.0,
+                    rest: false,
                 }],
                 duration: None,
             })

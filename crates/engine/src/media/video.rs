@@ -217,6 +217,7 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
         .map(|(i, image)| Frame {
             image,
             timestamp: i as f32 / fps,
+            rest: false,
         })
         .collect();
     Ok((frames, info))

@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use super::process_biometry::run_biometry;
 use super::process_quality::run_quality;
-use super::{order, AnalysisType, MediaInput, Outcome, SystemError};
+use super::{order, AnalysisType, JobError, MediaInput, Outcome};
 use crate::app::AppState;
 use crate::blobs::{put_original_and_thumb, Source};
-use crate::store::analyses::{AnalysisRow, Finished};
+use crate::domain::MediaKind;
+use crate::store::analyses::{AnalysisRow, FinishOutcome, Finished};
 use crate::store::folders::{MediaRow, Owner};
 use crate::store::now_us;
 
@@ -27,13 +28,12 @@ impl Context {
     pub(super) async fn load(
         st: &AppState,
         analysis_id: Uuid,
-    ) -> Result<Option<Context>, SystemError> {
-        let Some((analysis, owner)) = st.store.analysis_get(analysis_id).await.map_err(system)?
-        else {
+    ) -> Result<Option<Context>, JobError> {
+        let Some((analysis, owner)) = st.store.analysis_get(analysis_id).await? else {
             return Ok(None);
         };
         let company = match owner.company_id {
-            Some(c) => st.store.company_settings(c).await.map_err(system)?,
+            Some(c) => st.store.company_settings(c).await?,
             None => None,
         };
         Ok(Some(Context {
@@ -51,20 +51,12 @@ impl Context {
     }
 }
 
-pub(super) fn system(e: impl std::fmt::Display) -> SystemError {
-    SystemError(e.to_string())
-}
-
 /// Run one analysis and store its result. `Ok(true)` when a webhook was queued.
-pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, SystemError> {
+pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, JobError> {
     let (a, owner) = (&ctx.analysis, &ctx.owner);
     let analysis_id = a.analysis_id;
     let started = std::time::Instant::now();
-    let all = st
-        .store
-        .media_of_folders(&[a.folder_id])
-        .await
-        .map_err(system)?;
+    let all = st.store.media_of_folders(&[a.folder_id]).await?;
     // Media deleted since the order are left out (the outcome then says what was compared).
     let chosen: Vec<&MediaRow> = a
         .source_media
@@ -73,15 +65,20 @@ pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, System
         .collect();
     let mut inputs = Vec::with_capacity(chosen.len());
     for m in &chosen {
-        let bytes = st.blobs.get(&m.file_key).await.map_err(system)?;
+        // A blob store that fails (or has lost the file) may answer on a later attempt.
+        let bytes = st
+            .blobs
+            .get(&m.file_key)
+            .await
+            .map_err(JobError::retryable)?;
         inputs.push(MediaInput {
             media_id: m.media_id,
-            kind: m.media_kind.clone(),
+            kind: m.media_kind,
             tags: m.tags.clone(),
             bytes: Arc::new(bytes),
         });
     }
-    let kind = AnalysisType::parse(&a.kind).ok_or_else(|| system("unknown analysis type"))?;
+    let kind = a.kind;
     let thresholds = order::thresholds(&st.cfg, &ctx.company, &a.params);
     let outcome = run(
         st,
@@ -103,26 +100,25 @@ pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, System
         .analysis_finish(
             &Finished {
                 analysis_id,
-                resolution_status: &outcome.resolution_status,
+                resolution_status: outcome.resolution_status,
                 results_media: &results_media,
                 results_data: &outcome.results_data,
                 new_media: &new_media,
             },
             ctx.default_hook(),
         )
-        .await
-        .map_err(system)?;
-    if done.is_some() {
+        .await?;
+    if let FinishOutcome::Stored { .. } = done {
         // Counted where the result was stored, so a duplicate run (lease ran out) counts nothing.
         let latency = std::time::Duration::from_micros((now_us() - a.time_created).max(0) as u64);
         crate::telemetry::analysis_finished(
             kind.as_str(),
-            &outcome.resolution_status,
+            outcome.resolution_status.as_str(),
             started.elapsed(),
             Some(latency),
         );
     }
-    Ok(matches!(done, Some(Some(_))))
+    Ok(matches!(done, FinishOutcome::Stored { webhook: Some(_) }))
 }
 
 /// Run the engine part of an analysis (shared with Instant).
@@ -134,7 +130,7 @@ pub async fn run(
     params: &Value,
     thresholds: super::Thresholds,
     company: Option<Uuid>,
-) -> Result<Outcome, SystemError> {
+) -> Result<Outcome, JobError> {
     match kind {
         AnalysisType::Quality => {
             // Oz API ≥ 5.0.0: the best shot is extracted unless the order says otherwise.
@@ -147,13 +143,13 @@ pub async fn run(
                     run_quality(e, analysis_id, &inputs, &thresholds, best)
                 })
                 .await
-                .map_err(|e| system(e.message))?
+                .map_err(JobError::from_api)?
         }
         AnalysisType::Biometry => st
             .inference
             .run("biometry", move |e| run_biometry(e, &inputs, &thresholds))
             .await
-            .map_err(|e| system(e.message))?,
+            .map_err(JobError::from_api)?,
         AnalysisType::Collection => {
             super::process_collection::run(st, inputs, params, thresholds, company).await
         }
@@ -166,7 +162,7 @@ async fn store_best_shot(
     folder_id: Uuid,
     analysis_id: Uuid,
     shot: &super::BestShot,
-) -> Result<MediaRow, SystemError> {
+) -> Result<MediaRow, JobError> {
     let dir = format!("folders/{folder_id}/{}", shot.media_id);
     let (file_key, thumb_key) = put_original_and_thumb(
         st.blobs.as_ref(),
@@ -176,13 +172,13 @@ async fn store_best_shot(
         shot.thumb.as_deref(),
     )
     .await
-    .map_err(system)?;
+    .map_err(JobError::retryable)?;
     let now = now_us();
     Ok(MediaRow {
         media_id: shot.media_id,
         folder_id,
-        media_kind: "IMAGE".into(),
-        media_type: "IMAGE_FOLDER".into(),
+        media_kind: MediaKind::Image,
+        media_type: MediaKind::Image.media_type(),
         format: "jpeg".into(),
         mime: "image/jpeg".into(),
         original_name: "best_shot.jpg".into(),

@@ -8,7 +8,8 @@ use faceproof_engine::media::Decoded;
 use faceproof_engine::{AnalyzeOptions, Engine, EngineError, FacePolicy, MediaReport};
 use serde_json::{json, Value};
 
-use super::{is_document, MediaInput, SystemError, Thresholds};
+use super::{is_document, JobError, MediaInput, Thresholds};
+use crate::domain::MediaKind;
 
 /// Errors that are about the media rather than the system.
 pub(super) fn media_problem(e: &EngineError) -> bool {
@@ -32,7 +33,7 @@ pub(super) fn problem_json(e: &EngineError) -> Value {
 pub(super) fn source_keys(m: &MediaInput) -> serde_json::Map<String, Value> {
     let mut o = serde_json::Map::new();
     o.insert("source_media_id".into(), json!(m.media_id));
-    if m.kind == "SHOTS_SET" {
+    if m.kind == MediaKind::ShotsSet {
         o.insert("source_shots_set_id".into(), json!(m.media_id));
     } else {
         o.insert("source_video_id".into(), json!(m.media_id));
@@ -50,7 +51,7 @@ pub(super) fn analyze(
     m: &MediaInput,
     gestures: &[Gesture],
     opts: AnalyzeOptions,
-) -> Result<Result<(Decoded, MediaReport), EngineError>, SystemError> {
+) -> Result<Result<(Decoded, MediaReport), EngineError>, JobError> {
     let result = engine.decode(&m.bytes).and_then(|decoded| {
         engine
             .analyze_media(&decoded, gestures, &opts)
@@ -59,7 +60,8 @@ pub(super) fn analyze(
     match result {
         Ok(done) => Ok(Ok(done)),
         Err(e) if media_problem(&e) => Ok(Err(e)),
-        Err(e) => Err(SystemError(e.to_string())),
+        // models, inference, ffmpeg, I/O: the system's, and may pass
+        Err(e) => Err(JobError::retryable(e)),
     }
 }
 
@@ -112,14 +114,14 @@ pub(super) fn embeddings(
     engine: &Engine,
     media: &[MediaInput],
     thresholds: &Thresholds,
-) -> Result<Vec<Result<MediaFace, EngineError>>, SystemError> {
+) -> Result<Vec<Result<MediaFace, EngineError>>, JobError> {
     let mut out = Vec::with_capacity(media.len());
     for m in media {
         let opts = AnalyzeOptions {
             policy: policy_for(m, thresholds),
             embedding: true,
             liveness: false,
-            attributes: m.kind != "IMAGE",
+            attributes: m.kind != MediaKind::Image,
             expression: false,
         };
         out.push(match analyze(engine, m, &[], opts)? {

@@ -10,10 +10,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::order::{self, authorize_order};
+use super::order::{self, authorize_order, Order, Requested};
 use super::{AnalysisType, MediaInput};
 use crate::app::AppState;
 use crate::auth::Actor;
+use crate::domain::{AnalysisState, FolderStatus, Resolution};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::analyses::folder_status;
 use crate::store::folders::FolderRow;
@@ -41,17 +42,16 @@ pub async fn run(
         folder_id,
         company_id: actor.company_id,
         user_id: Some(actor.user_id),
-        resolution_status: "PROCESSING".into(),
-        system_resolution: "PROCESSING".into(),
+        resolution_status: FolderStatus::Processing,
+        system_resolution: FolderStatus::Processing,
         meta_data: json!({}),
         technical_meta_data: json!({}),
         time_created: now_us(),
         time_updated: now_us(),
     };
     let media = uploads::ephemeral_rows(&prepared, &payload, folder_id);
-    let body = uploads::payload_order(&payload, &media)
-        .unwrap_or_else(|| json!({ "analyses": [{ "type": "quality" }] }));
-    let order = order::parse_order(&body)?;
+    let order = order::payload_order(&payload, &media)?
+        .unwrap_or_else(|| Order::new(vec![Requested::new(AnalysisType::Quality)]));
     if order
         .items
         .iter()
@@ -88,14 +88,14 @@ pub async fn run(
     let mut analyses = Vec::new();
     let mut states = Vec::new();
     for mut row in rows {
-        let kind = AnalysisType::parse(&row.kind).unwrap_or(AnalysisType::Quality);
+        let kind = row.kind;
         let inputs: Vec<MediaInput> = row
             .source_media
             .iter()
             .filter_map(|id| media.iter().position(|m| m.media_id == *id))
             .map(|i| MediaInput {
                 media_id: media[i].media_id,
-                kind: media[i].media_kind.clone(),
+                kind: media[i].media_kind,
                 tags: media[i].tags.clone(),
                 bytes: bytes[i].clone(),
             })
@@ -114,19 +114,19 @@ pub async fn run(
         .await
         {
             Ok(outcome) => {
-                row.state = "FINISHED".into();
-                row.resolution_status = outcome.resolution_status.clone();
+                row.state = AnalysisState::Finished;
+                row.resolution_status = outcome.resolution_status;
                 row.results_media = Value::Array(outcome.results_media);
                 row.results_data = outcome.results_data;
                 shots = outcome.best_shots;
             }
             Err(e) => {
-                row.state = "FAILED".into();
-                row.resolution_status = "FAILED".into();
+                row.state = AnalysisState::Failed;
+                row.resolution_status = Resolution::Failed;
                 row.error = Some(e.to_string());
             }
         }
-        states.push((row.state.clone(), row.resolution_status.clone()));
+        states.push((row.state, row.resolution_status));
         let mut v = views::analysis("", &row, &media, &[]);
         inline_urls(&mut v, &shots, &media, &bytes);
         analyses.push(v);

@@ -14,8 +14,9 @@
 //!
 //! Per-media problems (no face, two comparable faces in a selfie, a gesture not performed, unreadable
 //! content) are results, not failures: the media gets `resolution_status: DECLINED` and an
-//! `error` object `{code, message}`, and the analysis is `DECLINED`. Only system errors (models,
-//! ffmpeg, storage) fail a job, which is then retried.
+//! `error` object `{code, message}`, and the analysis is `DECLINED`. Only system errors fail a job
+//! ([`JobError`]): those that may pass (database, storage, models, ffmpeg) are retried; those no
+//! retry mends (the order no longer holds) fail the analysis at once.
 
 mod execute;
 mod faces;
@@ -34,44 +35,15 @@ pub use process_quality::best_shot_id;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The analysis types this server accepts. DOCUMENTS is accepted so that an order carrying it
-/// (Oz's iOS SDK adds one whenever an ID photo was captured) still runs its other analyses; until
-/// the document reader exists it finishes at once as OPERATOR_REQUIRED with
-/// `results_data.status = "NOT_SUPPORTED"` (see [`documents_not_supported`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnalysisType {
-    Quality,
-    Biometry,
-    Collection,
-    Documents,
-}
-
-impl AnalysisType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnalysisType::Quality => "QUALITY",
-            AnalysisType::Biometry => "BIOMETRY",
-            AnalysisType::Collection => "COLLECTION",
-            AnalysisType::Documents => "DOCUMENTS",
-        }
-    }
-    pub fn parse(s: &str) -> Option<AnalysisType> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "quality" | "liveness" => Some(AnalysisType::Quality),
-            "biometry" => Some(AnalysisType::Biometry),
-            "collection" | "blacklist" => Some(AnalysisType::Collection),
-            "documents" | "document" => Some(AnalysisType::Documents),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::AnalysisType;
+use crate::domain::{MediaKind, Resolution};
+use crate::errors::{ApiError, Code};
 
 /// A media file as an analysis sees it.
 #[derive(Clone)]
 pub struct MediaInput {
     pub media_id: Uuid,
-    /// `IMAGE`, `VIDEO` or `SHOTS_SET`.
-    pub kind: String,
+    pub kind: MediaKind,
     pub tags: Vec<String>,
     pub bytes: std::sync::Arc<Vec<u8>>,
 }
@@ -86,20 +58,20 @@ pub(crate) fn is_document(tags: &[String]) -> bool {
 
 /// Oz §5.1: Quality takes media tagged `video_selfie*` (videos, shots sets) and photos that are
 /// not ID documents.
-pub fn quality_takes(kind: &str, tags: &[String]) -> bool {
-    is_liveness_video(tags) || (kind == "IMAGE" && !is_document(tags))
+pub fn quality_takes(kind: MediaKind, tags: &[String]) -> bool {
+    is_liveness_video(tags) || (kind == MediaKind::Image && !is_document(tags))
 }
 
 /// Oz §5.1: Biometry and Collection take every photo and video except an ID's back side.
-pub fn biometry_takes(_kind: &str, tags: &[String]) -> bool {
+pub fn biometry_takes(_kind: MediaKind, tags: &[String]) -> bool {
     !tags.iter().any(|t| t == "photo_id_back")
 }
 
-pub fn takes(t: AnalysisType, kind: &str, tags: &[String]) -> bool {
+pub fn takes(t: AnalysisType, kind: MediaKind, tags: &[String]) -> bool {
     match t {
         AnalysisType::Quality => quality_takes(kind, tags),
         AnalysisType::Biometry | AnalysisType::Collection => biometry_takes(kind, tags),
-        AnalysisType::Documents => kind == "IMAGE",
+        AnalysisType::Documents => kind == MediaKind::Image,
     }
 }
 
@@ -111,13 +83,13 @@ pub fn documents_not_supported(inputs: &[MediaInput]) -> Outcome {
     const MESSAGE: &str =
         "Document recognition is not available on this server yet; an operator has to check the document";
     Outcome {
-        resolution_status: "OPERATOR_REQUIRED".into(),
+        resolution_status: Resolution::OperatorRequired,
         results_media: inputs
             .iter()
             .map(|m| {
                 serde_json::json!({
                     "source_media_id": m.media_id,
-                    "resolution_status": "OPERATOR_REQUIRED",
+                    "resolution_status": Resolution::OperatorRequired,
                     "results_data": { "status": "NOT_SUPPORTED" },
                 })
             })
@@ -150,9 +122,9 @@ pub struct Thresholds {
 }
 
 /// What one analysis produced.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
-    pub resolution_status: String,
+    pub resolution_status: Resolution,
     pub results_media: Vec<Value>,
     pub results_data: Value,
     pub best_shots: Vec<BestShot>,
@@ -169,10 +141,61 @@ pub struct BestShot {
     pub height: u32,
 }
 
-/// A system error: the job is retried, then FAILED with this reason.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SystemError(pub String);
+impl Default for Outcome {
+    /// Nothing produced yet: each processor sets the resolution when it has looked at every media.
+    fn default() -> Outcome {
+        Outcome {
+            resolution_status: Resolution::Processing,
+            results_media: Vec::new(),
+            results_data: Value::Null,
+            best_shots: Vec::new(),
+        }
+    }
+}
+
+/// Why a job did not finish — a system error, not a verdict on the media — and whether running
+/// it again may help. The queue ([`queue`]) retries the first kind with backoff (then gives up
+/// with the last reason) and fails the analysis at once with the second.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// Something that may pass: the database or the blob store unreachable or failing, the
+    /// models not loaded, an external tool (ffmpeg) failing.
+    #[error("{0}")]
+    Retryable(String),
+    /// Something no retry mends: the order no longer holds (a collection deleted since it was
+    /// placed), a result that cannot be encoded.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl JobError {
+    pub fn retryable(e: impl std::fmt::Display) -> JobError {
+        JobError::Retryable(e.to_string())
+    }
+
+    pub fn permanent(e: impl std::fmt::Display) -> JobError {
+        JobError::Permanent(e.to_string())
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, JobError::Retryable(_))
+    }
+
+    /// An API error met while running a job: server-side kinds (internal, an external service)
+    /// may pass; any other says the request itself no longer holds.
+    pub fn from_api(e: ApiError) -> JobError {
+        match e.code {
+            Code::Internal | Code::ExternalService => JobError::Retryable(e.message),
+            _ => JobError::Permanent(e.message),
+        }
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> JobError {
+        JobError::retryable(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -184,33 +207,32 @@ mod tests {
 
     #[test]
     fn which_media_each_analysis_takes() {
+        use MediaKind::{Image, Video};
         assert!(quality_takes(
-            "VIDEO",
+            Video,
             &tags(&["video_selfie", "video_selfie_blank"])
         ));
-        assert!(quality_takes("IMAGE", &tags(&["photo_selfie"])));
-        assert!(quality_takes("IMAGE", &[]));
+        assert!(quality_takes(Image, &tags(&["photo_selfie"])));
+        assert!(quality_takes(Image, &[]));
         assert!(!quality_takes(
-            "IMAGE",
+            Image,
             &tags(&["photo_id", "photo_id_front"])
         ));
-        assert!(!quality_takes("VIDEO", &[]));
+        assert!(!quality_takes(Video, &[]));
         assert!(biometry_takes(
-            "IMAGE",
+            Image,
             &tags(&["photo_id", "photo_id_front"])
         ));
         assert!(!biometry_takes(
-            "IMAGE",
+            Image,
             &tags(&["photo_id", "photo_id_back"])
         ));
-        assert_eq!(AnalysisType::parse("Quality"), Some(AnalysisType::Quality));
-        assert_eq!(
-            AnalysisType::parse("blacklist"),
-            Some(AnalysisType::Collection)
-        );
-        assert_eq!(
-            AnalysisType::parse("documents"),
-            Some(AnalysisType::Documents)
-        );
+    }
+
+    #[test]
+    fn only_server_side_api_errors_are_worth_a_retry() {
+        assert!(JobError::from_api(ApiError::internal("database down")).is_retryable());
+        assert!(!JobError::from_api(ApiError::value("collection gone")).is_retryable());
+        assert!(JobError::from(sqlx::Error::PoolTimedOut).is_retryable());
     }
 }

@@ -25,10 +25,12 @@ use crate::auth::policy::{authorize, Action, AnalysisKind, Flags, Object};
 use crate::auth::Actor;
 use crate::collections::threshold::{Explicit, Source};
 use crate::config::Config;
+use crate::domain::{AnalysisState, FacePolicy, Resolution};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::analyses::AnalysisRow;
 use crate::store::folders::{FolderRow, MediaRow};
 use crate::store::now_us;
+use crate::uploads::Payload;
 
 #[derive(Debug, Clone)]
 pub struct Requested {
@@ -41,6 +43,40 @@ pub struct Requested {
 pub struct Order {
     pub items: Vec<Requested>,
     pub resolution_endpoint: Option<String>,
+}
+
+impl Requested {
+    /// An analysis of `kind` on every folder media it takes, with no parameters: the server's own
+    /// orders (the web plugin's) are built from these, not parsed from JSON.
+    pub fn new(kind: AnalysisType) -> Self {
+        Requested {
+            kind,
+            source_media: None,
+            params: Value::Object(Map::new()),
+        }
+    }
+
+    /// On these media only.
+    pub fn on(mut self, media: Vec<Uuid>) -> Self {
+        self.source_media = Some(media);
+        self
+    }
+
+    /// With one request parameter (the keys of the module doc).
+    pub fn param(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.params[key] = value.into();
+        self
+    }
+}
+
+impl Order {
+    /// These analyses, no webhook.
+    pub fn new(items: Vec<Requested>) -> Self {
+        Order {
+            items,
+            resolution_endpoint: None,
+        }
+    }
 }
 
 const THRESHOLD_KEYS: &[&str] = &[
@@ -112,7 +148,13 @@ fn check_params(kind: AnalysisType, params: &Map<String, Value>) -> ApiResult<()
     Ok(())
 }
 
-fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
+/// `media_key` names a media of the upload by its form field (a single request's payload
+/// cannot know the ids yet); other ids are parsed as they are.
+fn parse_ids(
+    v: &Value,
+    what: &str,
+    media_key: &dyn Fn(&str) -> Option<Uuid>,
+) -> ApiResult<Vec<Uuid>> {
     let Value::Array(items) = v else {
         return Err(ApiError::structure(format!("{what} must be a list of ids")));
     };
@@ -120,7 +162,10 @@ fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
         .iter()
         .map(|item| {
             let s = match item {
-                Value::String(s) => s.as_str(),
+                Value::String(s) => match media_key(s.as_str()) {
+                    Some(id) => return Ok(id),
+                    None => s.as_str(),
+                },
                 Value::Object(o) => o
                     .get("media_id")
                     .and_then(Value::as_str)
@@ -140,14 +185,52 @@ fn parse_ids(v: &Value, what: &str) -> ApiResult<Vec<Uuid>> {
 /// Parse the body (`{"analyses": [...]}`; a bare list is accepted too).
 pub fn parse_order(body: &Value) -> ApiResult<Order> {
     let (list, top) = match body {
-        Value::Array(list) => (list.clone(), Map::new()),
+        Value::Array(list) => (list, Map::new()),
         Value::Object(o) => match o.get("analyses") {
-            Some(Value::Array(list)) => (list.clone(), o.clone()),
+            Some(Value::Array(list)) => (list, o.clone()),
             Some(_) => return Err(ApiError::structure("analyses must be a list")),
             None => return Err(ApiError::structure("the body needs an analyses list")),
         },
         _ => return Err(ApiError::structure("the body must be a JSON object")),
     };
+    parse_analyses(list, &top, &|_: &str| None)
+}
+
+/// The order a single request or an Instant call carries in its upload's payload (`analyses`,
+/// `resolution_endpoint`); a `source_media` entry may name a form field of that upload. `None`
+/// when the payload orders nothing.
+pub fn payload_order(payload: &Payload, media: &[MediaRow]) -> ApiResult<Option<Order>> {
+    let Some(analyses) = &payload.analyses else {
+        return Ok(None);
+    };
+    let Value::Array(list) = analyses else {
+        return Err(ApiError::structure("analyses must be a list"));
+    };
+    let mut top = Map::new();
+    if let Some(url) = &payload.resolution_endpoint {
+        top.insert("resolution_endpoint".into(), url.clone());
+    }
+    let media_key = |key: &str| {
+        media
+            .iter()
+            .find(|m| {
+                m.technical_meta_data
+                    .get("media_key")
+                    .and_then(Value::as_str)
+                    == Some(key)
+            })
+            .map(|m| m.media_id)
+    };
+    parse_analyses(list, &top, &media_key).map(Some)
+}
+
+/// The analyses of an order; `top` holds the body's other keys (thresholds for every analysis,
+/// `resolution_endpoint`).
+fn parse_analyses(
+    list: &[Value],
+    top: &Map<String, Value>,
+    media_key: &dyn Fn(&str) -> Option<Uuid>,
+) -> ApiResult<Order> {
     if list.is_empty() {
         return Err(ApiError::structure("analyses must not be empty"));
     }
@@ -209,7 +292,11 @@ pub fn parse_order(body: &Value) -> ApiResult<Order> {
         check_params(kind, &params)?;
         let source_media = match item.get("source_media") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(parse_ids(v, &format!("analyses[{i}].source_media"))?),
+            Some(v) => Some(parse_ids(
+                v,
+                &format!("analyses[{i}].source_media"),
+                media_key,
+            )?),
         };
         items.push(Requested {
             kind,
@@ -239,7 +326,7 @@ pub fn select_media(req: &Requested, media: &[MediaRow]) -> ApiResult<Vec<Uuid>>
     };
     let chosen: Vec<Uuid> = candidates
         .iter()
-        .filter(|m| takes(req.kind, &m.media_kind, &m.tags))
+        .filter(|m| takes(req.kind, m.media_kind, &m.tags))
         .map(|m| m.media_id)
         .collect();
     match req.kind {
@@ -284,9 +371,9 @@ pub fn plan(
                 folder_id,
                 group_id,
                 user_id,
-                kind: req.kind.as_str().to_string(),
-                state: "PROCESSING".into(),
-                resolution_status: "PROCESSING".into(),
+                kind: req.kind,
+                state: AnalysisState::Processing,
+                resolution_status: Resolution::Processing,
                 params: req.params.clone(),
                 source_media,
                 results_media: Value::Array(Vec::new()),
@@ -334,7 +421,7 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
             })
         });
     let strict_faces = match company.get("face_policy").and_then(Value::as_str) {
-        Some(p) => p == "strict",
+        Some(p) => p.parse() == Ok(FacePolicy::Strict),
         None => cfg.strict_faces(),
     };
     Thresholds {
@@ -409,10 +496,7 @@ pub async fn place_order(
         .analyses_create(&rows, st.cfg.job_max_attempts)
         .await?;
     for row in &rows {
-        crate::telemetry::analyses_started(
-            AnalysisType::parse(&row.kind).map_or("UNKNOWN", |t| t.as_str()),
-            1,
-        );
+        crate::telemetry::analyses_started(row.kind.as_str(), 1);
     }
     if wake_workers {
         for _ in &rows {
@@ -429,7 +513,7 @@ mod tests {
 
     #[test]
     fn orders_are_validated() {
-        let o = parse_order(&json!({"analyses":[{"type":"QUALITY","params":{"extract_best_shot":true}},{"type":"biometry"}],"threshold_spoofing":0.3})).unwrap();
+        let o = parse_order(&json!({"analyses":[{"type":"Quality","params":{"extract_best_shot":true}},{"type":"biometry"}],"threshold_spoofing":0.3})).unwrap();
         assert_eq!(o.items.len(), 2);
         assert_eq!(o.items[1].params["threshold_spoofing"], 0.3);
         assert_eq!(

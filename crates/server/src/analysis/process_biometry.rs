@@ -5,14 +5,15 @@ use faceproof_engine::Engine;
 use serde_json::{json, Value};
 
 use super::faces::{add_faces, embeddings, problem_json, round4, source_keys};
-use super::{MediaInput, Outcome, SystemError, Thresholds};
+use super::{JobError, MediaInput, Outcome, Thresholds};
+use crate::domain::Resolution;
 
 /// BIOMETRY: every pair of media compared; `min_confidence` (the least similar pair) decides.
 pub(super) fn run_biometry(
     engine: &Engine,
     media: &[MediaInput],
     thresholds: &Thresholds,
-) -> Result<Outcome, SystemError> {
+) -> Result<Outcome, JobError> {
     let embeddings = embeddings(engine, media, thresholds)?;
     let mut out = Outcome::default();
     let mut problems = 0;
@@ -22,12 +23,12 @@ pub(super) fn run_biometry(
             Ok(face) => {
                 let mut data = json!({ "face_found": true });
                 add_faces(&mut data, face.faces.as_ref());
-                entry.insert("resolution_status".into(), json!("SUCCESS"));
+                entry.insert("resolution_status".into(), json!(Resolution::Success));
                 entry.insert("results_data".into(), data);
             }
             Err(err) => {
                 problems += 1;
-                entry.insert("resolution_status".into(), json!("DECLINED"));
+                entry.insert("resolution_status".into(), json!(Resolution::Declined));
                 entry.insert("results_data".into(), json!({ "face_found": false }));
                 entry.insert("error".into(), problem_json(err));
             }
@@ -52,13 +53,12 @@ pub(super) fn run_biometry(
     }
     let compared = !pairs.is_empty();
     out.resolution_status = if problems > 0 || !compared || min_c < thresholds.biometry_min {
-        "DECLINED"
+        Resolution::Declined
     } else if min_c >= thresholds.biometry_max {
-        "SUCCESS"
+        Resolution::Success
     } else {
-        "OPERATOR_REQUIRED"
-    }
-    .into();
+        Resolution::OperatorRequired
+    };
     out.results_data = json!({
         "min_confidence": compared.then(|| round4(min_c)),
         "max_confidence": compared.then(|| round4(max_c)),

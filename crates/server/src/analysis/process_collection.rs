@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::faces::{add_faces, embeddings, round4, source_keys};
-use super::{MediaInput, Outcome, SystemError, Thresholds};
+use super::{JobError, MediaInput, Outcome, Thresholds};
 use crate::app::AppState;
+use crate::domain::Resolution;
 use crate::errors::ApiError;
 
 fn named_ids(params: &Value) -> Result<Option<Vec<Uuid>>, ApiError> {
@@ -105,10 +106,11 @@ pub(super) async fn run(
     params: &Value,
     thresholds: Thresholds,
     company: Option<Uuid>,
-) -> Result<Outcome, SystemError> {
+) -> Result<Outcome, JobError> {
+    // A collection named by the order may have been deleted since: no retry brings it back.
     let collections = resolve(st, company, params)
         .await
-        .map_err(|e| SystemError(e.message))?;
+        .map_err(JobError::from_api)?;
     let ids: Vec<Uuid> = collections.iter().map(|(id, _)| *id).collect();
     let k = params
         .get("decision_count")
@@ -121,12 +123,12 @@ pub(super) async fn run(
             embeddings(e, &media, &thresholds).map(|f| (f, e.calibration()))
         })
         .await
-        .map_err(|e| SystemError(e.message))??;
+        .map_err(JobError::from_api)??;
     let gallery_faces = st
         .collections
         .gallery_faces(&st.store, &ids)
         .await
-        .map_err(|e| SystemError(e.to_string()))?;
+        .map_err(JobError::retryable)?;
     let applied = crate::collections::threshold::decide(
         &calibration,
         thresholds.collection,
@@ -147,14 +149,14 @@ pub(super) async fn run(
                     json!({ "code": e.code(), "message": e.to_string() }),
                 );
                 entry.insert("results_data".into(), json!({ "matches": [] }));
-                "DECLINED"
+                Resolution::Declined
             }
             Ok(face) => {
                 let hits = st
                     .collections
                     .search(&st.store, &ids, &face.embedding, min_similarity, k)
                     .await
-                    .map_err(|e| SystemError(e.to_string()))?;
+                    .map_err(JobError::retryable)?;
                 let matches: Vec<Value> = hits
                     .iter()
                     .map(|h| {
@@ -177,17 +179,21 @@ pub(super) async fn run(
                 add_faces(&mut data, face.faces.as_ref());
                 entry.insert("results_data".into(), data);
                 if hits.is_empty() {
-                    "SUCCESS"
+                    Resolution::Success
                 } else {
-                    "DECLINED"
+                    Resolution::Declined
                 }
             }
         };
-        declined |= resolution == "DECLINED";
+        declined |= resolution == Resolution::Declined;
         entry.insert("resolution_status".into(), json!(resolution));
         out.results_media.push(Value::Object(entry));
     }
-    out.resolution_status = if declined { "DECLINED" } else { "SUCCESS" }.into();
+    out.resolution_status = if declined {
+        Resolution::Declined
+    } else {
+        Resolution::Success
+    };
     let mut data = json!({
         "collections": collections
             .iter()

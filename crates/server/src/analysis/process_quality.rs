@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::faces::{add_faces, analyze, faces_json, policy_for, problem_json, round4, source_keys};
-use super::{BestShot, MediaInput, Outcome, SystemError, Thresholds};
+use super::{BestShot, JobError, MediaInput, Outcome, Thresholds};
+use crate::domain::{MediaKind, Resolution};
 
 /// The id of the best shot of `source` made by `analysis`: the same on every retry, so a job run
 /// twice stores one media, not two.
@@ -45,13 +46,13 @@ pub(super) fn run_quality(
     media: &[MediaInput],
     thresholds: &Thresholds,
     extract_best_shot: bool,
-) -> Result<Outcome, SystemError> {
+) -> Result<Outcome, JobError> {
     let mut out = Outcome::default();
-    let mut declined = false;
+    let (mut declined, mut undecided) = (false, false);
     for m in media {
         let (gesture_tags, gestures): (Vec<&str>, Vec<Gesture>) =
             gestures_of(&m.tags).into_iter().unzip();
-        let is_video = m.kind != "IMAGE";
+        let is_video = m.kind != MediaKind::Image;
         let opts = AnalyzeOptions {
             policy: policy_for(m, thresholds),
             embedding: false,
@@ -68,7 +69,7 @@ pub(super) fn run_quality(
                     json!({ "confidence_spoofing": null }),
                 );
                 entry.insert("error".into(), problem_json(&e));
-                "DECLINED"
+                Resolution::Declined
             }
             Ok((decoded, report)) => {
                 let spoofing = report.confidence_spoofing();
@@ -77,8 +78,8 @@ pub(super) fn run_quality(
                     "threshold": round4(thresholds.liveness),
                 });
                 let mut resolution = match spoofing {
-                    Some(s) if s < thresholds.liveness => "SUCCESS",
-                    _ => "DECLINED",
+                    Some(s) if s < thresholds.liveness => Resolution::Success,
+                    _ => Resolution::Declined,
                 };
                 match &report {
                     MediaReport::Image(_) => {
@@ -90,7 +91,25 @@ pub(super) fn run_quality(
                     MediaReport::Video(v) | MediaReport::ShotsSet(v) => {
                         data["frames_analysed"] = json!(v.frames.len());
                         data["liveness_frames"] = json!(v.liveness_frames);
+                        data["liveness_frame_indices"] = json!(v.liveness_frame_indices);
+                        data["liveness_required_frames"] = json!(v.liveness_required_frames);
                         data["liveness_spread"] = json!(v.liveness_spread.map(round4));
+                        let rest = v.frames.iter().filter(|f| f.rest).count();
+                        if rest > 0 {
+                            data["rest_frames"] = json!(rest);
+                        }
+                        // Too little evidence is a retry, not a verdict: never declined as a
+                        // spoof (nor passed) on fewer usable frames than the verdict needs.
+                        if !v.liveness_sufficient && spoofing.is_some() {
+                            resolution = Resolution::OperatorRequired;
+                            entry.insert(
+                                "error".into(),
+                                json!({ "code": "too_few_frames",
+                                        "message": format!(
+                                            "{} of the {} usable frames liveness needs (frontal, sharp, with a face); take the capture again",
+                                            v.liveness_frames, v.liveness_required_frames) }),
+                            );
+                        }
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({
                                 "name": gesture_tags.first(),
@@ -111,7 +130,7 @@ pub(super) fn run_quality(
                                 data["gesture"]["unexpected"] = json!(g.unexpected);
                             }
                             if !g.performed {
-                                resolution = "DECLINED";
+                                resolution = Resolution::Declined;
                                 entry.insert(
                                     "error".into(),
                                     json!({ "code": "gesture_not_performed",
@@ -142,12 +161,19 @@ pub(super) fn run_quality(
                 resolution
             }
         };
-        declined |= resolution == "DECLINED";
+        declined |= resolution == Resolution::Declined;
+        undecided |= resolution == Resolution::OperatorRequired;
         entry.insert("resolution_status".into(), json!(resolution));
         entry.insert("output_images".into(), Value::Array(output_images));
         out.results_media.push(Value::Object(entry));
     }
-    out.resolution_status = if declined { "DECLINED" } else { "SUCCESS" }.into();
+    out.resolution_status = if declined {
+        Resolution::Declined
+    } else if undecided {
+        Resolution::OperatorRequired
+    } else {
+        Resolution::Success
+    };
     out.results_data = json!({});
     Ok(out)
 }
@@ -158,11 +184,12 @@ fn best_frame(
     analysis_id: Uuid,
     m: &MediaInput,
     index: Option<usize>,
-) -> Result<Option<BestShot>, SystemError> {
+) -> Result<Option<BestShot>, JobError> {
     let Some(frame) = index.and_then(|i| decoded.frames.get(i)) else {
         return Ok(None);
     };
-    let jpeg = best_shot::frame_jpeg(&frame.image).map_err(|e| SystemError(e.to_string()))?;
+    // Encoding a decoded frame fails the same way every time.
+    let jpeg = best_shot::frame_jpeg(&frame.image).map_err(JobError::permanent)?;
     let thumb = best_shot::thumbnail_jpeg(&frame.image, 320).ok();
     Ok(Some(BestShot {
         media_id: best_shot_id(analysis_id, m.media_id),

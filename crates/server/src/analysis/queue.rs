@@ -2,7 +2,8 @@
 //! runs, mark it done, retry system errors with backoff, give up after `job_max_attempts`. The
 //! same loop runs inside `faceproof serve` (`workers` tasks) and in separate `faceproof worker`
 //! processes; a single request runs its own jobs through [`run_now`]. What a job does is in
-//! `execute`.
+//! `execute`. A [`JobError`] says whether a failure is worth a retry: a permanent one fails the
+//! analysis at once with its reason.
 //!
 //! Every step is idempotent: an analysis is written only while it is still `PROCESSING`, best
 //! shots have ids derived from (analysis, source media), so a job run twice (its worker died after
@@ -13,8 +14,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::execute::{execute, Context};
-use super::SystemError;
+use super::JobError;
 use crate::app::AppState;
+use crate::domain::AnalysisState;
 use crate::store::jobs::{Job, JobKind};
 
 /// A name for this worker in the jobs table (host, process, task).
@@ -94,7 +96,7 @@ pub async fn run_now(st: &AppState, ids: &[Uuid], timeout: Duration) {
         let mut pending = false;
         for id in ids {
             if let Ok(Some((a, _))) = st.store.analysis_get(*id).await {
-                pending |= a.state == "PROCESSING";
+                pending |= a.state == AnalysisState::Processing;
             }
         }
         if !pending {
@@ -107,7 +109,7 @@ pub async fn run_now(st: &AppState, ids: &[Uuid], timeout: Duration) {
 /// Process one claimed job: run it while renewing the lease; then done, retry, or FAILED.
 async fn process(st: &AppState, name: &str, job: Job) {
     let ctx = match Context::load(st, job.target_id).await {
-        Ok(Some(ctx)) if ctx.analysis.state == "PROCESSING" => ctx,
+        Ok(Some(ctx)) if ctx.analysis.state == AnalysisState::Processing => ctx,
         // deleted with its folder, or already finished by an earlier run
         Ok(_) => {
             if let Err(e) = st.store.job_done(job.job_id).await {
@@ -152,16 +154,36 @@ async fn process(st: &AppState, name: &str, job: Job) {
                 st.wake_webhooks.notify_one();
             }
         }
-        Err(e) if job.attempts >= job.max_attempts => {
-            let reason = format!("failed {} times; last error: {e}", job.attempts);
-            finish_failed(st, &job, &reason, &ctx).await;
-        }
-        Err(e) => retry(st, &job, &e).await,
+        Err(e) => match next_step(&job, &e) {
+            Step::Retry => retry(st, &job, &e).await,
+            Step::GiveUp(reason) => finish_failed(st, &job, &reason, &ctx).await,
+        },
     }
 }
 
-/// Back to the queue after a system error, runnable after 2^attempts seconds (at most 64 s).
-async fn retry(st: &AppState, job: &Job, e: &SystemError) {
+/// What follows a failed run of a job.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Back to the queue, to run again after a backoff.
+    Retry,
+    /// The analysis ends FAILED with this reason.
+    GiveUp(String),
+}
+
+/// A permanent error ends the analysis at once; a retryable one is retried until the job has
+/// used its attempts.
+fn next_step(job: &Job, e: &JobError) -> Step {
+    match e {
+        JobError::Permanent(why) => Step::GiveUp(why.clone()),
+        JobError::Retryable(_) if job.attempts < job.max_attempts => Step::Retry,
+        JobError::Retryable(why) => {
+            Step::GiveUp(format!("failed {} times; last error: {why}", job.attempts))
+        }
+    }
+}
+
+/// Back to the queue after a retryable error, runnable after 2^attempts seconds (at most 64 s).
+async fn retry(st: &AppState, job: &Job, e: &JobError) {
     tracing::warn!(analysis = %job.target_id, attempt = job.attempts, "analysis failed, will retry: {e}");
     let delay = 1_000_000i64 << job.attempts.clamp(0, 6);
     if let Err(e) = st.store.job_retry(job.job_id, &e.to_string(), delay).await {
@@ -181,8 +203,8 @@ async fn finish_failed(st: &AppState, job: &Job, reason: &str, ctx: &Context) {
     tracing::error!(analysis = %job.target_id, "analysis FAILED: {reason}");
     let default_hook = ctx.default_hook();
     crate::telemetry::analysis_finished(
-        super::AnalysisType::parse(&ctx.analysis.kind).map_or("UNKNOWN", |t| t.as_str()),
-        "FAILED",
+        ctx.analysis.kind.as_str(),
+        crate::domain::Resolution::Failed.as_str(),
         std::time::Duration::ZERO,
         None,
     );
@@ -197,5 +219,42 @@ async fn finish_failed(st: &AppState, job: &Job, reason: &str, ctx: &Context) {
     }
     if let Err(e) = st.store.job_fail(job.job_id, reason).await {
         tracing::error!("marking job {} failed: {e}", job.job_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn job(attempts: i64, max_attempts: i64) -> Job {
+        Job {
+            job_id: Uuid::new_v4(),
+            kind: JobKind::Analysis,
+            target_id: Uuid::new_v4(),
+            attempts,
+            max_attempts,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_retryable_error_is_retried_until_the_attempts_are_used() {
+        let e = JobError::retryable("blob store unavailable");
+        assert_eq!(next_step(&job(1, 3), &e), Step::Retry);
+        assert_eq!(next_step(&job(2, 3), &e), Step::Retry);
+        assert_eq!(
+            next_step(&job(3, 3), &e),
+            Step::GiveUp("failed 3 times; last error: blob store unavailable".into())
+        );
+    }
+
+    #[test]
+    fn a_permanent_error_ends_the_analysis_at_once_with_its_reason() {
+        let e = JobError::permanent("collection 42 not found");
+        assert_eq!(
+            next_step(&job(1, 5), &e),
+            Step::GiveUp("collection 42 not found".into())
+        );
     }
 }

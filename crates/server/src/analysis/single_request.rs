@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::order::{parse_order, place_order};
+use super::order::{payload_order, place_order};
 use super::queue::run_now;
 use super::read::analyses_json;
 use crate::app::AppState;
@@ -29,8 +29,8 @@ pub async fn run(
     payload: &uploads::Payload,
 ) -> ApiResult<FolderView> {
     let placed = async {
-        let body = uploads::payload_order(payload, media).unwrap_or_default();
-        let order = parse_order(&body)?;
+        let order = payload_order(payload, media)?
+            .ok_or_else(|| ApiError::structure("the payload needs an analyses list"))?;
         place_order(st, actor, folder, media, &order, false).await
     }
     .await;

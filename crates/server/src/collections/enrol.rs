@@ -56,7 +56,7 @@ pub async fn face_policy(
         .and_then(|s| s.get("face_policy"))
         .and_then(Value::as_str)
     {
-        Some(p) => p == "strict",
+        Some(p) => p.parse() == Ok(crate::domain::FacePolicy::Strict),
         None => cfg.strict_faces(),
     };
     Ok(if strict {

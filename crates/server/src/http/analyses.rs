@@ -9,15 +9,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::folders::load;
+use super::access::load;
 use super::{path_id, ApiJson, BaseUrl, QueryPairs};
 use crate::analysis::order::{self, place_order};
 use crate::analysis::read::{analyses_json, one};
 use crate::app::AppState;
-use crate::auth::policy::{authorize, Action, Object};
+use crate::auth::policy::Action;
 use crate::auth::Actor;
+use crate::domain::{AnalysisState, AnalysisTypeFilter, Resolution};
 use crate::errors::{ApiError, ApiResult};
 use crate::store::analyses::{AnalysisFilter, AnalysisRow};
+use crate::store::folders::FolderRow;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,7 +38,7 @@ async fn start(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Vec<Value>>)> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let order = order::parse_order(&body)?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     let rows = place_order(&st, &actor, &folder, &media, &order, true).await?;
@@ -60,7 +62,7 @@ async fn list_of_folder(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let mut analysis_ids = q.id_list("analyse_id")?;
     analysis_ids.extend(q.id_list("analysis_id")?);
     let mut exclude_ids = q.id_list("analyse_id.exclude")?;
@@ -68,18 +70,9 @@ async fn list_of_folder(
     let filter = AnalysisFilter {
         analysis_ids,
         exclude_ids,
-        kinds: q.upper_list("type", &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"])?,
-        states: q.upper_list("state", &["PROCESSING", "FINISHED", "FAILED"])?,
-        resolution_status: q.upper_list(
-            "resolution_status",
-            &[
-                "PROCESSING",
-                "FAILED",
-                "SUCCESS",
-                "DECLINED",
-                "OPERATOR_REQUIRED",
-            ],
-        )?,
+        kinds: q.upper_list("type", AnalysisTypeFilter::ALL)?,
+        states: q.upper_list("state", AnalysisState::ALL)?,
+        resolution_status: q.upper_list("resolution_status", Resolution::ALL)?,
         time_created_min: q.time_us("time_created.min")?,
         time_created_max: q.time_us("time_created.max")?,
     };
@@ -88,32 +81,13 @@ async fn list_of_folder(
     Ok(Json(list.into_iter().map(|(_, v)| v).collect()))
 }
 
-async fn load_analysis(
-    st: &AppState,
-    actor: &Actor,
-    id: &str,
-    action: Action,
-) -> ApiResult<AnalysisRow> {
-    let (a, owner) = st
-        .store
-        .analysis_get(path_id(id)?)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::folder(owner.company_id, owner.user_id),
-    )?;
-    Ok(a)
-}
-
 async fn read(
     State(st): State<AppState>,
     actor: Actor,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let a = load_analysis(&st, &actor, &id, Action::Read).await?;
+    let a = load::<AnalysisRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     Ok(Json(one(&st, &base, &a).await?))
 }
 
@@ -133,19 +107,22 @@ async fn decide(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Decision>,
 ) -> ApiResult<Json<Value>> {
-    let a = load_analysis(&st, &actor, &id, Action::Decide).await?;
+    let a = load::<AnalysisRow>(&st, &actor, path_id(&id)?, Action::Decide).await?;
     let after = body.resolution_status.trim().to_ascii_uppercase();
-    if after != "SUCCESS" && after != "DECLINED" {
+    let Some(after) = Resolution::DECISIONS
+        .into_iter()
+        .find(|r| r.as_str() == after)
+    else {
         return Err(ApiError::value(
             "resolution_status must be SUCCESS or DECLINED",
         ));
-    }
+    };
     if body.comment.chars().count() > 2000 {
         return Err(ApiError::value("comment must be at most 2000 characters"));
     }
     if !st
         .store
-        .analysis_decide(a.analysis_id, actor.user_id, &after, &body.comment)
+        .analysis_decide(a.analysis_id, actor.user_id, after, &body.comment)
         .await?
     {
         return Err(ApiError::new(
@@ -157,7 +134,7 @@ async fn decide(
         ));
     }
     tracing::info!(analysis = %a.analysis_id, user = %actor.user_id, decision = %after, "operator decision");
-    let a = load_analysis(&st, &actor, &id, Action::Read).await?;
+    let a = load::<AnalysisRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     Ok(Json(one(&st, &base, &a).await?))
 }
 
@@ -167,7 +144,7 @@ async fn webhooks(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let list = st.store.deliveries_of_folder(folder.folder_id).await?;
     Ok(Json(json!(list)))
 }

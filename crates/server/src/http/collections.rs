@@ -3,8 +3,9 @@
 //!
 //! Access ([`crate::auth::policy`]): ADMIN manages every collection, OPERATOR reads and searches
 //! every collection, CLIENT ADMIN manages and searches its company's collections; every other
-//! role (CLIENT, CLIENT OPERATOR, CLIENT SERVICE) gets 9/403 on every endpoint here, and another
-//! company's collection answers 10/404. Blacklist checks of uploaded media run through the
+//! role (CLIENT, CLIENT OPERATOR, CLIENT SERVICE) reads and searches its company's collections
+//! (Oz's iOS SDK looks up alias `blacklist` as the capturing user) and gets 9/403 on every change
+//! here; another company's collection answers 10/404. Blacklist checks of uploaded media run through the
 //! COLLECTION analysis, which needs only the right to start that analysis.
 //!
 //! Enrolment (`POST …/persons/`, `POST …/persons/{id}/images/`): multipart photos under any keys
@@ -23,15 +24,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use faceproof_engine::media::{sniff, MediaKind};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::access::load;
 use super::{page, path_id, ApiJson, BaseUrl, QueryPairs};
 use crate::app::AppState;
-use crate::auth::policy::{
-    authorize, authorize_collection_role, list_scope, Action, Object, Resource, Scope,
-};
+use crate::auth::policy::{authorize, list_scope, Action, Object, Resource, Scope};
 use crate::auth::Actor;
 use crate::collections::threshold::{self, Explicit, Source};
 use crate::collections::{embed_photos, face_policy, person_prefix, store_images};
@@ -39,6 +39,7 @@ use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::collections::{CollectionRow, PersonImageRow, PersonRow};
 use crate::store::now_us;
 use crate::uploads::{self, IncomingFile, Payload};
+use crate::views::collection::{self as view, CollectionView, PersonImageView, PersonView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -72,117 +73,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Views (times in UNIX seconds, as for folders and media).
-
-#[derive(Serialize)]
-pub struct CollectionView {
-    pub collection_id: Uuid,
-    pub alias: String,
-    pub company_id: Option<Uuid>,
-    pub meta_data: Value,
-    pub time_created: i64,
-    pub time_updated: i64,
-}
-
-fn collection_view(c: &CollectionRow) -> CollectionView {
-    CollectionView {
-        collection_id: c.collection_id,
-        alias: c.alias.clone(),
-        company_id: c.company_id,
-        meta_data: c.meta_data.clone(),
-        time_created: c.time_created / 1_000_000,
-        time_updated: c.time_updated / 1_000_000,
-    }
-}
-
-#[derive(Serialize)]
-pub struct PersonImageView {
-    pub person_image_id: Uuid,
-    pub person_id: Uuid,
-    pub collection_id: Uuid,
-    pub media_type: &'static str,
-    pub original_name: String,
-    pub original_url: String,
-    pub thumb_url: Option<String>,
-    pub tags: Vec<String>,
-    pub info: Value,
-    pub meta_data: Value,
-    pub technical_meta_data: Value,
-    pub time_created: i64,
-    pub time_updated: i64,
-}
-
-fn image_view(base: &str, i: &PersonImageRow) -> PersonImageView {
-    let url = |what: &str| {
-        format!(
-            "{base}/api/collections/{}/persons/{}/images/{}/{what}",
-            i.collection_id, i.person_id, i.person_image_id
-        )
-    };
-    PersonImageView {
-        person_image_id: i.person_image_id,
-        person_id: i.person_id,
-        collection_id: i.collection_id,
-        media_type: "IMAGE_FOLDER",
-        original_name: i.original_name.clone(),
-        original_url: url("file"),
-        thumb_url: i.thumb_key.as_ref().map(|_| url("thumb")),
-        tags: i.tags.clone(),
-        info: json!({
-            "kind": "IMAGE",
-            "format": i.format,
-            "mime": i.mime,
-            "size": i.size_bytes,
-            "width": i.width,
-            "height": i.height,
-            "embedding_model": i.embedding_model,
-        }),
-        meta_data: i.meta_data.clone(),
-        technical_meta_data: i.technical_meta_data.clone(),
-        time_created: i.time_created / 1_000_000,
-        time_updated: i.time_updated / 1_000_000,
-    }
-}
-
-#[derive(Serialize)]
-pub struct PersonView {
-    pub person_id: Uuid,
-    pub collection_id: Uuid,
-    pub meta_data: Value,
-    pub time_created: i64,
-    pub time_updated: i64,
-    pub images: Vec<PersonImageView>,
-}
-
-fn person_view(base: &str, p: &PersonRow, images: &[PersonImageRow]) -> PersonView {
-    PersonView {
-        person_id: p.person_id,
-        collection_id: p.collection_id,
-        meta_data: p.meta_data.clone(),
-        time_created: p.time_created / 1_000_000,
-        time_updated: p.time_updated / 1_000_000,
-        images: images
-            .iter()
-            .filter(|i| i.person_id == p.person_id)
-            .map(|i| image_view(base, i))
-            .collect(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Loading with access checks: unknown or another company's → 404, forbidden role → 403.
-
-async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<CollectionRow> {
-    let id = path_id(id)?;
-    authorize_collection_role(actor, action)?;
-    let c = st
-        .store
-        .collection_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(actor, action, &Object::collection(c.company_id))?;
-    Ok(c)
-}
 
 async fn load_person(
     st: &AppState,
@@ -191,7 +82,7 @@ async fn load_person(
     pid: &str,
     action: Action,
 ) -> ApiResult<(CollectionRow, PersonRow)> {
-    let c = load(st, actor, cid, action).await?;
+    let c = load::<CollectionRow>(st, actor, path_id(cid)?, action).await?;
     let pid = path_id(pid)?;
     let p = st
         .store
@@ -273,7 +164,7 @@ async fn create(
         .store
         .collection_create(Some(company_id), &alias, &meta)
         .await?;
-    Ok((StatusCode::CREATED, Json(collection_view(&c))))
+    Ok((StatusCode::CREATED, Json(view::collection(&c))))
 }
 
 /// `GET /api/collections/`: a top-level JSON array, as Oz answers and as Oz's iOS SDK reads it
@@ -300,7 +191,7 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
         Scope::Own(_) | Scope::Nothing => return Err(ApiError::forbidden()),
     };
     let (rows, total) = st.store.collection_list(company, offset, limit).await?;
-    Ok(answer(rows.iter().map(collection_view).collect(), total))
+    Ok(answer(rows.iter().map(view::collection).collect(), total))
 }
 
 async fn read(
@@ -308,8 +199,8 @@ async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CollectionView>> {
-    let c = load(&st, &actor, &id, Action::Read).await?;
-    Ok(Json(collection_view(&c)))
+    let c = load::<CollectionRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
+    Ok(Json(view::collection(&c)))
 }
 
 async fn remove(
@@ -317,7 +208,7 @@ async fn remove(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let c = load(&st, &actor, &id, Action::Delete).await?;
+    let c = load::<CollectionRow>(&st, &actor, path_id(&id)?, Action::Delete).await?;
     if let Some(change) = st.store.collection_delete(c.collection_id).await? {
         index_applied(&st, &[change]).await;
     }
@@ -448,7 +339,7 @@ async fn add_person(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<PersonView>)> {
-    let c = load(&st, &actor, &cid, Action::Update).await?;
+    let c = load::<CollectionRow>(&st, &actor, path_id(&cid)?, Action::Update).await?;
     let mut upload = read_photos(multipart(&headers, mp)?, &st).await?;
     let now = now_us();
     let person = PersonRow {
@@ -461,7 +352,7 @@ async fn add_person(
     let images = enrol(&st, c.company_id, &person, true, upload).await?;
     Ok((
         StatusCode::CREATED,
-        Json(person_view(&base, &person, &images)),
+        Json(view::person(&base, &person, &images)),
     ))
 }
 
@@ -472,7 +363,7 @@ async fn list_persons(
     Path(cid): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    let c = load(&st, &actor, &cid, Action::Read).await?;
+    let c = load::<CollectionRow>(&st, &actor, path_id(&cid)?, Action::Read).await?;
     let (offset, limit) = q.paging()?;
     let (persons, total) = st.store.person_list(c.collection_id, offset, limit).await?;
     let ids: Vec<Uuid> = persons.iter().map(|p| p.person_id).collect();
@@ -480,7 +371,7 @@ async fn list_persons(
     Ok(page(
         persons
             .iter()
-            .map(|p| person_view(&base, p, &images))
+            .map(|p| view::person(&base, p, &images))
             .collect(),
         total,
     ))
@@ -494,7 +385,7 @@ async fn read_person(
 ) -> ApiResult<Json<PersonView>> {
     let (_, p) = load_person(&st, &actor, &cid, &pid, Action::Read).await?;
     let images = st.store.person_images_of(&[p.person_id]).await?;
-    Ok(Json(person_view(&base, &p, &images)))
+    Ok(Json(view::person(&base, &p, &images)))
 }
 
 async fn remove_person(
@@ -532,7 +423,12 @@ async fn add_images(
     let images = enrol(&st, c.company_id, &p, false, upload).await?;
     Ok((
         StatusCode::CREATED,
-        Json(images.iter().map(|i| image_view(&base, i)).collect()),
+        Json(
+            images
+                .iter()
+                .map(|i| view::person_image(&base, i))
+                .collect(),
+        ),
     ))
 }
 
@@ -544,7 +440,12 @@ async fn list_images(
 ) -> ApiResult<Json<Vec<PersonImageView>>> {
     let (_, p) = load_person(&st, &actor, &cid, &pid, Action::Read).await?;
     let images = st.store.person_images_of(&[p.person_id]).await?;
-    Ok(Json(images.iter().map(|i| image_view(&base, i)).collect()))
+    Ok(Json(
+        images
+            .iter()
+            .map(|i| view::person_image(&base, i))
+            .collect(),
+    ))
 }
 
 async fn read_image(
@@ -554,7 +455,7 @@ async fn read_image(
     Path(ids): Path<(String, String, String)>,
 ) -> ApiResult<Json<PersonImageView>> {
     let i = load_image(&st, &actor, ids, Action::Read).await?;
-    Ok(Json(image_view(&base, &i)))
+    Ok(Json(view::person_image(&base, &i)))
 }
 
 async fn remove_image(
@@ -619,7 +520,7 @@ async fn search(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let c = load(&st, &actor, &cid, Action::Read).await?;
+    let c = load::<CollectionRow>(&st, &actor, path_id(&cid)?, Action::Read).await?;
     let explicit = match q.get("threshold") {
         None => None,
         Some(t) => Some(
@@ -684,29 +585,14 @@ async fn search(
             metas.insert(p.person_id, p.meta_data);
         }
     }
-    let hits: Vec<Value> = hits
-        .iter()
-        .map(|h| {
-            json!({
-                "collection_id": h.collection_id,
-                "person_id": h.person_id,
-                "person_image_id": h.person_image_id,
-                "similarity": h.similarity,
-                "confidence": calibration.confidence(h.similarity),
-                "meta_data": metas.get(&h.person_id).cloned().unwrap_or_else(|| json!({})),
-            })
-        })
-        .collect();
-    let mut out = json!({
-        "collection_id": c.collection_id,
-        "match": !hits.is_empty(),
-        "face": embedded[0].face["face"],
-        "hits": hits,
-    });
-    if let (Some(o), Value::Object(t)) = (out.as_object_mut(), applied.to_json()) {
-        o.extend(t);
-    }
-    Ok(Json(out))
+    Ok(Json(view::search_result(
+        c.collection_id,
+        &embedded[0].face["face"],
+        &hits,
+        &calibration,
+        &metas,
+        applied.to_json(),
+    )))
 }
 
 /// The company's explicit `collection_threshold` setting, if any.

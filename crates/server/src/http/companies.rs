@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::access::load;
 use super::{page, path_id, ApiJson, QueryPairs};
 use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
@@ -85,20 +86,14 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
     Ok(page(items, total))
 }
 
-async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<Company> {
-    let id = path_id(id)?;
-    let company = st.store.company_get(id).await?;
-    // Unknown and invisible answer the same.
-    authorize(actor, action, &Object::company(id))?;
-    company.ok_or_else(ApiError::unknown_object)
-}
-
 async fn read(
     State(st): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Company>> {
-    Ok(Json(load(&st, &actor, &id, Action::Read).await?))
+    Ok(Json(
+        load::<Company>(&st, &actor, path_id(&id)?, Action::Read).await?,
+    ))
 }
 
 async fn update(
@@ -107,7 +102,7 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<Company>> {
-    let c = load(&st, &actor, &id, Action::Update).await?;
+    let c = load::<Company>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let name = name_of(&body, false)?;
     let meta = meta_of(&body)?;
     let updated = st
@@ -125,7 +120,7 @@ async fn remove(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<StatusCode> {
-    let c = load(&st, &actor, &id, Action::Delete).await?;
+    let c = load::<Company>(&st, &actor, path_id(&id)?, Action::Delete).await?;
     let cascade = match q.get("cascade") {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,

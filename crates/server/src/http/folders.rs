@@ -8,12 +8,14 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::access::load;
 use super::{page, path_id, BaseUrl, QueryPairs};
 use crate::analysis::read::analyses_json;
 use crate::analysis::single_request;
 use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::Actor;
+use crate::domain::{AnalysisTypeFilter, FolderStatus, Resolution};
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::folders::{FolderFilter, FolderRow, SortBy};
 use crate::store::now_us;
@@ -97,8 +99,8 @@ async fn create(
         folder_id: Uuid::new_v4(),
         company_id: actor.company_id,
         user_id: Some(actor.user_id),
-        resolution_status: "INITIAL".into(),
-        system_resolution: "INITIAL".into(),
+        resolution_status: FolderStatus::Initial,
+        system_resolution: FolderStatus::Initial,
         meta_data: upload
             .payload
             .folder_meta
@@ -128,21 +130,6 @@ async fn create(
     ))
 }
 
-/// Load a folder the actor may act on (404 when unknown or in another company, 403 when forbidden).
-pub async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<FolderRow> {
-    let folder = st
-        .store
-        .folder_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::folder(folder.company_id, folder.user_id),
-    )?;
-    Ok(folder)
-}
-
 async fn add_media(
     State(st): State<AppState>,
     actor: Actor,
@@ -151,7 +138,7 @@ async fn add_media(
     headers: HeaderMap,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Vec<MediaView>>)> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Update).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let upload = uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?;
     if upload.files.is_empty() {
         return Err(ApiError::value("No media have been added"));
@@ -185,20 +172,10 @@ async fn list_media(
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<MediaView>>> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     Ok(Json(media.iter().map(|m| views::media(&base, m)).collect()))
 }
-
-const STATUSES: &[&str] = &[
-    "INITIAL",
-    "PROCESSING",
-    "FAILED",
-    "FINISHED",
-    "DECLINED",
-    "SUCCESS",
-    "OPERATOR_REQUIRED",
-];
 
 async fn list(
     State(st): State<AppState>,
@@ -217,7 +194,7 @@ async fn list(
             other => return Err(ApiError::value(format!("Unknown sorting '{other}'"))),
         },
     };
-    let resolution_status = q.upper_list("resolution_status", STATUSES)?;
+    let resolution_status = q.upper_list("resolution_status", FolderStatus::ALL)?;
     let folder_ids = q.id_list("folder_id")?;
     let filter = FolderFilter {
         scope: list_scope(&actor, Resource::Folder),
@@ -234,20 +211,8 @@ async fn list(
         user_id: q.uuid("user_id")?,
         company_id: q.uuid("company_id")?,
         folder_ids,
-        analysis_types: q.upper_list(
-            "analysis_type",
-            &["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"],
-        )?,
-        analysis_resolutions: q.upper_list(
-            "analysis_resolution",
-            &[
-                "PROCESSING",
-                "FAILED",
-                "SUCCESS",
-                "DECLINED",
-                "OPERATOR_REQUIRED",
-            ],
-        )?,
+        analysis_types: q.upper_list("analysis_type", AnalysisTypeFilter::ALL)?,
+        analysis_resolutions: q.upper_list("analysis_resolution", Resolution::ALL)?,
         sort,
         descending,
         offset,
@@ -288,7 +253,7 @@ async fn read(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> ApiResult<Json<FolderView>> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     let media = st.store.media_of_folders(&[folder.folder_id]).await?;
     let mut v = views::folder(&base, &folder, &media);
     if q.flag("with_analyses")? {
@@ -318,7 +283,7 @@ async fn remove(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let folder = load(&st, &actor, path_id(&id)?, Action::Delete).await?;
+    let folder = load::<FolderRow>(&st, &actor, path_id(&id)?, Action::Delete).await?;
     st.store.folder_delete(folder.folder_id).await?;
     if let Err(e) = st
         .blobs

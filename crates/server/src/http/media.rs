@@ -8,10 +8,12 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::access::load;
 use super::{media_links, path_id, ApiJson, BaseUrl, QueryPairs};
 use crate::app::AppState;
-use crate::auth::policy::{authorize, Action, Object};
+use crate::auth::policy::Action;
 use crate::auth::Actor;
+use crate::domain::MediaKind;
 use crate::errors::{ApiError, ApiResult, Code};
 use crate::store::folders::MediaRow;
 use crate::uploads::check_tags;
@@ -29,27 +31,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/media/{media_id}/frames/{index}", get(frame))
 }
 
-async fn load(st: &AppState, actor: &Actor, id: Uuid, action: Action) -> ApiResult<MediaRow> {
-    let (media, owner) = st
-        .store
-        .media_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::folder(owner.company_id, owner.user_id),
-    )?;
-    Ok(media)
-}
-
 pub async fn delete_media(
     st: &AppState,
     actor: &Actor,
     id: Uuid,
     folder: Option<Uuid>,
 ) -> ApiResult<()> {
-    let media = load(st, actor, id, Action::Delete).await?;
+    let media = load::<MediaRow>(st, actor, id, Action::Delete).await?;
     if folder.is_some_and(|f| f != media.folder_id) {
         return Err(ApiError::unknown_object());
     }
@@ -67,7 +55,7 @@ async fn read(
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MediaView>> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Read).await?;
     Ok(Json(views::media(&base, &m)))
 }
 
@@ -78,7 +66,7 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<MediaView>> {
-    let m = load(&st, &actor, path_id(&id)?, Action::Update).await?;
+    let m = load::<MediaRow>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let tags = body
         .get("tags")
         .ok_or_else(|| ApiError::structure("Missing field: tags"))?;
@@ -90,7 +78,7 @@ async fn update(
     })?;
     let tags = check_tags(&tags)?;
     st.store.media_set_tags(m.media_id, &tags).await?;
-    let m = load(&st, &actor, m.media_id, Action::Read).await?;
+    let m = load::<MediaRow>(&st, &actor, m.media_id, Action::Read).await?;
     Ok(Json(views::media(&base, &m)))
 }
 
@@ -113,7 +101,7 @@ async fn openable(
 ) -> ApiResult<MediaRow> {
     let id = path_id(id)?;
     let missing = match actor {
-        Ok(actor) => return load(st, &actor, id, Action::Read).await,
+        Ok(actor) => return load::<MediaRow>(st, &actor, id, Action::Read).await,
         Err(e) => e,
     };
     if q.get("sig").is_none() {
@@ -162,9 +150,9 @@ async fn preview(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let m = openable(&st, actor, &q, &id).await?;
-    match m.media_kind.as_str() {
-        "VIDEO" => super::stored_file(&st, &m.file_key, &m.mime, "Media file").await,
-        "SHOTS_SET" => {
+    match m.media_kind {
+        MediaKind::Video => super::stored_file(&st, &m.file_key, &m.mime, "Media file").await,
+        MediaKind::ShotsSet => {
             let key = format!("folders/{}/{}/preview.mp4", m.folder_id, m.media_id);
             if st.blobs.get_stream(&key).await.is_err() {
                 make_shots_set_video(&st, &m, &key).await?;
@@ -205,7 +193,7 @@ async fn frame(
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::new(Code::InvalidType, "the frame index must be a number"))?;
-    if m.media_kind != "SHOTS_SET" {
+    if m.media_kind != MediaKind::ShotsSet {
         return Err(ApiError::not_found("Frame"));
     }
     let bytes = st.blobs.get(&m.file_key).await.map_err(|e| {

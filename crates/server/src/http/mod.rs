@@ -2,6 +2,7 @@
 //! authorize through [`crate::auth::policy::authorize`], call the store or the upload service, and
 //! shape the Oz JSON. Trailing slashes are optional on every path (normalized before routing).
 
+pub mod access;
 pub mod analyses;
 pub mod auth;
 pub mod client_addr;
@@ -23,7 +24,6 @@ pub mod settings;
 pub mod statistics;
 pub mod users;
 pub mod web_sdk;
-pub mod web_sdk_tokenless;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -306,19 +306,27 @@ impl QueryPairs {
     pub fn uuid(&self, key: &str) -> ApiResult<Option<Uuid>> {
         self.get(key).map(path_id).transpose()
     }
-    /// The upper-cased values of a repeatable, comma-separated parameter, each one of `allowed`
-    /// (else error 4 listing them).
-    pub fn upper_list(&self, key: &str, allowed: &[&str]) -> ApiResult<Vec<String>> {
+    /// The values of a repeatable, comma-separated parameter, upper-cased and read as one of
+    /// `allowed` (else error 4 listing them).
+    pub fn upper_list<W: crate::domain::Word>(
+        &self,
+        key: &str,
+        allowed: &[W],
+    ) -> ApiResult<Vec<W>> {
         let mut out = Vec::new();
         for s in self.comma_values(key) {
             let s = s.to_ascii_uppercase();
-            if !allowed.contains(&s.as_str()) {
+            let Some(w) = allowed.iter().find(|w| w.as_str() == s) else {
                 return Err(ApiError::value(format!(
                     "Unknown {key} '{s}' (one of {})",
-                    allowed.join(", ")
+                    allowed
+                        .iter()
+                        .map(|w| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
-            }
-            out.push(s);
+            };
+            out.push(*w);
         }
         Ok(out)
     }

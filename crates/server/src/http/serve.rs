@@ -19,6 +19,7 @@ use crate::config::Config;
 
 /// Run the server until interrupted, then drain.
 pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
+    check(&cfg)?;
     let state = build_state(&cfg, engine).await?;
     let store = state.store.clone();
     bootstrap_admin(&store).await?;
@@ -69,6 +70,7 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
 /// Any number of these may share one database (PostgreSQL for several machines) with the servers.
 pub async fn work(mut cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
     cfg.workers = cfg.workers.max(1);
+    check(&cfg)?;
     let state = build_state(&cfg, engine).await?;
     let workers = crate::analysis::queue::spawn_workers(&state, cfg.workers);
     start_ops(&state).await?;
@@ -81,6 +83,12 @@ pub async fn work(mut cfg: Config, engine: EngineOptions) -> anyhow::Result<()> 
         ),
     );
     crate::ops::drain(&state, None, workers).await
+}
+
+/// Settings checked before anything opens. Not in `config` nor `app`: the web plugin's rules live
+/// in `web_sdk`, a service that reads both (the layout test keeps modules free of cycles).
+fn check(cfg: &Config) -> anyhow::Result<()> {
+    crate::web_sdk::check_config(cfg)
 }
 
 /// A start-up line for people on stderr; logged (INFO) instead when the log is JSON, so that

@@ -122,7 +122,7 @@ async fn update_settings(
                 Value::Null => {
                     settings.as_object_mut().map(|o| o.remove("face_policy"));
                 }
-                Value::String(p) if p == "dominant" || p == "strict" => {
+                Value::String(p) if p.parse::<crate::domain::FacePolicy>().is_ok() => {
                     settings["face_policy"] = json!(p);
                 }
                 _ => {

@@ -15,6 +15,7 @@ use super::QueryPairs;
 use crate::app::AppState;
 use crate::auth::policy::{list_scope, Resource};
 use crate::auth::Actor;
+use crate::domain::{AnalysisType, Resolution};
 use crate::errors::{ApiError, ApiResult};
 use crate::store::statistics::{Bucket, Counts, Interval, Percentiles, StatsFilter, Summary};
 
@@ -25,7 +26,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The analysis types always listed (with zeros), in this order.
-const TYPES: &[&str] = &["QUALITY", "BIOMETRY", "COLLECTION"];
+const TYPES: &[AnalysisType] = AnalysisType::JUDGED;
+
+/// The pass rates' names and the analysis types they are of.
+const PASS_RATES: [(&str, AnalysisType); 3] = [
+    ("liveness", AnalysisType::Quality),
+    ("biometry", AnalysisType::Biometry),
+    ("blacklist", AnalysisType::Collection),
+];
 
 fn filter(actor: &Actor, q: &QueryPairs) -> ApiResult<StatsFilter> {
     Ok(StatsFilter {
@@ -56,13 +64,13 @@ fn percentiles_json(p: &Percentiles) -> Value {
 }
 
 /// Finished analyses of a type (any result but PROCESSING and FAILED) and how many passed.
-fn pass_rate(s: &Summary, kind: &str) -> Value {
-    let c = s.analyses.get(kind).cloned().unwrap_or_default();
-    let finished: i64 = ["SUCCESS", "DECLINED", "OPERATOR_REQUIRED"]
+fn pass_rate(s: &Summary, kind: AnalysisType) -> Value {
+    let c = s.analyses.get(kind.as_str()).cloned().unwrap_or_default();
+    let finished: i64 = Resolution::FINISHED
         .iter()
-        .map(|k| c.get(*k).copied().unwrap_or(0))
+        .map(|k| c.get(k.as_str()).copied().unwrap_or(0))
         .sum();
-    let passed = c.get("SUCCESS").copied().unwrap_or(0);
+    let passed = c.get(Resolution::Success.as_str()).copied().unwrap_or(0);
     let rate = (finished > 0).then(|| passed as f64 / finished as f64);
     json!({ "finished": finished, "passed": passed, "rate": rate })
 }
@@ -71,18 +79,26 @@ fn summary_json(s: &Summary, f: &StatsFilter) -> Value {
     let mut by_type = Map::new();
     let mut processing = Map::new();
     for t in TYPES {
-        let c = s.analyses.get(*t).cloned().unwrap_or_default();
+        let c = s.analyses.get(t.as_str()).cloned().unwrap_or_default();
         by_type.insert(t.to_string(), json!({ "total": total(&c), "by_status": c }));
         processing.insert(
             t.to_string(),
-            percentiles_json(&s.processing.get(*t).cloned().unwrap_or_default()),
+            percentiles_json(&s.processing.get(t.as_str()).cloned().unwrap_or_default()),
         );
     }
     let pending: i64 = s
         .analyses
         .values()
-        .map(|c| c.get("OPERATOR_REQUIRED").copied().unwrap_or(0))
+        .map(|c| {
+            c.get(Resolution::OperatorRequired.as_str())
+                .copied()
+                .unwrap_or(0)
+        })
         .sum();
+    let pass_rates: Map<String, Value> = PASS_RATES
+        .iter()
+        .map(|(name, t)| (name.to_string(), pass_rate(s, *t)))
+        .collect();
     json!({
         "filters": {
             "company_id": f.company_id,
@@ -95,11 +111,7 @@ fn summary_json(s: &Summary, f: &StatsFilter) -> Value {
             "total": s.analyses.values().map(total).sum::<i64>(),
             "by_type": by_type,
         },
-        "pass_rates": {
-            "liveness": pass_rate(s, "QUALITY"),
-            "biometry": pass_rate(s, "BIOMETRY"),
-            "blacklist": pass_rate(s, "COLLECTION"),
-        },
+        "pass_rates": pass_rates,
         "processing_ms": processing,
         "decisions": {
             "total": total(&s.decisions),
@@ -125,24 +137,21 @@ fn summary_csv(v: &Value) -> String {
         row("orders", "", k, n);
     }
     for t in TYPES {
-        let a = &v["analyses"]["by_type"][*t];
+        let t = t.as_str();
+        let a = &v["analyses"]["by_type"][t];
         row("analyses", t, "total", &a["total"]);
         for (k, n) in a["by_status"].as_object().into_iter().flatten() {
             row("analyses", t, k, n);
         }
-        let p = &v["processing_ms"][*t];
+        let p = &v["processing_ms"][t];
         for k in ["count", "median", "p95"] {
             row("processing_ms", t, k, &p[k]);
         }
     }
-    for (name, t) in [
-        ("liveness", "QUALITY"),
-        ("biometry", "BIOMETRY"),
-        ("blacklist", "COLLECTION"),
-    ] {
+    for (name, t) in PASS_RATES {
         let p = &v["pass_rates"][name];
         for k in ["finished", "passed", "rate"] {
-            row("pass_rate", t, k, &p[k]);
+            row("pass_rate", t.as_str(), k, &p[k]);
         }
     }
     let d = &v["decisions"];

@@ -7,13 +7,14 @@ use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::access::load;
 use super::client_addr::ClientAddr;
 use super::{page, path_id, ApiJson, QueryPairs};
 use crate::app::AppState;
 use crate::auth::policy::{authorize, list_scope, Action, Object, Resource};
 use crate::auth::{passwords, Actor, Role};
 use crate::errors::{ApiError, ApiResult, Code};
-use crate::store::users::{ListFilter, User, UserFields};
+use crate::store::users::{CompanyField, ListFilter, User, UserFields};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -105,8 +106,8 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
     }
     match body.get("company_id") {
         None => {}
-        Some(Value::Null) => f.company_id = Some(None),
-        Some(Value::String(s)) => f.company_id = Some(Some(path_id(s)?)),
+        Some(Value::Null) => f.company_id = CompanyField::Cleared,
+        Some(Value::String(s)) => f.company_id = CompanyField::Set(path_id(s)?),
         Some(_) => {
             return Err(ApiError::new(
                 Code::InvalidType,
@@ -221,7 +222,7 @@ async fn create(
     }
     let role = f.user_type.unwrap_or(Role::Client);
     // A company admin creates users in their own company unless told otherwise.
-    let company = f.company_id.unwrap_or(if role.is_client() {
+    let company = f.company_id.applied_to(if role.is_client() {
         actor.company_id
     } else {
         None
@@ -230,7 +231,7 @@ async fn create(
     authorize(&actor, Action::Create, &target)?;
     let company = settle_company(&st, role, company).await?;
     f.user_type = Some(role);
-    f.company_id = Some(company);
+    f.company_id = company.into();
     if let Some(other) = st
         .store
         .user_by_email(f.email.as_deref().unwrap_or_default())
@@ -261,24 +262,9 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
     Ok(page(items, total))
 }
 
-async fn load(st: &AppState, actor: &Actor, id: &str, action: Action) -> ApiResult<User> {
-    let id = path_id(id)?;
-    let user = st
-        .store
-        .user_get(id)
-        .await?
-        .ok_or_else(ApiError::unknown_object)?;
-    authorize(
-        actor,
-        action,
-        &Object::user(user.user_id, user.company_id, user.user_type),
-    )?;
-    Ok(user)
-}
-
 async fn me(State(st): State<AppState>, actor: Actor) -> ApiResult<Json<User>> {
     Ok(Json(
-        load(&st, &actor, &actor.user_id.to_string(), Action::Read).await?,
+        load::<User>(&st, &actor, actor.user_id, Action::Read).await?,
     ))
 }
 
@@ -287,7 +273,9 @@ async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(load(&st, &actor, &id, Action::Read).await?))
+    Ok(Json(
+        load::<User>(&st, &actor, path_id(&id)?, Action::Read).await?,
+    ))
 }
 
 async fn update(
@@ -297,17 +285,17 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<User>> {
-    let user = load(&st, &actor, &id, Action::Update).await?;
+    let user = load::<User>(&st, &actor, path_id(&id)?, Action::Update).await?;
     let mut f = fields(&body)?;
     let manages = f.user_type.is_some()
-        || f.company_id.is_some()
+        || f.company_id != CompanyField::Unchanged
         || f.can_start_analysis_biometry.is_some()
         || f.can_start_analysis_quality.is_some()
         || f.can_start_analysis_collection.is_some()
         || f.is_active.is_some();
     if manages {
         let role = f.user_type.unwrap_or(user.user_type);
-        let company = f.company_id.unwrap_or(user.company_id);
+        let company = f.company_id.applied_to(user.company_id);
         authorize(
             &actor,
             Action::Manage,
@@ -318,7 +306,7 @@ async fn update(
             Action::Manage,
             &Object::user(user.user_id, company, role),
         )?;
-        f.company_id = Some(settle_company(&st, role, company).await?);
+        f.company_id = settle_company(&st, role, company).await?.into();
     }
     if let Some(email) = &f.email {
         if let Some(other) = st.store.user_by_email(email).await? {
@@ -344,7 +332,7 @@ async fn remove(
     actor: Actor,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let user = load(&st, &actor, &id, Action::Delete).await?;
+    let user = load::<User>(&st, &actor, path_id(&id)?, Action::Delete).await?;
     st.store.user_delete(user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,10 @@ use uuid::Uuid;
 
 use super::folders::{MediaRow, Owner};
 use super::jobs::{insert_job, JobKind};
-use super::{json_col, now_us, parse_uuid, uuid_col, Param, Sql, Store};
+use super::{json_col, now_us, parse_uuid, uuid_col, word_col, Param, Sql, Store};
+use crate::domain::{
+    AnalysisState, AnalysisType, AnalysisTypeFilter, DeliveryState, FolderStatus, Resolution,
+};
 
 #[derive(Debug, Clone)]
 pub struct AnalysisRow {
@@ -21,10 +24,9 @@ pub struct AnalysisRow {
     pub folder_id: Uuid,
     pub group_id: Uuid,
     pub user_id: Option<Uuid>,
-    /// `QUALITY`, `BIOMETRY`, `COLLECTION`.
-    pub kind: String,
-    pub state: String,
-    pub resolution_status: String,
+    pub kind: AnalysisType,
+    pub state: AnalysisState,
+    pub resolution_status: Resolution,
     pub params: serde_json::Value,
     pub source_media: Vec<Uuid>,
     pub results_media: serde_json::Value,
@@ -41,8 +43,10 @@ pub struct DecisionRow {
     pub decision_id: Uuid,
     pub analysis_id: Uuid,
     pub user_id: Uuid,
-    pub before: String,
-    pub after: String,
+    #[schema(value_type = String)]
+    pub before: Resolution,
+    #[schema(value_type = String)]
+    pub after: Resolution,
     pub comment: String,
     /// UNIX seconds.
     pub time_created: f64,
@@ -62,9 +66,9 @@ fn from_row(r: &AnyRow) -> sqlx::Result<AnalysisRow> {
             .try_get::<Option<String>, _>("user_id")?
             .as_deref()
             .and_then(parse_uuid),
-        kind: r.try_get("type")?,
-        state: r.try_get("state")?,
-        resolution_status: r.try_get("resolution_status")?,
+        kind: word_col(r, "type")?,
+        state: word_col(r, "state")?,
+        resolution_status: word_col(r, "resolution_status")?,
         params: json_col(&r.try_get::<String, _>("params")?),
         source_media: source.iter().filter_map(|s| parse_uuid(s)).collect(),
         results_media: serde_json::from_str(&r.try_get::<String, _>("results_media")?)
@@ -83,9 +87,9 @@ fn from_row(r: &AnyRow) -> sqlx::Result<AnalysisRow> {
 pub struct AnalysisFilter {
     pub analysis_ids: Vec<Uuid>,
     pub exclude_ids: Vec<Uuid>,
-    pub kinds: Vec<String>,
-    pub states: Vec<String>,
-    pub resolution_status: Vec<String>,
+    pub kinds: Vec<AnalysisTypeFilter>,
+    pub states: Vec<AnalysisState>,
+    pub resolution_status: Vec<Resolution>,
     pub time_created_min: Option<i64>,
     pub time_created_max: Option<i64>,
 }
@@ -93,7 +97,7 @@ pub struct AnalysisFilter {
 /// What a worker writes when an analysis finishes.
 pub struct Finished<'a> {
     pub analysis_id: Uuid,
-    pub resolution_status: &'a str,
+    pub resolution_status: Resolution,
     pub results_media: &'a serde_json::Value,
     pub results_data: &'a serde_json::Value,
     /// Media the analysis produced (best shots), stored with the result.
@@ -103,6 +107,16 @@ pub struct Finished<'a> {
 /// A webhook delivery queued because a group of analyses finished.
 pub struct GroupDone {
     pub delivery_id: Uuid,
+}
+
+/// What [`Store::analysis_finish`] did.
+pub enum FinishOutcome {
+    /// The analysis was no longer PROCESSING (a duplicate run after a lease ran out): nothing
+    /// was written.
+    AlreadyFinished,
+    /// The result was stored; `webhook` is the delivery queued when this analysis was the last
+    /// of its group and the group has a webhook URL.
+    Stored { webhook: Option<GroupDone> },
 }
 
 impl Store {
@@ -121,9 +135,9 @@ impl Store {
             .bind(a.folder_id.to_string())
             .bind(a.group_id.to_string())
             .bind(a.user_id.map(|u| u.to_string()))
-            .bind(&a.kind)
-            .bind(&a.state)
-            .bind(&a.resolution_status)
+            .bind(a.kind.as_str())
+            .bind(a.state.as_str())
+            .bind(a.resolution_status.as_str())
             .bind(a.params.to_string())
             .bind(serde_json::to_string(&a.source_media).unwrap_or_else(|_| "[]".into()))
             .bind(a.results_media.to_string())
@@ -191,13 +205,12 @@ impl Store {
     }
 
     /// Store a finished analysis, its new media, the folder status, and (when the analysis was the
-    /// last of its group) the group's webhook — one transaction. Returns `None` when the analysis
-    /// was already finished (a duplicate run after a lease ran out): nothing is written then.
+    /// last of its group) the group's webhook — one transaction.
     pub async fn analysis_finish(
         &self,
         done: &Finished<'_>,
         default_webhook: Option<&str>,
-    ) -> sqlx::Result<Option<Option<GroupDone>>> {
+    ) -> sqlx::Result<FinishOutcome> {
         let mut tx = self.pool.begin().await?;
         let now = now_us();
         let n = sqlx::query(
@@ -205,7 +218,7 @@ impl Store {
              results_data = $4, error = NULL, time_updated = $5 WHERE analysis_id = $1 AND state = 'PROCESSING'",
         )
         .bind(done.analysis_id.to_string())
-        .bind(done.resolution_status)
+        .bind(done.resolution_status.as_str())
         .bind(done.results_media.to_string())
         .bind(done.results_data.to_string())
         .bind(now)
@@ -214,12 +227,12 @@ impl Store {
         .rows_affected();
         if n == 0 {
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(FinishOutcome::AlreadyFinished);
         }
         super::folders::insert_media(&mut tx, done.new_media).await?;
-        let group = after_change(&mut tx, done.analysis_id, default_webhook).await?;
+        let webhook = after_change(&mut tx, done.analysis_id, default_webhook).await?;
         tx.commit().await?;
-        Ok(Some(group))
+        Ok(FinishOutcome::Stored { webhook })
     }
 
     /// Mark an analysis FAILED with a reason (after the last retry).
@@ -255,7 +268,7 @@ impl Store {
         &self,
         id: Uuid,
         user_id: Uuid,
-        after: &str,
+        after: Resolution,
         comment: &str,
     ) -> sqlx::Result<bool> {
         let mut tx = self.pool.begin().await?;
@@ -265,7 +278,7 @@ impl Store {
              WHERE analysis_id = $1 AND state = 'FINISHED' AND resolution_status = 'OPERATOR_REQUIRED'",
         )
         .bind(id.to_string())
-        .bind(after)
+        .bind(after.as_str())
         .bind(now)
         .execute(&mut *tx)
         .await?
@@ -281,7 +294,7 @@ impl Store {
         .bind(Uuid::new_v4().to_string())
         .bind(id.to_string())
         .bind(user_id.to_string())
-        .bind(after)
+        .bind(after.as_str())
         .bind(comment)
         .bind(now)
         .execute(&mut *tx)
@@ -313,8 +326,8 @@ impl Store {
                     decision_id: uuid_col(&r.try_get::<String, _>("decision_id")?),
                     analysis_id: uuid_col(&r.try_get::<String, _>("analysis_id")?),
                     user_id: uuid_col(&r.try_get::<String, _>("user_id")?),
-                    before: r.try_get("before_status")?,
-                    after: r.try_get("after_status")?,
+                    before: word_col(r, "before_status")?,
+                    after: word_col(r, "after_status")?,
                     comment: r.try_get("comment")?,
                     time_created: r.try_get::<i64, _>("time_created")? as f64 / 1e6,
                 })
@@ -343,7 +356,7 @@ async fn after_change(
         .await?;
     let mut url = None;
     for r in &rows {
-        if r.try_get::<String, _>("state")? == "PROCESSING" {
+        if word_col::<AnalysisState>(r, "state")? == AnalysisState::Processing {
             return Ok(None);
         }
         if let Some(u) = r.try_get::<Option<String>, _>("resolution_endpoint")? {
@@ -358,13 +371,14 @@ async fn after_change(
     let now = now_us();
     sqlx::query(
         "INSERT INTO webhook_deliveries (delivery_id, folder_id, group_id, url, body, state, attempts, time_created, time_updated) \
-         VALUES ($1,$2,$3,$4,'','PENDING',0,$5,$5)",
+         VALUES ($1,$2,$3,$4,'',$6,0,$5,$5)",
     )
     .bind(delivery_id.to_string())
     .bind(folder_id.to_string())
     .bind(&group_id)
     .bind(&url)
     .bind(now)
+    .bind(DeliveryState::Pending.as_str())
     .execute(&mut **tx)
     .await?;
     insert_job(tx, JobKind::Webhook, delivery_id, i64::MAX, 0).await?;
@@ -383,7 +397,7 @@ pub async fn refresh_folder_status(
     .fetch_optional(&mut **tx)
     .await?;
     let status = match latest {
-        None => "INITIAL".to_string(),
+        None => FolderStatus::Initial,
         Some(r) => {
             let group: String = r.try_get("group_id")?;
             let rows =
@@ -393,19 +407,16 @@ pub async fn refresh_folder_status(
                     .await?;
             let mut states = Vec::new();
             for r in &rows {
-                states.push((
-                    r.try_get::<String, _>("state")?,
-                    r.try_get::<String, _>("resolution_status")?,
-                ));
+                states.push((word_col(r, "state")?, word_col(r, "resolution_status")?));
             }
-            folder_status(&states).to_string()
+            folder_status(&states)
         }
     };
     sqlx::query(
         "UPDATE folders SET resolution_status = $2, system_resolution = $2, time_updated = $3 WHERE folder_id = $1",
     )
     .bind(folder_id.to_string())
-    .bind(status)
+    .bind(status.as_str())
     .bind(now_us())
     .execute(&mut **tx)
     .await?;
@@ -413,60 +424,63 @@ pub async fn refresh_folder_status(
 }
 
 /// The folder status of a group from its analyses' (state, resolution_status).
-pub fn folder_status(group: &[(String, String)]) -> &'static str {
-    if group.iter().any(|(s, _)| s == "PROCESSING") {
-        "PROCESSING"
-    } else if group.iter().any(|(s, _)| s == "FAILED") {
-        "FAILED"
-    } else if group.iter().any(|(_, r)| r == "DECLINED") {
-        "DECLINED"
-    } else if group.iter().any(|(_, r)| r == "OPERATOR_REQUIRED") {
-        "OPERATOR_REQUIRED"
+pub fn folder_status(group: &[(AnalysisState, Resolution)]) -> FolderStatus {
+    let any_state = |s: AnalysisState| group.iter().any(|(x, _)| *x == s);
+    let any_result = |r: Resolution| group.iter().any(|(_, x)| *x == r);
+    if any_state(AnalysisState::Processing) {
+        FolderStatus::Processing
+    } else if any_state(AnalysisState::Failed) {
+        FolderStatus::Failed
+    } else if any_result(Resolution::Declined) {
+        FolderStatus::Declined
+    } else if any_result(Resolution::OperatorRequired) {
+        FolderStatus::OperatorRequired
     } else if group.is_empty() {
-        "INITIAL"
+        FolderStatus::Initial
     } else {
-        "SUCCESS"
+        FolderStatus::Success
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::folder_status;
+    use crate::domain::{AnalysisState, FolderStatus, Resolution};
 
-    fn g(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn g(v: &[(&str, &str)]) -> Vec<(AnalysisState, Resolution)> {
         v.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap()))
             .collect()
     }
 
     #[test]
     fn the_worst_result_of_the_group_wins() {
-        assert_eq!(folder_status(&g(&[])), "INITIAL");
+        assert_eq!(folder_status(&g(&[])), FolderStatus::Initial);
         assert_eq!(
             folder_status(&g(&[("FINISHED", "SUCCESS"), ("PROCESSING", "PROCESSING")])),
-            "PROCESSING"
+            FolderStatus::Processing
         );
         assert_eq!(
             folder_status(&g(&[("FINISHED", "DECLINED"), ("FAILED", "FAILED")])),
-            "FAILED"
+            FolderStatus::Failed
         );
         assert_eq!(
             folder_status(&g(&[
                 ("FINISHED", "SUCCESS"),
                 ("FINISHED", "OPERATOR_REQUIRED")
             ])),
-            "OPERATOR_REQUIRED"
+            FolderStatus::OperatorRequired
         );
         assert_eq!(
             folder_status(&g(&[
                 ("FINISHED", "DECLINED"),
                 ("FINISHED", "OPERATOR_REQUIRED")
             ])),
-            "DECLINED"
+            FolderStatus::Declined
         );
         assert_eq!(
             folder_status(&g(&[("FINISHED", "SUCCESS"), ("FINISHED", "SUCCESS")])),
-            "SUCCESS"
+            FolderStatus::Success
         );
     }
 }

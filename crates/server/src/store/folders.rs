@@ -3,16 +3,17 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{json_col, now_us, parse_uuid, uuid_col, Param, Sql, Store};
+use super::{json_col, now_us, parse_uuid, uuid_col, word_col, Param, Sql, Store};
 use crate::auth::policy::Scope;
+use crate::domain::{AnalysisTypeFilter, FolderStatus, MediaKind, MediaType, Resolution};
 
 #[derive(Debug, Clone)]
 pub struct FolderRow {
     pub folder_id: Uuid,
     pub company_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
-    pub resolution_status: String,
-    pub system_resolution: String,
+    pub resolution_status: FolderStatus,
+    pub system_resolution: FolderStatus,
     pub meta_data: serde_json::Value,
     pub technical_meta_data: serde_json::Value,
     pub time_created: i64,
@@ -24,9 +25,9 @@ pub struct MediaRow {
     pub media_id: Uuid,
     pub folder_id: Uuid,
     /// IMAGE, VIDEO or SHOTS_SET.
-    pub media_kind: String,
+    pub media_kind: MediaKind,
     /// IMAGE_FOLDER, VIDEO_FOLDER or SHOTS_SET_FOLDER.
-    pub media_type: String,
+    pub media_type: MediaType,
     pub format: String,
     pub mime: String,
     pub original_name: String,
@@ -60,8 +61,8 @@ fn folder_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<FolderRow> {
         folder_id: uuid_col(&r.try_get::<String, _>("folder_id")?),
         company_id: opt_uuid(r, "company_id")?,
         user_id: opt_uuid(r, "user_id")?,
-        resolution_status: r.try_get("resolution_status")?,
-        system_resolution: r.try_get("system_resolution")?,
+        resolution_status: word_col(r, "resolution_status")?,
+        system_resolution: word_col(r, "system_resolution")?,
         meta_data: json_col(&r.try_get::<String, _>("meta_data")?),
         technical_meta_data: json_col(&r.try_get::<String, _>("technical_meta_data")?),
         time_created: r.try_get("time_created")?,
@@ -73,8 +74,8 @@ fn media_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<MediaRow> {
     Ok(MediaRow {
         media_id: uuid_col(&r.try_get::<String, _>("media_id")?),
         folder_id: uuid_col(&r.try_get::<String, _>("folder_id")?),
-        media_kind: r.try_get("media_kind")?,
-        media_type: r.try_get("media_type")?,
+        media_kind: word_col(r, "media_kind")?,
+        media_type: word_col(r, "media_type")?,
         format: r.try_get("format")?,
         mime: r.try_get("mime")?,
         original_name: r.try_get("original_name")?,
@@ -112,14 +113,14 @@ pub struct FolderFilter {
     pub time_updated_min: Option<i64>,
     pub time_updated_max: Option<i64>,
     pub meta: Vec<(String, MetaOp, String)>,
-    pub resolution_status: Vec<String>,
+    pub resolution_status: Vec<FolderStatus>,
     pub user_id: Option<Uuid>,
     pub company_id: Option<Uuid>,
     pub folder_ids: Vec<Uuid>,
     /// Folders with an analysis of one of these types (empty = any) …
-    pub analysis_types: Vec<String>,
+    pub analysis_types: Vec<AnalysisTypeFilter>,
     /// … and with one of these results (empty = any); both hold for the same analysis.
-    pub analysis_resolutions: Vec<String>,
+    pub analysis_resolutions: Vec<Resolution>,
     pub sort: SortBy,
     pub descending: bool,
     pub offset: i64,
@@ -145,8 +146,8 @@ pub async fn insert_media(
         ))
         .bind(m.media_id.to_string())
         .bind(m.folder_id.to_string())
-        .bind(&m.media_kind)
-        .bind(&m.media_type)
+        .bind(m.media_kind.as_str())
+        .bind(m.media_type.as_str())
         .bind(&m.format)
         .bind(&m.mime)
         .bind(&m.original_name)
@@ -193,8 +194,8 @@ impl Store {
             .bind(f.folder_id.to_string())
             .bind(f.company_id.map(|c| c.to_string()))
             .bind(f.user_id.map(|c| c.to_string()))
-            .bind(&f.resolution_status)
-            .bind(&f.system_resolution)
+            .bind(f.resolution_status.as_str())
+            .bind(f.system_resolution.as_str())
             .bind(f.meta_data.to_string())
             .bind(f.technical_meta_data.to_string())
             .bind(f.time_created)

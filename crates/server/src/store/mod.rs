@@ -240,6 +240,21 @@ pub fn json_col(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))
 }
 
+/// A column holding one of the domain's words ([`crate::domain`]); a word the enum does not
+/// know is a decode error (rows are written by us, so it means a corrupt row).
+pub fn word_col<T>(r: &AnyRow, column: &str) -> sqlx::Result<T>
+where
+    T: std::str::FromStr<Err = crate::domain::UnknownWord>,
+{
+    use sqlx::Row;
+    r.try_get::<String, _>(column)?
+        .parse()
+        .map_err(|e| sqlx::Error::ColumnDecode {
+            index: column.into(),
+            source: Box::new(e),
+        })
+}
+
 /// The id strings of rows are UUIDs written by us; a corrupt one reads as nil.
 pub fn uuid_col(s: &str) -> Uuid {
     parse_uuid(s).unwrap_or(Uuid::nil())
@@ -297,7 +312,10 @@ impl Store {
     }
 
     /// (state, attempts) of the latest job for an analysis or a webhook delivery.
-    pub async fn job_of(&self, target: Uuid) -> sqlx::Result<Option<(String, i64)>> {
+    pub async fn job_of(
+        &self,
+        target: Uuid,
+    ) -> sqlx::Result<Option<(crate::domain::JobState, i64)>> {
         use sqlx::Row;
         let row = sqlx::query(
             "SELECT state, attempts FROM jobs WHERE target_id = $1 ORDER BY time_created DESC LIMIT 1",
@@ -305,7 +323,7 @@ impl Store {
         .bind(target.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((r.try_get("state")?, r.try_get("attempts")?)))
+        row.map(|r| Ok((word_col(&r, "state")?, r.try_get("attempts")?)))
             .transpose()
     }
 }

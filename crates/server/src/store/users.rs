@@ -59,13 +59,43 @@ pub fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
     })
 }
 
+/// A user's company as a create or update gives it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum CompanyField {
+    /// Not given: unchanged by an update; none for a new user.
+    #[default]
+    Unchanged,
+    /// Given as null: no company (ADMIN).
+    Cleared,
+    /// Given: this company.
+    Set(Uuid),
+}
+
+impl CompanyField {
+    /// The company after this change to `current` (for a new user: to its default).
+    pub fn applied_to(self, current: Option<Uuid>) -> Option<Uuid> {
+        match self {
+            CompanyField::Unchanged => current,
+            CompanyField::Cleared => None,
+            CompanyField::Set(c) => Some(c),
+        }
+    }
+}
+
+impl From<Option<Uuid>> for CompanyField {
+    /// A company to set (`None`: cleared).
+    fn from(c: Option<Uuid>) -> CompanyField {
+        c.map_or(CompanyField::Cleared, CompanyField::Set)
+    }
+}
+
 /// Fields of a new user (or of an update: `None` = unchanged).
 #[derive(Debug, Default, Clone)]
 pub struct UserFields {
     pub email: Option<String>,
     pub password_hash: Option<String>,
     pub user_type: Option<Role>,
-    pub company_id: Option<Option<Uuid>>,
+    pub company_id: CompanyField,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub middle_name: Option<String>,
@@ -99,7 +129,7 @@ impl Store {
              time_created, time_updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$14)",
         )
         .bind(id.to_string())
-        .bind(f.company_id.flatten().map(|c| c.to_string()))
+        .bind(f.company_id.applied_to(None).map(|c| c.to_string()))
         .bind(f.email.clone().unwrap_or_default().trim().to_lowercase())
         .bind(f.password_hash.clone().unwrap_or_default())
         .bind(f.user_type.unwrap_or(Role::Client).as_str())
@@ -206,7 +236,8 @@ impl Store {
         if let Some(v) = f.user_type {
             set(&mut q, "user_type", Param::Text(v.as_str().into()));
         }
-        if let Some(v) = f.company_id {
+        if f.company_id != CompanyField::Unchanged {
+            let v = f.company_id.applied_to(None);
             set(
                 &mut q,
                 "company_id",
@@ -275,5 +306,22 @@ impl Store {
             .rows_affected();
         tx.commit().await?;
         Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompanyField;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_company_field_says_what_it_does_to_the_company() {
+        let (old, new) = (Some(Uuid::new_v4()), Uuid::new_v4());
+        assert_eq!(CompanyField::Unchanged.applied_to(old), old);
+        assert_eq!(CompanyField::Cleared.applied_to(old), None);
+        assert_eq!(CompanyField::Set(new).applied_to(old), Some(new));
+        assert_eq!(CompanyField::from(None), CompanyField::Cleared);
+        assert_eq!(CompanyField::from(Some(new)), CompanyField::Set(new));
+        assert_eq!(CompanyField::default(), CompanyField::Unchanged);
     }
 }

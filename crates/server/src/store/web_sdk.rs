@@ -24,6 +24,8 @@ pub struct WebSdkSession {
     pub folder_id: Option<Uuid>,
     pub uploaded: Vec<String>,
     pub submitted_at: Option<i64>,
+    /// The capture attempt in progress or last submitted, from 1 (see migration 0006).
+    pub attempt: i64,
     key_hash: Option<String>,
 }
 
@@ -36,7 +38,7 @@ impl WebSdkSession {
 
 const COLUMNS: &str =
     "session_id, user_id, company_id, token_expires, started_at, session_expires, \
-     key_hash, origin, actions, meta, params, folder_id, uploaded, submitted_at";
+     key_hash, origin, actions, meta, params, folder_id, uploaded, submitted_at, attempt";
 
 fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebSdkSession> {
     let uuid = |c: &str| -> sqlx::Result<Option<Uuid>> {
@@ -59,6 +61,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebSdkSession> {
         folder_id: uuid("folder_id")?,
         uploaded: serde_json::from_str(&r.try_get::<String, _>("uploaded")?).unwrap_or_default(),
         submitted_at: r.try_get("submitted_at")?,
+        attempt: r.try_get("attempt")?,
     })
 }
 
@@ -165,6 +168,27 @@ impl Store {
         )
         .bind(id.to_string())
         .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Open attempt `attempt + 1` of a submitted session: nothing uploaded yet, not submitted,
+    /// with `actions` (a new challenge). `false` when the session is not at `attempt` and
+    /// submitted any more (a concurrent retry won), and nothing is changed then.
+    pub async fn web_sdk_retry(
+        &self,
+        id: Uuid,
+        attempt: i64,
+        actions: &Value,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE web_sdk_sessions SET attempt = attempt + 1, uploaded = '[]', submitted_at = NULL, \
+             actions = $3 WHERE session_id = $1 AND attempt = $2 AND submitted_at IS NOT NULL",
+        )
+        .bind(id.to_string())
+        .bind(attempt)
+        .bind(actions.to_string())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -5,7 +5,8 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{now_us, uuid_col, Store};
+use super::{now_us, uuid_col, word_col, Store};
+use crate::domain::DeliveryState;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttemptRow {
@@ -29,7 +30,8 @@ pub struct DeliveryRow {
     pub group_id: Uuid,
     pub url: String,
     /// `PENDING`, `DELIVERED` or `FAILED` (gave up after the last retry).
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: DeliveryState,
     pub attempts: Vec<AttemptRow>,
     #[serde(skip)]
     pub body: String,
@@ -43,7 +45,7 @@ fn delivery_from(r: &sqlx::any::AnyRow) -> sqlx::Result<DeliveryRow> {
         folder_id: uuid_col(&r.try_get::<String, _>("folder_id")?),
         group_id: uuid_col(&r.try_get::<String, _>("group_id")?),
         url: r.try_get("url")?,
-        state: r.try_get("state")?,
+        state: word_col(r, "state")?,
         attempts: Vec::new(),
         body: r.try_get("body")?,
         time_created: r.try_get::<i64, _>("time_created")? as f64 / 1e6,
@@ -81,7 +83,7 @@ impl Store {
         status_code: Option<u16>,
         error: Option<&str>,
         duration_ms: i64,
-        state: &str,
+        state: DeliveryState,
     ) -> sqlx::Result<()> {
         let now = now_us();
         let mut tx = self.pool.begin().await?;
@@ -102,7 +104,7 @@ impl Store {
             "UPDATE webhook_deliveries SET state = $2, attempts = $3, time_updated = $4 WHERE delivery_id = $1",
         )
         .bind(id.to_string())
-        .bind(state)
+        .bind(state.as_str())
         .bind(attempt)
         .bind(now)
         .execute(&mut *tx)

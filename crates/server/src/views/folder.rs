@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::MediaKind;
 use crate::store::folders::{FolderRow, MediaRow};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -41,8 +42,8 @@ pub struct MediaView {
 
 pub fn media(base: &str, m: &MediaRow) -> MediaView {
     let url = |what: &str| format!("{base}/api/media/{}/{what}", m.media_id);
-    let is_image = m.media_kind == "IMAGE";
-    let shots = m.media_kind == "SHOTS_SET";
+    let is_image = m.media_kind == MediaKind::Image;
+    let shots = m.media_kind == MediaKind::ShotsSet;
     let images = shots.then(|| {
         let n = m
             .technical_meta_data
@@ -56,8 +57,8 @@ pub fn media(base: &str, m: &MediaRow) -> MediaView {
     MediaView {
         media_id: m.media_id,
         folder_id: m.folder_id,
-        media_type: m.media_type.clone(),
-        media_kind: m.media_kind.clone(),
+        media_type: m.media_type.to_string(),
+        media_kind: m.media_kind.to_string(),
         original_name: m.original_name.clone(),
         original_url: url("file"),
         video_url: if shots {
@@ -66,7 +67,7 @@ pub fn media(base: &str, m: &MediaRow) -> MediaView {
             (!is_image).then(|| url("file"))
         },
         thumb_url: m.thumb_key.as_ref().map(|_| url("thumb")),
-        preview_url: (m.media_kind == "VIDEO" || shots).then(|| url("preview")),
+        preview_url: (m.media_kind == MediaKind::Video || shots).then(|| url("preview")),
         images,
         tags: m.tags.clone(),
         info: serde_json::json!({
@@ -119,8 +120,8 @@ pub fn folder(base: &str, f: &FolderRow, media_rows: &[MediaRow]) -> FolderView 
         folder_id: f.folder_id,
         company_id: f.company_id,
         user_id: f.user_id,
-        resolution_status: f.resolution_status.clone(),
-        system_resolution: f.system_resolution.clone(),
+        resolution_status: f.resolution_status.to_string(),
+        system_resolution: f.system_resolution.to_string(),
         meta_data: f.meta_data.clone(),
         technical_meta_data: f.technical_meta_data.clone(),
         time_created: f.time_created / 1_000_000,

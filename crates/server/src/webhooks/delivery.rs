@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::target::{check_before_send, GuardedResolver};
 use super::{company_secret, sign, SIGNATURE_HEADER};
 use crate::app::AppState;
+use crate::domain::DeliveryState;
 use crate::store::analyses::AnalysisFilter;
 use crate::store::jobs::{Job, JobKind};
 use crate::views;
@@ -115,7 +116,7 @@ async fn try_deliver(st: &AppState, client: &reqwest::Client, job: &Job) -> anyh
         st.store.job_done(job.job_id).await?;
         return Ok(());
     };
-    if d.state != "PENDING" {
+    if d.state != DeliveryState::Pending {
         st.store.job_done(job.job_id).await?;
         return Ok(());
     }
@@ -174,9 +175,9 @@ async fn try_deliver(st: &AppState, client: &reqwest::Client, job: &Job) -> anyh
     let delivered = error.is_none();
     let last = attempt >= st.cfg.webhook_max_attempts;
     let state = match (delivered, last) {
-        (true, _) => "DELIVERED",
-        (false, true) => "FAILED",
-        (false, false) => "PENDING",
+        (true, _) => DeliveryState::Delivered,
+        (false, true) => DeliveryState::Failed,
+        (false, false) => DeliveryState::Pending,
     };
     st.store
         .delivery_attempt(
@@ -189,19 +190,19 @@ async fn try_deliver(st: &AppState, client: &reqwest::Client, job: &Job) -> anyh
         )
         .await?;
     crate::telemetry::webhook_attempt(match state {
-        "DELIVERED" => "delivered",
-        "FAILED" => "failed",
-        _ => "retry",
+        DeliveryState::Delivered => "delivered",
+        DeliveryState::Failed => "failed",
+        DeliveryState::Pending => "retry",
     });
     match state {
-        "DELIVERED" => st.store.job_done(job.job_id).await?,
-        "FAILED" => {
+        DeliveryState::Delivered => st.store.job_done(job.job_id).await?,
+        DeliveryState::Failed => {
             tracing::warn!(delivery = %d.delivery_id, "webhook gave up after {attempt} attempts");
             st.store
                 .job_fail(job.job_id, error.as_deref().unwrap_or(""))
                 .await?
         }
-        _ => {
+        DeliveryState::Pending => {
             let delay_ms = st
                 .cfg
                 .webhook_backoff_ms

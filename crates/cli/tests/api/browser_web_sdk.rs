@@ -1,0 +1,506 @@
+//! The web plugin in a real browser: Debian's headless Chromium driven by playwright-core
+//! (`tests/browser/web_sdk.mjs`), a fake camera fed from clips of `../shared/data/video` cut and
+//! converted to y4m here, the integrator's page served on ANOTHER origin with a strict CSP, the
+//! real server on SQLite and PostgreSQL with the real models. Checks, per database:
+//!
+//! - a live clip doing the requested head turn completes, and the folder found by
+//!   `transaction_id` is SUCCESS with a downloadable best shot;
+//! - the same clip asked for the opposite turn is DECLINED (gesture not performed);
+//! - a replay clip (the same person's video filmed off a screen) is DECLINED;
+//! - a reused or expired session token, another company's token and a page origin that is not
+//!   allowed are refused (`on_error` with `session_invalid` / `session_expired` /
+//!   `origin_not_allowed`), storing nothing;
+//! - camera permission denied reaches `on_error` with `camera_denied`;
+//! - the capture architecture hands the frames to the page (`on_capture_complete`), and the
+//!   page's "backend" (this test) uploads them as a SHOTS_SET with `additional_info`: SUCCESS;
+//! - each scenario's screenshot shows the plugin's texts in the language asked for.
+//!
+//! Needs `node`, `tests/browser/node_modules` (`npm ci`), `chromium` and `ffmpeg` (the test
+//! command installs them); without them: SKIPPED (a failure under CI=true). Screenshots and
+//! results: `target/tmp/web-sdk-browser/<database>/`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use reqwest::blocking::multipart;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The live clip: scripted head turns; 1.0–5.8 s is frontal, then the turn towards the image's
+/// right (2.7–5.3 s), which is the user's own LEFT (the camera image is not mirrored; see
+/// docs/web-sdk.md), then frontal again. Played in a loop, any 3.5 s the plugin records holds
+/// ≥ 0.9 s frontal (for the liveness aggregate, which leaves strong turns out) and ≥ 1.3 s of turn.
+const LIVE: &str = "video/tranvanluyt2203_live_head_turns.mp4";
+/// The same sequence played on a screen and filmed again.
+const REPLAY: &str = "video/tranvanluyt2203_replay_screen.mp4";
+const TURN: (f32, f32) = (1.0, 4.8);
+const GESTURE: &str = "video_selfie_left";
+const OTHER_GESTURE: &str = "video_selfie_right";
+
+/// `src` from `start` for `secs` seconds as a y4m clip for Chromium's fake camera (15 fps,
+/// 480 px high), made once per test process under the target's temporary directory.
+fn y4m(data: &Path, src: &str, (start, secs): (f32, f32), name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-sdk-clips");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}.y4m"));
+    if out.exists() {
+        return out;
+    }
+    // A name of its own: the tests of both databases may cut the same clip at once.
+    let tmp = dir.join(format!("{name}.{}.y4m", uuid::Uuid::new_v4()));
+    media::run(
+        media::cut(&data.join(src), start, secs)
+            .args(["-vf", "scale=-2:480,fps=15", "-pix_fmt", "yuv420p", "-an"])
+            .arg(&tmp),
+        src,
+    );
+    std::fs::rename(&tmp, &out).unwrap();
+    out
+}
+
+fn session_token(s: &Server, user: &str) -> String {
+    let (st, v) = s.call(
+        Method::GET,
+        "/api/authorize/session_token",
+        Some(user),
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    v["session_token"].as_str().unwrap().to_string()
+}
+
+/// The folder of a transaction, once its analyses have finished.
+fn folder_of(s: &Server, user: &str, tx: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let (st, v) = s.call(
+            Method::GET,
+            &format!("/api/folders/?meta_data=transaction_id=={tx}&with_analyses=true"),
+            Some(user),
+            None,
+        );
+        assert_eq!(st, 200, "{v}");
+        let items = v["items"].as_array().unwrap();
+        assert!(items.len() <= 1, "one folder per session: {v}");
+        if let Some(f) = items.first() {
+            let status = f["resolution_status"].as_str().unwrap_or("");
+            if !["INITIAL", "PROCESSING"].contains(&status) {
+                return f.clone();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no finished folder for {tx}: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn events<'a>(r: &'a Value, name: &str) -> Vec<&'a Value> {
+    r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == name)
+        .map(|e| &e["payload"])
+        .collect()
+}
+
+fn run(backend: Backend) {
+    let Some(data) = shared_data() else { return };
+    let Some(harness) = browser::harness("web plugin browser tests", &[("ffmpeg", "-version")])
+    else {
+        return;
+    };
+    let live = y4m(&data, LIVE, TURN, "live_turn_1.0_4.8");
+    let replay = y4m(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
+    on(backend, &[], |s| {
+        let page_port = free_port();
+        let page = format!("http://127.0.0.1:{page_port}");
+        let admin = s.admin();
+        let a = s.company(&admin, "Shop A");
+        let b = s.company(&admin, "Shop B");
+        let c = s.company(&admin, "Shop C");
+        let (_, client_a) = s.user(&admin, "client@a.test", "CLIENT", Some(&a));
+        let (_, client_b) = s.user(&admin, "client@b.test", "CLIENT", Some(&b));
+        let (_, client_c) = s.user(&admin, "client@c.test", "CLIENT", Some(&c));
+        // Company A allows one retry of an unusable capture (the default is 3 attempts).
+        for (company, extra) in [
+            (&a, json!({"max_attempts": 2})),
+            (&c, json!({"architecture": "capture"})),
+        ] {
+            let mut w = json!({"allowed_origins": [page]});
+            w.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let (st, v) = s.call(
+                Method::PATCH,
+                &format!("/api/companies/{company}/settings"),
+                Some(&admin),
+                Some(json!({"web_sdk": w})),
+            );
+            assert_eq!(st, 200, "{v}");
+        }
+        let reused = session_token(s, &client_a);
+        let unspent = session_token(s, &client_a);
+        let expired = session_token(s, &client_a);
+        s.expire_session_token(&expired);
+        let open = |token: &str, lang: &str, action: &str, tx: &str| {
+            json!({"session_token": token, "lang": lang, "action": [action],
+                   "meta": {"transaction_id": tx}, "guidance_timeout": 6000})
+        };
+        let sc = |name: &str, camera: &Path, host: &str, open: Value, until: &str| json!({"name": name, "camera": camera, "host": host, "open": open, "until": until});
+        let denied = PathBuf::from("denied");
+        let scenarios = vec![
+            sc(
+                "live",
+                &live,
+                "127.0.0.1",
+                open(&reused, "ru", GESTURE, "tx-live"),
+                "complete",
+            ),
+            sc(
+                "wrong_gesture",
+                &live,
+                "127.0.0.1",
+                open(
+                    &session_token(s, &client_a),
+                    "es",
+                    OTHER_GESTURE,
+                    "tx-wrong",
+                ),
+                "complete",
+            ),
+            sc(
+                "reused_token",
+                &live,
+                "127.0.0.1",
+                open(&reused, "en", GESTURE, "tx-reused"),
+                "error",
+            ),
+            sc(
+                "capture",
+                &live,
+                "127.0.0.1",
+                open(&session_token(s, &client_c), "pt-BR", GESTURE, "tx-capture"),
+                "capture",
+            ),
+            sc(
+                "replay",
+                &replay,
+                "127.0.0.1",
+                open(&session_token(s, &client_a), "tr", GESTURE, "tx-replay"),
+                "complete",
+            ),
+            sc(
+                "camera_denied",
+                &denied,
+                "127.0.0.1",
+                open(&session_token(s, &client_a), "en", GESTURE, "tx-denied"),
+                "error",
+            ),
+            sc(
+                "foreign_token",
+                &denied,
+                "127.0.0.1",
+                open(&session_token(s, &client_b), "en", GESTURE, "tx-foreign"),
+                "error",
+            ),
+            sc(
+                "expired_token",
+                &denied,
+                "127.0.0.1",
+                open(&expired, "en", GESTURE, "tx-expired"),
+                "error",
+            ),
+            // localhost:<port> is another origin than 127.0.0.1:<port>
+            sc(
+                "other_origin",
+                &denied,
+                "localhost",
+                open(&unspent, "en", GESTURE, "tx-origin"),
+                "error",
+            ),
+        ];
+        let name = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("web-sdk-browser")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&out);
+        let scenario =
+            json!({"base": s.base, "out": out, "page_port": page_port, "scenarios": scenarios});
+        let started = Instant::now();
+        let results = browser::run_script(&harness, "web_sdk.mjs", &scenario, &out);
+        let by_name = |n: &str| -> &Value {
+            results["scenarios"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == n)
+                .unwrap()
+        };
+        for r in results["scenarios"].as_array().unwrap() {
+            let n = r["name"].as_str().unwrap();
+            assert_eq!(r["errors"], json!([]), "{n}: {r}");
+            assert_eq!(r["csp"], json!([]), "{n}: CSP violations");
+            assert_eq!(r["closed"], true, "{n}: on_close after close()");
+            let shot = out.join(format!("{n}.png"));
+            assert!(
+                std::fs::metadata(&shot).unwrap().len() > 5_000,
+                "{n}: screenshot"
+            );
+            eprintln!(
+                "{name} {n}: {:.1} s, first camera frame {} ms, errors {:?}",
+                r["seconds"].as_f64().unwrap(),
+                r["first_frame_ms"],
+                events(r, "on_error")
+                    .iter()
+                    .map(|e| e["code"].clone())
+                    .collect::<Vec<_>>()
+            );
+        }
+        // The texts come from the language asked for (what the screenshot shows).
+        for (n, text) in [
+            ("live", "Поверните голову влево"),
+            ("wrong_gesture", "Gire la cabeza a la derecha"),
+            ("capture", "Vire a cabeça para a esquerda"),
+            ("replay", "Başınızı sola çevirin"),
+            ("camera_denied", "Camera access was denied"),
+        ] {
+            let shown = by_name(n)["text"].as_str().unwrap();
+            assert!(shown.contains(text), "{n}: {text:?} not in {shown:?}");
+        }
+        // Refusals reach on_error with their codes.
+        for (n, code) in [
+            ("reused_token", "session_invalid"),
+            ("expired_token", "session_expired"),
+            ("camera_denied", "camera_denied"),
+            ("foreign_token", "origin_not_allowed"),
+            ("other_origin", "origin_not_allowed"),
+        ] {
+            let errs = events(by_name(n), "on_error");
+            assert_eq!(errs.len(), 1, "{n}: {errs:?}");
+            assert_eq!(errs[0]["code"], code, "{n}");
+            assert!(events(by_name(n), "on_complete").is_empty(), "{n}");
+        }
+        for tx in [
+            "tx-reused",
+            "tx-expired",
+            "tx-denied",
+            "tx-foreign",
+            "tx-origin",
+        ] {
+            let (_, v) = s.call(
+                Method::GET,
+                &format!("/api/folders/?meta_data=transaction_id=={tx}"),
+                Some(&admin),
+                None,
+            );
+            assert_eq!(v["items"], json!([]), "{tx}: nothing stored");
+        }
+
+        // Normal architecture: the page learns only that the check finished ("safe"), and — in
+        // every mode — when a capture was not usable and the person is asked to try again.
+        for n in ["live", "wrong_gesture", "replay"] {
+            let done = events(by_name(n), "on_complete");
+            assert_eq!(done.len(), 1, "{n}");
+            assert_eq!(done[0]["state"], "finished");
+            let keys: Vec<&String> = done[0].as_object().unwrap().keys().collect();
+            assert_eq!(
+                keys.len(),
+                2,
+                "{n}: safe mode shows no verdict: {}",
+                done[0]
+            );
+            let retries = by_name(n)["retries"].as_array().unwrap().len();
+            eprintln!("{name} {n}: {retries} retries");
+            assert_eq!(
+                events(by_name(n), "on_submit").len(),
+                1 + retries,
+                "{n}: one submission per attempt"
+            );
+            for r in events(by_name(n), "on_result") {
+                if let Some(retry) = r.get("retry") {
+                    assert_eq!(
+                        retry.as_object().unwrap().keys().collect::<Vec<_>>(),
+                        ["attempt", "attempts", "reason"],
+                        "{n}: a retry names its reason, never a score: {r}"
+                    );
+                }
+            }
+        }
+        // The turn the clip does not make: the person is told why and tries again (company A
+        // allows 2 attempts), in Spanish, in the same folder; the second attempt's result stands.
+        let wrong_retries = by_name("wrong_gesture")["retries"].as_array().unwrap();
+        assert_eq!(wrong_retries.len(), 1, "{}", by_name("wrong_gesture"));
+        let shown = wrong_retries[0]["text"].as_str().unwrap();
+        assert!(
+            shown.contains("No pudimos ver el movimiento pedido") && shown.contains("Reintentar"),
+            "the reason in words and the button: {shown:?}"
+        );
+        assert!(out.join("wrong_gesture-retry-1.png").exists());
+        let asked: Vec<&Value> = events(by_name("wrong_gesture"), "on_result")
+            .into_iter()
+            .filter(|r| r.get("retry").is_some())
+            .collect();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0]["retry"]["reason"], "gesture_not_performed");
+        assert_eq!(asked[0]["retry"]["attempt"], 1);
+        assert_eq!(asked[0]["retry"]["attempts"], 2);
+        // The backend's check, by transaction_id.
+        let live_folder = folder_of(s, &client_a, "tx-live");
+        assert_eq!(live_folder["resolution_status"], "SUCCESS", "{live_folder}");
+        let media = &live_folder["media"][0];
+        assert_eq!(
+            media["tags"],
+            json!(["video_selfie", GESTURE, "orientation_portrait"])
+        );
+        assert_eq!(live_folder["meta_data"]["web_sdk_origin"], page);
+        let best = live_folder["analyses"][0]["results_media"][0]["output_images"][0]
+            ["original_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no best shot: {live_folder}"))
+            .to_string();
+        let path = best.trim_start_matches(&s.base);
+        let r = s.req(Method::GET, path, Some(&client_a)).send().unwrap();
+        assert_eq!(r.status(), 200);
+        let jpeg = r.bytes().unwrap();
+        assert!(jpeg.starts_with(&[0xFF, 0xD8]), "best shot is a JPEG");
+        let data_of = |f: &Value| f["analyses"][0]["results_media"][0]["results_data"].clone();
+        eprintln!("{name} live: {}", data_of(&live_folder));
+
+        let wrong = folder_of(s, &client_a, "tx-wrong");
+        assert_eq!(wrong["resolution_status"], "DECLINED", "{wrong}");
+        let captures = wrong["media"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["meta_data"]["web_sdk_attempt"].is_i64())
+            .count();
+        assert_eq!(captures, 2, "one folder, both attempts");
+        let qualities = wrong["analyses"].as_array().unwrap();
+        assert_eq!(qualities.len(), 2, "one QUALITY per attempt: {wrong}");
+        for q in qualities {
+            let rd = &q["results_media"][0]["results_data"];
+            eprintln!("{name} wrong gesture: {rd}");
+            assert_eq!(rd["gesture"]["performed"], false, "{wrong}");
+            assert!(
+                rd["rest_frames"].as_u64().unwrap() >= 6,
+                "rest frames sent: {rd}"
+            );
+        }
+
+        let replayed = folder_of(s, &client_a, "tx-replay");
+        eprintln!("{name} replay: {}", data_of(&replayed));
+        assert_eq!(replayed["resolution_status"], "DECLINED", "{replayed}");
+
+        // Capture architecture: the page's backend uploads the frames it was handed.
+        let cap = events(by_name("capture"), "on_capture_complete");
+        assert_eq!(cap.len(), 1);
+        let cap = cap[0];
+        assert_eq!(cap["action"], GESTURE);
+        // The tags to upload with, as the server tags its own captures.
+        let tags = cap["tags"].as_array().unwrap();
+        assert_eq!(
+            tags[..2],
+            [json!("video_selfie"), json!(GESTURE)],
+            "{tags:?}"
+        );
+        assert!(
+            tags.len() == 3 && tags[2].as_str().unwrap().starts_with("orientation_"),
+            "{tags:?}"
+        );
+        assert!(cap["best_frame"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/jpeg"));
+        assert!(cap["additional_info"]
+            .as_str()
+            .unwrap()
+            .contains("user_agent"));
+        let files: Vec<&str> = cap["frame_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert!(files.len() >= 20, "{} frames", files.len());
+        // Every frame comes with the server detector's box and five landmarks (in its pixels),
+        // the best frame too: what a backend needs to crop or re-check without a detector.
+        let boxes = cap["frame_bounding_box_list"].as_array().unwrap();
+        let marks = cap["frame_landmarks"].as_array().unwrap();
+        assert_eq!((boxes.len(), marks.len()), (files.len(), files.len()));
+        let located = boxes.iter().zip(marks).filter(|(b, l)| {
+            let (Some(l), false) = (l.as_array(), b.is_null()) else {
+                return false;
+            };
+            let (x1, y1, x2, y2) = (
+                b["left"].as_f64().unwrap(),
+                b["top"].as_f64().unwrap(),
+                b["right"].as_f64().unwrap(),
+                b["bottom"].as_f64().unwrap(),
+            );
+            l.len() == 5
+                && l.iter().all(|p| {
+                    let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+                    x1 <= x && x <= x2 && y1 <= y && y <= y2
+                })
+        });
+        assert!(
+            located.count() * 10 >= files.len() * 9,
+            "{boxes:?} {marks:?}"
+        );
+        assert_eq!(
+            cap["best_frame_landmarks"].as_array().map(Vec::len),
+            Some(5),
+            "{cap}"
+        );
+        assert!(
+            cap["best_frame_bounding_box"]["right"].as_f64().is_some(),
+            "{cap}"
+        );
+        let zipped = zip::files_deflated(&files);
+        let form = multipart::Form::new()
+            .part(
+                "frames",
+                multipart::Part::bytes(zipped).file_name("frames.zip"),
+            )
+            .text(
+                "additional_info",
+                cap["additional_info"].as_str().unwrap().to_string(),
+            )
+            .text(
+                "payload",
+                json!({"media:tags": {"frames": cap["tags"]},
+                       "folder:meta_data": {"transaction_id": "tx-capture"},
+                       "analyses": [{"type": "quality", "params": {"extract_best_shot": true}}]})
+                .to_string(),
+            );
+        let (st, v) = s.upload_form("/api/folders/", &client_c, form);
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["resolution_status"], "SUCCESS", "{v}");
+        assert_eq!(v["media"][0]["media_kind"], "SHOTS_SET", "{v}");
+        assert_eq!(
+            v["media"][0]["meta_data"]["additional_info"], cap["additional_info"],
+            "{v}"
+        );
+        eprintln!(
+            "{name}: browser scenarios {:.1} s in all",
+            started.elapsed().as_secs_f64()
+        );
+    });
+}
+
+#[test]
+fn web_plugin_in_a_browser_sqlite() {
+    run(Backend::Sqlite);
+}
+
+#[test]
+fn web_plugin_in_a_browser_postgres() {
+    run(Backend::Postgres);
+}
