@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
+use crate::domain::AnalysisType;
 use crate::errors::{ApiError, Code};
 
 pub fn routes() -> Router<AppState> {
@@ -34,7 +35,7 @@ async fn config(State(st): State<AppState>) -> Json<Value> {
             "max_video_seconds": cfg.max_video_seconds,
             "max_shots": cfg.max_shots,
         },
-        "analyses": ["QUALITY", "BIOMETRY", "COLLECTION", "DOCUMENTS"],
+        "analyses": AnalysisType::ALL,
         "extract_best_shot_default": true,
     }))
 }
