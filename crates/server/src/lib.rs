@@ -20,8 +20,9 @@
 //! - [`collections`] — enrolment (embedding photos) and the 1:N search index kept in sync by a
 //!   change log.
 //! - [`web_sdk`] — the web plugin's server side: its settings and actions, sessions (`session`:
-//!   tokens, start, result) and captures (`capture`: guidance frames, stored captures, the order a
-//!   submitted session places).
+//!   tokens, start, result), captures (`capture`: guidance frames, stored captures, the order a
+//!   submitted session places) and starts without a token where a company allows them
+//!   (`tokenless`).
 //! - [`tenancy`] — removing a company with everything it holds.
 //! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
 //! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first
