@@ -227,6 +227,12 @@ settings! {
     max_shots: usize = 100,
         env "FACEPROOF_MAX_SHOTS" => env::parsed,
         doc "Frames in a SHOTS_SET ZIP, each within the still limits, 128 MiB unpacked at most; more → 413.";
+    max_shots_pixels: u64 = 100 * 1280 * 720,
+        env "FACEPROOF_MAX_SHOTS_PIXELS" => env::parsed,
+        doc "Pixels of all the frames of a SHOTS_SET together (100 × 1280×720), read from every frame's header before any frame is decoded; more → 413.";
+    upload_decode_budget_secs: f32 = 30.0,
+        env "FACEPROOF_UPLOAD_DECODE_BUDGET" => env::parsed,
+        doc "Wall-clock seconds the checks of one request's files may take together (waits for a decode permit not counted); a shots set still decoding then is refused, 413. A request whose client hangs up stops its checks at the next frame.";
     max_parallel_decodes: usize = 2,
         env "FACEPROOF_MAX_PARALLEL_DECODES" => env::parsed,
         doc "Media decoded at once per process: upload checks and engine runs together.";
@@ -788,6 +794,7 @@ impl Config {
             max_decode_bytes: self.max_decode_bytes,
             max_image_side: self.max_image_side,
             max_shots: self.max_shots,
+            max_shots_pixels: self.max_shots_pixels,
             max_video_seconds: self.max_video_seconds,
             max_video_pixels: self.max_video_pixels,
             // Floored only so that 0 is not "no time at all"; tests use 1 ms to see a child killed.

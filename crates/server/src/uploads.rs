@@ -20,7 +20,9 @@
 //! - corrupt or truncated image/video/archive → 4 (400);
 //! - a file over `max_file_bytes`, a request over `max_request_bytes`, a video over
 //!   `max_video_seconds` or `max_video_pixels`, a photo over `max_decode_bytes`, a shots set of
-//!   more than `max_shots` frames, ffprobe/ffmpeg over `media_tool_timeout_secs` → 4 (413);
+//!   more than `max_shots` frames or `max_shots_pixels` pixels (read from the frames' headers
+//!   before any is decoded), ffprobe/ffmpeg over `media_tool_timeout_secs`, a request whose
+//!   checks outlast `upload_decode_budget_secs` → 4 (413);
 //! - content of no supported format (decided from the bytes, not the name) → 5 (415);
 //! - ffmpeg missing or failing to run → 11 (503).
 
@@ -429,17 +431,33 @@ fn thumbnail(preview: image::RgbImage) -> Option<Vec<u8>> {
     Some(out.into_inner())
 }
 
+/// Validate uploaded files, one at a time under a decode permit. The files of one request share
+/// a wall-clock budget (`upload_decode_budget_secs`, waits for a permit not counted): a shots set
+/// still being decoded when it is spent is refused (413). When the request is dropped — the
+/// client hung up — the decode in progress stops at its next frame instead of running on.
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
     let limits = crate::inference::upload_limits(cfg);
+    let mut left = std::time::Duration::from_secs_f32(cfg.upload_decode_budget_secs.max(0.001));
+    // Set when this future is dropped with a decode under way (see `CancelOnDrop`).
+    let cancel = CancelOnDrop::default();
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let limits = limits.clone();
         let permit = crate::inference::decode_permit().await?;
+        let started = std::time::Instant::now();
+        let limits = faceproof_engine::media::Limits {
+            deadline: Some(started + left),
+            cancel: Some(cancel.0.clone()),
+            ..limits.clone()
+        };
         let (file, result) = tokio::task::spawn_blocking(move || {
             let inspected = match &file.body {
                 Body::Memory(bytes) => inspect(bytes, &limits),
                 Body::Spooled { path, .. } => inspect_file(path, &limits),
             };
+            if matches!(inspected, Err(faceproof_engine::EngineError::Cancelled)) {
+                tracing::info!("upload checks stopped: the client hung up");
+            }
             let r = inspected.map_err(ApiError::from).map(|i: Inspected| {
                 (
                     i.format,
@@ -475,6 +493,17 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         });
     }
     Ok(out)
+}
+
+/// A flag raised when dropped: the blocking decode of an abandoned request reads it between
+/// frames ([`faceproof_engine::media::Limits::cancel`]) and stops.
+#[derive(Default)]
+struct CancelOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
