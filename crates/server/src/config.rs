@@ -157,6 +157,21 @@ settings! {
     trusted_proxies: Vec<ipnet::IpNet> = Vec::new(),
         env "FACEPROOF_TRUSTED_PROXIES" => env::proxies,
         doc "Comma-separated addresses or CIDR ranges of reverse proxies; from them the client address is read from `X-Forwarded-For`, else it is the connection's peer.";
+    http_header_timeout_secs: f32 = 10.0,
+        env "FACEPROOF_HTTP_HEADER_TIMEOUT" => env::parsed,
+        doc "A request's line and headers must arrive whole within this from their first byte, and a new connection must start its first request within as long; else the connection is closed (slow-header clients).";
+    http_body_timeout_secs: f32 = 120.0,
+        env "FACEPROOF_HTTP_BODY_TIMEOUT" => env::parsed,
+        doc "A request's body must arrive whole within this from its headers; else 408 (error 3) and the connection is closed. Raise it for large uploads over slow links.";
+    http_keepalive_timeout_secs: f32 = 30.0,
+        env "FACEPROOF_HTTP_KEEPALIVE_TIMEOUT" => env::parsed,
+        doc "A kept-alive connection idle this long after its last answer is closed.";
+    http_max_connections: usize = 1000,
+        env "FACEPROOF_HTTP_MAX_CONNECTIONS" => env::parsed,
+        doc "Connections open at once; more are closed as they arrive. Keep it under the process's open-file limit (`ulimit -n`).";
+    http_max_connections_per_address: usize = 128,
+        env "FACEPROOF_HTTP_MAX_CONNECTIONS_PER_ADDRESS" => env::parsed,
+        doc "Connections open at once from one client address (`trusted_proxies` exempt); more are closed as they arrive; 0 = no limit.";
     pack: Option<String> = None,
         env "FACEPROOF_PACK", flag "--pack",
         shown "`sface`",

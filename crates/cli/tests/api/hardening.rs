@@ -281,3 +281,156 @@ fn hardening_postgres() {
     no_internal_webhooks(Backend::Postgres);
     redirects_not_followed(Backend::Postgres);
 }
+
+/// A TCP connection to the server from `ip` (every 127.x.y.z address is this machine's
+/// loopback, so one test can be several clients).
+fn connect_from(s: &Server, ip: &str) -> std::net::TcpStream {
+    let port: u16 = s.base.rsplit(':').next().unwrap().parse().unwrap();
+    runtime().block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+        let stream = sock
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .unwrap();
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+/// What the server sent on `c` before closing it, when it closes it within `wait`; `None` when
+/// the connection is still open then.
+fn closed_within(c: &std::net::TcpStream, wait: std::time::Duration) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut reader = c;
+    let deadline = std::time::Instant::now() + wait;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        c.set_read_timeout(Some(left)).unwrap();
+        match reader.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None
+            }
+            // Reset by the server: closed too.
+            Err(_) => return Some(got),
+        }
+    }
+}
+
+/// Issue 23, item 2: slow headers, slow bodies and idle keep-alive connections are cut off;
+/// connections beyond the per-address and global caps are closed at once; after an idle flood
+/// an ordinary request is answered.
+fn connection_limits(s: &Server) {
+    use std::io::Write;
+    use std::time::Duration;
+    let quick = Duration::from_secs(5);
+    let long = Duration::from_secs(90);
+
+    // An idle flood first (before the test's own client holds pooled connections): 10 from
+    // 127.0.0.2 are held, an 11th from there is closed at once while those 10 are still open.
+    let mut flood: Vec<std::net::TcpStream> =
+        (0..10).map(|_| connect_from(s, "127.0.0.2")).collect();
+    let mut extra = connect_from(s, "127.0.0.2");
+    assert!(
+        closed_within(&mut extra, quick).is_some(),
+        "the 11th connection of one address is closed at once"
+    );
+    assert!(
+        closed_within(&mut flood[0], Duration::from_millis(200)).is_none(),
+        "the first 10 are still open"
+    );
+    // 25 more from other addresses: the global cap (30) closes at least 5 of them at once.
+    let mut more: Vec<std::net::TcpStream> = (0..25)
+        .map(|i| connect_from(s, &format!("127.0.0.{}", 3 + i / 9)))
+        .collect();
+    let closed_now = more
+        .iter()
+        .filter(|c| closed_within(c, Duration::from_millis(200)).is_some())
+        .count();
+    assert!(
+        closed_now >= 5,
+        "{closed_now} of 25 closed over the global cap"
+    );
+    // Idle connections are closed by the server (the header timeout), none of them answered.
+    for c in flood.iter_mut().chain(more.iter_mut()) {
+        let got = closed_within(c, long).expect("an idle connection is closed");
+        assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    }
+    let (st, v) = s.call(Method::GET, "/api/version", None, None);
+    assert_eq!(st, 200, "an ordinary request after the flood: {v}");
+
+    // Slowloris: headers a byte at a time are cut off by the header timeout.
+    let mut c = connect_from(s, "127.0.0.1");
+    c.write_all(b"GET /api/version HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut cut = false;
+    while started.elapsed() < long {
+        // A write to a connection the server closed may still succeed once; the read sees it.
+        let _ = c.write_all(b"a");
+        if closed_within(&mut c, Duration::from_millis(500)).is_some() {
+            cut = true;
+            break;
+        }
+    }
+    assert!(
+        cut,
+        "a client sending its headers a byte at a time is cut off"
+    );
+
+    // A slow body: 408 (error 3), connection closed.
+    let mut c = connect_from(s, "127.0.0.1");
+    c.write_all(
+        b"POST /api/authorize/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000\r\n\r\n{",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = None;
+    while started.elapsed() < long && answer.is_none() {
+        let _ = c.write_all(b" ");
+        answer = closed_within(&mut c, Duration::from_millis(500));
+    }
+    let answer = String::from_utf8_lossy(&answer.expect("a slow body is cut off")).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error_code\":3"), "{answer}");
+
+    // Idle keep-alive: answered, then closed by the server after the keep-alive timeout.
+    let mut c = connect_from(s, "127.0.0.1");
+    c.write_all(b"GET /api/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let got = closed_within(&mut c, long).expect("an idle kept-alive connection is closed");
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+
+    let (st, v) = s.call(Method::GET, "/api/version", None, None);
+    assert_eq!(st, 200, "{v}");
+}
+
+mod connections {
+    use super::*;
+
+    on_both_databases!(env = &[
+        ("FACEPROOF_HTTP_HEADER_TIMEOUT", "8"),
+        ("FACEPROOF_HTTP_BODY_TIMEOUT", "3"),
+        ("FACEPROOF_HTTP_KEEPALIVE_TIMEOUT", "3"),
+        ("FACEPROOF_HTTP_MAX_CONNECTIONS", "30"),
+        ("FACEPROOF_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "10"),
+    ]; connection_limits);
+}

@@ -13,6 +13,7 @@ pub mod docs;
 pub mod drain;
 pub mod folders;
 pub mod instant;
+pub mod listener;
 pub mod lite;
 pub mod media;
 pub mod media_links;
