@@ -442,7 +442,6 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
     let cancel = CancelOnDrop::default();
     let mut out = Vec::with_capacity(files.len());
     for file in files {
-        let limits = limits.clone();
         let permit = crate::inference::decode_permit().await?;
         let started = std::time::Instant::now();
         let limits = faceproof_engine::media::Limits {
@@ -474,6 +473,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
+        left = left.saturating_sub(started.elapsed());
         let (format, kind, width, height, duration_ms, (frames, rest_frames), thumb) = result
             .map_err(|mut err| {
                 err.message = format!("File '{}': {}", file.key, err.message);
