@@ -434,3 +434,36 @@ mod connections {
         ("FACEPROOF_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "10"),
     ]; connection_limits);
 }
+
+/// Issue 23, item 7: at most 20 `meta_data` filters in one folder query (error 4).
+fn meta_data_filters_are_capped(s: &Server) {
+    let root = s.admin();
+    let filters = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("meta_data=k{i}%3D%3Dv"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let (st, v) = s.call(
+        Method::GET,
+        &format!("/api/folders/?{}", filters(20)),
+        Some(&root),
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    for n in [21, 1500] {
+        let v = assert_error(
+            s.call(
+                Method::GET,
+                &format!("/api/folders/?{}", filters(n)),
+                Some(&root),
+                None,
+            ),
+            400,
+            4,
+        );
+        assert_eq!(v["details"]["reason"], "metadata_limits", "{v}");
+    }
+}
+
+on_both_databases!(meta_data_filters_are_capped);

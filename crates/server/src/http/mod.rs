@@ -239,6 +239,9 @@ pub fn path_id(s: &str) -> ApiResult<Uuid> {
     })
 }
 
+/// The most ids a list filter takes.
+pub const MAX_IDS: usize = 1000;
+
 /// Raw query pairs (repeated keys kept, e.g. several `meta_data=` filters).
 pub struct QueryPairs(pub Vec<(String, String)>);
 
@@ -333,7 +336,14 @@ impl QueryPairs {
     }
 
     /// The ids of a repeatable, comma-separated parameter (a non-UUID → error 5).
+    /// A repeatable, comma-separated list of ids: at most [`MAX_IDS`] (each a clause's
+    /// parameter; more → error 4).
     pub fn id_list(&self, key: &str) -> ApiResult<Vec<Uuid>> {
+        if self.comma_values(key).count() > MAX_IDS {
+            return Err(ApiError::value(format!(
+                "{key}: at most {MAX_IDS} ids in one query"
+            )));
+        }
         self.comma_values(key).map(path_id).collect()
     }
 
