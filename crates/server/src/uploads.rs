@@ -153,6 +153,12 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
         None | Some(Value::Null) => {}
         Some(m @ Value::Object(_)) => {
             crate::metadata::check(m, "person:meta_data")?;
+            // A person's names are names like a user's: one line each, as long.
+            for part in ["first_name", "middle_name", "last_name"] {
+                if let Some(Value::String(n)) = m.get("person_info").and_then(|i| i.get(part)) {
+                    crate::text::line(&format!("person_info.{part}"), n, crate::text::NAME_CHARS)?;
+                }
+            }
             p.person_meta = Some(m.clone())
         }
         Some(_) => return Err(ApiError::structure("person:meta_data must be an object")),
@@ -353,6 +359,11 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
                 additional_info = Some(clean_additional_info(&text));
             }
             continue;
+        }
+        if let Some(name) = &file_name {
+            crate::text::line("file name", name, crate::text::FILE_NAME_CHARS).map_err(|e| {
+                e.with_details(json!({ "media_key": key, "reason": "text_limits" }))
+            })?;
         }
         if files.len() >= cfg.max_files_per_folder {
             return Err(ApiError::value(format!(

@@ -467,3 +467,199 @@ fn meta_data_filters_are_capped(s: &Server) {
 }
 
 on_both_databases!(meta_data_filters_are_capped);
+
+/// Issue 23, item 3: every free-text field has a length limit (error 4, `text_limits`), JSON
+/// bodies are read up to 1 MiB (413 past it, never held whole), and a plain CLIENT cannot give
+/// itself a huge name.
+fn text_fields_are_bounded(s: &Server) {
+    let Some(data) = shared_data() else { return };
+    let photo = photos(&data, 1).remove(0);
+    let root = s.admin();
+    let t = tenant(s, "bounded");
+    let me = s
+        .call(Method::GET, "/api/users/me", Some(&t.client), None)
+        .1;
+    let me = format!("/api/users/{}", me["user_id"].as_str().unwrap());
+    let limits = |v: &Value| assert_eq!(v["details"]["reason"], "text_limits", "{v}");
+    // Names: at the limit accepted, one over refused.
+    let (st, v) = s.call(
+        Method::PATCH,
+        &me,
+        Some(&t.client),
+        Some(json!({"first_name": "n".repeat(150)})),
+    );
+    assert_eq!(st, 200, "{v}");
+    for body in [
+        json!({"first_name": "n".repeat(151)}),
+        json!({"last_name": "n".repeat(10_000)}),
+        json!({"middle_name": "a\nb"}),
+    ] {
+        limits(&assert_error(
+            s.call(Method::PATCH, &me, Some(&t.client), Some(body)),
+            400,
+            4,
+        ));
+    }
+    limits(&assert_error(
+        s.call(
+            Method::POST,
+            "/api/companies/",
+            Some(&root),
+            Some(json!({"name": "c".repeat(201)})),
+        ),
+        400,
+        4,
+    ));
+    limits(&assert_error(
+        s.call(
+            Method::POST,
+            "/api/collections/",
+            Some(&t.admin),
+            Some(json!({"alias": "a".repeat(201)})),
+        ),
+        400,
+        4,
+    ));
+    limits(&assert_error(
+        s.call(
+            Method::GET,
+            &format!("/api/users/?search_text={}", "s".repeat(201)),
+            Some(&root),
+            None,
+        ),
+        400,
+        4,
+    ));
+    // A 2 MB name: refused at 1 MiB, while reading.
+    let v = assert_error(
+        s.call(
+            Method::PATCH,
+            &me,
+            Some(&t.client),
+            Some(json!({"first_name": "n".repeat(2_000_000)})),
+        ),
+        413,
+        4,
+    );
+    assert_eq!(v["details"]["max_bytes"], 1_048_576, "{v}");
+    // A person's names and an uploaded file's name.
+    let (st, c) = s.call(
+        Method::POST,
+        "/api/collections/",
+        Some(&t.admin),
+        Some(json!({"alias": "a".repeat(200)})),
+    );
+    assert_eq!(st, 201, "{c}");
+    let persons = format!(
+        "/api/collections/{}/persons/",
+        c["collection_id"].as_str().unwrap()
+    );
+    limits(&assert_error(
+        s.upload(
+            &persons,
+            &t.admin,
+            &[("p", &photo)],
+            Some(json!({"media:tags": {"p": ["photo_selfie"]},
+                        "person:meta_data": {"person_info": {"first_name": "p".repeat(151)}}})),
+        ),
+        400,
+        4,
+    ));
+    let bytes = std::fs::read(&photo).unwrap();
+    let v = assert_error(
+        s.upload_bytes(
+            "/api/folders/",
+            &t.client,
+            "a",
+            &format!("{}.jpg", "f".repeat(300)),
+            bytes.clone(),
+            None,
+        ),
+        400,
+        4,
+    );
+    assert_eq!(v["details"]["media_key"], "a", "{v}");
+    let (st, v) = s.upload_bytes(
+        "/api/folders/",
+        &t.client,
+        "a",
+        &format!("{}.jpg", "f".repeat(200)),
+        bytes,
+        None,
+    );
+    assert_eq!(st, 201, "{v}");
+    // The users page lists what was stored, small.
+    let (st, list) = s.call(Method::GET, "/api/users/", Some(&root), None);
+    assert_eq!(st, 200);
+    assert!(
+        list.to_string().len() < 100_000,
+        "{}",
+        list.to_string().len()
+    );
+}
+
+on_both_databases!(text_fields_are_bounded);
+
+/// Issue 23, item 6: a control character (NUL above all: PostgreSQL cannot store it) in any text
+/// field — names, search text, comments, the sign-in e-mail — is error 4 on both databases.
+fn control_characters_are_refused(s: &Server) {
+    let root = s.admin();
+    let t = tenant(s, "nul");
+    let me = s
+        .call(Method::GET, "/api/users/me", Some(&t.client), None)
+        .1;
+    let me = format!("/api/users/{}", me["user_id"].as_str().unwrap());
+    let refused = |got: (u16, Value)| {
+        let v = assert_error(got, 400, 4);
+        assert!(
+            ["control_characters", "text_limits"]
+                .contains(&v["details"]["reason"].as_str().unwrap_or("")),
+            "{v}"
+        );
+    };
+    // Sign-in, without any token: 400, not 500 (and not a failed login counted).
+    let login = s
+        .req(Method::POST, "/api/authorize/auth", None)
+        .json(&json!({"credentials": {"email": "admin\u{0}@example.com", "password": "x"}}))
+        .send()
+        .unwrap();
+    let status = login.status().as_u16();
+    refused((status, login.json().unwrap()));
+    for (path, body) in [
+        (me.as_str(), json!({"first_name": "a\u{0}b"})),
+        (me.as_str(), json!({"meta_data": {"note": "x\u{0}"}})),
+    ] {
+        refused(s.call(Method::PATCH, path, Some(&t.client), Some(body)));
+    }
+    refused(s.call(
+        Method::POST,
+        "/api/companies/",
+        Some(&root),
+        Some(json!({"name": "nul\u{0}"})),
+    ));
+    refused(s.call(
+        Method::POST,
+        "/api/collections/",
+        Some(&t.admin),
+        Some(json!({"alias": "a\u{0}"})),
+    ));
+    for q in [
+        "/api/users/?search_text=a%00",
+        "/api/companies/?search_text=%00",
+        "/api/folders/?x=%01",
+    ] {
+        refused(s.call(Method::GET, q, Some(&root), None));
+    }
+    // A decision's comment (any id: the body is refused before the analysis is looked up).
+    refused(s.call(
+        Method::PATCH,
+        &format!("/api/analyses/{}", uuid::Uuid::new_v4()),
+        Some(&t.operator),
+        Some(json!({"resolution_status": "SUCCESS", "comment": "ok\u{0}"})),
+    ));
+    // Nothing was stored: the names are as they were.
+    let (_, v) = s.call(Method::GET, &me, Some(&t.client), None);
+    assert_eq!(v["first_name"], "Test", "{v}");
+}
+
+on_both_databases!(control_characters_are_refused);

@@ -181,7 +181,7 @@ pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let label = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -193,19 +193,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     .trim()
                     .to_ascii_lowercase()
             });
-        let bytes = axum::body::Bytes::from_request(req, state)
+        // JSON bodies are small (settings, orders, metadata of at most 16 KiB): the limit is
+        // applied while reading, so a 100 MB "name" is never held, let alone parsed.
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES)
             .await
             .map_err(|_| {
                 ApiError::new(
                     Code::TooLarge,
-                    "The request is over the configured size limit",
+                    format!("A JSON body is limited to {MAX_JSON_BYTES} bytes"),
                 )
+                .with_details(serde_json::json!({ "max_bytes": MAX_JSON_BYTES }))
             })?;
         json_body(label.as_deref(), &bytes).map(ApiJson)
     }
 }
 
-/// The body as JSON of type `T`, for any label (see [`ApiJson`]).
+/// The largest JSON body [`ApiJson`] reads (1 MiB); more → 413.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+/// The body as JSON of type `T`, for any label (see [`ApiJson`]); no string in it may hold a
+/// control character other than tab and line breaks ([`crate::text::check_json`]).
 pub fn json_body<T: DeserializeOwned>(label: Option<&str>, bytes: &[u8]) -> ApiResult<T> {
     let value: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
@@ -225,6 +232,7 @@ pub fn json_body<T: DeserializeOwned>(label: Option<&str>, bytes: &[u8]) -> ApiR
             return Err(ApiError::structure(message));
         }
     };
+    crate::text::check_json(&value)?;
     serde_json::from_value(value)
         .map_err(|e| ApiError::structure(format!("Invalid request body: {e}")))
 }
@@ -252,6 +260,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).map_err(|e| {
             ApiError::new(Code::InvalidValue, format!("Malformed query string: {e}"))
         })?;
+        crate::text::check_query(&pairs)?;
         Ok(QueryPairs(pairs))
     }
 }

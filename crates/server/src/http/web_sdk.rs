@@ -188,6 +188,9 @@ async fn start(
         Err(e) => return e.into_response(),
     };
     let body = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    if let Err(e) = crate::text::check_json(&body) {
+        return e.into_response();
+    }
     let token = body.get("session_token").and_then(Value::as_str);
     // Refusals before the origin is known to be allowed carry no CORS header.
     let own = own_origin(&st, &headers);
@@ -241,6 +244,7 @@ async fn read_form(
                 if form.file.is_some() {
                     return Err(ApiError::value("one file per request"));
                 }
+                crate::text::line("file name", &name, crate::text::FILE_NAME_CHARS)?;
                 let body = uploads::read_file_field(
                     &mut field,
                     max_file,

@@ -849,8 +849,21 @@ fn query_strings_are_read_or_refused_with_4_or_5() {
 fn query_pairs_round_trip() {
     proptest!(Cases::with_cases(256), |(pairs in prop::collection::vec((any::<String>(), any::<String>()), 0..5))| {
         let query = serde_urlencoded::to_string(&pairs).unwrap();
-        let q = query_pairs(&query).expect("an encoded query is a URI").unwrap();
-        prop_assert_eq!(q.0, pairs);
+        let got = query_pairs(&query).expect("an encoded query is a URI");
+        // Control characters other than tab and line breaks are refused (error 4), anywhere.
+        let control = pairs
+            .iter()
+            .any(|(k, v)| k.chars().chain(v.chars()).any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')));
+        match got {
+            Ok(q) => {
+                prop_assert!(!control);
+                prop_assert_eq!(q.0, pairs);
+            }
+            Err(e) => {
+                prop_assert!(control, "{}", e.message);
+                prop_assert_eq!(e.code, Code::InvalidValue);
+            }
+        }
     });
 }
 
