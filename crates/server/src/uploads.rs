@@ -351,13 +351,18 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         let is_text = field
             .content_type()
             .is_none_or(|ct| ct.starts_with("text/"));
-        if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
-            let text = field.text().await.map_err(multipart_error)?;
-            if key == "payload" {
-                payload = Some(parse_payload(&text)?);
-            } else if key == "additional_info" {
-                additional_info = Some(clean_additional_info(&text));
-            }
+        if key == "payload" {
+            let text = read_text_field(&mut field, "payload", MAX_PAYLOAD_BYTES).await?;
+            payload = Some(parse_payload(&text)?);
+            continue;
+        }
+        if key == "additional_info" {
+            let text = read_text_field(&mut field, &key, MAX_TEXT_FIELD_BYTES).await?;
+            additional_info = Some(clean_additional_info(&text));
+            continue;
+        }
+        if file_name.is_none() && is_text {
+            // Any other text field is not read: skipped with the rest of the part.
             continue;
         }
         if let Some(name) = &file_name {
@@ -407,6 +412,32 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         }
     }
     Ok(Upload { payload, files })
+}
+
+/// The largest `payload` field read (256 KiB: its metadata objects are at most 16 KiB each).
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The largest other text field read (`additional_info`, the plugin's form fields).
+pub const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
+
+/// A text field read as it streams, refused (413) as soon as it passes `max` bytes: a 100 MB
+/// `payload` is never held whole.
+pub async fn read_text_field(field: &mut Field<'_>, key: &str, max: usize) -> ApiResult<String> {
+    let mut out: Vec<u8> = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if out.len() + chunk.len() > max {
+            return Err(ApiError::new(
+                Code::TooLarge,
+                format!("The '{key}' field is over the limit of {max} bytes"),
+            )
+            .with_details(json!({ "field": key, "max_bytes": max })));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    // As multipart text is read elsewhere: UTF-8, a leading byte-order mark dropped, anything
+    // undecodable replaced.
+    let text = String::from_utf8_lossy(&out);
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
 }
 
 /// `additional_info` as stored: control characters dropped, at most 2000 characters (it is

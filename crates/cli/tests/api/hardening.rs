@@ -663,3 +663,23 @@ fn control_characters_are_refused(s: &Server) {
 }
 
 on_both_databases!(control_characters_are_refused);
+
+/// Issue 23, item 11: a `payload` field is measured while it streams: 413 past 256 KiB.
+fn payload_is_checked_while_streaming(s: &Server) {
+    let Some(data) = shared_data() else { return };
+    let photo = std::fs::read(photos(&data, 1).remove(0)).unwrap();
+    let root = s.admin();
+    let before = s.db_count("folders");
+    let big = json!({"folder:meta_data": {"x": "y".repeat(300 * 1024)}}).to_string();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("payload", big)
+        .part(
+            "a",
+            reqwest::blocking::multipart::Part::bytes(photo).file_name("a.jpg"),
+        );
+    let v = assert_error(s.upload_form("/api/folders/", &root, form), 413, 4);
+    assert_eq!(v["details"]["field"], "payload", "{v}");
+    assert_eq!(s.db_count("folders"), before);
+}
+
+on_both_databases!(payload_is_checked_while_streaming);

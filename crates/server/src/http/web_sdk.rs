@@ -237,7 +237,9 @@ async fn read_form(
         let key = field.name().unwrap_or("").to_string();
         match field.file_name().map(str::to_string) {
             None => {
-                let text = field.text().await.map_err(uploads::multipart_error)?;
+                let text =
+                    uploads::read_text_field(&mut field, &key, uploads::MAX_TEXT_FIELD_BYTES)
+                        .await?;
                 form.fields.insert(key, text);
             }
             Some(name) => {
