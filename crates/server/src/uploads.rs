@@ -345,6 +345,8 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
     let mut payload = None;
     let mut additional_info = None;
     let mut files = Vec::new();
+    // Keys of other text fields: a tagged media key sent as text is named in the error.
+    let mut text_keys: Vec<String> = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         let key = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
@@ -363,6 +365,7 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         }
         if file_name.is_none() && is_text {
             // Any other text field is not read: skipped with the rest of the part.
+            text_keys.push(key);
             continue;
         }
         if let Some(name) = &file_name {
@@ -400,6 +403,14 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         });
     }
     let mut payload = payload.unwrap_or_default();
+    if let Some(key) = text_keys.iter().find(|k| {
+        payload.media_tags.contains_key(k.as_str()) && !files.iter().any(|f| &f.key == *k)
+    }) {
+        return Err(ApiError::value(format!(
+            "'{key}' is tagged as media but was sent as a text field, not as a file"
+        ))
+        .with_details(json!({ "media_key": key })));
+    }
     if let Some(info) = additional_info.filter(|i| !i.is_empty()) {
         for f in &files {
             let meta = payload

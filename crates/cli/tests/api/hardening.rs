@@ -683,3 +683,34 @@ fn payload_is_checked_while_streaming(s: &Server) {
 }
 
 on_both_databases!(payload_is_checked_while_streaming);
+
+/// Issue 23, item 12 (decided): markup in an e-mail address is refused; a text part tagged as
+/// media is refused, not stored as an empty folder.
+fn info_items(s: &Server) {
+    let root = s.admin();
+    assert_error(
+        s.call(
+            Method::POST,
+            "/api/users/",
+            Some(&root),
+            Some(
+                json!({"email": "<svg/onload=alert(1)>@x.test", "password": "password-123",
+                        "user_type": "OPERATOR"}),
+            ),
+        ),
+        400,
+        4,
+    );
+    let before = s.db_count("folders");
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("photo1", "not a photo")
+        .text(
+            "payload",
+            json!({"media:tags": {"photo1": ["photo_selfie"]}}).to_string(),
+        );
+    let v = assert_error(s.upload_form("/api/folders/", &root, form), 400, 4);
+    assert_eq!(v["details"]["media_key"], "photo1", "{v}");
+    assert_eq!(s.db_count("folders"), before);
+}
+
+on_both_databases!(info_items);
