@@ -714,3 +714,108 @@ fn info_items(s: &Server) {
 }
 
 on_both_databases!(info_items);
+
+/// A started plugin session of a CLIENT of a company whose shop's pages may run the plugin;
+/// `(session, the shop's origin)`.
+fn plugin_session(s: &Server, actions: Value) -> (Value, String) {
+    let t = tenant(s, "plugin");
+    let origin = "http://shop.example:8000".to_string();
+    let (st, v) = s.call(
+        Method::PATCH,
+        &format!("/api/companies/{}/settings", t.company),
+        Some(&t.admin),
+        Some(json!({"web_sdk": {"allowed_origins": [origin]}})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s.call(
+        Method::GET,
+        "/api/authorize/session_token",
+        Some(&t.client),
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    let r = s
+        .req(Method::POST, "/web-sdk/session", None)
+        .header("origin", &origin)
+        .header("content-type", "text/plain")
+        .body(json!({"session_token": v["session_token"], "action": actions}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (r.json().unwrap(), origin)
+}
+
+/// `POST /web-sdk/session/{id}/<what>` with the session key, `fields` and one file.
+fn plugin_post(
+    s: &Server,
+    session: &Value,
+    origin: &str,
+    what: &str,
+    fields: &[(&str, &str)],
+    file: (&str, Vec<u8>),
+) -> (u16, Value) {
+    let mut form = reqwest::blocking::multipart::Form::new().text(
+        "session_key",
+        session["session_key"].as_str().unwrap().to_string(),
+    );
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    form = form.part(
+        file.0.to_string(),
+        reqwest::blocking::multipart::Part::bytes(file.1).file_name("f.jpg"),
+    );
+    let r = s
+        .req(
+            Method::POST,
+            &format!(
+                "/web-sdk/session/{}/{what}",
+                session["session_id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .header("origin", origin)
+        .multipart(form)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+/// Issue 23, item 5: parallel uploads of one session's capture make one folder: one is stored,
+/// the others are refused (409 `capture_in_progress`, or 4 once it is stored).
+fn one_folder_per_plugin_session(s: &Server) {
+    let Some(data) = shared_data() else { return };
+    let photo = std::fs::read(photos(&data, 1).remove(0)).unwrap();
+    let (session, origin) = plugin_session(s, json!(["photo_selfie"]));
+    let before = s.db_count("folders");
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let (session, origin, photo) = (&session, &origin, photo.clone());
+                scope.spawn(move || {
+                    plugin_post(
+                        s,
+                        session,
+                        origin,
+                        "capture",
+                        &[("action", "photo_selfie")],
+                        ("capture", photo),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let stored = answers.iter().filter(|(st, _)| *st == 200).count();
+    assert_eq!(stored, 1, "{answers:?}");
+    for (st, v) in answers.iter().filter(|(st, _)| *st != 200) {
+        assert!(
+            (*st == 409 || *st == 400) && v["error_code"] == 4,
+            "{st} {v}"
+        );
+    }
+    assert_eq!(s.db_count("folders"), before + 1, "{answers:?}");
+}
+
+on_both_databases!(one_folder_per_plugin_session);

@@ -161,6 +161,30 @@ impl Store {
         Ok(())
     }
 
+    /// Claim the session for storing one capture until `until_us` (see migration 0007); `false`
+    /// when another capture holds an unexpired claim.
+    pub async fn web_sdk_claim_capture(&self, id: Uuid, until_us: i64) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE web_sdk_sessions SET capture_until = $2 \
+             WHERE session_id = $1 AND (capture_until IS NULL OR capture_until < $3)",
+        )
+        .bind(id.to_string())
+        .bind(until_us)
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Release a claim of [`Store::web_sdk_claim_capture`].
+    pub async fn web_sdk_release_capture(&self, id: Uuid) -> sqlx::Result<()> {
+        sqlx::query("UPDATE web_sdk_sessions SET capture_until = NULL WHERE session_id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Mark the session submitted (its analyses ordered); `false` when it already was.
     pub async fn web_sdk_submit(&self, id: Uuid) -> sqlx::Result<bool> {
         let done = sqlx::query(

@@ -81,9 +81,58 @@ pub struct Capture {
     pub file: Option<IncomingFile>,
 }
 
+/// How long a capture may hold its session's claim (a killed process's claim lapses then).
+const CAPTURE_CLAIM_SECS: i64 = 600;
+
 /// Store one capture of session `s`; the last of its actions submits the session and orders the
-/// analyses. Answers `{uploaded, remaining, submitted}`.
+/// analyses. Answers `{uploaded, remaining, submitted}`. One capture of a session is stored at a
+/// time: a capture sent while another is being stored is refused (409, `capture_in_progress`),
+/// so that the session keeps one folder; the session is read again once claimed.
 pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResult<Value> {
+    if s.submitted_at.is_some() {
+        return Err(ApiError::value("This session has been submitted"));
+    }
+    let id = s.session_id;
+    if !st
+        .store
+        .web_sdk_claim_capture(id, now_us() + CAPTURE_CLAIM_SECS * 1_000_000)
+        .await?
+    {
+        return Err(ApiError::new(
+            Code::Conflict,
+            "Another capture of this session is being stored: send the captures one at a time",
+        )
+        .with_details(json!({"reason": "capture_in_progress"})));
+    }
+    // Released below; if this request is dropped (the client hung up), by the guard.
+    let mut claim = Claim(Some((st.store.clone(), id)));
+    let result = match st.store.web_sdk_get(id).await {
+        Ok(Some(fresh)) => store_claimed(st, fresh, capture).await,
+        Ok(None) => Err(ApiError::unknown_object()),
+        Err(e) => Err(e.into()),
+    };
+    claim.0 = None;
+    st.store.web_sdk_release_capture(id).await?;
+    result
+}
+
+/// A session's capture claim, released in the background when the request is dropped before
+/// it could release it itself.
+struct Claim(Option<(crate::store::Store, Uuid)>);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some((store, id)) = self.0.take() {
+            tokio::spawn(async move {
+                if let Err(e) = store.web_sdk_release_capture(id).await {
+                    tracing::warn!("releasing a plugin session's capture claim: {e}");
+                }
+            });
+        }
+    }
+}
+
+async fn store_claimed(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResult<Value> {
     if s.submitted_at.is_some() {
         return Err(ApiError::value("This session has been submitted"));
     }
