@@ -819,3 +819,36 @@ fn one_folder_per_plugin_session(s: &Server) {
 }
 
 on_both_databases!(one_folder_per_plugin_session);
+
+/// Issue 23, item 8: a guidance frame's size is checked from its header (413, nothing decoded),
+/// and a session's frames are rate-limited (429, error 9).
+fn guidance_frames_are_bounded(s: &Server) {
+    let (session, origin) = plugin_session(s, json!(["photo_selfie"]));
+    let big = {
+        let img = image::RgbImage::from_pixel(4000, 16, image::Rgb([90, 90, 90]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    };
+    assert_error(
+        plugin_post(s, &session, &origin, "frame", &[], ("frame", big)),
+        413,
+        4,
+    );
+    // Frames the detector never sees (not images) are cheap, so the budget runs out fast.
+    let limited = (0..300).find_map(|_| {
+        let (st, v) = plugin_post(
+            s,
+            &session,
+            &origin,
+            "frame",
+            &[],
+            ("frame", b"not an image".to_vec()),
+        );
+        (st == 429).then_some(v)
+    });
+    let v = limited.expect("a session's guidance frames are rate-limited");
+    assert_eq!(v["error_code"], 9, "{v}");
+}
+
+on_both_databases!(guidance_frames_are_bounded);

@@ -32,7 +32,14 @@ pub async fn guidance(
         return Err(ApiError::value("This session has been submitted"));
     }
     let file = file.ok_or_else(|| ApiError::value("a frame file is required"))?;
-    let limits = crate::inference::upload_limits(&st.cfg);
+    guidance_rate(s.session_id)?;
+    // A guidance frame is a camera frame: its size is checked from its header (413 past it)
+    // before a pixel is decoded.
+    let limits = faceproof_engine::media::Limits {
+        max_dimension: GUIDANCE_MAX_SIDE,
+        max_pixels: GUIDANCE_MAX_SIDE as u64 * GUIDANCE_MAX_SIDE as u64,
+        ..crate::inference::upload_limits(&st.cfg)
+    };
     st.inference
         .run("web_sdk_guidance", move |engine| -> ApiResult<Value> {
             let bytes = file.contents().map_err(ApiError::internal)?;
@@ -68,6 +75,46 @@ pub async fn guidance(
             }))
         })
         .await?
+}
+
+/// The largest side of a guidance frame (the plugin sends 320-pixel frames for hints and camera
+/// frames, at most 1920×1080, to locate faces in recorded frames).
+pub const GUIDANCE_MAX_SIDE: u32 = 2048;
+
+/// Guidance frames one session may send in a burst, and how many a second after it.
+pub const GUIDANCE_BURST: f64 = 60.0;
+pub const GUIDANCE_PER_SECOND: f64 = 10.0;
+
+/// Each session's guidance budget (a token bucket, per process: a session's frames go to the
+/// server that started it or to any, and each server bounds its own work).
+fn guidance_rate(session: Uuid) -> ApiResult<()> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+    static BUCKETS: OnceLock<Mutex<HashMap<Uuid, (f64, Instant)>>> = OnceLock::new();
+    let mut b = BUCKETS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if b.len() > 10_000 {
+        // Sessions idle long enough to have refilled are as good as new: forget them.
+        let full = std::time::Duration::from_secs_f64(GUIDANCE_BURST / GUIDANCE_PER_SECOND);
+        b.retain(|_, (_, at)| now.duration_since(*at) < full);
+    }
+    let (tokens, at) = b.entry(session).or_insert((GUIDANCE_BURST, now));
+    *tokens =
+        (*tokens + now.duration_since(*at).as_secs_f64() * GUIDANCE_PER_SECOND).min(GUIDANCE_BURST);
+    *at = now;
+    if *tokens < 1.0 {
+        return Err(ApiError::new(
+            Code::TooManyAttempts,
+            format!("Too many guidance frames: at most {GUIDANCE_PER_SECOND} a second per session"),
+        )
+        .with_details(json!({"reason": "guidance_rate"})));
+    }
+    *tokens -= 1.0;
+    Ok(())
 }
 
 /// One action's capture as the plugin sends it.
