@@ -852,3 +852,38 @@ fn guidance_frames_are_bounded(s: &Server) {
 }
 
 on_both_databases!(guidance_frames_are_bounded);
+
+/// Issue 23, item 9: with `public_url` unset, a page's origin is the server's own only when it
+/// is the listen address's, never because it equals the request's `Host`.
+fn host_header_is_not_the_servers_origin(s: &Server) {
+    let t = tenant(s, "hosted");
+    let start = |origin: &str, host: Option<&str>| {
+        let (_, v) = s.call(
+            Method::GET,
+            "/api/authorize/session_token",
+            Some(&t.client),
+            None,
+        );
+        let mut r = s
+            .req(Method::POST, "/web-sdk/session", None)
+            .header("origin", origin)
+            .header("content-type", "text/plain")
+            .body(
+                json!({"session_token": v["session_token"], "action": ["photo_selfie"]})
+                    .to_string(),
+            );
+        if let Some(h) = host {
+            r = r.header("host", h);
+        }
+        r.send().unwrap().status().as_u16()
+    };
+    // A page whose name was rebound to this server: Origin and Host both name it.
+    assert_eq!(
+        start("http://rebound.example:8000", Some("rebound.example:8000")),
+        403
+    );
+    // The server's own pages (the demo) still run it.
+    assert_eq!(start(&s.base, None), 200);
+}
+
+on_both_databases!(host_header_is_not_the_servers_origin);

@@ -151,15 +151,39 @@ fn origin_of(headers: &HeaderMap) -> ApiResult<String> {
         .ok_or_else(|| ApiError::new(Code::Forbidden, "Plugin requests need an Origin header"))
 }
 
-/// This server's own origin, from the configured public URL or the Host header.
-fn own_origin(st: &AppState, headers: &HeaderMap) -> Option<String> {
-    if let Some(p) = &st.cfg.public_url {
+/// This server's own origins: the configured public URL's, else the one the listen address
+/// names (with `localhost` for a loopback address); none when listening on every address
+/// without a public URL. Never the request's `Host` header: a page the attacker serves (its DNS
+/// name rebound to this server) would send its own name there and in `Origin` alike.
+fn own_origins(cfg: &crate::config::Config) -> Vec<String> {
+    if let Some(p) = &cfg.public_url {
         let p = p.trim_end_matches('/');
-        let (scheme, rest) = p.split_once("://")?;
-        return Some(format!("{scheme}://{}", rest.split('/').next()?));
+        return p
+            .split_once("://")
+            .and_then(|(scheme, rest)| Some(format!("{scheme}://{}", rest.split('/').next()?)))
+            .into_iter()
+            .collect();
     }
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    Some(format!("http://{host}"))
+    match cfg.listen.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_unspecified() => Vec::new(),
+        Ok(a) if a.ip().is_loopback() => {
+            vec![
+                format!("http://{a}"),
+                format!("http://localhost:{}", a.port()),
+            ]
+        }
+        Ok(a) => vec![format!("http://{a}")],
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The page's origin when it is one of this server's own ([`own_origins`]).
+fn own_origin(st: &AppState, origin: &str) -> Option<String> {
+    let o = sdk::normalize_origin(origin)?;
+    own_origins(&st.cfg)
+        .iter()
+        .any(|own| sdk::normalize_origin(own).as_deref() == Some(o.as_str()))
+        .then_some(o)
 }
 
 /// An answer to an allowed origin: the JSON (or error) with its CORS header.
@@ -193,7 +217,7 @@ async fn start(
     }
     let token = body.get("session_token").and_then(Value::as_str);
     // Refusals before the origin is known to be allowed carry no CORS header.
-    let own = own_origin(&st, &headers);
+    let own = own_origin(&st, &origin);
     let pending = match session::pending(&st, token, &origin, own.as_deref(), addr).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
