@@ -18,8 +18,10 @@
 //! `max_parallel_decodes` permits for as long as its pixels live (see
 //! [`crate::inference`]); with the defaults one holder needs at most
 //!
-//! - a still: the decoder buffer (`max_decode_bytes`, 150 MB) + the kept image box-downscaled to
-//!   `max_image_side` before conversion (4096² × 3 B = 50 MB) = 200 MB;
+//! - a still: the decoder's memory (`max_decode_bytes`, 150 MB: its output buffer, and for WebP
+//!   the frame image-webp decodes into first, 4 B/px — a 7000×7000 lossless WebP held 327 MB
+//!   before that was counted, and is now refused from its header) + the kept image
+//!   box-downscaled to `max_image_side` before conversion (4096² × 3 B = 50 MB) = 200 MB;
 //! - a shots set: one still being decoded (200 MB) + the frames kept, scaled to 44.2 M pixels in
 //!   all (133 MB) = 333 MB;
 //! - a video: 48 frames of at most 1280×720 parsed from ffmpeg as they stream (133 MB; ffmpeg
@@ -235,7 +237,7 @@ settings! {
         doc "3840×2160; larger video frames are refused at upload from the header, 413.";
     max_decode_bytes: u64 = 150_000_000,
         env "FACEPROOF_MAX_DECODE_BYTES" => env::parsed,
-        doc "A still's decoder buffer, pixels × bytes per pixel of its colour type, checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA; more → 413.";
+        doc "A still's decoder memory, pixels × bytes per pixel of its colour type (+ 4 for WebP, whose decoder holds a frame of its own), checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA, 21.4 M of WebP; more → 413.";
     max_image_side: u32 = 4096,
         env "FACEPROOF_MAX_IMAGE_SIDE" => env::parsed,
         doc "Stills are box-downscaled to this longer side right after decoding.";

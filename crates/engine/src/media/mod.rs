@@ -145,8 +145,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 ///
 /// # Memory of one decode
 ///
-/// - **still**: the decoder's buffer (`max_decode_bytes`, checked from the header before it is
-///   allocated) plus the image kept, box-downscaled to `max_image_side` (≤ 4096² × 3 B = 50 MB)
+/// - **still**: the decoder's memory (`max_decode_bytes`, checked from the header before it is
+///   allocated: the output buffer, and for WebP the frame image-webp decodes into first, 4 B/px)
+///   plus the image kept, box-downscaled to `max_image_side` (≤ 4096² × 3 B = 50 MB)
 ///   before the 8-bit RGB conversion: ≤ 150 + 50 = 200 MB with the defaults;
 /// - **shots set**: the archive's entries are decoded one at a time (each a still as above) and
 ///   the frames kept are scaled so that together they hold at most `max_frames_pixels` pixels
