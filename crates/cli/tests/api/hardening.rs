@@ -435,39 +435,6 @@ mod connections {
     ]; connection_limits);
 }
 
-/// Issue 23, item 7: at most 20 `meta_data` filters in one folder query (error 4).
-fn meta_data_filters_are_capped(s: &Server) {
-    let root = s.admin();
-    let filters = |n: usize| -> String {
-        (0..n)
-            .map(|i| format!("meta_data=k{i}%3D%3Dv"))
-            .collect::<Vec<_>>()
-            .join("&")
-    };
-    let (st, v) = s.call(
-        Method::GET,
-        &format!("/api/folders/?{}", filters(20)),
-        Some(&root),
-        None,
-    );
-    assert_eq!(st, 200, "{v}");
-    for n in [21, 1500] {
-        let v = assert_error(
-            s.call(
-                Method::GET,
-                &format!("/api/folders/?{}", filters(n)),
-                Some(&root),
-                None,
-            ),
-            400,
-            4,
-        );
-        assert_eq!(v["details"]["reason"], "metadata_limits", "{v}");
-    }
-}
-
-on_both_databases!(meta_data_filters_are_capped);
-
 /// Issue 23, item 3: every free-text field has a length limit (error 4, `text_limits`), JSON
 /// bodies are read up to 1 MiB (413 past it, never held whole), and a plain CLIENT cannot give
 /// itself a huge name.
@@ -663,6 +630,39 @@ fn control_characters_are_refused(s: &Server) {
 }
 
 on_both_databases!(control_characters_are_refused);
+
+/// Issue 23, item 7: at most 20 `meta_data` filters in one folder query (error 4).
+fn meta_data_filters_are_capped(s: &Server) {
+    let root = s.admin();
+    let filters = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("meta_data=k{i}%3D%3Dv"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let (st, v) = s.call(
+        Method::GET,
+        &format!("/api/folders/?{}", filters(20)),
+        Some(&root),
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    for n in [21, 1500] {
+        let v = assert_error(
+            s.call(
+                Method::GET,
+                &format!("/api/folders/?{}", filters(n)),
+                Some(&root),
+                None,
+            ),
+            400,
+            4,
+        );
+        assert_eq!(v["details"]["reason"], "metadata_limits", "{v}");
+    }
+}
+
+on_both_databases!(meta_data_filters_are_capped);
 
 /// Issue 23, item 11: a `payload` field is measured while it streams: 413 past 256 KiB.
 fn payload_is_checked_while_streaming(s: &Server) {
