@@ -1008,7 +1008,11 @@ fn frame_sets(s: &Server) {
         ("bytes=-50", n - 50, n - 1),
         ("bytes=10-99999999", 10, n - 1),
     ] {
-        let r = plain.get(preview_url).header("range", range).send().unwrap();
+        let r = plain
+            .get(preview_url)
+            .header("range", range)
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 206, "{range}");
         assert_eq!(
             r.headers()["content-range"].to_str().unwrap(),
@@ -1017,8 +1021,16 @@ fn frame_sets(s: &Server) {
         );
         assert_eq!(r.bytes().unwrap(), whole[from..=to], "{range}");
     }
-    for range in [format!("bytes={n}-"), "bytes=0-1,4-5".into(), "pages=1".into()] {
-        let r = plain.get(preview_url).header("range", &range).send().unwrap();
+    for range in [
+        format!("bytes={n}-"),
+        "bytes=0-1,4-5".into(),
+        "pages=1".into(),
+    ] {
+        let r = plain
+            .get(preview_url)
+            .header("range", &range)
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 200, "{range}");
         assert_eq!(r.bytes().unwrap(), whole, "{range}");
     }
@@ -1255,7 +1267,12 @@ fn tokenless_plugin_in_chromium(s: &Server) {
         Some(json!({"web_sdk": {"allowed_origins": [page], "require_session_token": false}})),
     );
     assert_eq!(st, 200, "{v}");
-    let (service_id, _) = s.user(&root, "backend@page.test", "CLIENT SERVICE", Some(&t.company));
+    let (service_id, _) = s.user(
+        &root,
+        "backend@page.test",
+        "CLIENT SERVICE",
+        Some(&t.company),
+    );
     // The backend signs in as the Node backend does (JSON login, then the token header).
     let login = s.login_raw("backend@page.test", "password-123");
     assert_eq!(login.status(), 200);
@@ -1315,7 +1332,11 @@ fn tokenless_plugin_in_chromium(s: &Server) {
         assert_eq!(found.len(), 1, "exactly one folder for {tx}: {found:?}");
         let f = &found[0];
         assert_eq!(f["resolution_status"], verdict, "{tx}: {f}");
-        assert_eq!(f["user_id"], service_id.as_str(), "made as the service user");
+        assert_eq!(
+            f["user_id"],
+            service_id.as_str(),
+            "made as the service user"
+        );
         assert_eq!(f["meta_data"]["web_sdk_origin"], page.as_str());
         assert_eq!(f["meta_data"]["transaction_id"], tx.as_str());
         // The last attempt's QUALITY (the plugin may have asked for another capture).

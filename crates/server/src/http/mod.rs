@@ -422,7 +422,10 @@ pub async fn stored_file_ranged(
                 .map_err(missing)?;
             return builder
                 .status(axum::http::StatusCode::PARTIAL_CONTENT)
-                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}"))
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{end}/{total}"),
+                )
                 .header(header::CONTENT_LENGTH, part.size)
                 .body(axum::body::Body::from_stream(part.chunks))
                 .map_err(ApiError::internal);
