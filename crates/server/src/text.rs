@@ -144,7 +144,7 @@ fn control(at: &[String]) -> ApiError {
 pub fn check_query(pairs: &[(String, String)]) -> ApiResult<()> {
     for (k, v) in pairs {
         if k.chars().chain(v.chars()).any(free_control) {
-            return Err(control(&[k.clone()]));
+            return Err(control(std::slice::from_ref(k)));
         }
     }
     Ok(())

@@ -341,19 +341,18 @@ fn connection_limits(s: &Server) {
 
     // An idle flood first (before the test's own client holds pooled connections): 10 from
     // 127.0.0.2 are held, an 11th from there is closed at once while those 10 are still open.
-    let mut flood: Vec<std::net::TcpStream> =
-        (0..10).map(|_| connect_from(s, "127.0.0.2")).collect();
-    let mut extra = connect_from(s, "127.0.0.2");
+    let flood: Vec<std::net::TcpStream> = (0..10).map(|_| connect_from(s, "127.0.0.2")).collect();
+    let extra = connect_from(s, "127.0.0.2");
     assert!(
-        closed_within(&mut extra, quick).is_some(),
+        closed_within(&extra, quick).is_some(),
         "the 11th connection of one address is closed at once"
     );
     assert!(
-        closed_within(&mut flood[0], Duration::from_millis(200)).is_none(),
+        closed_within(&flood[0], Duration::from_millis(200)).is_none(),
         "the first 10 are still open"
     );
     // 25 more from other addresses: the global cap (30) closes at least 5 of them at once.
-    let mut more: Vec<std::net::TcpStream> = (0..25)
+    let more: Vec<std::net::TcpStream> = (0..25)
         .map(|i| connect_from(s, &format!("127.0.0.{}", 3 + i / 9)))
         .collect();
     let closed_now = more
@@ -365,7 +364,7 @@ fn connection_limits(s: &Server) {
         "{closed_now} of 25 closed over the global cap"
     );
     // Idle connections are closed by the server (the header timeout), none of them answered.
-    for c in flood.iter_mut().chain(more.iter_mut()) {
+    for c in flood.iter().chain(more.iter()) {
         let got = closed_within(c, long).expect("an idle connection is closed");
         assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
     }
@@ -381,7 +380,7 @@ fn connection_limits(s: &Server) {
     while started.elapsed() < long {
         // A write to a connection the server closed may still succeed once; the read sees it.
         let _ = c.write_all(b"a");
-        if closed_within(&mut c, Duration::from_millis(500)).is_some() {
+        if closed_within(&c, Duration::from_millis(500)).is_some() {
             cut = true;
             break;
         }
@@ -402,7 +401,7 @@ fn connection_limits(s: &Server) {
     let mut answer = None;
     while started.elapsed() < long && answer.is_none() {
         let _ = c.write_all(b" ");
-        answer = closed_within(&mut c, Duration::from_millis(500));
+        answer = closed_within(&c, Duration::from_millis(500));
     }
     let answer = String::from_utf8_lossy(&answer.expect("a slow body is cut off")).to_string();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
@@ -412,7 +411,7 @@ fn connection_limits(s: &Server) {
     let mut c = connect_from(s, "127.0.0.1");
     c.write_all(b"GET /api/version HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let got = closed_within(&mut c, long).expect("an idle kept-alive connection is closed");
+    let got = closed_within(&c, long).expect("an idle kept-alive connection is closed");
     assert!(
         got.starts_with(b"HTTP/1.1 200"),
         "{}",
