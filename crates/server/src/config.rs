@@ -34,7 +34,10 @@
 //! read, and Lite request bodies) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under
 //! 1.5 GB with room for a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
 //! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
-//! bound); the `limits` API test asserts ≤ 1.5 GB for 18 such requests.
+//! bound); the `limits` API test asserts ≤ 1.5 GB for 30 such requests (the 18 above, a 7000×7000
+//! WebP refused and a 4500×4500 WebP decoded, six of each), measured at 729 MB (issue 23; the
+//! report's six 7000×7000 WebP decodes had peaked at 1.22 GB before WebP's decoder frame was
+//! counted).
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
