@@ -698,6 +698,8 @@
     var video = { facingMode: o.cameraFacingMode || 'user', width: { ideal: 1280 }, height: { ideal: 720 } };
     if (o.device_id) video.deviceId = { exact: o.device_id };
     var timeout = Number(o.get_user_media_timeout) || 40000;
+    run.cameraRequests = (run.cameraRequests || 0) + 1;
+    run.ui.box.setAttribute('data-camera-requests', String(run.cameraRequests));
     var stream = await new Promise(function (resolve, reject) {
       var done = false;
       var timer = setTimeout(function () { done = true; reject(new PluginError('camera_timeout')); }, timeout);

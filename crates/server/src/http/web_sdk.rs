@@ -494,3 +494,67 @@ async fn handoff_redeem(
         Err(e) => e.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The text keys of each language pack in the plugin's `PACKS`.
+    fn packs(js: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let start = js.find("var PACKS = {").expect("PACKS");
+        let end = start + js[start..].find("\n  };\n").expect("end of PACKS");
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut lang = String::new();
+        for line in js[start..end].lines().skip(1) {
+            let trimmed = line.trim();
+            if let Some(name) = trimmed.strip_suffix(": {") {
+                lang = name.trim_matches('\'').to_string();
+                out.entry(lang.clone()).or_default();
+                continue;
+            }
+            // `key: '…'` at the line's start or after the previous entry's `', `.
+            let mut from = 0;
+            while let Some(i) = line[from..].find(": '") {
+                let at = from + i;
+                let key_start = line[..at]
+                    .rfind(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                    .map_or(0, |p| p + 1);
+                let before = &line[..key_start];
+                if before.trim().is_empty() || before.ends_with("', ") {
+                    out.get_mut(&lang)
+                        .expect("a pack")
+                        .insert(line[key_start..at].to_string());
+                }
+                from = at + 3;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_language_pack_has_every_text() {
+        let packs = packs(super::PLUGIN_JS);
+        let en = &packs["en"];
+        assert!(en.len() > 70, "{en:?}");
+        for need in ["start_title", "help_safari", "handoff_scan", "progress_done", "stage_checking"] {
+            assert!(en.contains(need), "{need}");
+        }
+        assert_eq!(
+            packs.keys().collect::<BTreeSet<_>>(),
+            crate::web_sdk::LANGUAGES
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<BTreeSet<_>>()
+                .iter()
+                .collect()
+        );
+        for (lang, keys) in &packs {
+            assert!(
+                keys == en,
+                "{lang}: missing {:?}, extra {:?}",
+                en.difference(keys).collect::<Vec<_>>(),
+                keys.difference(en).collect::<Vec<_>>()
+            );
+        }
+    }
+}
