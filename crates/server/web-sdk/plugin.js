@@ -762,7 +762,14 @@
   async function openCamera(run) {
     for (;;) {
       setState(run, 'camera');
-      say(run, t(run, 'camera_request'));
+      if (!run.ui.panel.classList.contains('problem')) {
+        heading(run, t(run, 'title'));
+        showPanel(run, 'camera', function (p) {
+          p.append(icon('camera'), para('lead', t(run, 'camera_request')));
+        });
+      }
+      say(run, '');
+      announce(run, t(run, 'camera_request'));
       try {
         await startCamera(run);
         run.pendingError = null;
@@ -1269,7 +1276,8 @@
       var next = moving ? t(run, 'next', { a: t(run, 'action_' + steps[0]) }) : '';
       heading(run, title, stepLine(run, stepAt), next);
       setState(run, 'guide');
-      say(run, moving ? title + '. ' + next : title);
+      say(run, '');
+      announce(run, moving ? title + '. ' + next : title);
       run.restPoses = [];
       await guide(run);
       setHint(run, '', false);
