@@ -1239,7 +1239,8 @@
     run.session = await startSession(run);
     run.texts = packFor(run.session.lang || o.lang, o.lang_pack || o.texts);
     applyTexts(run);
-    var wantPhone = handoffAllowed(run) && (o.handoff === true || o.handoff === 'always' || !(await hasCamera()));
+    var forced = o.handoff === true || o.handoff === 'always';
+    var wantPhone = handoffAllowed(run) && (forced || (window.isSecureContext && !(await hasCamera())));
     if (wantPhone) return handoff(run);
     if (!window.isSecureContext) throw new PluginError('insecure_context');
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new PluginError('not_supported');
