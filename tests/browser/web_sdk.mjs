@@ -124,12 +124,13 @@ function recorder(page, prefix, shots) {
       if (!s.open) return;
       // A new screen: another state, step or title, or the progress passing a quarter.
       const bucket = s.progress === null ? '' : Math.min(4, Math.floor(Number(s.progress) / 25));
-      const key = [s.state, s.step, s.title, bucket, s.hint === '' ? '' : s.hint.length > 0].join('|');
+      const key = [s.state, s.step, s.title, bucket, s.hint].join('|');
       if (key === lastKey) return;
       lastKey = key;
       const entry = { state: s.state, step: s.step, title: s.title, next: s.next, hint: s.hint,
         progress: s.progress === null ? null : Number(s.progress), text: s.text };
-      if (shots && Date.now() - lastShot > 350) {
+      // While recording, at most about three a second (a screenshot takes the page's time).
+      if (shots && (s.state !== 'record' || Date.now() - lastShot > 300 || s.progress === '100')) {
         entry.shot = `${prefix}-${String(screens.length).padStart(2, '0')}-${s.state}.png`;
         await page.screenshot({ path: path.join(sc.out, entry.shot) }).catch(() => { entry.shot = null; });
         lastShot = Date.now();

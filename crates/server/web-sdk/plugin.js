@@ -929,6 +929,7 @@
   function showProgress(run, move, p, done) {
     var ui = run.ui, pct = done ? 100 : Math.max(0, Math.min(100, Math.round((p || 0) * 100)));
     ui.ring.setAttribute('stroke-dasharray', pct + ' 100');
+    ui.ring.style.setProperty('visibility', pct > 0 ? 'visible' : 'hidden'); // no dot at 0
     ui.box.setAttribute('data-progress', String(pct));
     ui.stage.classList.toggle('done', !!done);
     ui.stage.classList.toggle('moving', !done);
@@ -1013,9 +1014,9 @@
       .concat(run.restPoses.slice(-3)).slice(0, 8));
     var frontalSeen = mon.readings.filter(function (r) { return r.phase === 'rest' && frontal(r, restAt); }).length;
     // k: the step shown (-1: the resting second of `auto`); its start, its readings past target.
-    var k = auto ? -1 : 0, kStart = 0, above = 0, doneAt = null, allDone = false;
+    var k = auto ? -1 : 0, kStart = 0, prevP = 0, doneAt = null, allDone = false;
     var show = function (idx, now) {
-      k = idx; kStart = now; above = 0; doneAt = null;
+      k = idx; kStart = now; prevP = 0; doneAt = null;
       var g = idx < 0 ? null : steps[idx];
       var move = g && MOVES[g] ? Object.assign({ action: g }, MOVES[g]) : null;
       mon.smile = !!(move && move.axis === 'smile');
@@ -1032,9 +1033,12 @@
       if (frontal(r, restAt)) frontalSeen++;
       var move = run.move;
       if (!move || doneAt !== null) return;
+      // Done: at the target, coming from most of the way there (one noisy reading is not a
+      // movement); the frames around it are past the server's threshold.
       var p = progressOf(move, r, restAt);
-      above = p !== null && p >= 1 ? above + 1 : 0;
-      if (above >= 2) {
+      var seen = p !== null && p >= 1 && prevP >= 0.8;
+      prevP = p === null ? 0 : p;
+      if (seen) {
         doneAt = performance.now();
         showProgress(run, move, 1, true);
       } else {
