@@ -644,7 +644,10 @@ fn screens_as_a_person_sees_them(results: &Value, out: &Path) {
         .filter(|sc| sc["state"] == "record")
         .filter_map(|sc| sc["progress"].as_u64())
         .max();
-    assert!(best.unwrap_or(0) >= 75, "live: progress toward the turn {best:?}: {live:?}");
+    assert!(
+        best.unwrap_or(0) >= 75,
+        "live: progress toward the turn {best:?}: {live:?}"
+    );
     assert!(live
         .iter()
         .filter(|sc| sc["state"] == "record")
@@ -661,7 +664,15 @@ fn screens_as_a_person_sees_them(results: &Value, out: &Path) {
     for d in &dones {
         assert_eq!(d["progress"], 100, "done is a full ring: {d}");
     }
-    for state in ["start", "guide", "countdown", "record", "sending", "checking", "done"] {
+    for state in [
+        "start",
+        "guide",
+        "countdown",
+        "record",
+        "sending",
+        "checking",
+        "done",
+    ] {
         assert!(
             live.iter().any(|sc| sc["state"] == state),
             "live: no {state} screen"
@@ -704,7 +715,10 @@ fn screens_as_a_person_sees_them(results: &Value, out: &Path) {
         text.contains("Camera access is blocked") && text.contains("Chrome or Edge:"),
         "{text}"
     );
-    assert!(!text.contains("Firefox:"), "only this browser's help: {text}");
+    assert!(
+        !text.contains("Firefox:"),
+        "only this browser's help: {text}"
+    );
     assert_eq!(denied["primary"], "Try again");
     assert_eq!(denied["alt"], "Use my phone instead");
     assert_eq!(denied["asked_again"], true, "{denied}");
@@ -714,7 +728,12 @@ fn screens_as_a_person_sees_them(results: &Value, out: &Path) {
         "polite announcements"
     );
     assert_eq!(denied["alerts"], 0);
-    for n in ["camera_denied", "camera_denied_phone", "live", "wrong_gesture"] {
+    for n in [
+        "camera_denied",
+        "camera_denied_phone",
+        "live",
+        "wrong_gesture",
+    ] {
         assert_eq!(
             by_name(n)["focus_after_close"],
             "open",
@@ -727,7 +746,9 @@ fn screens_as_a_person_sees_them(results: &Value, out: &Path) {
 /// phone opens it in its own browser context and does the capture, and the computer's page
 /// completes; the folder is the session's.
 fn handed_off_to_a_phone(s: &Server, client: &str, page: &str, r: &Value, out: &Path) {
-    let link = r["handoff"]["link"].as_str().unwrap_or_else(|| panic!("no QR code shown: {r}"));
+    let link = r["handoff"]["link"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no QR code shown: {r}"));
     assert!(
         link.starts_with(&format!("{}/web-sdk/continue/?lang=en#fpho_", s.base)),
         "{link}"
@@ -765,7 +786,10 @@ fn handed_off_to_a_phone(s: &Server, client: &str, page: &str, r: &Value, out: &
         .map(|sc| sc["state"].as_str().unwrap())
         .collect();
     for state in ["start", "guide", "record", "sending", "checking", "done"] {
-        assert!(phone_states.contains(&state), "phone: no {state}: {phone_states:?}");
+        assert!(
+            phone_states.contains(&state),
+            "phone: no {state}: {phone_states:?}"
+        );
     }
     assert!(
         phone["final"]["text"]

@@ -266,7 +266,10 @@ fn a_session_continues_on_a_phone(s: &Server) {
         items[0]["meta_data"]["web_sdk_origin"], SHOP,
         "the session's page"
     );
-    assert_eq!(items[0]["meta_data"]["web_sdk_session_id"], desktop["session_id"]);
+    assert_eq!(
+        items[0]["meta_data"]["web_sdk_session_id"],
+        desktop["session_id"]
+    );
     // After the capture was sent there is no hand-off to mint.
     refused(&session_call(s, "handoff", SHOP, &desktop, &key), 400, 4);
 }
@@ -282,23 +285,13 @@ fn a_handoff_expires(s: &Server) {
     assert_eq!(minted.status, 200, "{}", minted.body);
     let token = token_of(minted.body["handoff_url"].as_str().unwrap());
     s.expire_handoff_token(&token);
-    let late = send(
-        s,
-        "/web-sdk/handoff",
-        &own,
-        json!({"handoff_token": token}),
-    );
+    let late = send(s, "/web-sdk/handoff", &own, json!({"handoff_token": token}));
     refused(&late, 401, 8);
     assert_eq!(late.body["details"]["reason"], "handoff_expired");
     // A new code works.
     let minted = session_call(s, "handoff", SHOP, &desktop, &key);
     let token = token_of(minted.body["handoff_url"].as_str().unwrap());
-    let phone = send(
-        s,
-        "/web-sdk/handoff",
-        &own,
-        json!({"handoff_token": token}),
-    );
+    let phone = send(s, "/web-sdk/handoff", &own, json!({"handoff_token": token}));
     assert_eq!(phone.status, 200, "{}", phone.body);
     assert_eq!(phone.body["lang"], "en");
 
@@ -356,7 +349,10 @@ fn guidance_frames_report_the_pose(s: &Server) {
         let v = frame(f.clone(), false);
         let yaw = v["pose"]["yaw"].as_f64().unwrap_or_else(|| panic!("{v}"));
         assert!(yaw.abs() < 15.0, "frontal: {v}");
-        assert!(v["pose"]["pitch"].is_f64() && v.get("smile").is_none(), "{v}");
+        assert!(
+            v["pose"]["pitch"].is_f64() && v.get("smile").is_none(),
+            "{v}"
+        );
     }
     for f in &turned {
         let v = frame(f.clone(), false);

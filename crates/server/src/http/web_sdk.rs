@@ -162,7 +162,10 @@ fn continue_response(mime: &'static str, body: &'static str) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTINUE_CSP),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }
 
@@ -469,11 +472,7 @@ async fn handoff_mint(
 
 /// `POST /web-sdk/handoff`: body `{handoff_token, lang?}` → the session as a start answers it,
 /// with a key for this page (the phone's).
-async fn handoff_redeem(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn handoff_redeem(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let origin = match origin_of(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -536,7 +535,13 @@ mod tests {
         let packs = packs(super::PLUGIN_JS);
         let en = &packs["en"];
         assert!(en.len() > 70, "{en:?}");
-        for need in ["start_title", "help_safari", "handoff_scan", "progress_done", "stage_checking"] {
+        for need in [
+            "start_title",
+            "help_safari",
+            "handoff_scan",
+            "progress_done",
+            "stage_checking",
+        ] {
             assert!(en.contains(need), "{need}");
         }
         assert_eq!(

@@ -73,7 +73,9 @@ pub async fn guidance(
                 None => None,
             };
             let smile = match faces.first() {
-                Some(largest) if ask.smile => engine.smile(&img, largest).map_err(ApiError::from)?,
+                Some(largest) if ask.smile => {
+                    engine.smile(&img, largest).map_err(ApiError::from)?
+                }
                 _ => None,
             };
             let mut out = json!({

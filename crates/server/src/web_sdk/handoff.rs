@@ -48,7 +48,9 @@ pub async fn mint(
         return Err(unavailable("This session's capture has been sent"));
     }
     if s.handoff_started_at.is_some() {
-        return Err(unavailable("This session has already continued on another device"));
+        return Err(unavailable(
+            "This session has already continued on another device",
+        ));
     }
     let token = format!("fpho_{}", tokens::generate());
     let session_end = s.session_expires_us.unwrap_or(0);
@@ -58,7 +60,9 @@ pub async fn mint(
         .web_sdk_handoff_mint(s.session_id, &token, expires)
         .await?
     {
-        return Err(unavailable("This session has already continued on another device"));
+        return Err(unavailable(
+            "This session has already continued on another device",
+        ));
     }
     let mut url = format!("{}{CONTINUE_PATH}", base.trim_end_matches('/'));
     if let Some(l) = lang.filter(|l| settings.lang_allow.iter().any(|a| a == l)) {
@@ -130,8 +134,10 @@ pub async fn redeem(
     // From here on the page may read the answer (its origin is allowed).
     Ok(async {
         if s.handoff_started_at.is_some() {
-            return Err(ApiError::new(Code::AuthInvalid, "This hand-off token has been used")
-                .with_details(json!({"reason": "handoff_used"})));
+            return Err(
+                ApiError::new(Code::AuthInvalid, "This hand-off token has been used")
+                    .with_details(json!({"reason": "handoff_used"})),
+            );
         }
         let now = now_us();
         if s.handoff_expires_us.unwrap_or(0) < now || s.session_expires_us.unwrap_or(0) < now {
@@ -150,8 +156,10 @@ pub async fn redeem(
             .web_sdk_handoff_start(s.session_id, &key, &origin)
             .await?
         {
-            return Err(ApiError::new(Code::AuthInvalid, "This hand-off token has been used")
-                .with_details(json!({"reason": "handoff_used"})));
+            return Err(
+                ApiError::new(Code::AuthInvalid, "This hand-off token has been used")
+                    .with_details(json!({"reason": "handoff_used"})),
+            );
         }
         let lang = lang
             .filter(|l| settings.lang_allow.iter().any(|a| a == l))
@@ -189,10 +197,14 @@ pub fn state(s: &WebSdkSession) -> Option<&'static str> {
 mod tests {
     #[test]
     fn the_qr_code_is_an_svg_to_place_in_a_page() {
-        let svg = super::qr_svg("http://127.0.0.1:8080/web-sdk/continue/?lang=en#fpho_0123").unwrap();
+        let svg =
+            super::qr_svg("http://127.0.0.1:8080/web-sdk/continue/?lang=en#fpho_0123").unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("viewBox") || svg.contains("width"), "{svg}");
-        assert!(!svg.contains("style="), "no style attribute (a strict CSP refuses them)");
+        assert!(
+            !svg.contains("style="),
+            "no style attribute (a strict CSP refuses them)"
+        );
         assert!(!svg.contains("<script"), "{svg}");
     }
 }

@@ -153,7 +153,10 @@ pub fn check_config(c: &Config) -> anyhow::Result<()> {
             anyhow::bail!("web_sdk_allowed_origins: {o:?} is not scheme://host[:port] or *");
         }
     }
-    if c.web_sdk_token_ttl_secs < 1 || c.web_sdk_session_ttl_secs < 1 || c.web_sdk_handoff_ttl_secs < 1 {
+    if c.web_sdk_token_ttl_secs < 1
+        || c.web_sdk_session_ttl_secs < 1
+        || c.web_sdk_handoff_ttl_secs < 1
+    {
         anyhow::bail!("web_sdk TTLs must be at least one second");
     }
     Ok(())
