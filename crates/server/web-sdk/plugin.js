@@ -1052,7 +1052,10 @@
       if (auto && k < 0 && elapsed >= a.rest_seconds * 1000) show(0, now);
       else if (auto && k >= 0 && k + 1 < steps.length &&
         ((doneAt !== null && now - doneAt >= HOLD_MS) || now - kStart >= a.gesture_seconds * 1000)) show(k + 1, now);
-      allDone = k === steps.length - 1 && run.move && doneAt !== null && now - doneAt >= HOLD_MS;
+      // Not in the capture architecture: there the page's backend uploads the frames, and may
+      // leave the rest frames (which the early end counts on) out.
+      allDone = k === steps.length - 1 && run.move && doneAt !== null && now - doneAt >= HOLD_MS &&
+        run.session.architecture !== 'capture';
       if (allDone && elapsed >= MIN_RECORD_MS && frontalSeen >= FRONTAL_READINGS) break;
       frames.push(grab(run, 640));
       var next = t0 + (i + 1) * 1000 / fps;
