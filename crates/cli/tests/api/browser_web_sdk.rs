@@ -42,35 +42,14 @@ use serde_json::{json, Value};
 /// right (2.7–5.3 s), which is the user's own LEFT (the camera image is not mirrored; see
 /// docs/web-sdk.md), then frontal again. Played in a loop, any 3.5 s the plugin records holds
 /// ≥ 0.9 s frontal (for the liveness aggregate, which leaves strong turns out) and ≥ 1.3 s of turn.
-const LIVE: &str = "video/tranvanluyt2203_live_head_turns.mp4";
+pub(crate) const LIVE: &str = "video/tranvanluyt2203_live_head_turns.mp4";
 /// The same sequence played on a screen and filmed again.
-const REPLAY: &str = "video/tranvanluyt2203_replay_screen.mp4";
-const TURN: (f32, f32) = (1.0, 4.8);
-const GESTURE: &str = "video_selfie_left";
+pub(crate) const REPLAY: &str = "video/tranvanluyt2203_replay_screen.mp4";
+pub(crate) const TURN: (f32, f32) = (1.0, 4.8);
+pub(crate) const GESTURE: &str = "video_selfie_left";
 const DESKTOP: [u32; 2] = [1280, 800];
 const PHONE: [u32; 2] = [390, 844];
 const OTHER_GESTURE: &str = "video_selfie_right";
-
-/// `src` from `start` for `secs` seconds as a y4m clip for Chromium's fake camera (15 fps,
-/// 480 px high), made once per test process under the target's temporary directory.
-fn y4m(data: &Path, src: &str, (start, secs): (f32, f32), name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-sdk-clips");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!("{name}.y4m"));
-    if out.exists() {
-        return out;
-    }
-    // A name of its own: the tests of both databases may cut the same clip at once.
-    let tmp = dir.join(format!("{name}.{}.y4m", uuid::Uuid::new_v4()));
-    media::run(
-        media::cut(&data.join(src), start, secs)
-            .args(["-vf", "scale=-2:480,fps=15", "-pix_fmt", "yuv420p", "-an"])
-            .arg(&tmp),
-        src,
-    );
-    std::fs::rename(&tmp, &out).unwrap();
-    out
-}
 
 fn session_token(s: &Server, user: &str) -> String {
     let (st, v) = s.call(
@@ -126,8 +105,8 @@ fn run(backend: Backend) {
     else {
         return;
     };
-    let live = y4m(&data, LIVE, TURN, "live_turn_1.0_4.8");
-    let replay = y4m(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
+    let live = media::camera_clip(&data, LIVE, TURN, "live_turn_1.0_4.8");
+    let replay = media::camera_clip(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
     on(backend, &[], |s| {
         let page_port = free_port();
         let page = format!("http://127.0.0.1:{page_port}");
