@@ -508,7 +508,7 @@ async fn handoff_redeem(State(st): State<AppState>, headers: HeaderMap, body: By
         Err(e) => return e.into_response(),
     };
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let own = own_origin(&st, &headers);
+    let own = own_origin(&st, &origin);
     match sdk::handoff::redeem(
         &st,
         v.get("handoff_token").and_then(Value::as_str),

@@ -178,7 +178,7 @@ impl Store {
         Ok(())
     }
 
-    /// Claim the session for storing one capture until `until_us` (see migration 0007); `false`
+    /// Claim the session for storing one capture until `until_us` (see migration 0008); `false`
     /// when another capture holds an unexpired claim.
     pub async fn web_sdk_claim_capture(&self, id: Uuid, until_us: i64) -> sqlx::Result<bool> {
         let done = sqlx::query(
