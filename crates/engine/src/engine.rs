@@ -9,6 +9,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::calibration::Calibration;
+use crate::depth::DepthFromMotion;
 use crate::error::{EngineError, Result};
 use crate::face::{self, Detection, Expression, Eyes, Liveness, Net, Pose};
 use crate::gesture::{self, Gesture, GestureCheck, Observation};
@@ -209,6 +210,9 @@ pub struct VideoReport {
     pub liveness_spread: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gesture: Option<GestureCheck>,
+    /// Whether the head's movements moved the landmarks as one flat object would
+    /// ([`crate::depth`]).
+    pub depth_from_motion: DepthFromMotion,
     /// Index into `frames` of the best-quality face.
     pub best_frame: Option<usize>,
     /// Under a decision policy: were the clip's faces one person's?
@@ -577,7 +581,9 @@ impl Engine {
         } else {
             None
         };
+        let depth_from_motion = crate::depth::depth_from_motion(&reports);
         Ok(VideoReport {
+            depth_from_motion,
             frames: reports,
             confidence_spoofing: fused.median,
             liveness_frames: fused.frames.len(),
