@@ -21,6 +21,10 @@ use crate::face::Pose;
 /// Degrees of head movement (yaw or pitch, from the rest frame) from which a frame is compared
 /// with the rest: smaller movements show too little parallax to tell a face from a plane.
 pub const MIN_MOVEMENT_DEGREES: f32 = 15.0;
+/// A frame whose landmarks left the rest frame's by more than an affine map explains (this
+/// fraction of the face's height, RMS) moved out of the image plane whatever the pose model
+/// says: a photo turned by hand foreshortens without the pose model seeing a turn.
+pub const MIN_DEFORMATION: f32 = 0.015;
 /// Moved frames the figure needs before it may decide anything.
 pub const MIN_FRAMES: usize = 3;
 /// Below this residual (median over the moved frames, as a fraction of the face box's height)
@@ -39,6 +43,10 @@ pub struct DepthFromMotion {
     /// The same figure between rest frames (no movement): the landmarks' own noise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_residual: Option<f32>,
+    /// Median over the moved frames of what the best affine map leaves: how far they moved out
+    /// of the image plane (the homography explains a plane's share of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affine_residual: Option<f32>,
     /// Enough moved frames for the figure to decide ([`MIN_FRAMES`]) and a rule in force
     /// ([`FLAT_RESIDUAL`] > 0).
     pub used_in_verdict: bool,
@@ -125,14 +133,32 @@ pub fn rms_error(h: &Matrix3<f64>, from: &[[f64; 2]], to: &[[f64; 2]]) -> f64 {
     (sum / from.len().max(1) as f64).sqrt()
 }
 
-/// The residual of the best homography from `rest`'s landmarks onto `moved`'s, over the moved
-/// face's box height.
-fn residual(rest: &[[f32; 2]], moved: &[[f32; 2]], height: f32) -> Option<f32> {
+/// The affine map (as a homography with last row 0 0 1) fitting `from` onto `to` in the
+/// least-squares sense; `None` for a degenerate set.
+pub fn fit_affine(from: &[[f64; 2]], to: &[[f64; 2]]) -> Option<Matrix3<f64>> {
+    let mut ata = Matrix3::<f64>::zeros();
+    let (mut bu, mut bv) = (Vector3::<f64>::zeros(), Vector3::<f64>::zeros());
+    for (p, q) in from.iter().zip(to) {
+        let r = Vector3::new(p[0], p[1], 1.0);
+        ata += r * r.transpose();
+        bu += r * q[0];
+        bv += r * q[1];
+    }
+    let inv = ata.try_inverse()?;
+    let (u, v) = (inv * bu, inv * bv);
+    Some(Matrix3::new(u[0], u[1], u[2], v[0], v[1], v[2], 0.0, 0.0, 1.0))
+}
+
+/// The residuals of the best homography and of the best affine map from `rest`'s landmarks
+/// onto `moved`'s, over the moved face's box height.
+fn residuals(rest: &[[f32; 2]], moved: &[[f32; 2]], height: f32) -> Option<(f32, f32)> {
     let a: Vec<[f64; 2]> = rest.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
     let b: Vec<[f64; 2]> = moved.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
     let h = fit_homography(&a, &b)?;
-    let e = rms_error(&h, &a, &b);
-    (e.is_finite() && height > 0.0).then(|| (e / height as f64) as f32)
+    let f = fit_affine(&a, &b)?;
+    let (eh, ef) = (rms_error(&h, &a, &b), rms_error(&f, &a, &b));
+    (eh.is_finite() && ef.is_finite() && height > 0.0)
+        .then(|| ((eh / height as f64) as f32, (ef / height as f64) as f32))
 }
 
 fn median(mut v: Vec<f32>) -> Option<f32> {
@@ -150,7 +176,8 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
 
 /// The depth-from-motion figure of a capture's frames: the rest frame is the capture's most
 /// frontal rest frame (`…_rest` frames; without any, the first frames with a face), and each
-/// frame whose head moved at least [`MIN_MOVEMENT_DEGREES`] from it is compared with it.
+/// other frame that moved — the head by at least [`MIN_MOVEMENT_DEGREES`], or the landmarks out
+/// of the image plane by [`MIN_DEFORMATION`] — is compared with it.
 pub fn depth_from_motion(frames: &[FrameReport]) -> DepthFromMotion {
     let faces: Vec<(usize, &FrameReport)> = frames
         .iter()
@@ -186,6 +213,7 @@ pub fn depth_from_motion(frames: &[FrameReport]) -> DepthFromMotion {
         residual: None,
         frames: 0,
         rest_residual: None,
+        affine_residual: None,
         used_in_verdict: false,
         flat: false,
     };
@@ -194,7 +222,7 @@ pub fn depth_from_motion(frames: &[FrameReport]) -> DepthFromMotion {
     };
     let rf = reference.face.as_ref().expect("a face");
     let rp = pose(reference);
-    let (mut moved, mut still) = (Vec::new(), Vec::new());
+    let (mut moved, mut moved_affine, mut still) = (Vec::new(), Vec::new(), Vec::new());
     for (i, f) in &faces {
         if *i == ri {
             continue;
@@ -202,18 +230,21 @@ pub fn depth_from_motion(frames: &[FrameReport]) -> DepthFromMotion {
         let face = f.face.as_ref().expect("a face");
         let p = pose(f);
         let movement = (p.yaw - rp.yaw).abs().max((p.pitch - rp.pitch).abs());
-        let Some(r) = residual(&rf.landmarks, &face.landmarks, face.detection.bbox.height())
+        let Some((r, affine)) =
+            residuals(&rf.landmarks, &face.landmarks, face.detection.bbox.height())
         else {
             continue;
         };
-        if movement >= MIN_MOVEMENT_DEGREES {
-            moved.push(r);
-        } else if f.rest {
+        if f.rest {
             still.push(r);
+        } else if movement >= MIN_MOVEMENT_DEGREES || affine >= MIN_DEFORMATION {
+            moved.push(r);
+            moved_affine.push(affine);
         }
     }
     out.frames = moved.len();
     out.residual = median(moved);
+    out.affine_residual = median(moved_affine);
     out.rest_residual = median(still);
     out.used_in_verdict = FLAT_RESIDUAL > 0.0 && out.frames >= MIN_FRAMES;
     out.flat = out.used_in_verdict && out.residual.is_some_and(|r| r < FLAT_RESIDUAL);

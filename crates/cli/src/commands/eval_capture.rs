@@ -75,10 +75,11 @@ pub struct Args {
     /// At most this many windows per clip, action and encoding, spread evenly; for a quick look.
     #[arg(long)]
     limit: Option<usize>,
-    /// Leave out the synthesised flat attacks (each selected live clip's frontal frame as a
-    /// still photo, turned and tilted by hand in front of the camera).
-    #[arg(long)]
-    no_flat: bool,
+    /// The synthesised flat attacks (each selected live clip's frontal frame as a still photo,
+    /// turned and tilted by hand in front of the camera): `also` beside the clips, `only`, or
+    /// `none`.
+    #[arg(long, default_value = "also", value_parser = ["also", "only", "none"])]
+    flat: String,
     /// Concurrent plugin sessions.
     #[arg(long, default_value_t = 2)]
     clients: usize,
@@ -871,7 +872,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("{clip} is not in videos.csv"))?;
         sources.push((clip.to_string(), videos.join(clip), label.clone(), segs.to_vec()));
     }
-    if !args.no_flat {
+    if args.flat != "none" {
         for (clip, path, label, segs) in sources.clone() {
             let Some(rest) = segs
                 .iter()
@@ -886,6 +887,9 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             flat_attack(&still, &out, tmp.path())?;
             sources.push((format!("flat:{stem}"), out, "flat".into(), flat_segments()));
         }
+    }
+    if args.flat == "only" {
+        sources.retain(|s| s.2 == "flat");
     }
 
     // Frames of every clip in every encoding, and the windows over them.
@@ -1123,7 +1127,7 @@ fn write_csv(path: &Path, records: &[Value]) -> anyhow::Result<()> {
         "clip", "label", "action", "encoding", "start", "rest_from", "outcome", "retry_reason",
         "resolution", "error", "confidence_spoofing", "liveness_frames", "frames_analysed",
         "rest_frames", "liveness_spread", "gesture_performed", "gesture_peak", "guidance",
-        "depth_residual", "depth_frames", "depth_used", "seconds",
+        "depth_residual", "depth_affine", "depth_rest", "depth_frames", "depth_used", "seconds",
     ];
     let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     w.write_record(cols)?;
@@ -1133,6 +1137,8 @@ fn write_csv(path: &Path, records: &[Value]) -> anyhow::Result<()> {
             .iter()
             .map(|c| match *c {
                 "depth_residual" => s(&d["residual"]),
+                "depth_affine" => s(&d["affine_residual"]),
+                "depth_rest" => s(&d["rest_residual"]),
                 "depth_frames" => s(&d["frames"]),
                 "depth_used" => s(&d["used_in_verdict"]),
                 "guidance" => r["guidance"]

@@ -122,6 +122,7 @@ pub(super) fn run_quality(
                             data["depth_from_motion"] = json!({
                                 "residual": d.residual.map(round4),
                                 "rest_residual": d.rest_residual.map(round4),
+                                "affine_residual": d.affine_residual.map(round4),
                                 "frames": d.frames,
                                 "used_in_verdict": d.used_in_verdict,
                             });
