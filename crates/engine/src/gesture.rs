@@ -17,11 +17,13 @@
 //!
 //! Head movements (turns and nods) must be exactly the ones asked ([`GestureCheck::unexpected`]),
 //! so one recording that runs through every movement cannot pass any challenge: when a turn,
-//! nod or smile is asked, the opposite direction of an asked axis fails the check at that
-//! axis' threshold (a left turn asked, a right turn past 20° seen), and a movement on an axis
-//! that was not asked at all fails it at [`UNASKED_FACTOR`] × its threshold — a head turned 40°
-//! also tilts by up to 15° (measured: +15.4° of pitch at the peak of a left turn), which is not
-//! a nod.
+//! nod or smile is asked, any other head movement — the opposite direction of an asked axis, or
+//! an axis not asked at all — fails the check from [`UNASKED_FACTOR`] × its threshold (30° of
+//! yaw, 22.5° of pitch), held over consecutive frames. A head turned 40° also tilts by up to 15°
+//! (measured: +15.4° of pitch at the peak of a left turn), which is not a nod; a person swings
+//! a little the other way before a turn and overshoots after a nod (measured in
+//! `faceproof eval-capture` windows: −17° before a 35° turn); a recording that runs through both
+//! turns goes 40° and more each way.
 
 use serde::Serialize;
 
@@ -124,14 +126,6 @@ pub const UNASKED_FACTOR: f32 = 1.5;
 
 const HEAD_MOVES: [Gesture; 4] = [Gesture::Left, Gesture::Right, Gesture::Down, Gesture::High];
 
-fn is_turn(g: Gesture) -> bool {
-    matches!(g, Gesture::Left | Gesture::Right)
-}
-
-fn is_nod(g: Gesture) -> bool {
-    matches!(g, Gesture::Down | Gesture::High)
-}
-
 fn median(mut v: Vec<f32>) -> Option<f32> {
     if v.is_empty() {
         return None;
@@ -199,6 +193,17 @@ fn matches(g: Gesture, rest: (f32, f32), o: &Observation) -> bool {
     amount(g, rest, o).is_some_and(|a| a >= threshold(g))
 }
 
+/// The longest run of consecutive frames meeting `f`: a movement holds for a moment, while the
+/// pose model's slips on a blurred frame come alone.
+fn longest_run(frames: &[Observation], f: impl Fn(&Observation) -> bool) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for o in frames {
+        run = if f(o) { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
 /// Check one gesture: [`check_sequence`] with one step.
 pub fn check(gesture: Gesture, frames: &[Observation]) -> GestureCheck {
     check_sequence(&[gesture], frames)
@@ -262,15 +267,13 @@ pub fn check_sequence(gestures: &[Gesture], frames: &[Observation]) -> GestureCh
             .into_iter()
             .filter(|g| !gestures.contains(g))
             .filter(|&g| {
-                let axis_asked = gestures
-                    .iter()
-                    .any(|&a| (is_turn(a) && is_turn(g)) || (is_nod(a) && is_nod(g)));
-                let limit = threshold(g) * if axis_asked { 1.0 } else { UNASKED_FACTOR };
-                let seen = frames
-                    .iter()
-                    .filter(|o| amount(g, rest, o).is_some_and(|a| a >= limit))
-                    .count();
-                seen >= needed
+                // The opposite way on an asked axis counts like an unasked axis: a person
+                // swings a little the other way before a turn and overshoots coming back from
+                // a nod (measured: −17° before a 35° turn, 20–25° of pitch after a nod down, in
+                // `faceproof eval-capture` windows), while a recording that runs through both
+                // turns goes 40° and more each way.
+                let limit = threshold(g) * UNASKED_FACTOR;
+                longest_run(frames, |o| amount(g, rest, o).is_some_and(|a| a >= limit)) >= needed
             })
             .collect()
     } else {
@@ -421,6 +424,24 @@ mod tests {
         assert!(check(Gesture::Smile, &frames).performed);
         frames.extend((0..3).map(|_| at(35.0, -10.0)));
         assert!(!check(Gesture::Smile, &frames).performed);
+    }
+
+    #[test]
+    fn a_wind_up_and_a_lone_pose_slip_are_not_other_movements() {
+        let rest = || (0..8).map(|_| at(0.0, -8.0));
+        // A small swing the other way before the turn, and one frame the pose model misread.
+        let mut frames: Vec<_> = rest().collect();
+        frames.extend((0..2).map(|_| at(22.0, -8.0)));
+        frames.extend((0..6).map(|_| at(-38.0, -8.0)));
+        frames.extend(rest());
+        frames.push(at(47.0, -8.0));
+        frames.extend(rest());
+        let left = check(Gesture::Left, &frames);
+        assert!(left.performed && left.unexpected.is_empty(), "{left:?}");
+        // A real turn the other way (held, past 30°) still fails the challenge.
+        frames.extend((0..3).map(|_| at(36.0, -8.0)));
+        let both = check(Gesture::Left, &frames);
+        assert!(!both.performed && both.unexpected == vec![Gesture::Right]);
     }
 
     #[test]
