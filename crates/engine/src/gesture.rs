@@ -17,13 +17,12 @@
 //!
 //! Head movements (turns and nods) must be exactly the ones asked ([`GestureCheck::unexpected`]),
 //! so one recording that runs through every movement cannot pass any challenge: when a turn,
-//! nod or smile is asked, any other head movement — the opposite direction of an asked axis, or
-//! an axis not asked at all — fails the check from [`UNASKED_FACTOR`] × its threshold (30° of
-//! yaw, 22.5° of pitch), held over consecutive frames. A head turned 40° also tilts by up to 15°
-//! (measured: +15.4° of pitch at the peak of a left turn), which is not a nod; a person swings
-//! a little the other way before a turn and overshoots after a nod (measured in
-//! `faceproof eval-capture` windows: −17° before a 35° turn); a recording that runs through both
-//! turns goes 40° and more each way.
+//! nod or smile is asked, the opposite direction of an asked axis fails the check at that
+//! axis' threshold (a left turn asked, a right turn past 20° seen), and a movement on an axis
+//! that was not asked at all fails it at [`UNASKED_FACTOR`] × its threshold — a head turned 40°
+//! also tilts by up to 15° (measured: +15.4° of pitch at the peak of a left turn), which is not
+//! a nod. Either must hold over consecutive frames: the pose model slips on a lone blurred frame
+//! (measured in `faceproof eval-capture` windows: one 47° reading amid frontal frames).
 
 use serde::Serialize;
 
@@ -125,6 +124,14 @@ const REST_MIN_FRAMES: usize = 3;
 pub const UNASKED_FACTOR: f32 = 1.5;
 
 const HEAD_MOVES: [Gesture; 4] = [Gesture::Left, Gesture::Right, Gesture::Down, Gesture::High];
+
+fn is_turn(g: Gesture) -> bool {
+    matches!(g, Gesture::Left | Gesture::Right)
+}
+
+fn is_nod(g: Gesture) -> bool {
+    matches!(g, Gesture::Down | Gesture::High)
+}
 
 fn median(mut v: Vec<f32>) -> Option<f32> {
     if v.is_empty() {
@@ -267,12 +274,15 @@ pub fn check_sequence(gestures: &[Gesture], frames: &[Observation]) -> GestureCh
             .into_iter()
             .filter(|g| !gestures.contains(g))
             .filter(|&g| {
-                // The opposite way on an asked axis counts like an unasked axis: a person
-                // swings a little the other way before a turn and overshoots coming back from
-                // a nod (measured: −17° before a 35° turn, 20–25° of pitch after a nod down, in
-                // `faceproof eval-capture` windows), while a recording that runs through both
-                // turns goes 40° and more each way.
-                let limit = threshold(g) * UNASKED_FACTOR;
+                // The opposite way on an asked axis counts from that axis' threshold (a
+                // recording that turns both ways must not pass a one-way challenge, however
+                // weak its second turn), an axis not asked at all from UNASKED_FACTOR × it;
+                // either held over consecutive frames (a pose slip on one blurred frame is no
+                // movement: measured, a lone 47° reading amid frontal frames).
+                let axis_asked = gestures
+                    .iter()
+                    .any(|&a| (is_turn(a) && is_turn(g)) || (is_nod(a) && is_nod(g)));
+                let limit = threshold(g) * if axis_asked { 1.0 } else { UNASKED_FACTOR };
                 longest_run(frames, |o| amount(g, rest, o).is_some_and(|a| a >= limit)) >= needed
             })
             .collect()
@@ -427,19 +437,20 @@ mod tests {
     }
 
     #[test]
-    fn a_wind_up_and_a_lone_pose_slip_are_not_other_movements() {
+    fn a_lone_pose_slip_is_not_another_movement() {
         let rest = || (0..8).map(|_| at(0.0, -8.0));
-        // A small swing the other way before the turn, and one frame the pose model misread.
+        // One frame the pose model misread on each axis, apart from the turn.
         let mut frames: Vec<_> = rest().collect();
-        frames.extend((0..2).map(|_| at(22.0, -8.0)));
         frames.extend((0..6).map(|_| at(-38.0, -8.0)));
         frames.extend(rest());
         frames.push(at(47.0, -8.0));
         frames.extend(rest());
+        frames.push(at(0.0, 30.0));
+        frames.extend(rest());
         let left = check(Gesture::Left, &frames);
         assert!(left.performed && left.unexpected.is_empty(), "{left:?}");
-        // A real turn the other way (held, past 30°) still fails the challenge.
-        frames.extend((0..3).map(|_| at(36.0, -8.0)));
+        // A turn the other way, held, still fails the challenge.
+        frames.extend((0..2).map(|_| at(24.0, -8.0)));
         let both = check(Gesture::Left, &frames);
         assert!(!both.performed && both.unexpected == vec![Gesture::Right]);
     }
