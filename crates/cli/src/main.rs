@@ -43,6 +43,9 @@ enum Command {
     /// The decisions users get, through the HTTP API over the shared data (photos, pairs,
     /// videos, blacklists), next to the engine's figures for the same files.
     EvalApi(commands::eval_api::Args),
+    /// What people and replays get from the web plugin: shared clips replayed through its
+    /// capture protocol at many start offsets and encodings (docs/web-sdk.md).
+    EvalCapture(commands::eval_capture::Args),
     /// Time each stage and whole photos, single-threaded and on all cores.
     Bench(commands::bench::Args),
     /// Load-test the HTTP API: analyses per minute and p50/p95 latency with concurrent clients.
@@ -147,6 +150,7 @@ fn main() {
             Command::Compare(args) => commands::compare::run(&globals, args),
             Command::Eval(args) => commands::eval::run(&globals, args),
             Command::EvalApi(args) => commands::eval_api::run(&globals, args),
+            Command::EvalCapture(args) => commands::eval_capture::run(&globals, args),
             Command::Bench(args) => commands::bench::run(&globals, args),
             Command::BenchApi(args) => commands::bench_api::run(&globals, args),
             Command::Serve(args) => commands::serve::run(&globals, args),

@@ -9,6 +9,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::calibration::Calibration;
+use crate::depth::DepthFromMotion;
 use crate::error::{EngineError, Result};
 use crate::face::{self, Detection, Expression, Eyes, Liveness, Net, Pose};
 use crate::gesture::{self, Gesture, GestureCheck, Observation};
@@ -209,6 +210,9 @@ pub struct VideoReport {
     pub liveness_spread: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gesture: Option<GestureCheck>,
+    /// Whether the head's movements moved the landmarks as one flat object would
+    /// ([`crate::depth`]).
+    pub depth_from_motion: DepthFromMotion,
     /// Index into `frames` of the best-quality face.
     pub best_frame: Option<usize>,
     /// Under a decision policy: were the clip's faces one person's?
@@ -588,7 +592,9 @@ impl Engine {
         } else {
             None
         };
+        let depth_from_motion = crate::depth::depth_from_motion(&reports);
         Ok(VideoReport {
+            depth_from_motion,
             frames: reports,
             confidence_spoofing: fused.median,
             liveness_frames: fused.frames.len(),
@@ -677,10 +683,20 @@ const AGGREGATE_MIN_SHARPNESS: f32 = 0.25;
 /// frames scored 0.65 on a busy machine, the same capture's frontal frames 0.01–0.2.
 pub const LIVENESS_MIN_FRAMES: usize = 8;
 
+/// Degrees of yaw and pitch from the person's rest pose (the median of a capture's rest frames)
+/// within which an action frame counts for liveness in a capture that has rest frames. Measured
+/// (`faceproof eval-capture`, docs/web-sdk.md): head-turn captures whose frames up to 30° of yaw
+/// counted scored 0.62–0.90 at CRF 28–32 on a live person, the same captures' rest frames far
+/// lower; the anti-spoofing model is trained on faces looking at the camera.
+pub const REST_POSE_TOLERANCE: f32 = 15.0;
+
 /// The liveness of a clip from its frames' reports (what [`Engine::analyze_frames`] reports as
-/// `confidence_spoofing`): the median over the usable frames — near-frontal, sharp — with
-/// [`LIVENESS_MIN_FRAMES`] needed for a verdict. Public so a window of a clip can be judged
-/// without measuring its frames again.
+/// `confidence_spoofing`): the median over the usable frames — near-frontal, sharp, and in a
+/// capture with rest frames (`…_rest`) near the person's rest pose ([`REST_POSE_TOLERANCE`]) —
+/// with [`LIVENESS_MIN_FRAMES`] needed for a verdict. When fewer frames are sharp enough, the
+/// sharpest of the other near-frontal ones fill in (a screen re-filmed is seldom sharp: six
+/// sharp frames of a replay at 0.999 were a retry before, not a verdict). Public so a window of
+/// a clip can be judged without measuring its frames again.
 pub fn aggregate_liveness(frames: &[FrameReport]) -> LivenessAggregate {
     let scored: Vec<(usize, &FaceReport, f32)> = frames
         .iter()
@@ -688,21 +704,56 @@ pub fn aggregate_liveness(frames: &[FrameReport]) -> LivenessAggregate {
         .filter_map(|(i, r)| r.face.as_ref().map(|f| (i, f)))
         .filter_map(|(i, f)| f.liveness.as_ref().map(|l| (i, f, l.confidence_spoofing)))
         .collect();
-    let usable: Vec<(usize, f32)> = scored
-        .iter()
-        .filter(|(_, f, _)| {
-            let frontal = f
-                .pose
-                .map(|p| {
-                    p.yaw.abs() <= AGGREGATE_MAX_YAW
-                        && (p.pitch + 10.0).abs() <= AGGREGATE_MAX_PITCH_OFFSET
-                })
-                .unwrap_or(true);
-            frontal && f.quality.sharpness_score >= AGGREGATE_MIN_SHARPNESS
+    let rest_pose = {
+        let poses: Vec<Pose> = frames
+            .iter()
+            .filter(|r| r.rest)
+            .filter_map(|r| r.face.as_ref().and_then(|f| f.pose))
+            .collect();
+        let median = |mut v: Vec<f32>| {
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        (poses.len() >= 3).then(|| {
+            (
+                median(poses.iter().map(|p| p.yaw).collect()),
+                median(poses.iter().map(|p| p.pitch).collect()),
+            )
         })
-        .map(|(i, _, s)| (*i, *s))
+    };
+    let frontal = |f: &FaceReport, rest: bool| {
+        f.pose.is_none_or(|p| {
+            let near_rest = rest
+                || rest_pose.is_none_or(|(yaw, pitch)| {
+                    (p.yaw - yaw).abs() <= REST_POSE_TOLERANCE
+                        && (p.pitch - pitch).abs() <= REST_POSE_TOLERANCE
+                });
+            near_rest
+                && p.yaw.abs() <= AGGREGATE_MAX_YAW
+                && (p.pitch + 10.0).abs() <= AGGREGATE_MAX_PITCH_OFFSET
+        })
+    };
+    let candidates: Vec<(usize, f32, f32)> = scored
+        .iter()
+        .filter(|(i, f, _)| frontal(f, frames[*i].rest))
+        .map(|(i, f, s)| (*i, f.quality.sharpness_score, *s))
         .collect();
     let required = LIVENESS_MIN_FRAMES.min(frames.len()).max(1);
+    let mut usable: Vec<(usize, f32)> = candidates
+        .iter()
+        .filter(|(_, sharp, _)| *sharp >= AGGREGATE_MIN_SHARPNESS)
+        .map(|(i, _, s)| (*i, *s))
+        .collect();
+    if usable.len() < required {
+        let mut blurred: Vec<&(usize, f32, f32)> = candidates
+            .iter()
+            .filter(|(_, sharp, _)| *sharp < AGGREGATE_MIN_SHARPNESS)
+            .collect();
+        blurred.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let missing = required - usable.len();
+        usable.extend(blurred.iter().take(missing).map(|(i, _, s)| (*i, *s)));
+        usable.sort_by_key(|(i, _)| *i);
+    }
     let sufficient = usable.len() >= required;
     // With too few usable frames the score is still shown (over the usable ones, else over every
     // scored frame), but it decides nothing.

@@ -7,13 +7,15 @@
 //! - [`media`]: bytes → frames (images with EXIF orientation, videos via ffmpeg, ZIP archives of frames).
 //! - [`models`]: the model pack (manifest, install, verify) and the inference [`models::Backend`]s.
 //! - [`face`]: detect → landmarks → align → embed, liveness, pose, eyes, expression.
-//! - [`quality`], [`gesture`], [`best_shot`]: scores computed from per-frame face results.
+//! - [`quality`], [`gesture`], [`best_shot`]: scores computed from per-frame face results;
+//!   [`depth`]: whether a moving head moved as a flat object (landmarks under one homography).
 //! - [`calibration`]: similarity → confidence, thresholds ↔ false-accept rates.
 //! - [`eval`]: ROC, TAR@FAR, EER, APCER/BPCER/ACER.
 //! - [`search`]: the exact SIMD 1:N index over embeddings (blacklist collections).
 
 pub mod best_shot;
 pub mod calibration;
+pub mod depth;
 pub mod engine;
 pub mod error;
 pub mod eval;

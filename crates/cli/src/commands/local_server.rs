@@ -1,5 +1,5 @@
 //! A throw-away `faceproof serve` of this binary for the commands that measure through the HTTP
-//! API (`bench-api`, `eval-api`): a free loopback port, a temporary data directory on SQLite, the
+//! API (`bench-api`, `eval-api`, `eval-capture`): a free loopback port, a temporary data directory on SQLite, the
 //! pack the command was given, and an ADMIN to log in with; plus the process figures (CPU time,
 //! peak memory) those commands report.
 

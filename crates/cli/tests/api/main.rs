@@ -20,6 +20,7 @@ mod collections;
 mod compat;
 mod console;
 mod eval_api;
+mod eval_capture;
 mod faces;
 mod folders;
 mod hardening;

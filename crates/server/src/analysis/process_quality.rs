@@ -110,6 +110,27 @@ pub(super) fn run_quality(
                                             v.liveness_frames, v.liveness_required_frames) }),
                             );
                         }
+                        // A head movement asked: did the face move as a face or as a flat
+                        // object (a photo turned by hand)? A flat one is an attack.
+                        if gestures.iter().any(|g| {
+                            matches!(
+                                g,
+                                Gesture::Left | Gesture::Right | Gesture::Down | Gesture::High
+                            )
+                        }) {
+                            let d = &v.depth_from_motion;
+                            data["depth_from_motion"] = json!({
+                                "residual": d.residual.map(round4),
+                                "rest_residual": d.rest_residual.map(round4),
+                                "affine_residual": d.affine_residual.map(round4),
+                                "frames": d.frames,
+                                "used_in_verdict": d.used_in_verdict,
+                            });
+                            if d.flat {
+                                data["depth_from_motion"]["flat"] = json!(true);
+                                resolution = Resolution::Declined;
+                            }
+                        }
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({
                                 "name": gesture_tags.first(),
