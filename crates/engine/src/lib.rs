@@ -10,10 +10,12 @@
 //! - [`quality`], [`gesture`], [`best_shot`]: scores computed from per-frame face results.
 //! - [`calibration`]: similarity → confidence, thresholds ↔ false-accept rates.
 //! - [`eval`]: ROC, TAR@FAR, EER, APCER/BPCER/ACER.
+//! - [`document`]: ID documents — the MRZ found, read and checked (ICAO 9303), the portrait.
 //! - [`search`]: the exact SIMD 1:N index over embeddings (blacklist collections).
 
 pub mod best_shot;
 pub mod calibration;
+pub mod document;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -27,7 +29,7 @@ pub mod search;
 pub mod template;
 
 pub use engine::{
-    aggregate_liveness, AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport,
+    aggregate_liveness, AnalyzeOptions, DocumentReport, Portrait, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport,
     ImageReport, LivenessAggregate, MediaReport, SharedEngine, VideoReport, BYSTANDER_WIDTH_RATIO,
     LIVENESS_MIN_FRAMES,
 };
