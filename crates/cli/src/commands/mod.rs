@@ -8,6 +8,7 @@ pub mod compare;
 pub mod config;
 pub mod eval;
 pub mod eval_api;
+pub mod eval_documents;
 pub mod local_server;
 pub mod migrate_blobs;
 pub mod models;
