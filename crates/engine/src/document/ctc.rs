@@ -212,12 +212,18 @@ pub fn constrained(steps: &Steps, n: usize) -> Option<Vec<Decoded>> {
 mod tests {
     use super::*;
 
-    /// Steps over 3 classes (blank, A, B) from a per-step favourite with probability 0.8.
+    /// Steps over 3 classes (blank, A, B) from a per-step favourite with probability 0.8; of
+    /// the rest the blank is far likelier (two unlikely blanks beat one unlikely letter), as a
+    /// recogniser's blank between characters is.
     fn steps(path: &[usize]) -> Steps {
         let mut probs = Vec::new();
         for &s in path {
             for x in 0..3 {
-                probs.push(if x == s { 0.8 } else { 0.1 });
+                probs.push(match x {
+                    _ if x == s => 0.8,
+                    0 => 0.19,
+                    _ => 0.005,
+                });
             }
         }
         Steps { classes: 3, probs }

@@ -42,10 +42,15 @@ use ctc::Steps;
 use mrz::{Mrz, MrzFormat, ReadChar, ALPHABET};
 use text::TextLine;
 
-/// The loaded document models.
+/// The loaded document models. Each runs at a few fixed input sizes (tract plans a fixed shape):
+/// the detector as a square, a landscape and a portrait letterbox, so a 4:3 photo costs three
+/// quarters of a square; the recogniser at widths ½, ¾ and 1 × the manifest's, so a short line
+/// is not padded to the longest line's cost and a long one is not squeezed.
 pub struct DocumentReader {
-    detector: Net,
-    recognizer: Net,
+    /// Square, landscape (¾ high), portrait (¾ wide).
+    detectors: Vec<Net>,
+    /// Widths ascending.
+    recognizers: Vec<Net>,
     /// For each MRZ symbol (0 = blank, then [`ALPHABET`]), its class in the recogniser's output.
     columns: Vec<usize>,
     /// Classes per step of the recogniser's output.
@@ -102,8 +107,8 @@ impl DocumentReader {
     /// Load the document pack's models with `backend`; an error naming `models fetch` when they
     /// are not installed.
     pub fn load(backend: &dyn Backend, pack: &PackManifest, models_dir: &Path) -> Result<Self> {
-        let load = |role: Role| -> Result<(Net, std::path::PathBuf)> {
-            let spec = pack.model(role)?.clone();
+        let load = |role: Role, sizes: &dyn Fn(u32, u32) -> Vec<(u32, u32)>| {
+            let base = pack.model(role)?.clone();
             let path = pack.path_of(models_dir, role)?;
             if !path.exists() {
                 return Err(EngineError::ModelPack(format!(
@@ -112,16 +117,27 @@ impl DocumentReader {
                     models_dir.display()
                 )));
             }
-            Ok((
-                Net {
-                    model: backend.load(&path, &spec)?,
-                    spec,
-                },
-                path,
-            ))
+            let nets = sizes(base.input.width, base.input.height)
+                .into_iter()
+                .map(|(width, height)| {
+                    let mut spec = base.clone();
+                    spec.input.width = width;
+                    spec.input.height = height;
+                    Ok(Net {
+                        model: backend.load(&path, &spec)?,
+                        spec,
+                    })
+                })
+                .collect::<Result<Vec<Net>>>()?;
+            Ok::<_, EngineError>((nets, path))
         };
-        let (detector, _) = load(Role::TextDetector)?;
-        let (recognizer, path) = load(Role::TextRecognizer)?;
+        // Sizes stay multiples of 32 (the detector's stride) and 8 (the recogniser's).
+        let (detectors, _) = load(Role::TextDetector, &|w, h| {
+            vec![(w, h), (w, h * 3 / 4 / 32 * 32), (w * 3 / 4 / 32 * 32, h)]
+        })?;
+        let (recognizers, path) = load(Role::TextRecognizer, &|w, h| {
+            vec![(w / 2 / 8 * 8, h), (w * 3 / 4 / 8 * 8, h), (w, h)]
+        })?;
         let list = character_list(&std::fs::read(&path)?)?;
         let mut columns = vec![0usize];
         for &c in ALPHABET.iter() {
@@ -137,8 +153,8 @@ impl DocumentReader {
             columns.push(at + 1);
         }
         Ok(DocumentReader {
-            detector,
-            recognizer,
+            detectors,
+            recognizers,
             columns,
             classes: list.len() + 2,
         })
@@ -146,21 +162,37 @@ impl DocumentReader {
 
     pub fn net(&self, role: Role) -> &Net {
         match role {
-            Role::TextDetector => &self.detector,
-            _ => &self.recognizer,
+            Role::TextDetector => &self.detectors[0],
+            _ => &self.recognizers[self.recognizers.len() - 1],
         }
     }
 
     /// Text lines on the page.
     pub fn detect_lines(&self, frame: &RgbImage) -> Result<Vec<TextLine>> {
-        text::detect_lines(&self.detector, frame)
+        let aspect = frame.width() as f32 / frame.height().max(1) as f32;
+        let net = if aspect >= 1.2 {
+            &self.detectors[1]
+        } else if aspect <= 1.0 / 1.2 {
+            &self.detectors[2]
+        } else {
+            &self.detectors[0]
+        };
+        text::detect_lines(net, frame)
     }
 
     /// The recogniser's steps for one line, restricted to the MRZ alphabet and renormalised.
     fn steps(&self, frame: &RgbImage, line: &TextLine) -> Result<Steps> {
-        let input = &self.recognizer.spec.input;
+        // The narrowest recogniser that squeezes the line by at most a quarter.
+        let out_h = self.recognizers[0].spec.input.height;
+        let natural = text::natural_width(line, out_h);
+        let net = self
+            .recognizers
+            .iter()
+            .find(|n| n.spec.input.width as f32 * 1.25 >= natural)
+            .unwrap_or(&self.recognizers[self.recognizers.len() - 1]);
+        let input = &net.spec.input;
         let (cut, used) = text::cut_line(frame, line, input.height, input.width);
-        let out = self.recognizer.run_patch(&cut)?;
+        let out = net.run_patch(&cut)?;
         let probs = &out[0];
         let total = probs.len() / self.classes;
         // Steps over the padding are blank: read only the text's part (+1 step of margin).
@@ -197,7 +229,7 @@ impl DocumentReader {
         };
         // Cuts are made from a copy at about the recogniser's scale: shrinking a line several
         // times in one bilinear step would alias the glyphs. Made once per group.
-        let out_h = self.recognizer.spec.input.height;
+        let out_h = self.recognizers[0].spec.input.height;
         let mut prepared: Vec<Option<(std::borrow::Cow<'_, RgbImage>, Vec<TextLine>)>> =
             (0..groups.len().min(MAX_GROUPS)).map(|_| None).collect();
         let mut found: Vec<(Score, Mrz, u32, usize)> = Vec::new();
@@ -225,6 +257,10 @@ impl DocumentReader {
                     let scaled = group.iter().map(|l| scale_line(l, scale)).collect();
                     (work, scaled)
                 });
+                // A group that read plausibly as detected is the right way up.
+                if reverse && found.iter().any(|f| f.3 == g) {
+                    continue;
+                }
                 let oriented: Vec<TextLine> = if reverse {
                     scaled.iter().rev().map(TextLine::reversed).collect()
                 } else {
@@ -274,16 +310,27 @@ impl DocumentReader {
             steps.push(s);
         }
         // A group of more lines than an MRZ has: the MRZ is its last 2 or 3 (it ends the page).
-        let pick = |count: usize| -> Option<MrzFormat> {
+        // The free readings' count and length suggest the format; a two-line group is also read
+        // as the other two-line format (a box that missed some fillers reads short), and the
+        // check digits choose.
+        let mut tries: Vec<(usize, MrzFormat)> = Vec::new();
+        for count in [3usize, 2] {
             if steps.len() < count {
-                return None;
+                continue;
             }
             let tail = &lengths[lengths.len() - count..];
-            mrz::format_for(count, tail.iter().sum::<usize>() as f32 / count as f32)
-        };
+            let mean = tail.iter().sum::<usize>() as f32 / count as f32;
+            if let Some(format) = mrz::format_for(count, mean) {
+                tries.push((count, format));
+                match format {
+                    MrzFormat::Td2 => tries.push((count, MrzFormat::Td3)),
+                    MrzFormat::Td3 => tries.push((count, MrzFormat::Td2)),
+                    MrzFormat::Td1 => {}
+                }
+            }
+        }
         let mut best: Option<(Score, Mrz)> = None;
-        for count in [3usize, 2] {
-            let Some(format) = pick(count) else { continue };
+        for (count, format) in tries {
             let tail = &steps[steps.len() - count..];
             let mut read = Vec::with_capacity(count);
             for s in tail {

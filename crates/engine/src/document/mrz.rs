@@ -348,7 +348,7 @@ pub const REPAIR_BELOW: f32 = 0.9;
 /// the look-alike of a character read with less than [`LOOKALIKE_BELOW`]: with ten possible
 /// check values, a free choice of any character would make almost any field "hold".
 pub const RUNNER_UP_AT_LEAST: f32 = 0.2;
-pub const LOOKALIKE_BELOW: f32 = 0.6;
+pub const LOOKALIKE_BELOW: f32 = 0.8;
 
 /// Try one substitution in `spans` + the check position that makes the check hold: each
 /// uncertain character replaced by its runner-up or its look-alike (when its class allows);
@@ -713,7 +713,7 @@ mod tests {
                     .map(|(i, b)| ReadChar {
                         symbol: b,
                         confidence: if i == 7 { conf } else { 1.0 },
-                        alternative: None,
+                        alternative: (i == 7).then_some((b'C', 0.4)),
                     })
                     .collect(),
             ]

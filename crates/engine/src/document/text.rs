@@ -46,14 +46,14 @@ impl TextLine {
     }
 }
 
-/// Detect text lines: the frame letterboxed into the detector's square input.
+/// Detect text lines: the frame letterboxed into the detector's input.
 pub fn detect_lines(net: &Net, frame: &RgbImage) -> Result<Vec<TextLine>> {
-    let size = net.spec.input.width;
-    let (w, h) = (frame.width(), frame.height());
-    let scale = size as f32 / w.max(h) as f32;
+    let (iw, ih) = (net.spec.input.width, net.spec.input.height);
+    let (w, h) = (frame.width().max(1), frame.height().max(1));
+    let scale = (iw as f32 / w as f32).min(ih as f32 / h as f32);
     let (rw, rh) = (
-        ((w as f32 * scale).round() as u32).clamp(1, size),
-        ((h as f32 * scale).round() as u32).clamp(1, size),
+        ((w as f32 * scale).round() as u32).clamp(1, iw),
+        ((h as f32 * scale).round() as u32).clamp(1, ih),
     );
     let full = Rect {
         x: 0,
@@ -62,11 +62,11 @@ pub fn detect_lines(net: &Net, frame: &RgbImage) -> Result<Vec<TextLine>> {
         height: h,
     };
     let resized = imageops::resize_region_antialiased(frame, full, rw, rh);
-    let mut input = RgbImage::new(size, net.spec.input.height);
+    let mut input = RgbImage::new(iw, ih);
     image::imageops::replace(&mut input, &resized, 0, 0);
     let out = net.run_patch(&input)?;
     let map = &out[0];
-    let (mw, mh) = (size as usize, net.spec.input.height as usize);
+    let (mw, mh) = (iw as usize, ih as usize);
     if map.len() < mw * mh {
         return Err(crate::error::EngineError::inference(format!(
             "text detector gave {} values for a {mw}×{mh} map",
@@ -178,13 +178,20 @@ fn oriented(pixels: &[(usize, usize)], score: f32) -> TextLine {
 const CUT_HEIGHT: f32 = 2.0;
 const CUT_EXTRA_LENGTH: f32 = 1.2;
 
+/// The width a cut of `line` has at `out_h` pixels high without squeezing it.
+pub fn natural_width(line: &TextLine, out_h: u32) -> f32 {
+    let h = line.height * CUT_HEIGHT;
+    let len = line.length + line.height * CUT_EXTRA_LENGTH;
+    len * out_h as f32 / h
+}
+
 /// Cut `line` out of `frame` along its direction, `out_h` pixels high, as wide as its aspect
 /// ratio gives (at most `max_w`), and pad it to `max_w` with grey. Returns the image and the
 /// width the text occupies.
 pub fn cut_line(frame: &RgbImage, line: &TextLine, out_h: u32, max_w: u32) -> (RgbImage, u32) {
     let h = line.height * CUT_HEIGHT;
     let len = line.length + line.height * CUT_EXTRA_LENGTH;
-    let w = ((len * out_h as f32 / h).round() as u32).clamp(8, max_w);
+    let w = (natural_width(line, out_h).round() as u32).clamp(8, max_w);
     let (sx, sy) = (w as f32 / len, out_h as f32 / h);
     let (dx, dy) = (line.dx, line.dy);
     let (nx, ny) = (-dy, dx);

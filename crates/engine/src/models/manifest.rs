@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(pack.source.spec(), "rapidocr-onnxruntime==1.4.4");
         assert_eq!(
             pack.model(Role::TextRecognizer).unwrap().input.shape(),
-            [1, 3, 48, 800]
+            [1, 3, 48, 1280]
         );
         assert!(PackManifest::builtin(&pack.id).is_none(), "not a face pack");
     }
