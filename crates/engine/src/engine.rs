@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::calibration::Calibration;
 use crate::depth::DepthFromMotion;
+use crate::document::{DocumentReader, MrzReading};
+use crate::imageops::Rect;
 use crate::error::{EngineError, Result};
 use crate::face::{self, Detection, Expression, Eyes, Liveness, Net, Pose};
 use crate::gesture::{self, Gesture, GestureCheck, Observation};
@@ -31,6 +33,9 @@ pub struct EngineOptions {
     pub flip_augmentation: bool,
     pub calibration: Calibration,
     pub limits: Limits,
+    /// The document pack (text detector and recogniser) to load beside the face pack; `None`
+    /// (or its files missing) leaves [`Engine::read_document`] unavailable, nothing else.
+    pub documents: Option<PackManifest>,
 }
 
 impl EngineOptions {
@@ -44,6 +49,7 @@ impl EngineOptions {
             flip_augmentation: pack.embedding.flip,
             calibration: pack.embedding.calibration,
             limits: Limits::default(),
+            documents: Some(PackManifest::document_pack()),
             pack,
         }
     }
@@ -287,6 +293,33 @@ impl MediaReport {
     }
 }
 
+/// What [`Engine::read_document`] found on a photo of a document.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentReport {
+    pub width: u32,
+    pub height: u32,
+    #[serde(flatten)]
+    pub reading: MrzReading,
+    pub portrait: Portrait,
+}
+
+/// The portrait of a document page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Portrait {
+    pub found: bool,
+    /// Faces the detector found on the page (a ghost image is a second, smaller one).
+    pub faces_found: usize,
+    /// The largest face, in the upright page's pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Detection>,
+    /// Size of the face box in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The face with a margin, cut from the upright page (for matching).
+    #[serde(skip)]
+    pub crop: Option<RgbImage>,
+}
+
 /// The loaded models and the rules that use them.
 pub struct Engine {
     backend: &'static str,
@@ -298,6 +331,9 @@ pub struct Engine {
     pose: Net,
     eyes: Net,
     expression: Net,
+    documents: Option<DocumentReader>,
+    /// Why the document models did not load, when they did not.
+    documents_missing: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -348,7 +384,19 @@ impl Engine {
                 spec,
             })
         };
+        let (documents, documents_missing) = match &options.documents {
+            Some(pack) => match DocumentReader::load(backend.as_ref(), pack, &options.models_dir) {
+                Ok(reader) => (Some(reader), None),
+                Err(e) => {
+                    tracing::warn!("document reading unavailable: {e}");
+                    (None, Some(e.to_string()))
+                }
+            },
+            None => (None, Some("no document pack configured".to_string())),
+        };
         Ok(Engine {
+            documents,
+            documents_missing,
             backend: backend.name(),
             detector: load(Role::Detector)?,
             landmarks: load(Role::Landmarks)?,
@@ -384,11 +432,103 @@ impl Engine {
             Role::Pose => &self.pose,
             Role::Eyes => &self.eyes,
             Role::Expression => &self.expression,
+            Role::TextDetector | Role::TextRecognizer => match &self.documents {
+                Some(d) => d.net(role),
+                None => panic!("the document pack is not loaded"),
+            },
         }
     }
 
     pub fn calibration(&self) -> Calibration {
         self.options.calibration
+    }
+
+    /// Whether the document models are loaded ([`Engine::read_document`] works).
+    pub fn reads_documents(&self) -> bool {
+        self.documents.is_some()
+    }
+
+    /// Read a photo of an ID document: its MRZ ([`DocumentReader::read_mrz`]) and its portrait
+    /// (the largest face on the page turned upright by the MRZ's direction). `today` (year,
+    /// month, day) places two-digit years. [`EngineError::ModelPack`] when the document models
+    /// are not installed.
+    pub fn read_document(&self, frame: &RgbImage, today: (i32, u32, u32)) -> Result<DocumentReport> {
+        let reader = self.documents.as_ref().ok_or_else(|| {
+            EngineError::ModelPack(format!(
+                "document reading is unavailable ({}): run `faceproof models fetch`",
+                self.documents_missing.as_deref().unwrap_or("not loaded")
+            ))
+        })?;
+        let reading = reader.read_mrz(frame, today)?;
+        let upright = match reading.rotation {
+            Some(90) => std::borrow::Cow::Owned(image::imageops::rotate270(frame)),
+            Some(180) => std::borrow::Cow::Owned(image::imageops::rotate180(frame)),
+            Some(270) => std::borrow::Cow::Owned(image::imageops::rotate90(frame)),
+            _ => std::borrow::Cow::Borrowed(frame),
+        };
+        let portrait = self.portrait(&upright)?;
+        Ok(DocumentReport {
+            width: frame.width(),
+            height: frame.height(),
+            reading,
+            portrait,
+        })
+    }
+
+    /// A photo of a document turned so that its portrait stands upright: as it is when the face
+    /// detector finds a face, else the first quarter turn (90°, 180°, 270° clockwise) on which it
+    /// does. Returns the turn applied (degrees clockwise the page was turned) and the page;
+    /// `(0, the photo)` when no turn shows a face.
+    pub fn upright_page<'a>(&self, frame: &'a RgbImage) -> Result<(u32, std::borrow::Cow<'a, RgbImage>)> {
+        if !self.detect(frame)?.is_empty() {
+            return Ok((0, std::borrow::Cow::Borrowed(frame)));
+        }
+        for rotation in [90u32, 180, 270] {
+            let page = match rotation {
+                90 => image::imageops::rotate270(frame),
+                180 => image::imageops::rotate180(frame),
+                _ => image::imageops::rotate90(frame),
+            };
+            if !self.detect(&page)?.is_empty() {
+                return Ok((rotation, std::borrow::Cow::Owned(page)));
+            }
+        }
+        Ok((0, std::borrow::Cow::Borrowed(frame)))
+    }
+
+    /// The largest face of an (upright) page and its crop, enlarged by half its size on each
+    /// side so the crop can be analysed like a photo of a face.
+    pub fn portrait(&self, page: &RgbImage) -> Result<Portrait> {
+        let detections = self.detect(page)?;
+        let Some(det) = detections.first() else {
+            return Ok(Portrait {
+                found: false,
+                faces_found: 0,
+                detection: None,
+                width: 0,
+                height: 0,
+                crop: None,
+            });
+        };
+        let b = det.bbox;
+        let (mx, my) = (b.width() * 0.5, b.height() * 0.5);
+        let crop = Rect::from_corners_clamped(
+            b.x1 - mx,
+            b.y1 - my,
+            b.x2 + mx,
+            b.y2 + my,
+            page.width(),
+            page.height(),
+        )
+        .map(|r| image::imageops::crop_imm(page, r.x, r.y, r.width, r.height).to_image());
+        Ok(Portrait {
+            found: true,
+            faces_found: detections.len(),
+            width: b.width().round() as u32,
+            height: b.height().round() as u32,
+            detection: Some(det.clone()),
+            crop,
+        })
     }
 
     /// Decode any supported media with the engine's limits.

@@ -11,11 +11,13 @@
 //!   [`depth`]: whether a moving head moved as a flat object (landmarks under one homography).
 //! - [`calibration`]: similarity → confidence, thresholds ↔ false-accept rates.
 //! - [`eval`]: ROC, TAR@FAR, EER, APCER/BPCER/ACER.
+//! - [`document`]: ID documents — the MRZ found, read and checked (ICAO 9303), the portrait.
 //! - [`search`]: the exact SIMD 1:N index over embeddings (blacklist collections).
 
 pub mod best_shot;
 pub mod calibration;
 pub mod depth;
+pub mod document;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -29,7 +31,7 @@ pub mod search;
 pub mod template;
 
 pub use engine::{
-    aggregate_liveness, AnalyzeOptions, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport,
+    aggregate_liveness, AnalyzeOptions, DocumentReport, Portrait, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport,
     ImageReport, LivenessAggregate, MediaReport, SharedEngine, VideoReport, BYSTANDER_WIDTH_RATIO,
     LIVENESS_MIN_FRAMES,
 };

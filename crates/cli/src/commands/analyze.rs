@@ -28,6 +28,10 @@ pub struct Args {
     /// Include every sampled video frame, not only the summary.
     #[arg(long)]
     frames: bool,
+    /// Read the photos as ID documents: the MRZ (fields, check digits, expiry) and the portrait.
+    /// Also implied by `--tag photo_id`, `photo_id_front` or `photo_id_back`.
+    #[arg(long)]
+    document: bool,
 }
 
 fn parse_policy(s: &str) -> Result<FacePolicy, String> {
@@ -43,9 +47,11 @@ fn parse_policy(s: &str) -> Result<FacePolicy, String> {
 }
 
 pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
+    let document = args.document || args.tag.iter().any(|t| t.starts_with("photo_id"));
     let gestures = args
         .tag
         .iter()
+        .filter(|t| !t.starts_with("photo_id"))
         .map(|tag| {
             Gesture::from_tag(tag)
                 .ok_or_else(|| anyhow::anyhow!("{tag:?} is not a video_selfie* tag"))
@@ -58,7 +64,12 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
     };
     let mut failures = 0;
     for file in &args.files {
-        let out = match analyze_one(&engine, file, &gestures, &opts, &args) {
+        let outcome = if document {
+            read_document(&engine, file)
+        } else {
+            analyze_one(&engine, file, &gestures, &opts, &args)
+        };
+        let out = match outcome {
             Ok(v) => v,
             Err(e) => {
                 failures += 1;
@@ -109,6 +120,22 @@ fn analyze_one(
         }
         map.insert("file".into(), json!(file));
         map.insert("format".into(), json!(decoded.format));
+        map.insert("backend".into(), json!(engine.backend()));
+    }
+    Ok(value)
+}
+
+/// A photo (or a frame set's first frame) read as an ID document.
+fn read_document(engine: &Engine, file: &PathBuf) -> anyhow::Result<Value> {
+    let bytes = std::fs::read(file)?;
+    let decoded = engine.decode(&bytes)?;
+    let today = faceproof_engine::document::today_utc();
+    let report = engine.read_document(&decoded.frames[0].image, today)?;
+    let mut value = serde_json::to_value(&report)?;
+    if let Value::Object(map) = &mut value {
+        let expired = report.reading.mrz.as_ref().and_then(|m| m.expired_on(today));
+        map.insert("expired".into(), json!(expired));
+        map.insert("file".into(), json!(file));
         map.insert("backend".into(), json!(engine.backend()));
     }
     Ok(value)

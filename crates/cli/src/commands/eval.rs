@@ -1,4 +1,4 @@
-//! `faceproof eval verify|liveness`: accuracy on labelled data in the formats of `shared/data`.
+//! `faceproof eval verify|liveness|tail|documents` (documents: `eval_documents`): accuracy on labelled data in the formats of `shared/data`.
 //! Paths inside a CSV are relative to the CSV's folder. With `--json`, one JSON object on stdout
 //! whose keys other tools read (keep them stable).
 
@@ -43,6 +43,14 @@ enum Task {
         json: bool,
     },
     /// Presentation-attack detection: CSV with columns path,label (live or spoof).
+    /// ID documents: CSV with columns path,doc_type,has_face (shared/data/documents/documents.csv):
+    /// MRZ exact-read rate, check-digit pass rate, portrait-found rate, CPU per document.
+    Documents {
+        #[arg(long, default_value = "../shared/data/documents/documents.csv")]
+        labels: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     Liveness {
         #[arg(long)]
         labels: PathBuf,
@@ -68,6 +76,9 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             json,
         } => liveness(&engine, &labels, threshold, json),
         Task::Tail { dir, json } => tail(&engine, &dir, json),
+        Task::Documents { labels, json } => {
+            super::eval_documents::documents(&engine, &labels, json)
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod eval;
 pub mod eval_api;
 pub mod eval_capture;
+pub mod eval_documents;
 pub mod local_server;
 pub mod migrate_blobs;
 pub mod models;

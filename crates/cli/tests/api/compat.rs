@@ -375,13 +375,16 @@ fn ios_sdk_session(s: &Server) {
             "{a}"
         );
     }
-    // DOCUMENTS never blocks the rest: it ends as OPERATOR_REQUIRED, saying why, with the
-    // `text_fields` list the SDK reads.
+    // DOCUMENTS reads the card's MRZ (a specimen that expired in 2010: DECLINED, saying why)
+    // into the `text_fields` list the SDK reads.
     let docs = of("DOCUMENTS");
     assert_eq!(docs["state"], "FINISHED", "{docs}");
-    assert_eq!(docs["resolution_status"], "OPERATOR_REQUIRED", "{docs}");
-    assert_eq!(docs["results_data"]["text_fields"], json!([]), "{docs}");
-    assert_eq!(docs["results_data"]["status"], "NOT_SUPPORTED", "{docs}");
+    assert_eq!(docs["resolution_status"], "DECLINED", "{docs}");
+    assert_eq!(docs["results_data"]["mrz"]["type"], "TD1", "{docs}");
+    assert!(
+        !docs["results_data"]["text_fields"].as_array().unwrap().is_empty(),
+        "{docs}"
+    );
     assert_eq!(docs["params"]["capabilities"], 492);
     // QUALITY ran on the video, and (Oz API ≥ 5.0.0) extracted its best shot by default.
     let quality = of("QUALITY");
@@ -559,16 +562,20 @@ fn legacy_service_account(s: &Server) {
 fn roles_as_oz(s: &Server) {
     let Some(data) = shared_data() else { return };
     let t = tenant(s, "roles");
+    // A photo tagged as an ID that shows no machine-readable zone.
     let (st, f) = s.upload(
         "/api/folders/",
         &t.client,
-        &[("id", &data_file(&data, ID_FRONT))],
+        &[(
+            "id",
+            &data_file(&data, "verification/Tony_Blair/Tony_Blair_0002.jpg"),
+        )],
         Some(json!({"media:tags": {"id": ["photo_id_front"]}})),
     );
     assert_eq!(st, 201, "{f}");
     let fid = f["folder_id"].as_str().unwrap().to_string();
     let mid = f["media"][0]["media_id"].as_str().unwrap().to_string();
-    // A DOCUMENTS analysis waits for an operator.
+    // A DOCUMENTS analysis with no readable MRZ waits for an operator.
     let (st, v) = s.call(
         Method::POST,
         &format!("/api/folders/{fid}/analyses"),

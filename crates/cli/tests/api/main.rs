@@ -19,6 +19,7 @@ mod browser_web_sdk;
 mod collections;
 mod compat;
 mod console;
+mod documents;
 mod eval_api;
 mod eval_capture;
 mod faces;

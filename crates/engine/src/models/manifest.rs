@@ -21,9 +21,19 @@ pub enum Role {
     Pose,
     Eyes,
     Expression,
+    /// Text detector of the document pack (DB probability map).
+    #[serde(rename = "text_detector")]
+    TextDetector,
+    /// Text line recogniser of the document pack (CTC over a character list).
+    #[serde(rename = "text_recognizer")]
+    TextRecognizer,
 }
 
 impl Role {
+    /// The roles of the document pack ([`PackManifest::document_pack`]).
+    pub const DOCUMENT: [Role; 2] = [Role::TextDetector, Role::TextRecognizer];
+
+    /// The roles every face pack fills.
     pub const ALL: [Role; 7] = [
         Role::Detector,
         Role::Landmarks,
@@ -156,7 +166,16 @@ const BUILTIN_PACKS: [(&str, &str); 2] = [
     ),
 ];
 
+/// The document pack: OCR models for reading ID documents, installed beside every face pack
+/// and independent of the one selected (MODELS.md).
+const DOCUMENT_PACK: &str = include_str!("../../packs/ppocr-v4.json");
+
 impl PackManifest {
+    /// The document-reading pack (text detector and recogniser), whatever face pack is selected.
+    pub fn document_pack() -> PackManifest {
+        serde_json::from_str(DOCUMENT_PACK).expect("the document pack manifest is valid JSON")
+    }
+
     /// The default pack: SFace as the embedder, the faceplugin models for everything else
     /// (TAR 0.95 against 0.91 at FAR 1e-3 on the shared pairs; MODELS.md).
     pub fn default_pack() -> PackManifest {
@@ -269,5 +288,22 @@ mod tests {
         assert_eq!(sface.source_of(Role::Detector).unwrap().registry, "npm");
         assert!(!sface.embedding.flip);
         assert!(PackManifest::builtin("faceplugin").unwrap().embedding.flip);
+    }
+
+    #[test]
+    fn the_document_pack_pins_both_ocr_models_from_pypi() {
+        let pack = PackManifest::document_pack();
+        for role in Role::DOCUMENT {
+            let m = pack.model(role).unwrap();
+            assert_eq!(m.sha256.len(), 64);
+            assert_eq!(m.input.channels.channels(), 3);
+        }
+        assert_eq!(pack.source.registry, "pypi");
+        assert_eq!(pack.source.spec(), "rapidocr-onnxruntime==1.4.4");
+        assert_eq!(
+            pack.model(Role::TextRecognizer).unwrap().input.shape(),
+            [1, 3, 48, 1280]
+        );
+        assert!(PackManifest::builtin(&pack.id).is_none(), "not a face pack");
     }
 }

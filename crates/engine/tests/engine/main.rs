@@ -7,6 +7,7 @@
 mod common;
 
 mod accuracy;
+mod documents;
 mod faces;
 mod gestures;
 mod index_f16;

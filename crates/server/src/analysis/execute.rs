@@ -153,7 +153,17 @@ pub async fn run(
         AnalysisType::Collection => {
             super::process_collection::run(st, inputs, params, thresholds, company).await
         }
-        AnalysisType::Documents => Ok(super::documents_not_supported(&inputs)),
+        AnalysisType::Documents => st
+            .inference
+            .run("documents", move |e| {
+                if !e.reads_documents() {
+                    return Ok(super::documents_not_supported(&inputs));
+                }
+                let today = faceproof_engine::document::today_utc();
+                super::process_documents::run_documents(e, &inputs, &thresholds, today)
+            })
+            .await
+            .map_err(JobError::from_api)?,
     }
 }
 

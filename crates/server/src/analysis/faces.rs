@@ -107,6 +107,40 @@ pub(super) fn add_faces(data: &mut Value, faces: Option<&(usize, Value)>) {
 pub(super) struct MediaFace {
     pub embedding: Vec<f32>,
     pub faces: Option<(usize, Value)>,
+    /// For a photo of a document: the portrait used (`{found, width, height, rotation}`).
+    pub portrait: Option<Value>,
+}
+
+/// A document photo's portrait as the ID side of a comparison: the page turned upright (a
+/// photo taken sideways or upside down), its largest face measured.
+fn document_face(
+    engine: &Engine,
+    m: &MediaInput,
+    opts: AnalyzeOptions,
+) -> Result<Result<MediaFace, EngineError>, JobError> {
+    let result = engine.decode(&m.bytes).and_then(|decoded| {
+        let frame = &decoded.frames[0].image;
+        let (rotation, page) = engine.upright_page(frame)?;
+        let report = engine.analyze_image(&page, &opts)?;
+        let face = report.face().ok_or(EngineError::NoFace)?;
+        let embedding = face.embedding.clone().ok_or(EngineError::NoFace)?;
+        let portrait = json!({
+            "found": true,
+            "width": face.detection.bbox.width().round(),
+            "height": face.detection.bbox.height().round(),
+            "rotation": rotation,
+        });
+        Ok(MediaFace {
+            faces: faces_json(&MediaReport::Image(report)),
+            embedding,
+            portrait: Some(portrait),
+        })
+    });
+    match result {
+        Ok(face) => Ok(Ok(face)),
+        Err(e) if media_problem(&e) => Ok(Err(e)),
+        Err(e) => Err(JobError::retryable(e)),
+    }
 }
 
 /// One face embedding per media (the video's best face), or the media problem.
@@ -124,6 +158,10 @@ pub(super) fn embeddings(
             attributes: m.kind != MediaKind::Image,
             expression: false,
         };
+        if is_document(&m.tags) && m.kind == MediaKind::Image {
+            out.push(document_face(engine, m, opts)?);
+            continue;
+        }
         out.push(match analyze(engine, m, &[], opts)? {
             Err(e) => Err(e),
             Ok((_, report)) => report
@@ -132,6 +170,7 @@ pub(super) fn embeddings(
                 .map(|embedding| MediaFace {
                     embedding,
                     faces: faces_json(&report),
+                    portrait: None,
                 })
                 .ok_or(EngineError::NoFace),
         });

@@ -7,7 +7,8 @@
 //!   (analyses + jobs in one transaction) and wake the workers;
 //! - [`queue`]: workers claim jobs with a lease, renew it, retry system errors, give up;
 //! - `execute`: one claimed job — read its media, run its processor, store results and best shots;
-//! - `process_quality`, `process_biometry`, `process_collection`: one file per analysis type,
+//! - `process_quality`, `process_biometry`, `process_collection`, `process_documents`: one file
+//!   per analysis type,
 //!   synchronous engine work (inside [`crate::inference::Inference::run`]) → Oz results;
 //! - [`read`]: analyses read back as Oz JSON; [`single_request`] and [`instant`]: an order run
 //!   while the client waits (stored, or in memory only).
@@ -23,6 +24,7 @@ mod faces;
 pub mod instant;
 pub mod order;
 mod process_biometry;
+pub(crate) mod process_documents;
 pub(crate) mod process_collection;
 mod process_quality;
 pub mod queue;
@@ -71,11 +73,15 @@ pub fn takes(t: AnalysisType, kind: MediaKind, tags: &[String]) -> bool {
     match t {
         AnalysisType::Quality => quality_takes(kind, tags),
         AnalysisType::Biometry | AnalysisType::Collection => biometry_takes(kind, tags),
-        AnalysisType::Documents => kind == MediaKind::Image,
+        // Photos, and frame sets of a document; `order::select_media` keeps only the media
+        // tagged `photo_id*` when the order has any.
+        AnalysisType::Documents => {
+            kind == MediaKind::Image || (kind == MediaKind::ShotsSet && is_document(tags))
+        }
     }
 }
 
-/// The outcome of a DOCUMENTS analysis while no document reader is installed: a person has to
+/// The outcome of a DOCUMENTS analysis while the document models are not installed: a person has to
 /// look at the document (OPERATOR_REQUIRED), `text_fields` is empty (the shape Oz's SDK reads),
 /// and `status`/`message` say why. It never fails the job, so the folder's other analyses are
 /// unaffected.
@@ -119,6 +125,9 @@ pub struct Thresholds {
     /// Any second face declines a selfie (company setting `face_policy: "strict"`); otherwise
     /// smaller background faces are bystanders ([`faceproof_engine::FacePolicy::Dominant`]).
     pub strict_faces: bool,
+    /// DOCUMENTS with no readable MRZ on any photo: OPERATOR_REQUIRED (default) or DECLINED
+    /// (company setting `documents_unreadable`).
+    pub documents_unreadable: Resolution,
 }
 
 /// What one analysis produced.

@@ -324,11 +324,16 @@ pub fn select_media(req: &Requested, media: &[MediaRow]) -> ApiResult<Vec<Uuid>>
             })
             .collect::<ApiResult<_>>()?,
     };
-    let chosen: Vec<Uuid> = candidates
+    let mut eligible: Vec<&&MediaRow> = candidates
         .iter()
         .filter(|m| takes(req.kind, m.media_kind, &m.tags))
-        .map(|m| m.media_id)
         .collect();
+    // DOCUMENTS reads the photos of the document when the folder tags any (`photo_id*`), not the
+    // selfies beside them.
+    if req.kind == AnalysisType::Documents && eligible.iter().any(|m| super::is_document(&m.tags)) {
+        eligible.retain(|m| super::is_document(&m.tags));
+    }
+    let chosen: Vec<Uuid> = eligible.iter().map(|m| m.media_id).collect();
     match req.kind {
         AnalysisType::Quality if chosen.is_empty() => Err(ApiError::value(
             "QUALITY: no eligible media (photos, or videos tagged video_selfie*)",
@@ -424,12 +429,17 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
         Some(p) => p.parse() == Ok(FacePolicy::Strict),
         None => cfg.strict_faces(),
     };
+    let documents_unreadable = match company.get("documents_unreadable").and_then(Value::as_str) {
+        Some("DECLINED") => Resolution::Declined,
+        _ => Resolution::OperatorRequired,
+    };
     Thresholds {
         liveness,
         biometry_min,
         biometry_max,
         collection,
         strict_faces,
+        documents_unreadable,
     }
 }
 

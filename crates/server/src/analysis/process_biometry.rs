@@ -5,7 +5,7 @@ use faceproof_engine::Engine;
 use serde_json::{json, Value};
 
 use super::faces::{add_faces, embeddings, problem_json, round4, source_keys};
-use super::{JobError, MediaInput, Outcome, Thresholds};
+use super::{is_document, JobError, MediaInput, Outcome, Thresholds};
 use crate::domain::Resolution;
 
 /// BIOMETRY: every pair of media compared; `min_confidence` (the least similar pair) decides.
@@ -23,13 +23,20 @@ pub(super) fn run_biometry(
             Ok(face) => {
                 let mut data = json!({ "face_found": true });
                 add_faces(&mut data, face.faces.as_ref());
+                if let Some(p) = &face.portrait {
+                    data["portrait"] = p.clone();
+                }
                 entry.insert("resolution_status".into(), json!(Resolution::Success));
                 entry.insert("results_data".into(), data);
             }
             Err(err) => {
                 problems += 1;
                 entry.insert("resolution_status".into(), json!(Resolution::Declined));
-                entry.insert("results_data".into(), json!({ "face_found": false }));
+                let mut data = json!({ "face_found": false });
+                if is_document(&m.tags) {
+                    data["portrait"] = json!({ "found": false });
+                }
+                entry.insert("results_data".into(), data);
                 entry.insert("error".into(), problem_json(err));
             }
         }

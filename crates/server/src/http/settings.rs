@@ -60,6 +60,7 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(Value::Null),
         "collection_threshold_floor": (cfg.collection_threshold as f64 * 1e4).round() / 1e4,
         "face_policy": s.get("face_policy").cloned().unwrap_or(json!(cfg.face_policy)),
+        "documents_unreadable": s.get("documents_unreadable").cloned().unwrap_or(json!("OPERATOR_REQUIRED")),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,
         "webhook_format": crate::views::WebhookFormat::of_settings(&s).as_str(),
@@ -131,6 +132,19 @@ async fn update_settings(
                     ))
                 }
             },
+            "documents_unreadable" => match v.as_str() {
+                _ if v.is_null() => {
+                    settings.as_object_mut().map(|o| o.remove("documents_unreadable"));
+                }
+                Some(r @ ("OPERATOR_REQUIRED" | "DECLINED")) => {
+                    settings["documents_unreadable"] = json!(r);
+                }
+                _ => {
+                    return Err(ApiError::value(
+                        "documents_unreadable must be \"OPERATOR_REQUIRED\", \"DECLINED\" or null",
+                    ))
+                }
+            },
             "web_sdk" => {
                 let mut stored = settings.get("web_sdk").cloned().unwrap_or_else(|| json!({}));
                 if v.is_null() {
@@ -167,7 +181,7 @@ async fn update_settings(
             other => {
                 return Err(ApiError::value(format!(
                     "Unknown setting '{other}' (liveness_threshold, biometry_threshold, \
-                     biometry_operator_threshold, collection_threshold, face_policy, resolution_endpoint, \
+                     biometry_operator_threshold, collection_threshold, face_policy, documents_unreadable, resolution_endpoint, \
                      webhook_format, rotate_webhook_secret, web_sdk)"
                 )))
             }
