@@ -26,12 +26,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::extract::multipart::Field;
 use axum::extract::Multipart;
-use faceproof_engine::media::{inspect, inspect_file, Format, Inspected, MediaKind, SNIFF_BYTES};
+use faceproof_engine::media::{
+    inspect, inspect_file, Decoded, Format, Frame, Inspected, MediaKind, SNIFF_BYTES,
+};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
@@ -418,15 +420,18 @@ pub struct Prepared {
     /// Of those, a shots set's rest frames (the web plugin's `…_rest` entries).
     pub rest_frames: usize,
     pub thumb: Option<Vec<u8>>,
+    /// A photo's pixels as the check decoded them: an analysis run in this process takes them
+    /// instead of decoding the file again ([`crate::analysis::decoded`]).
+    pub decoded: Option<Arc<Decoded>>,
 }
 
-fn thumbnail(preview: image::RgbImage) -> Option<Vec<u8>> {
-    let img = image::DynamicImage::ImageRgb8(preview).thumbnail(320, 320);
-    let mut out = Cursor::new(Vec::new());
-    img.to_rgb8()
-        .write_to(&mut out, image::ImageFormat::Jpeg)
-        .ok()?;
-    Some(out.into_inner())
+/// Side of the stored thumbnails.
+const THUMB_SIDE: u32 = 320;
+
+/// The stored thumbnail: made by the engine (its image code runs optimised in every build
+/// profile; instantiated here it would not be), straight from the preview, no copy of it.
+fn thumbnail(preview: &image::RgbImage) -> Option<Vec<u8>> {
+    faceproof_engine::best_shot::thumbnail_jpeg(preview, THUMB_SIDE).ok()
 }
 
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
@@ -441,14 +446,27 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
                 Body::Spooled { path, .. } => inspect_file(path, &limits),
             };
             let r = inspected.map_err(ApiError::from).map(|i: Inspected| {
+                let thumb = thumbnail(&i.preview);
+                // A still's preview is its whole decode (see `inspect`): keep it for the analysis.
+                let decoded = (i.kind() == MediaKind::Image).then(|| {
+                    Arc::new(Decoded {
+                        format: i.format,
+                        frames: vec![Frame {
+                            image: i.preview,
+                            timestamp: 0.0,
+                            rest: false,
+                        }],
+                        duration: None,
+                    })
+                });
                 (
                     i.format,
-                    i.kind(),
+                    i.format.kind(),
                     i.width,
                     i.height,
                     i.duration.map(|s| (s * 1000.0).round() as i64),
                     (i.frames, i.rest_frames),
-                    thumbnail(i.preview),
+                    (thumb, decoded),
                 )
             });
             (file, r)
@@ -456,8 +474,8 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
-        let (format, kind, width, height, duration_ms, (frames, rest_frames), thumb) = result
-            .map_err(|mut err| {
+        let (format, kind, width, height, duration_ms, (frames, rest_frames), (thumb, decoded)) =
+            result.map_err(|mut err| {
                 err.message = format!("File '{}': {}", file.key, err.message);
                 err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
                 err
@@ -472,13 +490,15 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
             frames,
             rest_frames,
             thumb,
+            decoded,
         });
     }
     Ok(out)
 }
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
-/// the blobs already written are deleted, so nothing half-stored remains.
+/// the blobs already written are deleted, so nothing half-stored remains. When the payload
+/// orders analyses, the photos' decoded pixels are kept for them ([`crate::analysis::decoded`]).
 pub async fn commit(
     store: &Store,
     blobs: &dyn BlobStore,
@@ -490,6 +510,7 @@ pub async fn commit(
     let now = now_us();
     let mut rows = Vec::with_capacity(prepared.len());
     let mut written: Vec<String> = Vec::new();
+    let mut keep = Vec::new();
     let result: ApiResult<()> = async {
         for (i, p) in prepared.into_iter().enumerate() {
             let media_id = Uuid::new_v4();
@@ -506,6 +527,9 @@ pub async fn commit(
             let mut row = media_row(&p, payload, folder_id, media_id, now + i as i64);
             row.file_key = file_key;
             row.thumb_key = thumb_key;
+            if let Some(d) = p.decoded.filter(|_| payload.analyses.is_some()) {
+                keep.push((media_id, d));
+            }
             rows.push(row);
         }
         store.folder_insert(folder, &rows).await?;
@@ -522,6 +546,9 @@ pub async fn commit(
             let _ = blobs.delete_prefix(&format!("folders/{folder_id}")).await;
         }
         return Err(e);
+    }
+    for (media_id, d) in keep {
+        crate::analysis::decoded::keep(media_id, d);
     }
     Ok(rows)
 }

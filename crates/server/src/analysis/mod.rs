@@ -18,6 +18,7 @@
 //! ([`JobError`]): those that may pass (database, storage, models, ffmpeg) are retried; those no
 //! retry mends (the order no longer holds) fail the analysis at once.
 
+pub mod decoded;
 mod execute;
 mod faces;
 pub mod instant;
@@ -45,7 +46,11 @@ pub struct MediaInput {
     pub media_id: Uuid,
     pub kind: MediaKind,
     pub tags: Vec<String>,
+    /// The file; empty when `decoded` is given.
     pub bytes: std::sync::Arc<Vec<u8>>,
+    /// The file already decoded in this process (a photo from its upload check, see
+    /// [`decoded`]): used instead of decoding `bytes`.
+    pub decoded: Option<std::sync::Arc<faceproof_engine::media::Decoded>>,
 }
 
 fn is_liveness_video(tags: &[String]) -> bool {

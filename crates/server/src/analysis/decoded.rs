@@ -1,0 +1,141 @@
+//! Decode once: the photo an upload check has just decoded is handed on to the analysis that
+//! runs on it in the same process, instead of being read back from the store and decoded again.
+//!
+//! Upload validation ([`crate::uploads::prepare`]) decodes a still exactly as an analysis would
+//! (same limits, same EXIF handling: [`faceproof_engine::media::decode_still`]), so its pixels
+//! are the analysis's input. When the upload orders analyses (a single request, or the web
+//! plugin's capture), [`crate::uploads::commit`] leaves the decoded photo here under its new
+//! media id; the analysis job ([`super::execute`]) looks there before reading the blob. A miss
+//! (another process, an evicted or expired entry, a video) reads and decodes as before, so the
+//! cache changes the cost, never the result.
+//!
+//! Bounded: at most [`MAX_BYTES`] of pixels and [`MAX_ENTRIES`] photos, each kept at most
+//! [`TTL`]; the oldest go first. Entries are shared (`Arc`), so a photo taken by two analyses of
+//! one order (quality and biometry) is decoded once for both.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use faceproof_engine::media::Decoded;
+use uuid::Uuid;
+
+/// Most pixel bytes held (about ten 12-megapixel photos, or 220 selfies of 640×480).
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Most photos held.
+pub const MAX_ENTRIES: usize = 256;
+/// How long a photo waits for its analysis: a single request runs it within milliseconds.
+pub const TTL: Duration = Duration::from_secs(30);
+
+struct Entry {
+    media_id: Uuid,
+    decoded: Arc<Decoded>,
+    bytes: usize,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: VecDeque<Entry>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn expire(&mut self, now: Instant) {
+        while let Some(front) = self.entries.front() {
+            let over = self.bytes > MAX_BYTES || self.entries.len() > MAX_ENTRIES;
+            if !over && now.duration_since(front.at) < TTL {
+                break;
+            }
+            self.bytes -= front.bytes;
+            self.entries.pop_front();
+        }
+    }
+}
+
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    entries: VecDeque::new(),
+    bytes: 0,
+});
+
+fn pixel_bytes(d: &Decoded) -> usize {
+    d.frames.iter().map(|f| f.image.as_raw().len()).sum()
+}
+
+/// Keep `decoded` for the analysis of `media_id` (a photo larger than the whole budget is not
+/// kept).
+pub fn keep(media_id: Uuid, decoded: Arc<Decoded>) {
+    let bytes = pixel_bytes(&decoded);
+    if bytes > MAX_BYTES {
+        return;
+    }
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.bytes += bytes;
+    cache.entries.push_back(Entry {
+        media_id,
+        decoded,
+        bytes,
+        at: Instant::now(),
+    });
+    cache.expire(Instant::now());
+}
+
+/// The decoded photo of `media_id`, when this process still holds it.
+pub fn get(media_id: Uuid) -> Option<Arc<Decoded>> {
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.expire(Instant::now());
+    cache
+        .entries
+        .iter()
+        .rev()
+        .find(|e| e.media_id == media_id)
+        .map(|e| e.decoded.clone())
+}
+
+/// Forget `media_id` (its analyses have run): its memory is free for the next uploads.
+pub fn forget(media_id: Uuid) {
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(i) = cache.entries.iter().position(|e| e.media_id == media_id) {
+        if let Some(e) = cache.entries.remove(i) {
+            cache.bytes -= e.bytes;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faceproof_engine::media::{Format, Frame};
+
+    fn photo(side: u32) -> Arc<Decoded> {
+        Arc::new(Decoded {
+            format: Format::Jpeg,
+            frames: vec![Frame {
+                image: image::RgbImage::new(side, side),
+                timestamp: 0.0,
+                rest: false,
+            }],
+            duration: None,
+        })
+    }
+
+    #[test]
+    fn a_kept_photo_is_found_until_forgotten_and_the_budget_holds() {
+        let id = Uuid::new_v4();
+        keep(id, photo(8));
+        assert!(get(id).is_some());
+        assert!(get(Uuid::new_v4()).is_none());
+        forget(id);
+        assert!(get(id).is_none());
+        // Past the byte budget the oldest go first.
+        let side = 2048; // 12 MiB each
+        let ids: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
+        for id in &ids {
+            keep(*id, photo(side));
+        }
+        assert!(get(ids[0]).is_none());
+        assert!(get(ids[7]).is_some());
+        let cache = CACHE.lock().unwrap();
+        assert!(cache.bytes <= MAX_BYTES);
+    }
+}
