@@ -32,7 +32,8 @@ use std::sync::Arc;
 use axum::extract::multipart::Field;
 use axum::extract::Multipart;
 use faceproof_engine::media::{
-    inspect, inspect_file, Decoded, Format, Frame, Inspected, MediaKind, SNIFF_BYTES,
+    inspect, inspect_and_decode, inspect_file, inspect_file_and_decode, Decoded, Format, Inspected,
+    MediaKind, SNIFF_BYTES,
 };
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
@@ -420,8 +421,9 @@ pub struct Prepared {
     /// Of those, a shots set's rest frames (the web plugin's `…_rest` entries).
     pub rest_frames: usize,
     pub thumb: Option<Vec<u8>>,
-    /// A photo's pixels as the check decoded them: an analysis run in this process takes them
-    /// instead of decoding the file again ([`crate::analysis::decoded`]).
+    /// What the check decoded for an analysis ([`prepare_for_analysis`]: a photo's pixels, a
+    /// video's sampled frames): an analysis run in this process takes it instead of decoding the
+    /// file again ([`crate::analysis::decoded`]).
     pub decoded: Option<Arc<Decoded>>,
 }
 
@@ -435,40 +437,52 @@ fn thumbnail(preview: &image::RgbImage) -> Option<Vec<u8>> {
 }
 
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
+    prepare_with(files, cfg, false).await
+}
+
+/// [`prepare`] for files an analysis reads next in this process (a single request, Instant):
+/// the check decodes what the analysis needs (a photo's pixels, a video's sampled frames) and
+/// hands it on in [`Prepared::decoded`], so nothing is decoded twice (see
+/// [`faceproof_engine::media::inspect_and_decode`]).
+pub async fn prepare_for_analysis(
+    files: Vec<IncomingFile>,
+    cfg: &Config,
+) -> ApiResult<Vec<Prepared>> {
+    prepare_with(files, cfg, true).await
+}
+
+async fn prepare_with(
+    files: Vec<IncomingFile>,
+    cfg: &Config,
+    decode: bool,
+) -> ApiResult<Vec<Prepared>> {
     let limits = crate::inference::upload_limits(cfg);
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let limits = limits.clone();
         let permit = crate::inference::decode_permit().await?;
         let (file, result) = tokio::task::spawn_blocking(move || {
-            let inspected = match &file.body {
-                Body::Memory(bytes) => inspect(bytes, &limits),
-                Body::Spooled { path, .. } => inspect_file(path, &limits),
+            let inspected = match (&file.body, decode) {
+                (Body::Memory(bytes), false) => inspect(bytes, &limits).map(|i| (i, None)),
+                (Body::Spooled { path, .. }, false) => {
+                    inspect_file(path, &limits).map(|i| (i, None))
+                }
+                (Body::Memory(bytes), true) => inspect_and_decode(bytes, &limits),
+                (Body::Spooled { path, .. }, true) => inspect_file_and_decode(path, &limits),
             };
-            let r = inspected.map_err(ApiError::from).map(|i: Inspected| {
-                let thumb = thumbnail(&i.preview);
-                // A still's preview is its whole decode (see `inspect`): keep it for the analysis.
-                let decoded = (i.kind() == MediaKind::Image).then(|| {
-                    Arc::new(Decoded {
-                        format: i.format,
-                        frames: vec![Frame {
-                            image: i.preview,
-                            timestamp: 0.0,
-                            rest: false,
-                        }],
-                        duration: None,
-                    })
-                });
-                (
-                    i.format,
-                    i.format.kind(),
-                    i.width,
-                    i.height,
-                    i.duration.map(|s| (s * 1000.0).round() as i64),
-                    (i.frames, i.rest_frames),
-                    (thumb, decoded),
-                )
-            });
+            let r = inspected.map_err(ApiError::from).map(
+                |(i, decoded): (Inspected, Option<Decoded>)| {
+                    (
+                        i.format,
+                        i.kind(),
+                        i.width,
+                        i.height,
+                        i.duration.map(|s| (s * 1000.0).round() as i64),
+                        (i.frames, i.rest_frames),
+                        (thumbnail(&i.preview), decoded.map(Arc::new)),
+                    )
+                },
+            );
             (file, r)
         })
         .await
@@ -498,7 +512,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
 /// the blobs already written are deleted, so nothing half-stored remains. When the payload
-/// orders analyses, the photos' decoded pixels are kept for them ([`crate::analysis::decoded`]).
+/// orders analyses, what the check decoded is kept for them ([`crate::analysis::decoded`]).
 pub async fn commit(
     store: &Store,
     blobs: &dyn BlobStore,

@@ -1,17 +1,20 @@
-//! Decode once: the photo an upload check has just decoded is handed on to the analysis that
-//! runs on it in the same process, instead of being read back from the store and decoded again.
+//! Decode once: what an upload check has just decoded is handed on to the analysis that runs
+//! on it in the same process, instead of being read back from the store and decoded again.
 //!
-//! Upload validation ([`crate::uploads::prepare`]) decodes a still exactly as an analysis would
-//! (same limits, same EXIF handling: [`faceproof_engine::media::decode_still`]), so its pixels
-//! are the analysis's input. When the upload orders analyses (a single request, or the web
-//! plugin's capture), [`crate::uploads::commit`] leaves the decoded photo here under its new
-//! media id; the analysis job ([`super::execute`]) looks there before reading the blob. A miss
-//! (another process, an evicted or expired entry, a video) reads and decodes as before, so the
-//! cache changes the cost, never the result.
+//! When an upload orders analyses (a single request; Instant hands its media on directly), the
+//! check ([`crate::uploads::prepare_for_analysis`]) decodes exactly what an analysis would (same
+//! limits and code: [`faceproof_engine::media::inspect_and_decode`]): a photo's pixels, a
+//! video's sampled frames (one ffprobe and one ffmpeg run instead of two of each).
+//! [`crate::uploads::commit`] leaves them here under the new media id; the analysis job
+//! ([`super::execute`]) looks here before reading the blob. A miss (another process, an evicted
+//! or expired entry, a shots set) reads and decodes as before, so the cache changes the cost,
+//! never the result.
 //!
-//! Bounded: at most [`MAX_BYTES`] of pixels and [`MAX_ENTRIES`] photos, each kept at most
-//! [`TTL`]; the oldest go first. Entries are shared (`Arc`), so a photo taken by two analyses of
-//! one order (quality and biometry) is decoded once for both.
+//! Bounded: at most [`MAX_BYTES`] of pixels (one longest video's frames fit: 48 × 1280 × 720 × 3
+//! bytes = 133 MB) and [`MAX_ENTRIES`] media, each kept at most [`TTL`]; the oldest go first;
+//! a single request forgets its media once its analyses have run. This memory comes on top of
+//! the decode permits' bound ([`crate::inference`]). Entries are shared (`Arc`), so a media
+//! taken by two analyses of one order (quality and biometry) is decoded once for both.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -20,8 +23,8 @@ use std::time::{Duration, Instant};
 use faceproof_engine::media::Decoded;
 use uuid::Uuid;
 
-/// Most pixel bytes held (about ten 12-megapixel photos, or 220 selfies of 640×480).
-pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Most pixel bytes held (one longest video's frames, or about 180 selfies of 640×480).
+pub const MAX_BYTES: usize = 160 * 1024 * 1024;
 /// Most photos held.
 pub const MAX_ENTRIES: usize = 256;
 /// How long a photo waits for its analysis: a single request runs it within milliseconds.
@@ -62,7 +65,7 @@ fn pixel_bytes(d: &Decoded) -> usize {
     d.frames.iter().map(|f| f.image.as_raw().len()).sum()
 }
 
-/// Keep `decoded` for the analysis of `media_id` (a photo larger than the whole budget is not
+/// Keep `decoded` for the analysis of `media_id` (media larger than the whole budget are not
 /// kept).
 pub fn keep(media_id: Uuid, decoded: Arc<Decoded>) {
     let bytes = pixel_bytes(&decoded);
@@ -80,7 +83,7 @@ pub fn keep(media_id: Uuid, decoded: Arc<Decoded>) {
     cache.expire(Instant::now());
 }
 
-/// The decoded photo of `media_id`, when this process still holds it.
+/// The decoded media of `media_id`, when this process still holds it.
 pub fn get(media_id: Uuid) -> Option<Arc<Decoded>> {
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     cache.expire(Instant::now());
@@ -128,13 +131,13 @@ mod tests {
         forget(id);
         assert!(get(id).is_none());
         // Past the byte budget the oldest go first.
-        let side = 2048; // 12 MiB each
-        let ids: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
+        let side = 4096; // 48 MiB each
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
         for id in &ids {
             keep(*id, photo(side));
         }
         assert!(get(ids[0]).is_none());
-        assert!(get(ids[7]).is_some());
+        assert!(get(ids[4]).is_some());
         let cache = CACHE.lock().unwrap();
         assert!(cache.bytes <= MAX_BYTES);
     }

@@ -65,7 +65,7 @@ pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, JobErr
         .collect();
     let mut inputs = Vec::with_capacity(chosen.len());
     for m in &chosen {
-        // A photo this process decoded at upload is not read nor decoded again.
+        // A media this process decoded at upload is neither read nor decoded again.
         let decoded = super::decoded::get(m.media_id);
         let bytes = if decoded.is_some() {
             Vec::new()

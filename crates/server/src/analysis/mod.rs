@@ -48,8 +48,8 @@ pub struct MediaInput {
     pub tags: Vec<String>,
     /// The file; empty when `decoded` is given.
     pub bytes: std::sync::Arc<Vec<u8>>,
-    /// The file already decoded in this process (a photo from its upload check, see
-    /// [`decoded`]): used instead of decoding `bytes`.
+    /// The file already decoded in this process (by its upload check, see [`decoded`]): used
+    /// instead of decoding `bytes`.
     pub decoded: Option<std::sync::Arc<faceproof_engine::media::Decoded>>,
 }
 
