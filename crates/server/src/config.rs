@@ -354,6 +354,9 @@ settings! {
     web_sdk_session_ttl_secs: i64 = 900,
         env "FACEPROOF_WEB_SDK_SESSION_TTL" => env::parsed,
         doc "How long a started plugin session may upload and poll.";
+    web_sdk_handoff_ttl_secs: i64 = 300,
+        env "FACEPROOF_WEB_SDK_HANDOFF_TTL" => env::parsed,
+        doc "Life of a hand-off code (the QR code a computer without a camera shows to continue its plugin session on a phone); single use, never past the session's end.";
     web_sdk_tokenless_per_minute: u32 = 10,
         env "FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE" => env::parsed,
         doc "Plugin sessions started without a session token, where a company allows that, per page origin and client address per minute; more → 429.";

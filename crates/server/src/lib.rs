@@ -21,8 +21,8 @@
 //!   change log.
 //! - [`web_sdk`] — the web plugin's server side: its settings and actions, sessions (`session`:
 //!   tokens, start, result), captures (`capture`: guidance frames, stored captures, the order a
-//!   submitted session places) and starts without a token where a company allows them
-//!   (`tokenless`).
+//!   submitted session places), starts without a token where a company allows them
+//!   (`tokenless`) and sessions continued on a phone (`handoff`: a one-time link as a QR code).
 //! - [`tenancy`] — removing a company with everything it holds.
 //! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
 //! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first

@@ -19,14 +19,26 @@ use crate::store::now_us;
 use crate::store::web_sdk::WebSdkSession;
 use crate::uploads::{self, IncomingFile, Payload};
 
+/// What a guidance frame asks for beyond the faces' boxes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuidanceAsk {
+    /// The largest face's five points (the capture architecture's per-frame landmarks).
+    pub landmarks: bool,
+    /// The largest face's "happy" probability (live progress toward a smile; the expression
+    /// model is the pack's largest, so it runs only when asked).
+    pub smile: bool,
+}
+
 /// The guidance for one frame (a JPEG or PNG) of a session not yet submitted: `{width, height,
-/// faces: [{box: [x1, y1, x2, y2], score}], brightness}`, and with `with_landmarks` also
-/// `landmarks` (the largest face's five points, frame pixels, or null).
+/// faces: [{box: [x1, y1, x2, y2], score}], brightness, pose}` — `pose` is the largest face's
+/// `{yaw, pitch, roll}` in degrees (the gesture check's model and signs; null without a face),
+/// from which the plugin shows progress toward an asked movement — and, as `ask` says,
+/// `landmarks` (the largest face's five points, frame pixels, or null) and `smile`.
 pub async fn guidance(
     st: &AppState,
     s: &WebSdkSession,
     file: Option<IncomingFile>,
-    with_landmarks: bool,
+    ask: GuidanceAsk,
 ) -> ApiResult<Value> {
     if s.submitted_at.is_some() {
         return Err(ApiError::value("This session has been submitted"));
@@ -50,22 +62,37 @@ pub async fn guidance(
             // The five points of the Oz payload, for the largest face (detections come
             // largest first), placed on the detection above rather than a second one.
             let landmarks = match faces.first() {
-                Some(largest) if with_landmarks => engine
+                Some(largest) if ask.landmarks => engine
                     .five_landmarks(&img, largest)
                     .map_err(ApiError::from)?
                     .map(|points| points.map(|(x, y)| [x, y])),
                 _ => None,
             };
-            Ok(json!({
+            let pose = match faces.first() {
+                Some(largest) => engine.head_pose(&img, largest).map_err(ApiError::from)?,
+                None => None,
+            };
+            let smile = match faces.first() {
+                Some(largest) if ask.smile => {
+                    engine.smile(&img, largest).map_err(ApiError::from)?
+                }
+                _ => None,
+            };
+            let mut out = json!({
                 "width": img.width(),
                 "height": img.height(),
                 "landmarks": landmarks,
+                "pose": pose.map(|p| json!({"yaw": p.yaw, "pitch": p.pitch, "roll": p.roll})),
                 "brightness": luma / n,
                 "faces": faces.iter().map(|d| json!({
                     "box": [d.raw.x1, d.raw.y1, d.raw.x2, d.raw.y2],
                     "score": d.score,
                 })).collect::<Vec<_>>(),
-            }))
+            });
+            if ask.smile {
+                out["smile"] = json!(smile);
+            }
+            Ok(out)
         })
         .await?
 }
