@@ -423,7 +423,7 @@ pub struct Prepared {
     pub thumb: Option<Vec<u8>>,
     /// What the check decoded for an analysis ([`prepare_for_analysis`]: a photo's pixels, a
     /// video's sampled frames): an analysis run in this process takes it instead of decoding the
-    /// file again ([`crate::analysis::decoded`]).
+    /// file again ([`crate::decoded`]).
     pub decoded: Option<Arc<Decoded>>,
 }
 
@@ -512,7 +512,7 @@ async fn prepare_with(
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
 /// the blobs already written are deleted, so nothing half-stored remains. When the payload
-/// orders analyses, what the check decoded is kept for them ([`crate::analysis::decoded`]).
+/// orders analyses, what the check decoded is kept for them ([`crate::decoded`]).
 pub async fn commit(
     store: &Store,
     blobs: &dyn BlobStore,
@@ -562,7 +562,7 @@ pub async fn commit(
         return Err(e);
     }
     for (media_id, d) in keep {
-        crate::analysis::decoded::keep(media_id, d);
+        crate::decoded::keep(media_id, d);
     }
     Ok(rows)
 }

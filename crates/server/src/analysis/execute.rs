@@ -66,7 +66,7 @@ pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, JobErr
     let mut inputs = Vec::with_capacity(chosen.len());
     for m in &chosen {
         // A media this process decoded at upload is neither read nor decoded again.
-        let decoded = super::decoded::get(m.media_id);
+        let decoded = crate::decoded::get(m.media_id);
         let bytes = if decoded.is_some() {
             Vec::new()
         } else {

@@ -18,7 +18,6 @@
 //! ([`JobError`]): those that may pass (database, storage, models, ffmpeg) are retried; those no
 //! retry mends (the order no longer holds) fail the analysis at once.
 
-pub mod decoded;
 mod execute;
 mod faces;
 pub mod instant;
@@ -48,7 +47,7 @@ pub struct MediaInput {
     pub tags: Vec<String>,
     /// The file; empty when `decoded` is given.
     pub bytes: std::sync::Arc<Vec<u8>>,
-    /// The file already decoded in this process (by its upload check, see [`decoded`]): used
+    /// The file already decoded in this process (by its upload check, see [`crate::decoded`]): used
     /// instead of decoding `bytes`.
     pub decoded: Option<std::sync::Arc<faceproof_engine::media::Decoded>>,
 }

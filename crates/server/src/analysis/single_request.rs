@@ -38,7 +38,7 @@ pub async fn run(
         Ok(rows) => rows,
         Err(e) => {
             for m in media {
-                super::decoded::forget(m.media_id);
+                crate::decoded::forget(m.media_id);
             }
             st.store.folder_delete(folder.folder_id).await?;
             let _ = st
@@ -51,7 +51,7 @@ pub async fn run(
     let ids: Vec<Uuid> = rows.iter().map(|a| a.analysis_id).collect();
     run_now(st, &ids, Duration::from_secs(600)).await;
     for m in media {
-        super::decoded::forget(m.media_id);
+        crate::decoded::forget(m.media_id);
     }
     let folder = st
         .store

@@ -6,7 +6,7 @@
 //! limits and code: [`faceproof_engine::media::inspect_and_decode`]): a photo's pixels, a
 //! video's sampled frames (one ffprobe and one ffmpeg run instead of two of each).
 //! [`crate::uploads::commit`] leaves them here under the new media id; the analysis job
-//! ([`super::execute`]) looks here before reading the blob. A miss (another process, an evicted
+//! (`analysis::execute`) looks here before reading the blob. A miss (another process, an evicted
 //! or expired entry, a shots set) reads and decodes as before, so the cache changes the cost,
 //! never the result.
 //!
