@@ -31,6 +31,8 @@
 //! - [`store`] — sqlx repositories over SQLite and PostgreSQL, migrations, the job queue's tables.
 //! - [`blobs`] — media bytes (local files or an S3-compatible bucket, through `object_store`).
 //! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
+//! - [`decoded`] — decode once: what an upload check decoded, kept (bounded) for the analysis
+//!   that runs next in this process.
 //! - [`metadata`] — the limits of client metadata objects and filter keys; [`text`] — the length
 //!   and character rules of every other free-text field (names, e-mail addresses, file names,
 //!   comments, search text), and no control characters in any JSON body or query string.
@@ -50,6 +52,7 @@ pub mod auth;
 pub mod blobs;
 pub mod collections;
 pub mod config;
+pub mod decoded;
 pub mod domain;
 pub mod errors;
 pub mod http;

@@ -28,12 +28,15 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::extract::multipart::Field;
 use axum::extract::Multipart;
-use faceproof_engine::media::{inspect, inspect_file, Format, Inspected, MediaKind, SNIFF_BYTES};
+use faceproof_engine::media::{
+    inspect, inspect_and_decode, inspect_file, inspect_file_and_decode, Decoded, Format, Inspected,
+    MediaKind, SNIFF_BYTES,
+};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
@@ -473,15 +476,19 @@ pub struct Prepared {
     /// Of those, a shots set's rest frames (the web plugin's `…_rest` entries).
     pub rest_frames: usize,
     pub thumb: Option<Vec<u8>>,
+    /// What the check decoded for an analysis ([`prepare_for_analysis`]: a photo's pixels, a
+    /// video's sampled frames): an analysis run in this process takes it instead of decoding the
+    /// file again ([`crate::decoded`]).
+    pub decoded: Option<Arc<Decoded>>,
 }
 
-fn thumbnail(preview: image::RgbImage) -> Option<Vec<u8>> {
-    let img = image::DynamicImage::ImageRgb8(preview).thumbnail(320, 320);
-    let mut out = Cursor::new(Vec::new());
-    img.to_rgb8()
-        .write_to(&mut out, image::ImageFormat::Jpeg)
-        .ok()?;
-    Some(out.into_inner())
+/// Side of the stored thumbnails.
+const THUMB_SIDE: u32 = 320;
+
+/// The stored thumbnail: made by the engine (its image code runs optimised in every build
+/// profile; instantiated here it would not be), straight from the preview, no copy of it.
+fn thumbnail(preview: &image::RgbImage) -> Option<Vec<u8>> {
+    faceproof_engine::best_shot::thumbnail_jpeg(preview, THUMB_SIDE).ok()
 }
 
 /// Validate uploaded files, one at a time under a decode permit. The files of one request share
@@ -489,6 +496,25 @@ fn thumbnail(preview: image::RgbImage) -> Option<Vec<u8>> {
 /// still being decoded when it is spent is refused (413). When the request is dropped — the
 /// client hung up — the decode in progress stops at its next frame instead of running on.
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
+    prepare_with(files, cfg, false).await
+}
+
+/// [`prepare`] for files an analysis reads next in this process (a single request, Instant):
+/// the check decodes what the analysis needs (a photo's pixels, a video's sampled frames) and
+/// hands it on in [`Prepared::decoded`], so nothing is decoded twice (see
+/// [`faceproof_engine::media::inspect_and_decode`]).
+pub async fn prepare_for_analysis(
+    files: Vec<IncomingFile>,
+    cfg: &Config,
+) -> ApiResult<Vec<Prepared>> {
+    prepare_with(files, cfg, true).await
+}
+
+async fn prepare_with(
+    files: Vec<IncomingFile>,
+    cfg: &Config,
+    decode: bool,
+) -> ApiResult<Vec<Prepared>> {
     let limits = crate::inference::upload_limits(cfg);
     let mut left = std::time::Duration::from_secs_f32(cfg.upload_decode_budget_secs.max(0.001));
     // Set when this future is dropped with a decode under way (see `CancelOnDrop`).
@@ -503,32 +529,38 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
             ..limits.clone()
         };
         let (file, result) = tokio::task::spawn_blocking(move || {
-            let inspected = match &file.body {
-                Body::Memory(bytes) => inspect(bytes, &limits),
-                Body::Spooled { path, .. } => inspect_file(path, &limits),
+            let inspected = match (&file.body, decode) {
+                (Body::Memory(bytes), false) => inspect(bytes, &limits).map(|i| (i, None)),
+                (Body::Spooled { path, .. }, false) => {
+                    inspect_file(path, &limits).map(|i| (i, None))
+                }
+                (Body::Memory(bytes), true) => inspect_and_decode(bytes, &limits),
+                (Body::Spooled { path, .. }, true) => inspect_file_and_decode(path, &limits),
             };
             if matches!(inspected, Err(faceproof_engine::EngineError::Cancelled)) {
                 tracing::info!("upload checks stopped: the client hung up");
             }
-            let r = inspected.map_err(ApiError::from).map(|i: Inspected| {
-                (
-                    i.format,
-                    i.kind(),
-                    i.width,
-                    i.height,
-                    i.duration.map(|s| (s * 1000.0).round() as i64),
-                    (i.frames, i.rest_frames),
-                    thumbnail(i.preview),
-                )
-            });
+            let r = inspected.map_err(ApiError::from).map(
+                |(i, decoded): (Inspected, Option<Decoded>)| {
+                    (
+                        i.format,
+                        i.kind(),
+                        i.width,
+                        i.height,
+                        i.duration.map(|s| (s * 1000.0).round() as i64),
+                        (i.frames, i.rest_frames),
+                        (thumbnail(&i.preview), decoded.map(Arc::new)),
+                    )
+                },
+            );
             (file, r)
         })
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
         left = left.saturating_sub(started.elapsed());
-        let (format, kind, width, height, duration_ms, (frames, rest_frames), thumb) = result
-            .map_err(|mut err| {
+        let (format, kind, width, height, duration_ms, (frames, rest_frames), (thumb, decoded)) =
+            result.map_err(|mut err| {
                 err.message = format!("File '{}': {}", file.key, err.message);
                 err.details = json!({ "media_key": file.key, "reason": err.details.get("reason") });
                 err
@@ -543,6 +575,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
             frames,
             rest_frames,
             thumb,
+            decoded,
         });
     }
     Ok(out)
@@ -560,7 +593,8 @@ impl Drop for CancelOnDrop {
 }
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure
-/// the blobs already written are deleted, so nothing half-stored remains.
+/// the blobs already written are deleted, so nothing half-stored remains. When the payload
+/// orders analyses, what the check decoded is kept for them ([`crate::decoded`]).
 pub async fn commit(
     store: &Store,
     blobs: &dyn BlobStore,
@@ -572,6 +606,7 @@ pub async fn commit(
     let now = now_us();
     let mut rows = Vec::with_capacity(prepared.len());
     let mut written: Vec<String> = Vec::new();
+    let mut keep = Vec::new();
     let result: ApiResult<()> = async {
         for (i, p) in prepared.into_iter().enumerate() {
             let media_id = Uuid::new_v4();
@@ -588,6 +623,9 @@ pub async fn commit(
             let mut row = media_row(&p, payload, folder_id, media_id, now + i as i64);
             row.file_key = file_key;
             row.thumb_key = thumb_key;
+            if let Some(d) = p.decoded.filter(|_| payload.analyses.is_some()) {
+                keep.push((media_id, d));
+            }
             rows.push(row);
         }
         store.folder_insert(folder, &rows).await?;
@@ -604,6 +642,9 @@ pub async fn commit(
             let _ = blobs.delete_prefix(&format!("folders/{folder_id}")).await;
         }
         return Err(e);
+    }
+    for (media_id, d) in keep {
+        crate::decoded::keep(media_id, d);
     }
     Ok(rows)
 }

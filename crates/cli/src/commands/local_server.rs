@@ -30,9 +30,15 @@ impl Drop for Server {
 }
 
 pub fn start_server(globals: &Globals) -> anyhow::Result<Server> {
+    start_server_of(globals, &std::env::current_exe()?)
+}
+
+/// [`start_server`] with another build of `faceproof` as the server (`bench-api --baseline`
+/// measures an earlier build beside this one, in the same run).
+pub fn start_server_of(globals: &Globals, exe: &std::path::Path) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut command = Command::new(std::env::current_exe()?);
+    let mut command = Command::new(exe);
     // The server runs the pack this command was given (the engine baseline uses it too).
     match &globals.pack_arg {
         Some(pack) => command.env("FACEPROOF_PACK", pack),

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::{archive, decode_still, sniff, video, Format, Limits, MediaKind, SNIFF_BYTES};
+use super::{
+    archive, decode_still, sniff, video, Decoded, Format, Frame, Limits, MediaKind, SNIFF_BYTES,
+};
 use crate::error::{EngineError, Result};
 
 /// Side of the preview frame of a video.
@@ -52,20 +54,61 @@ fn check_size(len: u64, limits: &Limits) -> Result<()> {
 
 /// Validate a file against `limits` without decoding more than it must (see the module doc).
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
+    inspect_with(bytes, limits, false).map(|(i, _)| i)
+}
+
+/// [`inspect`], and when an analysis is about to read the file in this process, what
+/// [`super::decode`] would give it, from the same decode: a still's pixels are the check's own;
+/// a video is probed once and its frames sampled instead of its first frame alone (the first
+/// sampled frame is the preview). A shots set gives `None` (its frames are scaled together only
+/// once all are known: [`super::decode`] reads it again).
+pub fn inspect_and_decode(bytes: &[u8], limits: &Limits) -> Result<(Inspected, Option<Decoded>)> {
+    inspect_with(bytes, limits, true)
+}
+
+/// [`inspect_and_decode`] for a file on disk (see [`inspect_file`]).
+pub fn inspect_file_and_decode(
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Inspected, Option<Decoded>)> {
+    inspect_file_with(path, limits, true)
+}
+
+fn still_decoded(format: Format, image: &RgbImage) -> Decoded {
+    Decoded {
+        format,
+        frames: vec![Frame {
+            image: image.clone(),
+            timestamp: 0.0,
+            rest: false,
+        }],
+        duration: None,
+    }
+}
+
+fn inspect_with(
+    bytes: &[u8],
+    limits: &Limits,
+    decode: bool,
+) -> Result<(Inspected, Option<Decoded>)> {
     check_size(bytes.len() as u64, limits)?;
     let format = sniff(bytes).ok_or_else(super::unsupported)?;
     match format.kind() {
         MediaKind::Image => {
             let still = decode_still(bytes, limits, None)?;
-            Ok(Inspected {
-                format,
-                width: still.width,
-                height: still.height,
-                duration: None,
-                frames: 1,
-                rest_frames: 0,
-                preview: still.image,
-            })
+            let decoded = decode.then(|| still_decoded(format, &still.image));
+            Ok((
+                Inspected {
+                    format,
+                    width: still.width,
+                    height: still.height,
+                    duration: None,
+                    frames: 1,
+                    rest_frames: 0,
+                    preview: still.image,
+                },
+                decoded,
+            ))
         }
         MediaKind::ShotsSet => {
             let (mut first, mut rest_frames) = (None, 0);
@@ -76,19 +119,22 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
                 }
             })?;
             let first = first.expect("an archive with frames has a first one");
-            Ok(Inspected {
-                format,
-                width: first.width,
-                height: first.height,
-                duration: None,
-                frames,
-                rest_frames,
-                preview: first.image,
-            })
+            Ok((
+                Inspected {
+                    format,
+                    width: first.width,
+                    height: first.height,
+                    duration: None,
+                    frames,
+                    rest_frames,
+                    preview: first.image,
+                },
+                None,
+            ))
         }
         MediaKind::Video => {
             let file = video::spill(bytes, limits)?;
-            inspect_video(format, file.path(), limits)
+            inspect_video(format, file.path(), limits, decode)
         }
     }
 }
@@ -97,6 +143,14 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspected> {
 /// of it is read here but its first bytes); a still or a shots set is read whole, as its decoder
 /// needs it all anyway (both are bounded by `max_bytes` and the decode limits).
 pub fn inspect_file(path: &Path, limits: &Limits) -> Result<Inspected> {
+    inspect_file_with(path, limits, false).map(|(i, _)| i)
+}
+
+fn inspect_file_with(
+    path: &Path,
+    limits: &Limits,
+    decode: bool,
+) -> Result<(Inspected, Option<Decoded>)> {
     let mut file = std::fs::File::open(path)?;
     check_size(file.metadata()?.len(), limits)?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
@@ -105,25 +159,44 @@ pub fn inspect_file(path: &Path, limits: &Limits) -> Result<Inspected> {
         .read_to_end(&mut head)?;
     let format = sniff(&head).ok_or_else(super::unsupported)?;
     match format.kind() {
-        MediaKind::Video => inspect_video(format, path, limits),
+        MediaKind::Video => inspect_video(format, path, limits, decode),
         MediaKind::Image | MediaKind::ShotsSet => {
             drop(file);
-            inspect(&std::fs::read(path)?, limits)
+            inspect_with(&std::fs::read(path)?, limits, decode)
         }
     }
 }
 
-fn inspect_video(format: Format, path: &Path, limits: &Limits) -> Result<Inspected> {
+fn inspect_video(
+    format: Format,
+    path: &Path,
+    limits: &Limits,
+    decode: bool,
+) -> Result<(Inspected, Option<Decoded>)> {
     let info = video::probe(path, limits.tool_budget())?;
     video::check_probe(&info, limits)?;
-    let preview = video::first_frame(path, PREVIEW_SIDE, limits)?;
-    Ok(Inspected {
-        format,
-        width: info.width,
-        height: info.height,
-        duration: info.duration,
-        frames: 0,
-        rest_frames: 0,
-        preview,
-    })
+    let (preview, decoded) = if decode {
+        let frames = video::decode_probed(path, &info, limits)?;
+        let preview = frames[0].image.clone();
+        let decoded = Decoded {
+            format,
+            frames,
+            duration: info.duration,
+        };
+        (preview, Some(decoded))
+    } else {
+        (video::first_frame(path, PREVIEW_SIDE, limits)?, None)
+    };
+    Ok((
+        Inspected {
+            format,
+            width: info.width,
+            height: info.height,
+            duration: info.duration,
+            frames: 0,
+            rest_frames: 0,
+            preview,
+        },
+        decoded,
+    ))
 }

@@ -199,6 +199,17 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
     let file = spill(bytes, limits)?;
     let info = probe(file.path(), limits.tool_budget())?;
     check_probe(&info, limits)?;
+    let frames = decode_probed(file.path(), &info, limits)?;
+    Ok((frames, info))
+}
+
+/// The frames of a video file already probed and checked (upload validation that decodes once
+/// for the analysis: no second spill, no second ffprobe).
+pub(crate) fn decode_probed(
+    path: &std::path::Path,
+    info: &VideoInfo,
+    limits: &Limits,
+) -> Result<Vec<Frame>> {
     let max_frames = limits.max_frames.max(1);
     let mut fps = limits.frames_per_second.max(0.1);
     if let Some(d) = info.duration {
@@ -207,11 +218,11 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
     let side = limits.max_frame_side;
     let filter = format!("fps={fps:.4},{}", scale_filter(side));
     let images = run_frames(
-        &mut ffmpeg_frames(file.path(), &filter, max_frames, limits.max_video_seconds),
+        &mut ffmpeg_frames(path, &filter, max_frames, limits.max_video_seconds),
         limits,
         max_frames,
     )?;
-    let frames = images
+    Ok(images
         .into_iter()
         .enumerate()
         .map(|(i, image)| Frame {
@@ -219,8 +230,7 @@ pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoI
             timestamp: i as f32 / fps,
             rest: false,
         })
-        .collect();
-    Ok((frames, info))
+        .collect())
 }
 
 /// The first frame of a video already probed, at most `side` on its longer side (upload

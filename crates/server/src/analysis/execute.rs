@@ -65,17 +65,23 @@ pub(super) async fn execute(st: &AppState, ctx: &Context) -> Result<bool, JobErr
         .collect();
     let mut inputs = Vec::with_capacity(chosen.len());
     for m in &chosen {
-        // A blob store that fails (or has lost the file) may answer on a later attempt.
-        let bytes = st
-            .blobs
-            .get(&m.file_key)
-            .await
-            .map_err(JobError::retryable)?;
+        // A media this process decoded at upload is neither read nor decoded again.
+        let decoded = crate::decoded::get(m.media_id);
+        let bytes = if decoded.is_some() {
+            Vec::new()
+        } else {
+            // A blob store that fails (or has lost the file) may answer on a later attempt.
+            st.blobs
+                .get(&m.file_key)
+                .await
+                .map_err(JobError::retryable)?
+        };
         inputs.push(MediaInput {
             media_id: m.media_id,
             kind: m.media_kind,
             tags: m.tags.clone(),
             bytes: Arc::new(bytes),
+            decoded,
         });
     }
     let kind = a.kind;

@@ -2,6 +2,8 @@
 //! media, which problems are the media's (a result) rather than the system's (a retry), and the
 //! keys and rounding every result uses.
 
+use std::sync::Arc;
+
 use faceproof_engine::face::Detection;
 use faceproof_engine::gesture::Gesture;
 use faceproof_engine::media::Decoded;
@@ -45,14 +47,19 @@ pub(super) fn round4(x: f32) -> f64 {
     (x as f64 * 10_000.0).round() / 10_000.0
 }
 
-/// Decode and analyse one media; the decoded frames come back too (best shots are cut from them).
+/// Decode (unless the media comes decoded) and analyse one media; the decoded frames come back
+/// too (best shots are cut from them).
 pub(super) fn analyze(
     engine: &Engine,
     m: &MediaInput,
     gestures: &[Gesture],
     opts: AnalyzeOptions,
-) -> Result<Result<(Decoded, MediaReport), EngineError>, JobError> {
-    let result = engine.decode(&m.bytes).and_then(|decoded| {
+) -> Result<Result<(Arc<Decoded>, MediaReport), EngineError>, JobError> {
+    let decoded = match &m.decoded {
+        Some(d) => Ok(d.clone()),
+        None => engine.decode(&m.bytes).map(Arc::new),
+    };
+    let result = decoded.and_then(|decoded| {
         engine
             .analyze_media(&decoded, gestures, &opts)
             .map(|r| (decoded, r))

@@ -80,7 +80,9 @@ pub async fn run(
     // The analyses need each file whole (as stored analyses read theirs from the store); a
     // spooled upload is read back here and its scratch file deleted.
     let mut bytes: Vec<Arc<Vec<u8>>> = Vec::with_capacity(prepared.len());
+    let mut decoded = Vec::with_capacity(prepared.len());
     for p in prepared {
+        decoded.push(p.decoded);
         bytes.push(Arc::new(
             p.file.into_bytes().await.map_err(ApiError::internal)?,
         ));
@@ -98,6 +100,8 @@ pub async fn run(
                 kind: media[i].media_kind,
                 tags: media[i].tags.clone(),
                 bytes: bytes[i].clone(),
+                // the photo as the upload check decoded it: not decoded again
+                decoded: decoded[i].clone(),
             })
             .collect();
         let thresholds = order::thresholds(&st.cfg, &company, &row.params);

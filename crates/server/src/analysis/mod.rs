@@ -47,7 +47,11 @@ pub struct MediaInput {
     pub media_id: Uuid,
     pub kind: MediaKind,
     pub tags: Vec<String>,
+    /// The file; empty when `decoded` is given.
     pub bytes: std::sync::Arc<Vec<u8>>,
+    /// The file already decoded in this process (by its upload check, see [`crate::decoded`]): used
+    /// instead of decoding `bytes`.
+    pub decoded: Option<std::sync::Arc<faceproof_engine::media::Decoded>>,
 }
 
 fn is_liveness_video(tags: &[String]) -> bool {

@@ -37,6 +37,9 @@ pub async fn run(
     let rows = match placed {
         Ok(rows) => rows,
         Err(e) => {
+            for m in media {
+                crate::decoded::forget(m.media_id);
+            }
             st.store.folder_delete(folder.folder_id).await?;
             let _ = st
                 .blobs
@@ -47,6 +50,9 @@ pub async fn run(
     };
     let ids: Vec<Uuid> = rows.iter().map(|a| a.analysis_id).collect();
     run_now(st, &ids, Duration::from_secs(600)).await;
+    for m in media {
+        crate::decoded::forget(m.media_id);
+    }
     let folder = st
         .store
         .folder_get(folder.folder_id)

@@ -93,7 +93,12 @@ async fn create(
     } else {
         uploads::read_multipart(multipart(&headers, mp)?, &st.cfg).await?
     };
-    let prepared = uploads::prepare(upload.files, &st.cfg).await?;
+    // A single request's analyses run next, in this process: the check decodes for them.
+    let prepared = if upload.payload.analyses.is_some() {
+        uploads::prepare_for_analysis(upload.files, &st.cfg).await?
+    } else {
+        uploads::prepare(upload.files, &st.cfg).await?
+    };
     let now = now_us();
     let folder = FolderRow {
         folder_id: Uuid::new_v4(),

@@ -35,7 +35,7 @@ async fn instant(
     if upload.files.is_empty() {
         return Err(ApiError::value("No media have been added"));
     }
-    let prepared = uploads::prepare(upload.files, &st.cfg).await?;
+    let prepared = uploads::prepare_for_analysis(upload.files, &st.cfg).await?;
     Ok(Json(
         instant::run(&st, &actor, prepared, upload.payload).await?,
     ))
