@@ -11,10 +11,10 @@ use serde::Serialize;
 use crate::calibration::Calibration;
 use crate::depth::DepthFromMotion;
 use crate::document::{DocumentReader, MrzReading};
-use crate::imageops::Rect;
 use crate::error::{EngineError, Result};
 use crate::face::{self, Detection, Expression, Eyes, Liveness, Net, Pose};
 use crate::gesture::{self, Gesture, GestureCheck, Observation};
+use crate::imageops::Rect;
 use crate::media::{self, Decoded, Limits, MediaKind};
 use crate::models::{self, Backend, BackendChoice, OrtBackend, PackManifest, Role, TractBackend};
 use crate::quality::{self, Quality};
@@ -452,7 +452,11 @@ impl Engine {
     /// (the largest face on the page turned upright by the MRZ's direction). `today` (year,
     /// month, day) places two-digit years. [`EngineError::ModelPack`] when the document models
     /// are not installed.
-    pub fn read_document(&self, frame: &RgbImage, today: (i32, u32, u32)) -> Result<DocumentReport> {
+    pub fn read_document(
+        &self,
+        frame: &RgbImage,
+        today: (i32, u32, u32),
+    ) -> Result<DocumentReport> {
         let reader = self.documents.as_ref().ok_or_else(|| {
             EngineError::ModelPack(format!(
                 "document reading is unavailable ({}): run `faceproof models fetch`",
@@ -479,7 +483,10 @@ impl Engine {
     /// detector finds a face, else the first quarter turn (90°, 180°, 270° clockwise) on which it
     /// does. Returns the turn applied (degrees clockwise the page was turned) and the page;
     /// `(0, the photo)` when no turn shows a face.
-    pub fn upright_page<'a>(&self, frame: &'a RgbImage) -> Result<(u32, std::borrow::Cow<'a, RgbImage>)> {
+    pub fn upright_page<'a>(
+        &self,
+        frame: &'a RgbImage,
+    ) -> Result<(u32, std::borrow::Cow<'a, RgbImage>)> {
         if !self.detect(frame)?.is_empty() {
             return Ok((0, std::borrow::Cow::Borrowed(frame)));
         }

@@ -31,8 +31,8 @@ pub mod search;
 pub mod template;
 
 pub use engine::{
-    aggregate_liveness, AnalyzeOptions, DocumentReport, Portrait, Engine, EngineOptions, FacePolicy, FaceReport, FrameReport,
-    ImageReport, LivenessAggregate, MediaReport, SharedEngine, VideoReport, BYSTANDER_WIDTH_RATIO,
-    LIVENESS_MIN_FRAMES,
+    aggregate_liveness, AnalyzeOptions, DocumentReport, Engine, EngineOptions, FacePolicy,
+    FaceReport, FrameReport, ImageReport, LivenessAggregate, MediaReport, Portrait, SharedEngine,
+    VideoReport, BYSTANDER_WIDTH_RATIO, LIVENESS_MIN_FRAMES,
 };
 pub use error::{EngineError, Result};

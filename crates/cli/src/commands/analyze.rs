@@ -133,7 +133,11 @@ fn read_document(engine: &Engine, file: &PathBuf) -> anyhow::Result<Value> {
     let report = engine.read_document(&decoded.frames[0].image, today)?;
     let mut value = serde_json::to_value(&report)?;
     if let Value::Object(map) = &mut value {
-        let expired = report.reading.mrz.as_ref().and_then(|m| m.expired_on(today));
+        let expired = report
+            .reading
+            .mrz
+            .as_ref()
+            .and_then(|m| m.expired_on(today));
         map.insert("expired".into(), json!(expired));
         map.insert("file".into(), json!(file));
         map.insert("backend".into(), json!(engine.backend()));

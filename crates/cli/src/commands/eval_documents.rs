@@ -60,7 +60,13 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
             "cpu_ms": cpu_ms,
         }));
     }
-    let rate = |num: usize, den: usize| if den == 0 { Value::Null } else { json!(num as f64 / den as f64) };
+    let rate = |num: usize, den: usize| {
+        if den == 0 {
+            Value::Null
+        } else {
+            json!(num as f64 / den as f64)
+        }
+    };
     let count = |f: &dyn Fn(&Value) -> bool| items.iter().filter(|i| f(i)).count();
     let with_expected = count(&|i| !i["expected"].is_null());
     let exact = count(&|i| i["exact"] == json!(true));
@@ -72,7 +78,8 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
     let mut cpu: Vec<f64> = items.iter().filter_map(|i| i["cpu_ms"].as_f64()).collect();
     cpu.sort_by(f64::total_cmp);
     let mean_cpu = (!cpu.is_empty()).then(|| cpu.iter().sum::<f64>() / cpu.len() as f64);
-    let p95_cpu = (!cpu.is_empty()).then(|| cpu[((cpu.len() as f64 * 0.95).ceil() as usize).clamp(1, cpu.len()) - 1]);
+    let p95_cpu = (!cpu.is_empty())
+        .then(|| cpu[((cpu.len() as f64 * 0.95).ceil() as usize).clamp(1, cpu.len()) - 1]);
     let mut types: BTreeMap<String, usize> = BTreeMap::new();
     for i in &items {
         if let Some(t) = i["mrz_type"].as_str() {
@@ -96,18 +103,31 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
         "mrz_types": types,
     });
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "summary": summary, "items": items }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "summary": summary, "items": items }))?
+        );
     } else {
         for i in &items {
             println!(
                 "{:<22} {:<5} exact={:<5} checks={:<5} portrait={:<5} cpu={:>6.0} ms  {}",
                 i["path"].as_str().unwrap_or(""),
                 i["mrz_type"].as_str().unwrap_or("-"),
-                i["exact"].as_bool().map(|b| b.to_string()).unwrap_or("n/a".into()),
+                i["exact"]
+                    .as_bool()
+                    .map(|b| b.to_string())
+                    .unwrap_or("n/a".into()),
                 i["check_digits_valid"],
                 i["portrait_found"],
                 i["cpu_ms"].as_f64().unwrap_or(f64::NAN),
-                i["lines"].as_array().map(|l| l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" / ")).unwrap_or_default(),
+                i["lines"]
+                    .as_array()
+                    .map(|l| l
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" / "))
+                    .unwrap_or_default(),
             );
         }
         println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -382,7 +382,10 @@ fn ios_sdk_session(s: &Server) {
     assert_eq!(docs["resolution_status"], "DECLINED", "{docs}");
     assert_eq!(docs["results_data"]["mrz"]["type"], "TD1", "{docs}");
     assert!(
-        !docs["results_data"]["text_fields"].as_array().unwrap().is_empty(),
+        !docs["results_data"]["text_fields"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "{docs}"
     );
     assert_eq!(docs["params"]["capabilities"], 492);

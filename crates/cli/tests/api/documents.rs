@@ -32,7 +32,8 @@ fn folder(s: &Server, token: &str, files: &[(&str, Vec<u8>, &[&str])]) -> (Strin
     for (key, bytes, t) in files {
         form = form.part(
             key.to_string(),
-            reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name(format!("{key}.png")),
+            reqwest::blocking::multipart::Part::bytes(bytes.clone())
+                .file_name(format!("{key}.png")),
         );
         tags.insert(key.to_string(), json!(t));
     }
@@ -79,11 +80,20 @@ fn passport_and_portrait(s: &Server) {
         s,
         &t.client,
         &[
-            ("passport", read(&data, PASSPORT), &["photo_id", "photo_id_front"]),
+            (
+                "passport",
+                read(&data, PASSPORT),
+                &["photo_id", "photo_id_front"],
+            ),
             ("selfie", read(&data, SELFIE), &["photo_selfie"]),
         ],
     );
-    let done = order(s, &t.client, &fid, json!([{"type": "documents"}, {"type": "biometry"}]));
+    let done = order(
+        s,
+        &t.client,
+        &fid,
+        json!([{"type": "documents"}, {"type": "biometry"}]),
+    );
     let docs = &done[0];
     assert_eq!(docs["state"], "FINISHED", "{docs}");
     assert_eq!(docs["resolution_status"], "DECLINED", "{docs}");
@@ -124,7 +134,12 @@ fn passport_and_portrait(s: &Server) {
         .find(|m| m["source_media_id"] == json!(ids[0]))
         .unwrap_or_else(|| panic!("{bio}"));
     assert_eq!(id_side["results_data"]["portrait"]["found"], true, "{bio}");
-    assert!(id_side["results_data"]["portrait"]["width"].as_f64().unwrap() >= 20.0);
+    assert!(
+        id_side["results_data"]["portrait"]["width"]
+            .as_f64()
+            .unwrap()
+            >= 20.0
+    );
 }
 
 /// The order Oz's SDK sends (`type: documents`, `source_media`, `params.capabilities`), on an ID
@@ -132,7 +147,15 @@ fn passport_and_portrait(s: &Server) {
 fn sdk_order_shape(s: &Server) {
     let Some(data) = shared_data() else { return };
     let t = tenant(s, "docsdk");
-    let (fid, ids) = folder(s, &t.client, &[("back", read(&data, CARD_BACK), &["photo_id", "photo_id_back"])]);
+    let (fid, ids) = folder(
+        s,
+        &t.client,
+        &[(
+            "back",
+            read(&data, CARD_BACK),
+            &["photo_id", "photo_id_back"],
+        )],
+    );
     let done = order(
         s,
         &t.client,
@@ -150,7 +173,10 @@ fn sdk_order_shape(s: &Server) {
     // Valid but expired (2013): DECLINED, saying so.
     assert_eq!(docs["resolution_status"], "DECLINED", "{docs}");
     assert_eq!(docs["results_data"]["status"], "EXPIRED");
-    assert_eq!(docs["results_data"]["portrait"]["found"], false, "a card back: {docs}");
+    assert_eq!(
+        docs["results_data"]["portrait"]["found"], false,
+        "a card back: {docs}"
+    );
 }
 
 /// A selfie tagged as an ID, a passport upside down, two passports in one photo, the company's
@@ -158,8 +184,12 @@ fn sdk_order_shape(s: &Server) {
 fn bad_inputs(s: &Server) {
     let Some(data) = shared_data() else { return };
     let t = tenant(s, "docbad");
-    let passport = image::load_from_memory(&read(&data, PASSPORT)).unwrap().to_rgb8();
-    let other = image::load_from_memory(&read(&data, OTHER_PASSPORT)).unwrap().to_rgb8();
+    let passport = image::load_from_memory(&read(&data, PASSPORT))
+        .unwrap()
+        .to_rgb8();
+    let other = image::load_from_memory(&read(&data, OTHER_PASSPORT))
+        .unwrap()
+        .to_rgb8();
     let upside_down = png(&image::imageops::rotate180(&passport));
     let mut two = image::RgbImage::from_pixel(
         passport.width() + other.width() + 40,
@@ -170,7 +200,11 @@ fn bad_inputs(s: &Server) {
     image::imageops::replace(&mut two, &other, (passport.width() + 40) as i64, 0);
 
     // A selfie tagged as an ID: no MRZ, an operator decides (the default), the face is reported.
-    let (fid, _) = folder(s, &t.client, &[("selfie", read(&data, SELFIE), &["photo_id_front"])]);
+    let (fid, _) = folder(
+        s,
+        &t.client,
+        &[("selfie", read(&data, SELFIE), &["photo_id_front"])],
+    );
     let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
     assert_eq!(docs["state"], "FINISHED", "{docs}");
     assert_eq!(docs["resolution_status"], "OPERATOR_REQUIRED", "{docs}");
@@ -181,32 +215,72 @@ fn bad_inputs(s: &Server) {
 
     // The company declines unreadable documents instead.
     let path = format!("/api/companies/{}/settings", t.company);
-    let (st, v) = s.call(Method::PATCH, &path, Some(&t.admin), Some(json!({"documents_unreadable": "DECLINED"})));
-    assert_eq!((st, &v["documents_unreadable"]), (200, &json!("DECLINED")), "{v}");
+    let (st, v) = s.call(
+        Method::PATCH,
+        &path,
+        Some(&t.admin),
+        Some(json!({"documents_unreadable": "DECLINED"})),
+    );
+    assert_eq!(
+        (st, &v["documents_unreadable"]),
+        (200, &json!("DECLINED")),
+        "{v}"
+    );
     assert_error(
-        s.call(Method::PATCH, &path, Some(&t.admin), Some(json!({"documents_unreadable": "MAYBE"}))),
+        s.call(
+            Method::PATCH,
+            &path,
+            Some(&t.admin),
+            Some(json!({"documents_unreadable": "MAYBE"})),
+        ),
         400,
         4,
     );
     let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
     assert_eq!(docs["resolution_status"], "DECLINED", "{docs}");
     assert_eq!(docs["results_data"]["status"], "MRZ_NOT_FOUND");
-    let (st, v) = s.call(Method::PATCH, &path, Some(&t.admin), Some(json!({"documents_unreadable": null})));
-    assert_eq!((st, &v["documents_unreadable"]), (200, &json!("OPERATOR_REQUIRED")), "{v}");
+    let (st, v) = s.call(
+        Method::PATCH,
+        &path,
+        Some(&t.admin),
+        Some(json!({"documents_unreadable": null})),
+    );
+    assert_eq!(
+        (st, &v["documents_unreadable"]),
+        (200, &json!("OPERATOR_REQUIRED")),
+        "{v}"
+    );
 
     // Upside down: read all the same, and the turn reported.
     let (fid, _) = folder(s, &t.client, &[("flipped", upside_down, &["photo_id"])]);
     let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
-    assert_eq!(docs["results_data"]["mrz"]["check_digits_valid"], true, "{docs}");
-    assert_eq!(docs["results_data"]["mrz"]["fields"]["document_number"]["value"], "L898902C3");
-    assert_eq!(docs["results_media"][0]["results_data"]["rotation"], 180, "{docs}");
+    assert_eq!(
+        docs["results_data"]["mrz"]["check_digits_valid"], true,
+        "{docs}"
+    );
+    assert_eq!(
+        docs["results_data"]["mrz"]["fields"]["document_number"]["value"],
+        "L898902C3"
+    );
+    assert_eq!(
+        docs["results_media"][0]["results_data"]["rotation"], 180,
+        "{docs}"
+    );
 
     // Two passports in one photo: an operator looks.
     let (fid, _) = folder(s, &t.client, &[("two", png(&two), &["photo_id"])]);
     let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
     assert_eq!(docs["resolution_status"], "OPERATOR_REQUIRED", "{docs}");
-    assert_eq!(docs["results_data"]["status"], "MULTIPLE_DOCUMENTS", "{docs}");
-    assert!(docs["results_media"][0]["results_data"]["documents_found"].as_u64().unwrap() >= 2);
+    assert_eq!(
+        docs["results_data"]["status"], "MULTIPLE_DOCUMENTS",
+        "{docs}"
+    );
+    assert!(
+        docs["results_media"][0]["results_data"]["documents_found"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
 
     // Media of another folder, and a folder without photos: refused before anything runs.
     assert_error(

@@ -131,25 +131,20 @@ pub fn constrained(steps: &Steps, n: usize) -> Option<Vec<Decoded>> {
             for s in 1..c {
                 // Stay on s (same character), or start s after a blank or another symbol.
                 let stay = score[k * c + s];
+                // A new character s follows any symbol but s itself (s after s is the same
+                // character): the best at k-1, or the runner-up when the best is s.
                 let (start, from) = if k == 0 {
                     (NEG, 0)
+                } else if b1s == s {
+                    (b2, usize::MAX)
                 } else {
-                    // Any previous symbol but s itself (s after s is the same character).
-                    let second = if b1s == s {
-                        // need the best over symbols != s: the runner-up (blank included)
-                        (b2, usize::MAX)
-                    } else {
-                        (b1, b1s)
-                    };
-                    second
+                    (b1, b1s)
                 };
                 let from = if from == usize::MAX {
-                    // find the argmax excluding s (rare path)
+                    // which symbol that runner-up is
                     (0..c)
                         .filter(|&x| x != s)
-                        .max_by(|&a, &b| {
-                            score[(k - 1) * c + a].total_cmp(&score[(k - 1) * c + b])
-                        })
+                        .max_by(|&a, &b| score[(k - 1) * c + a].total_cmp(&score[(k - 1) * c + b]))
                         .unwrap_or(0)
                 } else {
                     from

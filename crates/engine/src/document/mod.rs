@@ -145,10 +145,7 @@ impl DocumentReader {
                 .iter()
                 .position(|s| s.as_bytes() == [c])
                 .ok_or_else(|| {
-                    EngineError::ModelPack(format!(
-                        "text recogniser cannot read {:?}",
-                        c as char
-                    ))
+                    EngineError::ModelPack(format!("text recogniser cannot read {:?}", c as char))
                 })?;
             columns.push(at + 1);
         }
@@ -397,7 +394,11 @@ fn rotation_of(dx: f32, dy: f32) -> u32 {
 
 /// The frame scaled so that MRZ-sized lines come out near the recogniser's height, and the
 /// scale used (1 when the frame is used as it is).
-fn working_copy(frame: &RgbImage, core_height: f32, out_h: u32) -> (std::borrow::Cow<'_, RgbImage>, f32) {
+fn working_copy(
+    frame: &RgbImage,
+    core_height: f32,
+    out_h: u32,
+) -> (std::borrow::Cow<'_, RgbImage>, f32) {
     let shrink = core_height * text_cut_height() / out_h as f32;
     if shrink <= 1.6 {
         return (std::borrow::Cow::Borrowed(frame), 1.0);

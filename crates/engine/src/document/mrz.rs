@@ -307,11 +307,7 @@ fn layout(format: MrzFormat, visa: bool) -> Layout {
 
 /// Positions that must be digits: every check digit and date.
 fn class_of(layout: &Layout, line: usize, pos: usize) -> Class {
-    if layout
-        .checks
-        .iter()
-        .any(|(_, _, at)| *at == (line, pos))
-    {
+    if layout.checks.iter().any(|(_, _, at)| *at == (line, pos)) {
         return Class::Digit;
     }
     layout
@@ -429,7 +425,10 @@ fn plausible(format: MrzFormat, fields: &BTreeMap<&'static str, Field>) -> bool 
 }
 
 fn clean(s: &str) -> String {
-    s.replace('<', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+    s.replace('<', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `YYMMDD` as `YYYY-MM-DD`: birth dates in the century that puts them in the past, expiry dates
@@ -484,8 +483,15 @@ pub fn parse(format: MrzFormat, read: &[Vec<ReadChar>], today: (i32, u32, u32)) 
         for p in a + 1..b.saturating_sub(1) {
             let (prev, next) = (lines[*l][p - 1].symbol, lines[*l][p + 1].symbol);
             let c = lines[*l][p];
-            let filler_next = c.alternative.is_some_and(|(s, pr)| s == b'<' && pr >= RUNNER_UP_AT_LEAST);
-            if prev == b'<' && next == b'<' && c.symbol != b'<' && c.confidence < REPAIR_BELOW && filler_next {
+            let filler_next = c
+                .alternative
+                .is_some_and(|(s, pr)| s == b'<' && pr >= RUNNER_UP_AT_LEAST);
+            if prev == b'<'
+                && next == b'<'
+                && c.symbol != b'<'
+                && c.confidence < REPAIR_BELOW
+                && filler_next
+            {
                 lines[*l][p].symbol = b'<';
             }
         }
@@ -688,7 +694,12 @@ mod tests {
         l2.replace_range(13..14, "8");
         let m = parse_text(&[TD3[0], &l2], TODAY).unwrap();
         assert!(!m.check_digits_valid);
-        let failed: Vec<_> = m.checks.iter().filter(|c| !c.valid).map(|c| c.name).collect();
+        let failed: Vec<_> = m
+            .checks
+            .iter()
+            .filter(|c| !c.valid)
+            .map(|c| c.name)
+            .collect();
         assert_eq!(failed, ["birth_date", "composite"]);
         assert_eq!(m.fields["birth_date"].check_digit_valid, Some(false));
     }

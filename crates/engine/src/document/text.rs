@@ -230,6 +230,9 @@ mod tests {
         assert!((l.dy / l.dx - b / a).abs() < 0.02, "{l:?}");
         assert!((l.length - 61.0).abs() < 3.0, "{l:?}");
         assert!((l.height - 5.0).abs() < 1.5, "{l:?}");
-        assert!((l.cx - 50.5).abs() < 1.0 && (l.cy - 50.5).abs() < 1.0, "{l:?}");
+        assert!(
+            (l.cx - 50.5).abs() < 1.0 && (l.cy - 50.5).abs() < 1.0,
+            "{l:?}"
+        );
     }
 }

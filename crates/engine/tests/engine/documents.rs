@@ -44,7 +44,9 @@ fn reader_engine() -> Option<std::sync::Arc<Engine>> {
 
 #[test]
 fn the_mrz_of_the_specimens_reads_exactly_and_checks() {
-    let Some(engine) = reader_engine() else { return };
+    let Some(engine) = reader_engine() else {
+        return;
+    };
     let Some(specimens) = specimens() else { return };
     let expected = expected_mrz();
     let (mut known, mut exact, mut wrong_but_valid) = (0, 0, Vec::new());
@@ -86,7 +88,9 @@ fn the_mrz_of_the_specimens_reads_exactly_and_checks() {
 
 #[test]
 fn the_portrait_is_found_on_the_pages_that_show_one() {
-    let Some(engine) = reader_engine() else { return };
+    let Some(engine) = reader_engine() else {
+        return;
+    };
     let Some(specimens) = specimens() else { return };
     let (mut faces, mut found, mut ghosts) = (0, 0, 0);
     for (file, has_face) in &specimens {
@@ -111,7 +115,9 @@ fn the_portrait_is_found_on_the_pages_that_show_one() {
 /// Quarter turns of the page: the MRZ still reads, and the turn is reported.
 #[test]
 fn turned_pages_read_and_report_their_turn() {
-    let Some(engine) = reader_engine() else { return };
+    let Some(engine) = reader_engine() else {
+        return;
+    };
     let expected = expected_mrz();
     let files = [
         "100_pass-uto.jpg",
@@ -145,12 +151,18 @@ fn turned_pages_read_and_report_their_turn() {
 /// clear answer each time, never a panic or an error.
 #[test]
 fn bad_inputs_get_clear_answers() {
-    let Some(engine) = reader_engine() else { return };
+    let Some(engine) = reader_engine() else {
+        return;
+    };
     let Some(selfie) = decode(&engine, "verification/Tony_Blair/Tony_Blair_0002.jpg") else {
         return;
     };
     let r = read(&engine, &selfie);
-    assert!(r.reading.mrz.is_none(), "an MRZ on a selfie: {:?}", r.reading.mrz);
+    assert!(
+        r.reading.mrz.is_none(),
+        "an MRZ on a selfie: {:?}",
+        r.reading.mrz
+    );
     assert!(r.portrait.found);
 
     let blank = RgbImage::from_pixel(640, 480, Rgb([240, 240, 240]));
@@ -194,17 +206,32 @@ fn bad_inputs_get_clear_answers() {
 /// tract and ONNX Runtime read the same zones (when ONNX Runtime is installed).
 #[test]
 fn both_backends_read_the_same_zones() {
-    let Some(ort) = engine(BackendChoice::Ort) else { return };
-    let Some(tract) = engine(BackendChoice::Tract) else { return };
+    let Some(ort) = engine(BackendChoice::Ort) else {
+        return;
+    };
+    let Some(tract) = engine(BackendChoice::Tract) else {
+        return;
+    };
     let mut same = 0;
-    let files = ["100_pass-uto.jpg", "100_id-che.jpg", "100_pass-hrv.jpg", "77_card-cmw.png"];
+    let files = [
+        "100_pass-uto.jpg",
+        "100_id-che.jpg",
+        "100_pass-hrv.jpg",
+        "77_card-cmw.png",
+    ];
     for file in files {
-        let Some(image) = decode(&ort, &format!("documents/{file}")) else { return };
+        let Some(image) = decode(&ort, &format!("documents/{file}")) else {
+            return;
+        };
         let a = read(&ort, &image).reading.mrz.map(|m| m.lines);
         let b = read(&tract, &image).reading.mrz.map(|m| m.lines);
         if a.is_some() && a == b {
             same += 1;
         }
     }
-    assert!(same >= 3, "tract and ort agree on {same} of {}", files.len());
+    assert!(
+        same >= 3,
+        "tract and ort agree on {same} of {}",
+        files.len()
+    );
 }

@@ -72,8 +72,15 @@ fn read_media(
         let better = match &best {
             None => true,
             Some(b) => {
-                (read.valid(), read.report.reading.mrz.is_some(), read.report.portrait.found)
-                    > (b.valid(), b.report.reading.mrz.is_some(), b.report.portrait.found)
+                (
+                    read.valid(),
+                    read.report.reading.mrz.is_some(),
+                    read.report.portrait.found,
+                ) > (
+                    b.valid(),
+                    b.report.reading.mrz.is_some(),
+                    b.report.portrait.found,
+                )
             }
         };
         if better {
@@ -95,7 +102,8 @@ fn mrz_json(read: &Read) -> Value {
         .fields
         .iter()
         .map(|(k, f)| {
-            let mut o = json!({ "value": f.value, "raw": f.raw, "confidence": round4(f.confidence) });
+            let mut o =
+                json!({ "value": f.value, "raw": f.raw, "confidence": round4(f.confidence) });
             if let Some(v) = f.check_digit_valid {
                 o["check_digit_valid"] = json!(v);
             }
@@ -242,7 +250,11 @@ pub(super) fn run_documents(
         .filter(|r| r.valid())
         .filter_map(|r| r.report.reading.mrz.as_ref()?.field("document_number"))
         .collect();
-    let overall = if reads.iter().flatten().any(|r| r.report.reading.other_documents > 0) {
+    let overall = if reads
+        .iter()
+        .flatten()
+        .any(|r| r.report.reading.other_documents > 0)
+    {
         "MULTIPLE_DOCUMENTS"
     } else if numbers.len() > 1 {
         "DOCUMENTS_DIFFER"
@@ -256,11 +268,12 @@ pub(super) fn run_documents(
         "VALID"
     };
     let unreadable_media = reads.iter().any(Option::is_none);
-    out.resolution_status = if zones.is_empty() && unreadable_media && reads.iter().all(Option::is_none) {
-        Resolution::Declined
-    } else {
-        resolution_of(overall, thresholds)
-    };
+    out.resolution_status =
+        if zones.is_empty() && unreadable_media && reads.iter().all(Option::is_none) {
+            Resolution::Declined
+        } else {
+            resolution_of(overall, thresholds)
+        };
     out.results_data = match decider {
         Some((i, read)) => json!({
             "status": overall,
@@ -302,14 +315,23 @@ mod tests {
     fn statuses_map_to_resolutions_with_the_company_setting_for_unreadable() {
         let t = thresholds(Resolution::OperatorRequired);
         assert_eq!(resolution_of("VALID", &t), Resolution::Success);
-        assert_eq!(resolution_of("CHECK_DIGIT_FAILED", &t), Resolution::Declined);
+        assert_eq!(
+            resolution_of("CHECK_DIGIT_FAILED", &t),
+            Resolution::Declined
+        );
         assert_eq!(resolution_of("EXPIRED", &t), Resolution::Declined);
-        assert_eq!(resolution_of("MRZ_NOT_FOUND", &t), Resolution::OperatorRequired);
+        assert_eq!(
+            resolution_of("MRZ_NOT_FOUND", &t),
+            Resolution::OperatorRequired
+        );
         assert_eq!(
             resolution_of("MULTIPLE_DOCUMENTS", &t),
             Resolution::OperatorRequired
         );
         let strict = thresholds(Resolution::Declined);
-        assert_eq!(resolution_of("MRZ_NOT_FOUND", &strict), Resolution::Declined);
+        assert_eq!(
+            resolution_of("MRZ_NOT_FOUND", &strict),
+            Resolution::Declined
+        );
     }
 }
