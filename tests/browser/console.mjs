@@ -377,6 +377,44 @@ try {
   await shot('companies');
   checkErrors('users and companies');
 
+  step('admin: crafted links steer nothing (issue 23)');
+  // A link whose id segments carry a path (`..%2F..%2Fcompanies%2F<id>%3Fcascade%3Dtrue`) once
+  // turned "Remove person" into DELETE /api/companies/<id>?cascade=true. Ids are validated
+  // when routing, every segment is encoded, and writes name the object fetched.
+  const ids = await page.evaluate(async (name) => {
+    const { access } = JSON.parse(sessionStorage.getItem('faceproof.session'));
+    const headers = { 'X-Forensic-Access-Token': access };
+    const companies = (await (await fetch('/api/companies?limit=1000', { headers })).json()).items;
+    const users = (await (await fetch('/api/users?limit=1000', { headers })).json()).items;
+    const collections = await (await fetch('/api/collections', { headers })).json();
+    return {
+      victim: companies.find((c) => c.name !== name).company_id,
+      user: users.find((u) => u.email === 'temp.user@acme.test').user_id,
+      collection: collections[0].collection_id,
+    };
+  }, sc.company_a_name);
+  const crafted = [
+    `/blacklist/${ids.collection}/..%2F..%2F..%2Fcompanies%2F${ids.victim}%3Fcascade%3Dtrue`,
+    `/blacklist/${ids.collection}/..%2F..%2F..%2Fusers%2F${ids.user}`,
+    `/blacklist/..%2Fcompanies%2F${ids.victim}%3Fcascade%3Dtrue`,
+    `/orders/..%2F..%2Fapi%2Fcompanies%2F${ids.victim}`,
+    `/users/..%2Fcompanies%2F${ids.victim}`,
+    `/blacklist/${ids.collection}/%2E%2E`,
+  ];
+  for (const hash of crafted) {
+    await goto(hash, 'Not found');
+    assert.equal(await page.locator('#main button').count(), 0, `no action offered on ${hash}`);
+  }
+  await shot('crafted-link');
+  checkErrors('crafted links');
+  const still = await page.evaluate(async (ids) => {
+    const { access } = JSON.parse(sessionStorage.getItem('faceproof.session'));
+    const headers = { 'X-Forensic-Access-Token': access };
+    return [(await fetch(`/api/companies/${ids.victim}`, { headers })).status, (await fetch(`/api/users/${ids.user}`, { headers })).status];
+  }, ids);
+  assert.deepEqual(still, [200, 200], 'the company and the user are still there');
+  results.crafted_links = crafted.length;
+
   step('admin: statistics and CSV export');
   await goto('/stats', 'Statistics');
   await page.locator('svg.chart').first().waitFor();

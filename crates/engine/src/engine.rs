@@ -416,6 +416,17 @@ impl Engine {
         Ok(face::landmarks(&self.landmarks, frame, &det.bbox)?.map(|lm| face::five_points(&lm)))
     }
 
+    /// The head pose of a detected face (the model the gesture check uses), for live guidance
+    /// toward a movement; `None` when the face is too close to the edge to crop.
+    pub fn head_pose(&self, frame: &RgbImage, det: &Detection) -> Result<Option<Pose>> {
+        face::pose(&self.pose, frame, &det.bbox)
+    }
+
+    /// The "happy" probability of a detected face (what the smile gesture is checked on).
+    pub fn smile(&self, frame: &RgbImage, det: &Detection) -> Result<Option<f32>> {
+        Ok(face::expression(&self.expression, frame, &det.bbox)?.map(|e| e.probability("happy")))
+    }
+
     /// Landmarks, alignment, embedding, liveness, attributes and quality of one detected face.
     /// `None` when the face is too small or too close to the edge to measure.
     pub fn measure_face(

@@ -37,6 +37,9 @@ pub enum EngineError {
     /// A needed external tool (ffmpeg, npm, pip) is missing or failed.
     #[error("external tool: {0}")]
     Tool(String),
+    /// The caller no longer wants the result (e.g. the client of an upload hung up).
+    #[error("cancelled")]
+    Cancelled,
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -73,6 +76,7 @@ impl EngineError {
             EngineError::Inference(_) => "inference",
             EngineError::Tool(_) => "tool",
             EngineError::Io(_) => "io",
+            EngineError::Cancelled => "cancelled",
         }
     }
 

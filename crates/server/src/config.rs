@@ -18,8 +18,10 @@
 //! `max_parallel_decodes` permits for as long as its pixels live (see
 //! [`crate::inference`]); with the defaults one holder needs at most
 //!
-//! - a still: the decoder buffer (`max_decode_bytes`, 150 MB) + the kept image box-downscaled to
-//!   `max_image_side` before conversion (4096² × 3 B = 50 MB) = 200 MB;
+//! - a still: the decoder's memory (`max_decode_bytes`, 150 MB: its output buffer, and for WebP
+//!   the frame image-webp decodes into first, 4 B/px — a 7000×7000 lossless WebP held 327 MB
+//!   before that was counted, and is now refused from its header) + the kept image
+//!   box-downscaled to `max_image_side` before conversion (4096² × 3 B = 50 MB) = 200 MB;
 //! - a shots set: one still being decoded (200 MB) + the frames kept, scaled to 44.2 M pixels in
 //!   all (133 MB) = 333 MB;
 //! - a video: 48 frames of at most 1280×720 parsed from ffmpeg as they stream (133 MB; ffmpeg
@@ -32,7 +34,10 @@
 //! read, and Lite request bodies) = 260 + 2 × 333 ≈ 0.93 GB with the defaults on 2 cores, under
 //! 1.5 GB with room for a few concurrent uploads. Measured: 36 requests at once (uploads and Lite calls of
 //! 7000×7000 PNGs in 8-bit RGB, 8-bit grey and 16-bit RGBA) peak at 646 MB (6.1 GB before the
-//! bound); the `limits` API test asserts ≤ 1.5 GB for 18 such requests.
+//! bound); the `limits` API test asserts ≤ 1.5 GB for 30 such requests (the 18 above, a 7000×7000
+//! WebP refused and a 4500×4500 WebP decoded, six of each), measured at 729 MB (issue 23; the
+//! report's six 7000×7000 WebP decodes had peaked at 1.22 GB before WebP's decoder frame was
+//! counted).
 //!
 //! The file is named by `--config` or `FACEPROOF_CONFIG`. The first ADMIN is created on an empty
 //! database from `FACEPROOF_ADMIN_EMAIL` and `FACEPROOF_ADMIN_PASSWORD` (there is no default password).
@@ -157,6 +162,21 @@ settings! {
     trusted_proxies: Vec<ipnet::IpNet> = Vec::new(),
         env "FACEPROOF_TRUSTED_PROXIES" => env::proxies,
         doc "Comma-separated addresses or CIDR ranges of reverse proxies; from them the client address is read from `X-Forwarded-For`, else it is the connection's peer.";
+    http_header_timeout_secs: f32 = 10.0,
+        env "FACEPROOF_HTTP_HEADER_TIMEOUT" => env::parsed,
+        doc "A request's line and headers must arrive whole within this from their first byte, and a new connection must start its first request within as long; else the connection is closed (slow-header clients).";
+    http_body_timeout_secs: f32 = 120.0,
+        env "FACEPROOF_HTTP_BODY_TIMEOUT" => env::parsed,
+        doc "A request's body must arrive whole within this from its headers; else 408 (error 3) and the connection is closed. Raise it for large uploads over slow links.";
+    http_keepalive_timeout_secs: f32 = 30.0,
+        env "FACEPROOF_HTTP_KEEPALIVE_TIMEOUT" => env::parsed,
+        doc "A kept-alive connection idle this long after its last answer is closed.";
+    http_max_connections: usize = 1000,
+        env "FACEPROOF_HTTP_MAX_CONNECTIONS" => env::parsed,
+        doc "Connections open at once; more are closed as they arrive. Keep it under the process's open-file limit (`ulimit -n`).";
+    http_max_connections_per_address: usize = 128,
+        env "FACEPROOF_HTTP_MAX_CONNECTIONS_PER_ADDRESS" => env::parsed,
+        doc "Connections open at once from one client address (`trusted_proxies` exempt); more are closed as they arrive; 0 = no limit.";
     pack: Option<String> = None,
         env "FACEPROOF_PACK", flag "--pack",
         shown "`sface`",
@@ -220,13 +240,19 @@ settings! {
         doc "3840×2160; larger video frames are refused at upload from the header, 413.";
     max_decode_bytes: u64 = 150_000_000,
         env "FACEPROOF_MAX_DECODE_BYTES" => env::parsed,
-        doc "A still's decoder buffer, pixels × bytes per pixel of its colour type, checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA; more → 413.";
+        doc "A still's decoder memory, pixels × bytes per pixel of its colour type (+ 4 for WebP, whose decoder holds a frame of its own), checked from the header: 50 M pixels of 8-bit RGB, 18.75 M of 16-bit RGBA, 21.4 M of WebP; more → 413.";
     max_image_side: u32 = 4096,
         env "FACEPROOF_MAX_IMAGE_SIDE" => env::parsed,
         doc "Stills are box-downscaled to this longer side right after decoding.";
     max_shots: usize = 100,
         env "FACEPROOF_MAX_SHOTS" => env::parsed,
         doc "Frames in a SHOTS_SET ZIP, each within the still limits, 128 MiB unpacked at most; more → 413.";
+    max_shots_pixels: u64 = 100 * 1280 * 720,
+        env "FACEPROOF_MAX_SHOTS_PIXELS" => env::parsed,
+        doc "Pixels of all the frames of a SHOTS_SET together (100 × 1280×720), read from every frame's header before any frame is decoded; more → 413.";
+    upload_decode_budget_secs: f32 = 30.0,
+        env "FACEPROOF_UPLOAD_DECODE_BUDGET" => env::parsed,
+        doc "Wall-clock seconds the checks of one request's files may take together (waits for a decode permit not counted); a shots set still decoding then is refused, 413. A request whose client hangs up stops its checks at the next frame.";
     max_parallel_decodes: usize = 2,
         env "FACEPROOF_MAX_PARALLEL_DECODES" => env::parsed,
         doc "Media decoded at once per process: upload checks and engine runs together.";
@@ -354,6 +380,9 @@ settings! {
     web_sdk_session_ttl_secs: i64 = 900,
         env "FACEPROOF_WEB_SDK_SESSION_TTL" => env::parsed,
         doc "How long a started plugin session may upload and poll.";
+    web_sdk_handoff_ttl_secs: i64 = 300,
+        env "FACEPROOF_WEB_SDK_HANDOFF_TTL" => env::parsed,
+        doc "Life of a hand-off code (the QR code a computer without a camera shows to continue its plugin session on a phone); single use, never past the session's end.";
     web_sdk_tokenless_per_minute: u32 = 10,
         env "FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE" => env::parsed,
         doc "Plugin sessions started without a session token, where a company allows that, per page origin and client address per minute; more → 429.";
@@ -788,6 +817,7 @@ impl Config {
             max_decode_bytes: self.max_decode_bytes,
             max_image_side: self.max_image_side,
             max_shots: self.max_shots,
+            max_shots_pixels: self.max_shots_pixels,
             max_video_seconds: self.max_video_seconds,
             max_video_pixels: self.max_video_pixels,
             // Floored only so that 0 is not "no time at all"; tests use 1 ms to see a child killed.

@@ -19,6 +19,8 @@ pub enum Code {
     NotRealized,
     /// 3 / 400: malformed JSON, missing required field, wrong body structure.
     InvalidStructure,
+    /// 3 / 408: the request's body did not arrive whole within `http_body_timeout_secs`.
+    RequestTimeout,
     /// 4 / 400: a value is not acceptable (unknown tag, unknown role, bad filter, corrupt media).
     InvalidValue,
     /// 4 / 409: a unique value is already taken (user email).
@@ -54,6 +56,7 @@ impl Code {
             MethodNotAllowed => (1, StatusCode::METHOD_NOT_ALLOWED),
             NotRealized => (2, StatusCode::NOT_IMPLEMENTED),
             InvalidStructure => (3, StatusCode::BAD_REQUEST),
+            RequestTimeout => (3, StatusCode::REQUEST_TIMEOUT),
             InvalidValue => (4, StatusCode::BAD_REQUEST),
             Conflict => (4, StatusCode::CONFLICT),
             TooLarge => (4, StatusCode::PAYLOAD_TOO_LARGE),
@@ -70,11 +73,12 @@ impl Code {
     }
 
     /// All kinds, for the documentation table.
-    pub const ALL: [Code; 16] = [
+    pub const ALL: [Code; 17] = [
         Code::Internal,
         Code::MethodNotAllowed,
         Code::NotRealized,
         Code::InvalidStructure,
+        Code::RequestTimeout,
         Code::InvalidValue,
         Code::Conflict,
         Code::TooLarge,

@@ -21,8 +21,8 @@
 //!   change log.
 //! - [`web_sdk`] — the web plugin's server side: its settings and actions, sessions (`session`:
 //!   tokens, start, result), captures (`capture`: guidance frames, stored captures, the order a
-//!   submitted session places) and starts without a token where a company allows them
-//!   (`tokenless`).
+//!   submitted session places), starts without a token where a company allows them
+//!   (`tokenless`) and sessions continued on a phone (`handoff`: a one-time link as a QR code).
 //! - [`tenancy`] — removing a company with everything it holds.
 //! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
 //! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first
@@ -31,7 +31,9 @@
 //! - [`store`] — sqlx repositories over SQLite and PostgreSQL, migrations, the job queue's tables.
 //! - [`blobs`] — media bytes (local files or an S3-compatible bucket, through `object_store`).
 //! - [`inference`] — the engine behind a bounded blocking pool, models loaded lazily.
-//! - [`metadata`] — the limits of client metadata objects and filter keys.
+//! - [`metadata`] — the limits of client metadata objects and filter keys; [`text`] — the length
+//!   and character rules of every other free-text field (names, e-mail addresses, file names,
+//!   comments, search text), and no control characters in any JSON body or query string.
 //! - [`assets`] — third-party browser files (Swagger UI) fetched from npm, pinned and cached.
 //! - [`ops`] — health checks, scrape-time gauges (queue, collections, memory), the drain after
 //!   SIGTERM; [`telemetry`] — metric names and the recorder; [`lifecycle`] — the stop flag.
@@ -58,6 +60,7 @@ pub mod ops;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;
+pub mod text;
 pub mod uploads;
 pub mod views;
 pub mod web_sdk;

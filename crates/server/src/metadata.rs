@@ -15,7 +15,9 @@
 //! (`jsonb` cannot hold U+0000): control characters never reach the store.
 //!
 //! A folder-list filter `meta_data=key==value` (or `key!=value`) is read by [`parse_filter`]: the
-//! key is the text before the first `==` or `!=` (trimmed), so a value may contain either.
+//! key is the text before the first `==` or `!=` (trimmed), so a value may contain either. One
+//! query holds at most [`MAX_FILTERS`] of them ([`parse_filters`]; error 4, `details.reason =
+//! metadata_limits`): each is a clause of the SQL query, and SQLite refused a thousand (500).
 
 use serde_json::Value;
 
@@ -27,6 +29,7 @@ pub const MAX_DEPTH: usize = 5;
 pub const MAX_KEYS: usize = 200;
 pub const MAX_KEY_CHARS: usize = 128;
 pub const MAX_STRING_CHARS: usize = 4096;
+pub const MAX_FILTERS: usize = 20;
 
 fn refuse(what: &str, why: String) -> ApiError {
     ApiError::value(format!("{what}: {why}"))
@@ -89,6 +92,17 @@ pub fn parse_filter(s: &str) -> ApiResult<(String, MetaOp, String)> {
     check_key(key, "meta_data filter")?;
     check_string(value, "meta_data filter")?;
     Ok((key.to_string(), op, value.to_string()))
+}
+
+/// The `meta_data` filters of one query: at most [`MAX_FILTERS`], each read by [`parse_filter`].
+pub fn parse_filters(all: &[&str]) -> ApiResult<Vec<(String, MetaOp, String)>> {
+    if all.len() > MAX_FILTERS {
+        return Err(refuse(
+            "meta_data filters",
+            format!("{} in one query; the limit is {MAX_FILTERS}", all.len()),
+        ));
+    }
+    all.iter().map(|f| parse_filter(f)).collect()
 }
 
 /// Check a whole metadata object (`what` names it in the error, e.g. `folder:meta_data`).

@@ -20,7 +20,9 @@
 //! - corrupt or truncated image/video/archive → 4 (400);
 //! - a file over `max_file_bytes`, a request over `max_request_bytes`, a video over
 //!   `max_video_seconds` or `max_video_pixels`, a photo over `max_decode_bytes`, a shots set of
-//!   more than `max_shots` frames, ffprobe/ffmpeg over `media_tool_timeout_secs` → 4 (413);
+//!   more than `max_shots` frames or `max_shots_pixels` pixels (read from the frames' headers
+//!   before any is decoded), ffprobe/ffmpeg over `media_tool_timeout_secs`, a request whose
+//!   checks outlast `upload_decode_budget_secs` → 4 (413);
 //! - content of no supported format (decided from the bytes, not the name) → 5 (415);
 //! - ffmpeg missing or failing to run → 11 (503).
 
@@ -151,6 +153,12 @@ pub fn parse_payload(text: &str) -> ApiResult<Payload> {
         None | Some(Value::Null) => {}
         Some(m @ Value::Object(_)) => {
             crate::metadata::check(m, "person:meta_data")?;
+            // A person's names are names like a user's: one line each, as long.
+            for part in ["first_name", "middle_name", "last_name"] {
+                if let Some(Value::String(n)) = m.get("person_info").and_then(|i| i.get(part)) {
+                    crate::text::line(&format!("person_info.{part}"), n, crate::text::NAME_CHARS)?;
+                }
+            }
             p.person_meta = Some(m.clone())
         }
         Some(_) => return Err(ApiError::structure("person:meta_data must be an object")),
@@ -337,20 +345,33 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
     let mut payload = None;
     let mut additional_info = None;
     let mut files = Vec::new();
+    // Keys of other text fields: a tagged media key sent as text is named in the error.
+    let mut text_keys: Vec<String> = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
         let key = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
         let is_text = field
             .content_type()
             .is_none_or(|ct| ct.starts_with("text/"));
-        if key == "payload" || key == "additional_info" || (file_name.is_none() && is_text) {
-            let text = field.text().await.map_err(multipart_error)?;
-            if key == "payload" {
-                payload = Some(parse_payload(&text)?);
-            } else if key == "additional_info" {
-                additional_info = Some(clean_additional_info(&text));
-            }
+        if key == "payload" {
+            let text = read_text_field(&mut field, "payload", MAX_PAYLOAD_BYTES).await?;
+            payload = Some(parse_payload(&text)?);
             continue;
+        }
+        if key == "additional_info" {
+            let text = read_text_field(&mut field, &key, MAX_TEXT_FIELD_BYTES).await?;
+            additional_info = Some(clean_additional_info(&text));
+            continue;
+        }
+        if file_name.is_none() && is_text {
+            // Any other text field is not read: skipped with the rest of the part.
+            text_keys.push(key);
+            continue;
+        }
+        if let Some(name) = &file_name {
+            crate::text::line("file name", name, crate::text::FILE_NAME_CHARS).map_err(|e| {
+                e.with_details(json!({ "media_key": key, "reason": "text_limits" }))
+            })?;
         }
         if files.len() >= cfg.max_files_per_folder {
             return Err(ApiError::value(format!(
@@ -382,6 +403,14 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         });
     }
     let mut payload = payload.unwrap_or_default();
+    if let Some(key) = text_keys.iter().find(|k| {
+        payload.media_tags.contains_key(k.as_str()) && !files.iter().any(|f| &f.key == *k)
+    }) {
+        return Err(ApiError::value(format!(
+            "'{key}' is tagged as media but was sent as a text field, not as a file"
+        ))
+        .with_details(json!({ "media_key": key })));
+    }
     if let Some(info) = additional_info.filter(|i| !i.is_empty()) {
         for f in &files {
             let meta = payload
@@ -394,6 +423,32 @@ pub async fn read_multipart(mut mp: Multipart, cfg: &Config) -> ApiResult<Upload
         }
     }
     Ok(Upload { payload, files })
+}
+
+/// The largest `payload` field read (256 KiB: its metadata objects are at most 16 KiB each).
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The largest other text field read (`additional_info`, the plugin's form fields).
+pub const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
+
+/// A text field read as it streams, refused (413) as soon as it passes `max` bytes: a 100 MB
+/// `payload` is never held whole.
+pub async fn read_text_field(field: &mut Field<'_>, key: &str, max: usize) -> ApiResult<String> {
+    let mut out: Vec<u8> = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if out.len() + chunk.len() > max {
+            return Err(ApiError::new(
+                Code::TooLarge,
+                format!("The '{key}' field is over the limit of {max} bytes"),
+            )
+            .with_details(json!({ "field": key, "max_bytes": max })));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    // As multipart text is read elsewhere: UTF-8, a leading byte-order mark dropped, anything
+    // undecodable replaced.
+    let text = String::from_utf8_lossy(&out);
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
 }
 
 /// `additional_info` as stored: control characters dropped, at most 2000 characters (it is
@@ -429,17 +484,32 @@ fn thumbnail(preview: image::RgbImage) -> Option<Vec<u8>> {
     Some(out.into_inner())
 }
 
+/// Validate uploaded files, one at a time under a decode permit. The files of one request share
+/// a wall-clock budget (`upload_decode_budget_secs`, waits for a permit not counted): a shots set
+/// still being decoded when it is spent is refused (413). When the request is dropped — the
+/// client hung up — the decode in progress stops at its next frame instead of running on.
 pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Prepared>> {
     let limits = crate::inference::upload_limits(cfg);
+    let mut left = std::time::Duration::from_secs_f32(cfg.upload_decode_budget_secs.max(0.001));
+    // Set when this future is dropped with a decode under way (see `CancelOnDrop`).
+    let cancel = CancelOnDrop::default();
     let mut out = Vec::with_capacity(files.len());
     for file in files {
-        let limits = limits.clone();
         let permit = crate::inference::decode_permit().await?;
+        let started = std::time::Instant::now();
+        let limits = faceproof_engine::media::Limits {
+            deadline: Some(started + left),
+            cancel: Some(cancel.0.clone()),
+            ..limits.clone()
+        };
         let (file, result) = tokio::task::spawn_blocking(move || {
             let inspected = match &file.body {
                 Body::Memory(bytes) => inspect(bytes, &limits),
                 Body::Spooled { path, .. } => inspect_file(path, &limits),
             };
+            if matches!(inspected, Err(faceproof_engine::EngineError::Cancelled)) {
+                tracing::info!("upload checks stopped: the client hung up");
+            }
             let r = inspected.map_err(ApiError::from).map(|i: Inspected| {
                 (
                     i.format,
@@ -456,6 +526,7 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         .await
         .map_err(ApiError::internal)?;
         drop(permit);
+        left = left.saturating_sub(started.elapsed());
         let (format, kind, width, height, duration_ms, (frames, rest_frames), thumb) = result
             .map_err(|mut err| {
                 err.message = format!("File '{}': {}", file.key, err.message);
@@ -475,6 +546,17 @@ pub async fn prepare(files: Vec<IncomingFile>, cfg: &Config) -> ApiResult<Vec<Pr
         });
     }
     Ok(out)
+}
+
+/// A flag raised when dropped: the blocking decode of an abandoned request reads it between
+/// frames ([`faceproof_engine::media::Limits::cancel`]) and stops.
+#[derive(Default)]
+struct CancelOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Store blobs, then rows in one transaction (with the new folder, when given). On any failure

@@ -30,6 +30,7 @@
     $('best').hidden = true;
     OzLiveness.open({
       session_token: v.session_token, lang: $('lang').value, action: actions, meta: { transaction_id: tx },
+      handoff: $('handoff').checked ? true : undefined,
       on_result: function (res) { status('Processing… ' + JSON.stringify(res)); },
       on_error: function (err) { status('Error: ' + err.code + ' — ' + err.message); },
       on_complete: function () { check(tx); }

@@ -1,12 +1,18 @@
 /* faceproof web plugin — OzLiveness.open/close/hide (docs/web-sdk.md). Served by the faceproof
  * binary; loads nothing from any other host, uses no eval and no inline styles, so a strict
  * Content-Security-Policy on the page does not break it. The browser decides nothing: the server
- * says which actions to perform, receives the captures and keeps the verdict. */
+ * says which actions to perform, receives the captures and keeps the verdict; what the plugin
+ * shows of a movement's progress is guidance only (the server judges the movement again).
+ *
+ * Screens (the dialog's data-state): start → (camera | handoff) → guide → countdown → record →
+ * sending → checking → done | retry | error; camera problems (denied, none, busy) get a screen
+ * with Try again and the browser's own help; a computer without a camera (or `handoff: true`)
+ * shows a QR code that continues the same session on a phone. */
 (function () {
   'use strict';
   if (window.OzLiveness && window.OzLiveness.faceproof) return;
 
-  var VERSION = '1.0.0';
+  var VERSION = '1.1.0';
   var CSS = '__FACEPROOF_CSS__';
   var script = document.currentScript;
   var BASE = (function () {
@@ -16,7 +22,7 @@
     return u.origin + path;
   })();
 
-  /* Every text the plugin shows comes from a pack. {n}, {i} are filled in. */
+  /* Every text the plugin shows comes from a pack. {n}, {i}, {a} are filled in. */
   var PACKS = {
     en: {
       title: 'Face check', close: 'Close', retry: 'Try again', preparing: 'Preparing…',
@@ -56,6 +62,23 @@
       retry_gesture_not_performed: 'We could not see the movement asked for. Follow the instruction on the screen.',
       retry_no_face: 'Your face was lost during the capture. Keep your face in the oval.',
       retry_too_few_frames: 'The picture was not clear enough. Look straight at the camera, hold still and find more light.',
+      start_title: 'Before you start',
+      start_what: 'You will look at the camera, then follow one or two short movements shown on the screen. It takes about a minute.',
+      tip_light: 'Find good light: face a window or a lamp, not a bright background.',
+      tip_glasses: 'Take off glasses and hat; keep your face uncovered.',
+      tip_camera: 'Allow the camera when your browser asks.',
+      start: 'Start', next: 'Next: {a}',
+      progress_more: 'A bit more', progress_done: 'Done ✓', progress_other_way: 'Other way',
+      denied_title: 'Camera access is blocked', camera_problem_title: 'The camera cannot be used',
+      help_chrome: 'Chrome or Edge: click the camera icon (or the lock) in the address bar, choose Allow, then press Try again.',
+      help_firefox: 'Firefox: click the crossed-out camera icon in the address bar, remove the block, then press Try again.',
+      help_safari: 'Safari (iPhone, iPad or Mac): tap aA (or Safari › Settings for This Website), set Camera to Allow, then press Try again. On an iPhone also check Settings › Safari › Camera.',
+      use_phone: 'Use my phone instead', handoff_title: 'Continue on your phone',
+      handoff_scan: 'Scan this code with your phone’s camera. The check continues on the phone, and this page updates by itself.',
+      handoff_link: 'Or open this link on your phone', handoff_waiting: 'Waiting for your phone…',
+      handoff_opened: 'Continuing on your phone…', handoff_done: 'Done. You can go back to your computer.',
+      stage_recorded: 'Recorded', stage_sending: 'Sending', stage_checking: 'Checking',
+      checking_note: 'This usually takes a few seconds.',
       attempt: 'Attempt {i} of {n}'
     },
     ru: {
@@ -96,6 +119,23 @@
       retry_gesture_not_performed: 'Не удалось увидеть нужное движение. Следуйте инструкции на экране.',
       retry_no_face: 'Лицо пропало из кадра во время записи. Держите лицо в овале.',
       retry_too_few_frames: 'Изображение недостаточно чёткое. Смотрите прямо в камеру, не двигайтесь, найдите больше света.',
+      start_title: 'Перед началом',
+      start_what: 'Вы посмотрите в камеру, а затем выполните одно-два коротких движения, показанных на экране. Это займёт около минуты.',
+      tip_light: 'Найдите хорошее освещение: встаньте лицом к окну или лампе, а не к яркому фону.',
+      tip_glasses: 'Снимите очки и головной убор; лицо должно быть открыто.',
+      tip_camera: 'Разрешите доступ к камере, когда браузер спросит.',
+      start: 'Начать', next: 'Далее: {a}',
+      progress_more: 'Ещё немного', progress_done: 'Готово ✓', progress_other_way: 'В другую сторону',
+      denied_title: 'Доступ к камере заблокирован', camera_problem_title: 'Камеру не удаётся использовать',
+      help_chrome: 'Chrome или Edge: нажмите значок камеры (или замка) в адресной строке, выберите «Разрешить» и нажмите «Повторить».',
+      help_firefox: 'Firefox: нажмите перечёркнутый значок камеры в адресной строке, снимите блокировку и нажмите «Повторить».',
+      help_safari: 'Safari (iPhone, iPad или Mac): нажмите «аА» (или Safari › Настройки для этого веб-сайта), разрешите камеру и нажмите «Повторить». На iPhone проверьте также Настройки › Safari › Камера.',
+      use_phone: 'Продолжить на телефоне', handoff_title: 'Продолжите на телефоне',
+      handoff_scan: 'Отсканируйте этот код камерой телефона. Проверка продолжится на телефоне, а эта страница обновится сама.',
+      handoff_link: 'Или откройте эту ссылку на телефоне', handoff_waiting: 'Ожидаем телефон…',
+      handoff_opened: 'Проверка идёт на телефоне…', handoff_done: 'Готово. Можете вернуться к компьютеру.',
+      stage_recorded: 'Записано', stage_sending: 'Отправка', stage_checking: 'Проверка',
+      checking_note: 'Обычно это занимает несколько секунд.',
       attempt: 'Попытка {i} из {n}'
     },
     es: {
@@ -136,6 +176,23 @@
       retry_gesture_not_performed: 'No pudimos ver el movimiento pedido. Siga la instrucción de la pantalla.',
       retry_no_face: 'Su cara se perdió durante la captura. Mantenga la cara dentro del óvalo.',
       retry_too_few_frames: 'La imagen no fue lo bastante clara. Mire de frente a la cámara, quédese quieto y busque más luz.',
+      start_title: 'Antes de empezar',
+      start_what: 'Mirará a la cámara y luego hará uno o dos movimientos cortos que se muestran en la pantalla. Tarda alrededor de un minuto.',
+      tip_light: 'Busque buena luz: de frente a una ventana o una lámpara, no delante de un fondo brillante.',
+      tip_glasses: 'Quítese las gafas y el sombrero; mantenga el rostro descubierto.',
+      tip_camera: 'Permita la cámara cuando el navegador lo pida.',
+      start: 'Empezar', next: 'Después: {a}',
+      progress_more: 'Un poco más', progress_done: 'Hecho ✓', progress_other_way: 'Hacia el otro lado',
+      denied_title: 'El acceso a la cámara está bloqueado', camera_problem_title: 'No se puede usar la cámara',
+      help_chrome: 'Chrome o Edge: haga clic en el icono de la cámara (o del candado) en la barra de direcciones, elija Permitir y pulse Reintentar.',
+      help_firefox: 'Firefox: haga clic en el icono de la cámara tachada en la barra de direcciones, quite el bloqueo y pulse Reintentar.',
+      help_safari: 'Safari (iPhone, iPad o Mac): toque aA (o Safari › Ajustes de este sitio web), ponga Cámara en Permitir y pulse Reintentar. En un iPhone revise también Ajustes › Safari › Cámara.',
+      use_phone: 'Usar mi teléfono', handoff_title: 'Continúe en su teléfono',
+      handoff_scan: 'Escanee este código con la cámara del teléfono. La verificación continúa en el teléfono y esta página se actualiza sola.',
+      handoff_link: 'O abra este enlace en su teléfono', handoff_waiting: 'Esperando al teléfono…',
+      handoff_opened: 'Continuando en el teléfono…', handoff_done: 'Listo. Puede volver a su ordenador.',
+      stage_recorded: 'Grabado', stage_sending: 'Enviando', stage_checking: 'Verificando',
+      checking_note: 'Suele tardar unos segundos.',
       attempt: 'Intento {i} de {n}'
     },
     'pt-BR': {
@@ -176,6 +233,23 @@
       retry_gesture_not_performed: 'Não conseguimos ver o movimento pedido. Siga a instrução na tela.',
       retry_no_face: 'Seu rosto saiu do quadro durante a captura. Mantenha o rosto dentro do oval.',
       retry_too_few_frames: 'A imagem não ficou nítida o bastante. Olhe para a câmera, fique parado e procure mais luz.',
+      start_title: 'Antes de começar',
+      start_what: 'Você vai olhar para a câmera e depois fazer um ou dois movimentos curtos mostrados na tela. Leva cerca de um minuto.',
+      tip_light: 'Procure boa luz: fique de frente para uma janela ou lâmpada, não para um fundo claro.',
+      tip_glasses: 'Tire os óculos e o chapéu; deixe o rosto descoberto.',
+      tip_camera: 'Permita a câmera quando o navegador pedir.',
+      start: 'Começar', next: 'Depois: {a}',
+      progress_more: 'Um pouco mais', progress_done: 'Feito ✓', progress_other_way: 'Para o outro lado',
+      denied_title: 'O acesso à câmera está bloqueado', camera_problem_title: 'Não é possível usar a câmera',
+      help_chrome: 'Chrome ou Edge: clique no ícone da câmera (ou do cadeado) na barra de endereços, escolha Permitir e toque em Tentar novamente.',
+      help_firefox: 'Firefox: clique no ícone da câmera riscada na barra de endereços, remova o bloqueio e toque em Tentar novamente.',
+      help_safari: 'Safari (iPhone, iPad ou Mac): toque em aA (ou Safari › Ajustes deste site), defina Câmera como Permitir e toque em Tentar novamente. No iPhone, confira também Ajustes › Safari › Câmera.',
+      use_phone: 'Usar meu celular', handoff_title: 'Continue no seu celular',
+      handoff_scan: 'Escaneie este código com a câmera do celular. A verificação continua no celular, e esta página se atualiza sozinha.',
+      handoff_link: 'Ou abra este link no celular', handoff_waiting: 'Aguardando o celular…',
+      handoff_opened: 'Continuando no celular…', handoff_done: 'Pronto. Você pode voltar ao computador.',
+      stage_recorded: 'Gravado', stage_sending: 'Enviando', stage_checking: 'Verificando',
+      checking_note: 'Geralmente leva alguns segundos.',
       attempt: 'Tentativa {i} de {n}'
     },
     tr: {
@@ -216,6 +290,23 @@
       retry_gesture_not_performed: 'İstenen hareketi göremedik. Ekrandaki talimatı izleyin.',
       retry_no_face: 'Çekim sırasında yüzünüz kayboldu. Yüzünüzü ovalin içinde tutun.',
       retry_too_few_frames: 'Görüntü yeterince net değildi. Doğrudan kameraya bakın, kıpırdamayın ve daha fazla ışık bulun.',
+      start_title: 'Başlamadan önce',
+      start_what: 'Kameraya bakacak, ardından ekranda gösterilen bir veya iki kısa hareketi yapacaksınız. Yaklaşık bir dakika sürer.',
+      tip_light: 'İyi ışık bulun: parlak bir arka plana değil, pencereye veya lambaya dönün.',
+      tip_glasses: 'Gözlüğünüzü ve şapkanızı çıkarın; yüzünüz açık olsun.',
+      tip_camera: 'Tarayıcı sorduğunda kameraya izin verin.',
+      start: 'Başla', next: 'Sonra: {a}',
+      progress_more: 'Biraz daha', progress_done: 'Tamam ✓', progress_other_way: 'Diğer yöne',
+      denied_title: 'Kamera erişimi engellendi', camera_problem_title: 'Kamera kullanılamıyor',
+      help_chrome: 'Chrome veya Edge: adres çubuğundaki kamera (veya kilit) simgesine tıklayın, “İzin ver”i seçin ve “Tekrar dene”ye basın.',
+      help_firefox: 'Firefox: adres çubuğundaki üstü çizili kamera simgesine tıklayın, engeli kaldırın ve “Tekrar dene”ye basın.',
+      help_safari: 'Safari (iPhone, iPad veya Mac): aA simgesine (veya Safari › Bu Web Sitesi için Ayarlar) dokunun, Kamera için İzin Ver seçin ve “Tekrar dene”ye basın. iPhone’da Ayarlar › Safari › Kamera bölümünü de kontrol edin.',
+      use_phone: 'Telefonumu kullan', handoff_title: 'Telefonunuzda devam edin',
+      handoff_scan: 'Bu kodu telefonunuzun kamerasıyla tarayın. Kontrol telefonda devam eder, bu sayfa kendiliğinden güncellenir.',
+      handoff_link: 'Ya da bu bağlantıyı telefonunuzda açın', handoff_waiting: 'Telefonunuz bekleniyor…',
+      handoff_opened: 'Telefonda devam ediliyor…', handoff_done: 'Tamamlandı. Bilgisayarınıza dönebilirsiniz.',
+      stage_recorded: 'Kaydedildi', stage_sending: 'Gönderiliyor', stage_checking: 'Kontrol ediliyor',
+      checking_note: 'Bu genellikle birkaç saniye sürer.',
       attempt: 'Deneme {i} / {n}'
     }
   };
@@ -295,6 +386,16 @@
     return e;
   }
 
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  function svgEl(tag, attrs) {
+    var e = document.createElementNS(SVG_NS, tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+
+  /* The oval as one path from its top, clockwise: the progress ring fills it from 12 o'clock. */
+  var OVAL = 'M150 55 A95 135 0 1 1 150 325 A95 135 0 1 1 150 55';
+
   function buildUi(run) {
     var host = el('div', null, { id: 'faceproof-liveness' });
     var root = host.attachShadow({ mode: 'open' });
@@ -310,39 +411,48 @@
     var box = el('div', 'fp', { role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'fp-title' });
     var title = el('h2', null, { id: 'fp-title' });
     var step = el('div', 'step');
+    var next = el('div', 'next');
     var stage = el('div', 'stage');
     var video = el('video', null, { playsinline: '', muted: '', autoplay: '' });
     video.muted = true;
-    var ns = 'http://www.w3.org/2000/svg';
-    var svg = document.createElementNS(ns, 'svg');
-    svg.setAttribute('class', 'oval'); svg.setAttribute('viewBox', '0 0 300 400');
-    svg.setAttribute('preserveAspectRatio', 'none'); svg.setAttribute('aria-hidden', 'true');
-    var ellipse = document.createElementNS(ns, 'ellipse');
-    ellipse.setAttribute('cx', '150'); ellipse.setAttribute('cy', '190');
-    ellipse.setAttribute('rx', '95'); ellipse.setAttribute('ry', '135');
-    svg.appendChild(ellipse);
+    var svg = svgEl('svg', { 'class': 'oval', viewBox: '0 0 300 400', preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    var track = svgEl('path', { 'class': 'track', d: OVAL });
+    var ring = svgEl('path', { 'class': 'ring', d: OVAL, pathLength: '100', 'stroke-dasharray': '0 100' });
+    svg.append(track, ring);
+    // The direction to move in, on the side of the (mirrored) preview the head goes to.
+    var cue = el('div', 'cue', { 'aria-hidden': 'true' });
+    var arrow = svgEl('svg', { viewBox: '0 0 48 48' });
+    arrow.appendChild(svgEl('path', { 'class': 'arrow', d: 'M30 8 L14 24 L30 40' }));
+    arrow.appendChild(svgEl('path', { 'class': 'smile', d: 'M12 28 Q24 42 36 28' }));
+    cue.appendChild(arrow);
     var hint = el('div', 'hint', { 'aria-hidden': 'true' });
     var count = el('div', 'count', { 'aria-hidden': 'true' });
-    stage.append(video, svg, hint, count);
+    var panel = el('div', 'panel');
+    stage.append(video, svg, cue, hint, count, panel);
     var msg = el('div', 'msg', { role: 'status', 'aria-live': 'polite' });
-    var alert = el('div', 'sr', { role: 'alert' });
+    var sr = el('div', 'sr', { role: 'status', 'aria-live': 'polite' });
     var buttons = el('div', 'buttons');
-    var retry = el('button', null, { type: 'button', hidden: '' });
-    var close = el('button', 'secondary', { type: 'button' });
-    buttons.append(retry, close);
+    var primary = el('button', 'primary', { type: 'button', hidden: '' });
+    var alt = el('button', 'secondary alt', { type: 'button', hidden: '' });
+    var close = el('button', 'secondary close', { type: 'button' });
+    buttons.append(primary, alt, close);
     var version = el('div', 'version', { 'aria-hidden': 'true' });
     version.textContent = 'faceproof ' + VERSION;
     if (style.hide_version) version.hidden = true;
-    box.append(title, step, stage, msg, alert, buttons, version);
+    box.append(title, step, next, stage, msg, sr, buttons, version);
     root.appendChild(box);
     (document.body || document.documentElement).appendChild(host);
-    var ui = { host: host, box: box, title: title, step: step, stage: stage, video: video, hint: hint,
-      count: count, msg: msg, alert: alert, retry: retry, close: close, lastHint: '' };
+    var ui = { host: host, root: root, box: box, title: title, step: step, next: next, stage: stage, video: video,
+      ring: ring, cue: cue, hint: hint, count: count, panel: panel, msg: msg, sr: sr, primary: primary, alt: alt,
+      close: close, lastHint: '' };
     close.addEventListener('click', function () { cancel(run); });
     box.addEventListener('keydown', function (e) {
       if (e.key === 'Escape') { e.preventDefault(); cancel(run); }
       if (e.key === 'Tab') { // keep focus inside the dialog
-        var f = [retry, close].filter(function (b) { return !b.hidden; });
+        var f = Array.prototype.filter.call(box.querySelectorAll('button, a[href]'), function (b) {
+          return !b.hidden && b.offsetParent !== null;
+        });
+        if (!f.length) return;
         var i = f.indexOf(root.activeElement);
         e.preventDefault();
         f[(i + (e.shiftKey ? f.length - 1 : 1)) % f.length].focus();
@@ -351,21 +461,34 @@
     return ui;
   }
 
-  function texts(run) { return run.texts; }
-  function t(run, id, vars) { return fmt(texts(run)[id] !== undefined ? texts(run)[id] : id, vars); }
+  function t(run, id, vars) { return fmt(run.texts[id] !== undefined ? run.texts[id] : id, vars); }
 
   function applyTexts(run) {
     var ui = run.ui;
-    ui.title.textContent = t(run, 'title');
     ui.close.textContent = t(run, 'close');
-    ui.retry.textContent = t(run, 'retry');
     ui.box.setAttribute('aria-label', t(run, 'aria_dialog'));
     ui.video.setAttribute('aria-label', t(run, 'aria_camera'));
   }
 
+  /* The status line under the stage (read out politely by screen readers). */
   function say(run, text, isError) {
     run.ui.msg.textContent = text;
     run.ui.msg.className = isError ? 'msg error' : 'msg';
+  }
+
+  /* A polite announcement for screen readers only (hints, progress). */
+  function announce(run, text) {
+    if (text) run.ui.sr.textContent = text;
+  }
+
+  function setState(run, state) {
+    run.ui.box.setAttribute('data-state', state);
+  }
+
+  function heading(run, title, step, next) {
+    run.ui.title.textContent = title || '';
+    run.ui.step.textContent = step || '';
+    run.ui.next.textContent = next || '';
   }
 
   function setHint(run, id, aligned) {
@@ -374,7 +497,7 @@
     var text = id ? t(run, id) : '';
     ui.hint.textContent = text;
     if (text && text !== ui.lastHint) { // announced, and never by colour alone
-      ui.alert.textContent = text + '. ' + t(run, aligned ? 'aligned' : 'not_aligned');
+      announce(run, text + '. ' + t(run, aligned ? 'aligned' : 'not_aligned'));
     }
     ui.lastHint = text;
   }
@@ -388,6 +511,70 @@
     return base;
   }
 
+  /* ---------- panels: the screens shown in the stage instead of the camera ---------- */
+  /* Show a panel built by `fill(panel)` over the stage; buttons: {primary, alt} texts (hidden
+   * when absent). Returns the panel. */
+  function showPanel(run, cls, fill, buttons) {
+    var ui = run.ui;
+    ui.panel.textContent = '';
+    ui.panel.className = 'panel on ' + cls;
+    ui.stage.classList.add('paneled');
+    ui.stage.classList.remove('aligned', 'rec', 'pulse', 'moving', 'done');
+    ui.hint.textContent = '';
+    ui.count.textContent = '';
+    if (fill) fill(ui.panel);
+    setButtons(run, buttons || {});
+    return ui.panel;
+  }
+
+  function hidePanel(run) {
+    var ui = run.ui;
+    ui.panel.textContent = '';
+    ui.panel.className = 'panel';
+    ui.stage.classList.remove('paneled');
+    setButtons(run, {});
+  }
+
+  function setButtons(run, b) {
+    var ui = run.ui;
+    ui.primary.hidden = !b.primary;
+    ui.primary.textContent = b.primary || '';
+    ui.alt.hidden = !b.alt;
+    ui.alt.textContent = b.alt || '';
+  }
+
+  /* Resolves with 'primary' or 'alt' when one of the shown buttons is pressed. */
+  function choice(run) {
+    var ui = run.ui;
+    return new Promise(function (resolve, reject) {
+      function done(which) {
+        ui.primary.removeEventListener('click', p);
+        ui.alt.removeEventListener('click', a);
+        resolve(which);
+      }
+      function p() { done('primary'); }
+      function a() { done('alt'); }
+      ui.primary.addEventListener('click', p);
+      ui.alt.addEventListener('click', a);
+      run.aborts.push(function () { reject(new Aborted()); });
+    });
+  }
+
+  function icon(kind) {
+    var s = svgEl('svg', { 'class': 'icon ' + kind, viewBox: '0 0 48 48', 'aria-hidden': 'true' });
+    s.appendChild(svgEl('circle', { cx: '24', cy: '24', r: '21' }));
+    var d = { ok: 'M14 25 L21 32 L35 17', warn: 'M24 12 V28 M24 34 V36', again: 'M33 17 A12 12 0 1 0 36 26 M33 9 V17 H25',
+      camera: 'M12 18 H36 V34 H12 Z M20 18 L22 14 H26 L28 18 M24 22 A4 4 0 1 0 24.01 22', phone: 'M18 10 H30 V38 H18 Z M22 34 H26' }[kind];
+    s.appendChild(svgEl('path', { d: d }));
+    return s;
+  }
+
+  function para(cls, text) {
+    var p = el('p', cls);
+    p.textContent = text;
+    return p;
+  }
+
   /* ---------- callbacks ---------- */
   function emit(run, name, payload) {
     if (run.closed) return;
@@ -397,17 +584,32 @@
     }
   }
 
+  /* What the page is told of a result: as the server's result_mode shows it, less the hand-off
+   * state meant for the plugin. */
+  function pageResult(run, r) {
+    var out = {};
+    for (var k in r) if (k !== 'handoff') out[k] = r[k];
+    out.event_session_id = run.session.session_id;
+    return out;
+  }
+
   function fail(run, err) {
     if (run.closed || run.failed) return;
     run.failed = true;
     var code = err instanceof PluginError ? err.code : 'network_error';
     stopCamera(run);
+    if (run.monitor) run.monitor.stop();
     setHint(run, '', false);
-    run.ui.count.textContent = '';
-    say(run, t(run, 'error_' + code), true);
-    run.ui.alert.textContent = t(run, 'error_' + code);
+    heading(run, t(run, 'title'));
+    setState(run, 'error');
+    var message = t(run, 'error_' + code);
+    showPanel(run, 'error', function (p) {
+      p.append(icon('warn'), para('lead', message));
+    });
+    say(run, '');
+    announce(run, message);
     run.ui.close.focus();
-    emit(run, 'on_error', { code: code, message: t(run, 'error_' + code),
+    emit(run, 'on_error', { code: code, message: message,
       event_session_id: run.session ? run.session.session_id : null,
       context: err instanceof PluginError ? err.context : { error: String(err && err.message || err) } });
   }
@@ -421,15 +623,32 @@
     });
   }
 
+  /* A JSON body as text/plain: a CORS "simple" request, no preflight. */
+  function textBody(v) { return new Blob([JSON.stringify(v)], { type: 'text/plain' }); }
+
   function json(resp) { return resp.json().catch(function () { return {}; }); }
 
+  function startError(resp, v) {
+    var code = v.error_code === 8 ? 'session_expired'
+      : (v.error_code === 7 || v.error_code === 3 || v.error_code === 6) ? 'session_invalid'
+        : v.error_code === 9 ? 'origin_not_allowed' : 'network_error';
+    return new PluginError(code, { status: resp.status, error_code: v.error_code, reason: v.details && v.details.reason });
+  }
+
+  /* The session: started with the page's token, or — on a phone — taken over with a hand-off
+   * token from a QR code. */
   async function startSession(run) {
-    var o = run.opts;
-    var body = JSON.stringify({ session_token: o.session_token, action: o.action, lang: o.lang,
-      meta: o.meta || {}, params: o.params || {} });
+    var o = run.opts, path, body;
+    if (o.handoff_token) {
+      path = '/web-sdk/handoff';
+      body = { handoff_token: String(o.handoff_token), lang: o.lang };
+    } else {
+      path = '/web-sdk/session';
+      body = { session_token: o.session_token, action: o.action, lang: o.lang, meta: o.meta || {}, params: o.params || {} };
+    }
     var resp;
     try {
-      resp = await post(run, '/web-sdk/session', new Blob([body], { type: 'text/plain' }));
+      resp = await post(run, path, textBody(body));
     } catch (e) {
       if (!(e instanceof PluginError)) throw e;
       // Unreadable answer: a server that answers at all refused this page's origin (CORS).
@@ -438,12 +657,18 @@
       throw new PluginError(reachable ? 'origin_not_allowed' : 'network_error', e.context);
     }
     var v = await json(resp);
-    if (!resp.ok) {
-      var code = v.error_code === 8 ? 'session_expired'
-        : (v.error_code === 7 || v.error_code === 3 || v.error_code === 6) ? 'session_invalid'
-          : v.error_code === 9 ? 'origin_not_allowed' : 'network_error';
-      throw new PluginError(code, { status: resp.status, error_code: v.error_code, reason: v.details && v.details.reason });
-    }
+    if (!resp.ok) throw startError(resp, v);
+    return v;
+  }
+
+  async function sessionCall(run, what, body) {
+    body = body || {};
+    body.session_key = run.session.session_key;
+    var resp = await post(run, '/web-sdk/session/' + run.session.session_id + '/' + what, textBody(body));
+    var v = await json(resp);
+    if (resp.status === 401 && v.error_code === 8) throw new PluginError('session_expired');
+    if (!resp.ok) throw new PluginError('network_error', { status: resp.status, error_code: v.error_code,
+      reason: v.details && v.details.reason });
     return v;
   }
 
@@ -457,11 +682,24 @@
     return 'camera_in_use';
   }
 
+  /* Whether this device has a camera at all (asked without a permission prompt). */
+  async function hasCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return false;
+    try {
+      var list = await navigator.mediaDevices.enumerateDevices();
+      return list.some(function (d) { return d.kind === 'videoinput'; });
+    } catch (e) {
+      return true; // unknown: try the camera, its error screen offers the phone
+    }
+  }
+
   async function startCamera(run) {
     var o = run.opts;
     var video = { facingMode: o.cameraFacingMode || 'user', width: { ideal: 1280 }, height: { ideal: 720 } };
     if (o.device_id) video.deviceId = { exact: o.device_id };
     var timeout = Number(o.get_user_media_timeout) || 40000;
+    run.cameraRequests = (run.cameraRequests || 0) + 1;
+    run.ui.box.setAttribute('data-camera-requests', String(run.cameraRequests));
     var stream = await new Promise(function (resolve, reject) {
       var done = false;
       var timer = setTimeout(function () { done = true; reject(new PluginError('camera_timeout')); }, timeout);
@@ -482,7 +720,7 @@
       v.addEventListener('loadeddata', resolve, { once: true });
     });
     try { await v.play(); } catch (e) { /* autoplay of a muted stream is allowed */ }
-    run.metrics.first_frame_ms = Math.round(performance.now() - run.metrics.opened_at);
+    if (!run.metrics.first_frame_ms) run.metrics.first_frame_ms = Math.round(performance.now() - run.metrics.opened_at);
   }
 
   function stopCamera(run) {
@@ -501,6 +739,67 @@
 
   function toBlob(canvas, type, q) {
     return new Promise(function (resolve) { canvas.toBlob(resolve, type || 'image/jpeg', q || 0.88); });
+  }
+
+  /* Which help to show first when the camera is blocked. */
+  function browserKind() {
+    var ua = navigator.userAgent || '';
+    if (/Firefox\/|FxiOS\//.test(ua)) return 'firefox';
+    if (/iPhone|iPad|iPod/.test(ua) || (/Safari\//.test(ua) && !/Chrome\/|Chromium\/|Edg\//.test(ua))) return 'safari';
+    if (/Chrome\/|Chromium\/|Edg\//.test(ua)) return 'chrome';
+    return null;
+  }
+
+  /* A hand-off is possible where the plugin uploads itself (not the capture architecture) and
+   * the page did not turn it off; not from the phone a session was handed to. */
+  function handoffAllowed(run) {
+    return run.opts.handoff !== false && !run.opts.handoff_token && run.session.architecture !== 'capture';
+  }
+
+  /* The camera, or — when it cannot be had — a screen that says why, with Try again, the
+   * browser's help and the phone. Resolves with 'camera' or 'handoff'; closing from that screen
+   * reports the camera's error to the page. */
+  async function openCamera(run) {
+    for (;;) {
+      setState(run, 'camera');
+      if (!run.ui.panel.classList.contains('problem')) {
+        heading(run, t(run, 'title'));
+        showPanel(run, 'camera', function (p) {
+          p.append(icon('camera'), para('lead', t(run, 'camera_request')));
+        });
+      }
+      say(run, '');
+      announce(run, t(run, 'camera_request'));
+      try {
+        await startCamera(run);
+        run.pendingError = null;
+        hidePanel(run);
+        return 'camera';
+      } catch (e) {
+        if (!(e instanceof PluginError) || ['camera_denied', 'camera_not_found', 'camera_in_use', 'camera_timeout'].indexOf(e.code) < 0) throw e;
+        run.pendingError = e;
+        var phone = handoffAllowed(run);
+        heading(run, t(run, e.code === 'camera_denied' ? 'denied_title' : 'camera_problem_title'));
+        setState(run, e.code === 'camera_denied' ? 'denied' : 'camera_problem');
+        showPanel(run, 'problem', function (p) {
+          p.append(icon('camera'), para('lead', t(run, 'error_' + e.code)));
+          if (e.code === 'camera_denied') {
+            var kind = browserKind(), list = el('ul', 'help');
+            (kind ? [kind] : ['chrome', 'firefox', 'safari']).forEach(function (k) {
+              var li = el('li');
+              li.textContent = t(run, 'help_' + k);
+              list.appendChild(li);
+            });
+            p.appendChild(list);
+          }
+        }, { primary: t(run, 'retry'), alt: phone ? t(run, 'use_phone') : null });
+        say(run, '');
+        announce(run, t(run, 'error_' + e.code));
+        run.ui.primary.focus();
+        if ((await choice(run)) === 'alt') return 'handoff';
+        // Try again: the panel stays until the camera answers.
+      }
+    }
   }
 
   /* ---------- guidance: frames checked by the server's detector ---------- */
@@ -522,10 +821,13 @@
     return { id: 'hint_ok', centre: centre, ok: true };
   }
 
-  async function checkFrame(run) {
+  /* One 320-px frame to the server: faces, brightness and the largest face's pose (and smile,
+   * when `smile`). */
+  async function checkFrame(run, smile) {
     var blob = await toBlob(grab(run, 320), 'image/jpeg', 0.8);
     var fd = new FormData();
     fd.append('session_key', run.session.session_key);
+    if (smile) fd.append('smile', '1');
     fd.append('frame', blob, 'frame.jpg');
     var resp = await post(run, '/web-sdk/session/' + run.session.session_id + '/frame', fd);
     var v = await json(resp);
@@ -539,15 +841,116 @@
     var limit = Number(run.opts.guidance_timeout) || 8000;
     var started = performance.now(), prev = null, good = 0;
     while (performance.now() - started < limit) {
-      var r = await checkFrame(run);
+      var r = await checkFrame(run, false);
       var h = hintFor(r, prev);
       prev = h;
       good = h.ok ? good + 1 : 0;
       setHint(run, h.id, h.ok);
-      run.lastGuidance = r;
+      if (r.pose && h.ok) run.restPoses.push(r.pose);
       if (good >= 2) return;
       await sleep(300, run);
     }
+  }
+
+  /* ---------- live progress toward a movement ---------- */
+  /* Each movement the server checks, as the pose model measures it against the resting pose
+   * (engine `gesture.rs`: 20° of yaw for a turn, 15° of pitch for a nod, "happy" 0.5 for a
+   * smile). The plugin asks for a quarter more before it says "done", so that the frames the
+   * server judges are past its threshold too; "left" is the person's own left, yaw negative,
+   * and the mirrored preview shows it on the screen's left. */
+  var MOVES = {
+    video_selfie_left: { dir: 'left', axis: 'yaw', sign: -1, threshold: 20 },
+    video_selfie_right: { dir: 'right', axis: 'yaw', sign: 1, threshold: 20 },
+    video_selfie_down: { dir: 'down', axis: 'pitch', sign: -1, threshold: 15 },
+    video_selfie_high: { dir: 'up', axis: 'pitch', sign: 1, threshold: 15 },
+    video_selfie_smile: { dir: 'smile', axis: 'smile', sign: 1, threshold: 0.5 }
+  };
+  var TARGET = 1.25, MORE_FROM = 0.45, OTHER_WAY = -0.6;
+  /* After "done", recording goes on this long (the peak frames the server needs), then stops
+   * early once enough frontal frames were recorded for passive liveness. */
+  var HOLD_MS = 600, MIN_RECORD_MS = 1500, FRONTAL_READINGS = 4;
+
+  function median(xs) {
+    if (!xs.length) return 0;
+    var s = xs.slice().sort(function (a, b) { return a - b; });
+    return s[Math.floor(s.length / 2)];
+  }
+
+  /* The resting pose (clamped like the server's: a phone held a little low or to the side). */
+  function restPose(poses) {
+    var yaw = median(poses.map(function (p) { return p.yaw; }));
+    var pitch = median(poses.map(function (p) { return p.pitch; }));
+    return { yaw: Math.max(-15, Math.min(15, yaw)), pitch: Math.max(-25, Math.min(5, pitch)) };
+  }
+
+  /* Progress toward `move` in one reading: 1 = the target; negative = the other way. */
+  function progressOf(move, r, rest) {
+    if (!r.pose) return null;
+    if (move.axis === 'smile') return typeof r.smile === 'number' ? r.smile / (move.threshold * TARGET) : null;
+    var delta = move.sign * (r.pose[move.axis] - rest[move.axis]);
+    return delta / (move.threshold * TARGET);
+  }
+
+  /* A face looking at the camera (for passive liveness, which the server judges on near-frontal
+   * frames). */
+  function frontal(r, rest) {
+    return !!r.pose && Math.abs(r.pose.yaw) < 15 && Math.abs(r.pose.pitch - rest.pitch) < 12;
+  }
+
+  /* Guidance frames sent while the countdown and the recording run (one at a time, about four
+   * a second), each reading kept with the phase it was taken in. Advisory: a failed one is
+   * skipped, the capture's upload reports real trouble. */
+  function startMonitor(run) {
+    var m = { readings: [], phase: 'countdown', smile: false, stopped: false, onReading: null };
+    m.stop = function () { m.stopped = true; };
+    (async function () {
+      while (!m.stopped && !run.closed) {
+        var t0 = performance.now(), phase = m.phase;
+        try {
+          var r = await checkFrame(run, m.smile);
+          if (m.stopped) return;
+          r.phase = phase;
+          m.readings.push(r);
+          if (m.onReading) m.onReading(r);
+        } catch (e) {
+          if (e instanceof Aborted || run.closed) return;
+        }
+        var wait = 220 - (performance.now() - t0);
+        if (wait > 0) {
+          try { await sleep(wait, run); } catch (e) { return; }
+        }
+      }
+    })();
+    return m;
+  }
+
+  /* Show a movement's progress: the ring around the oval, the arrow, the pill — never "hold it
+   * there" while a movement is asked. */
+  function showProgress(run, move, p, done) {
+    var ui = run.ui, pct = done ? 100 : Math.max(0, Math.min(100, Math.round((p || 0) * 100)));
+    ui.ring.setAttribute('stroke-dasharray', pct + ' 100');
+    ui.ring.style.setProperty('visibility', pct > 0 ? 'visible' : 'hidden'); // no dot at 0
+    ui.box.setAttribute('data-progress', String(pct));
+    ui.stage.classList.toggle('done', !!done);
+    ui.stage.classList.toggle('moving', !done);
+    ui.cue.className = 'cue ' + (done ? '' : move.dir);
+    var text = done ? t(run, 'progress_done')
+      : p !== null && p <= OTHER_WAY ? t(run, 'progress_other_way')
+        : p !== null && p >= MORE_FROM ? t(run, 'progress_more')
+          : t(run, 'action_' + move.action);
+    if (ui.hint.textContent !== text) {
+      ui.hint.textContent = text;
+      announce(run, text);
+    }
+  }
+
+  function clearProgress(run) {
+    var ui = run.ui;
+    ui.ring.setAttribute('stroke-dasharray', '0 100');
+    ui.box.removeAttribute('data-progress');
+    ui.stage.classList.remove('moving', 'done');
+    ui.cue.className = 'cue';
+    ui.hint.textContent = '';
   }
 
   /* ---------- capture ---------- */
@@ -555,7 +958,7 @@
    * sent with a video action as rest frames (`…_rest.jpg`), which passive liveness is judged on
    * and a movement is measured from. */
   var CAPTURE_FPS = 8, REST_MS = 1250;
-  async function countdown(run, a) {
+  async function countdown(run, a, mon) {
     run.ui.stage.classList.add('pulse');
     var rest = [], total = 3000, t0 = performance.now(), shown = 0;
     var collect = a && a.kind !== 'photo';
@@ -568,7 +971,10 @@
         run.ui.count.textContent = String(n);
         say(run, t(run, 'countdown', { n: n }));
       }
-      if (collect && elapsed >= total - REST_MS) rest.push(grab(run, 640));
+      if (collect && elapsed >= total - REST_MS) {
+        if (mon) mon.phase = 'rest';
+        rest.push(grab(run, 640));
+      }
       var next = t0 + (i + 1) * 1000 / CAPTURE_FPS;
       await sleep(Math.max(0, next - performance.now()), run);
     }
@@ -577,47 +983,145 @@
     return rest;
   }
 
-  async function record(run, a, rest) {
-    var frames = [];
-    run.ui.stage.classList.add('rec');
-    say(run, t(run, 'recording'));
-    if (a.kind === 'photo') {
-      frames.push(grab(run, 1280));
-    } else {
-      var fps = CAPTURE_FPS, n = Math.max(4, Math.round(a.seconds * fps));
-      var t0 = performance.now(), shown = -1;
-      for (var i = 0; i < n; i++) {
-        if (a.gestures) shown = cue(run, a, i / fps, shown);
-        frames.push(grab(run, 640));
-        var next = t0 + (i + 1) * 1000 / fps;
-        await sleep(Math.max(0, next - performance.now()), run);
-      }
-    }
-    run.ui.stage.classList.remove('rec');
-    frames.rest = rest || [];
-    return frames;
+  /* The steps a person sees: each gesture of `auto` is its own. */
+  function stepsOf(a) {
+    return a.gestures && a.gestures.length ? a.gestures : [a.action];
   }
 
-  /* An `auto` capture is one continuous recording: the resting pose first ("look straight"),
-   * then each gesture the server drew gets its own seconds, with its instruction shown and
-   * announced as its turn comes. Returns the index of the cue now shown (-1: the rest). */
-  function cue(run, a, elapsed, shown) {
-    var k = elapsed < a.rest_seconds ? -1
-      : Math.min(a.gestures.length - 1, Math.floor((elapsed - a.rest_seconds) / a.gesture_seconds));
-    if (k === shown && elapsed > 0) return shown;
-    var text = t(run, k < 0 ? 'action_video_selfie_blank' : 'action_' + a.gestures[k]);
-    run.ui.title.textContent = text;
-    say(run, text);
-    return k;
+  function stepLine(run, i) {
+    var s = t(run, 'step', { i: i + 1, n: run.totalSteps });
+    if ((run.session.attempt || 1) > 1) s += ' · ' + t(run, 'attempt', { i: run.session.attempt, n: run.session.attempts });
+    return s;
+  }
+
+  /* Record one action. A movement's progress is shown from the guidance frames; once it was
+   * seen (and held HOLD_MS) the next gesture of `auto` starts, and after the last one the
+   * recording ends early when enough frontal frames are in — never past the server's time. */
+  async function record(run, a, rest, mon, firstStep) {
+    var frames = [], ui = run.ui;
+    ui.stage.classList.add('rec');
+    setState(run, 'record');
+    setHint(run, '', false);
+    if (a.kind === 'photo') {
+      frames.push(grab(run, 1280));
+      ui.stage.classList.remove('rec');
+      frames.rest = rest || [];
+      return frames;
+    }
+    var fps = CAPTURE_FPS, max = Math.max(4, Math.round(a.seconds * fps));
+    var steps = stepsOf(a), auto = !!(a.gestures && a.gestures.length);
+    var restAt = restPose(mon.readings.filter(function (r) { return r.phase === 'rest' && r.pose; }).map(function (r) { return r.pose; })
+      .concat(run.restPoses.slice(-3)).slice(0, 8));
+    var frontalSeen = mon.readings.filter(function (r) { return r.phase === 'rest' && frontal(r, restAt); }).length;
+    // k: the step shown (-1: the resting second of `auto`); its start, its readings past target.
+    var k = auto ? -1 : 0, kStart = 0, prevP = 0, doneAt = null, allDone = false;
+    var show = function (idx, now) {
+      k = idx; kStart = now; prevP = 0; doneAt = null;
+      var g = idx < 0 ? null : steps[idx];
+      var move = g && MOVES[g] ? Object.assign({ action: g }, MOVES[g]) : null;
+      mon.smile = !!(move && move.axis === 'smile');
+      ui.step.textContent = stepLine(run, firstStep + Math.max(0, idx));
+      heading(run, t(run, idx < 0 ? 'action_video_selfie_blank' : 'action_' + g), ui.step.textContent,
+        idx + 1 < steps.length && auto ? t(run, 'next', { a: t(run, 'action_' + steps[idx + 1]) }) : '');
+      say(run, t(run, 'recording'));
+      announce(run, ui.title.textContent);
+      if (move) showProgress(run, move, 0, false); else clearProgress(run);
+      run.move = move;
+    };
+    mon.phase = 'record';
+    mon.onReading = function (r) {
+      if (frontal(r, restAt)) frontalSeen++;
+      var move = run.move;
+      if (!move || doneAt !== null) return;
+      // Done: at the target, coming from most of the way there (one noisy reading is not a
+      // movement); the frames around it are past the server's threshold.
+      var p = progressOf(move, r, restAt);
+      var seen = p !== null && p >= 1 && prevP >= 0.8;
+      prevP = p === null ? 0 : p;
+      if (seen) {
+        doneAt = performance.now();
+        showProgress(run, move, 1, true);
+      } else {
+        showProgress(run, move, p, false);
+      }
+    };
+    var t0 = performance.now();
+    show(k, t0);
+    for (var i = 0; i < max; i++) {
+      var now = performance.now(), elapsed = now - t0;
+      if (auto && k < 0 && elapsed >= a.rest_seconds * 1000) show(0, now);
+      else if (auto && k >= 0 && k + 1 < steps.length &&
+        ((doneAt !== null && now - doneAt >= HOLD_MS) || now - kStart >= a.gesture_seconds * 1000)) show(k + 1, now);
+      // Not in the capture architecture: there the page's backend uploads the frames, and may
+      // leave the rest frames (which the early end counts on) out.
+      allDone = k === steps.length - 1 && run.move && doneAt !== null && now - doneAt >= HOLD_MS &&
+        run.session.architecture !== 'capture';
+      if (allDone && elapsed >= MIN_RECORD_MS && frontalSeen >= FRONTAL_READINGS) break;
+      frames.push(grab(run, 640));
+      var next = t0 + (i + 1) * 1000 / fps;
+      await sleep(Math.max(0, next - performance.now()), run);
+    }
+    mon.onReading = null;
+    run.move = null;
+    ui.stage.classList.remove('rec');
+    frames.rest = rest || [];
+    frames.ended_early = frames.length < max;
+    return frames;
   }
 
   function additionalInfo(run) {
     return JSON.stringify({ plugin: 'faceproof-web ' + VERSION, user_agent: navigator.userAgent,
       screen: [screen.width, screen.height], language: navigator.language,
-      first_frame_ms: run.metrics.first_frame_ms, page: location.origin });
+      first_frame_ms: run.metrics.first_frame_ms, page: location.origin,
+      handoff: run.opts.handoff_token ? true : undefined });
   }
 
-  async function upload(run, a, frames) {
+  /* The screen while a capture is sent and checked: the last frame, dimmed, behind the stages
+   * (recorded ✓, sending, checking) and a bar. */
+  function progressPanel(run, last) {
+    var parts = {};
+    showPanel(run, 'progress', function (p) {
+      if (last) {
+        var c = el('canvas', 'frozen', { 'aria-hidden': 'true' });
+        c.width = last.width; c.height = last.height;
+        c.getContext('2d').drawImage(last, 0, 0);
+        p.appendChild(c);
+      }
+      var list = el('ol', 'stages');
+      ['recorded', 'sending', 'checking'].forEach(function (k) {
+        var li = el('li', k);
+        li.textContent = t(run, 'stage_' + k);
+        list.appendChild(li);
+        parts[k] = li;
+      });
+      var bar = el('div', 'bar', { role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100' });
+      var fill = el('div', 'fill');
+      bar.appendChild(fill);
+      var note = para('note', '');
+      p.append(list, bar, note);
+      parts.bar = bar; parts.fill = fill; parts.note = note;
+    });
+    parts.recorded.className = 'recorded done';
+    return parts;
+  }
+
+  function setStage(run, parts, stage, pct) {
+    ['sending', 'checking'].forEach(function (k) {
+      parts[k].className = k + (k === stage ? ' now' : (stage === 'checking' && k === 'sending' ? ' done' : ''));
+    });
+    setState(run, stage);
+    if (pct === null) {
+      parts.bar.classList.add('busy');
+      parts.bar.removeAttribute('aria-valuenow');
+    } else {
+      parts.bar.classList.remove('busy');
+      parts.fill.style.setProperty('width', pct + '%');
+      parts.bar.setAttribute('aria-valuenow', String(pct));
+    }
+    parts.note.textContent = stage === 'checking' ? t(run, 'checking_note') : '';
+  }
+
+  async function upload(run, a, frames, parts) {
     var file, name;
     if (a.kind === 'photo') {
       file = await toBlob(frames[0], 'image/jpeg', 0.92); name = a.action + '.jpg';
@@ -627,9 +1131,11 @@
         var b = await toBlob(all[i], 'image/jpeg', 0.85);
         entries.push({ name: 'frame_' + String(i).padStart(4, '0') + (i < nrest ? '_rest' : '') + '.jpg',
           data: new Uint8Array(await b.arrayBuffer()) });
+        if (i % 4 === 0) setStage(run, parts, 'sending', Math.round(60 * (i + 1) / all.length));
       }
       file = zip(entries); name = a.action + '.zip';
     }
+    setStage(run, parts, 'sending', 75);
     var v = run.ui.video;
     for (var attempt = 1; ; attempt++) {
       var fd = new FormData();
@@ -643,23 +1149,18 @@
         var out = await json(resp);
         if (resp.status === 401 && out.error_code === 8) throw new PluginError('session_expired');
         if (!resp.ok) throw new PluginError('capture_failed', { status: resp.status, error_code: out.error_code, message: out.error_message });
+        setStage(run, parts, 'sending', 100);
         return out;
       } catch (e) {
         if (!(e instanceof PluginError) || e.code === 'session_expired' || attempt >= 3) throw e;
-        await askRetry(run, e);
+        say(run, t(run, 'error_' + e.code), true);
+        setButtons(run, { primary: t(run, 'retry') });
+        run.ui.primary.focus();
+        await choice(run);
+        setButtons(run, {});
+        say(run, t(run, 'uploading'));
       }
     }
-  }
-
-  /* Show the failure with a "Try again" button; resolves when the user presses it. */
-  function askRetry(run, e) {
-    say(run, t(run, 'error_' + e.code), true);
-    var b = run.ui.retry;
-    b.hidden = false;
-    b.focus();
-    return new Promise(function (resolve) {
-      b.addEventListener('click', function () { b.hidden = true; say(run, t(run, 'uploading')); resolve(); }, { once: true });
-    });
   }
 
   function dataUrl(canvas, type) { return canvas.toDataURL(type || 'image/jpeg', 0.9); }
@@ -694,9 +1195,12 @@
     };
   }
 
-  async function captureResult(run, a, frames) {
+  async function captureResult(run, a, frames, parts) {
     var located = [];
-    for (var i = 0; i < frames.length; i++) located.push(await locate(run, frames[i]));
+    for (var i = 0; i < frames.length; i++) {
+      located.push(await locate(run, frames[i]));
+      setStage(run, parts, 'sending', Math.round(100 * (i + 1) / frames.length));
+    }
     var bi = Math.floor(frames.length / 2), best = frames[bi];
     return { action: a.action, gestures: a.gestures || null, tags: captureTags(run, a),
       best_frame: dataUrl(best), best_frame_png: dataUrl(best, 'image/png'),
@@ -709,36 +1213,56 @@
   }
 
   /* ---------- the flow ---------- */
+  /* What will happen, light, glasses and hat; Start. Shown before the session starts, so closing
+   * here spends no token. Skipped with `start_screen: false`. */
+  async function startScreen(run) {
+    setState(run, 'start');
+    heading(run, t(run, 'start_title'));
+    showPanel(run, 'start', function (p) {
+      p.appendChild(para('lead', t(run, 'start_what')));
+      var list = el('ol', 'tips');
+      ['tip_light', 'tip_glasses', 'tip_camera'].forEach(function (k) {
+        var li = el('li');
+        li.textContent = t(run, k);
+        list.appendChild(li);
+      });
+      p.appendChild(list);
+    }, { primary: t(run, 'start') });
+    say(run, '');
+    run.ui.primary.focus();
+    await choice(run);
+    hidePanel(run);
+  }
+
   async function flow(run) {
     var o = run.opts;
-    if (!window.isSecureContext) throw new PluginError('insecure_context');
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.fetch || !window.Promise) {
-      throw new PluginError('not_supported');
-    }
+    if (!window.fetch || !window.Promise) throw new PluginError('not_supported');
+    if (o.start_screen !== false) await startScreen(run);
+    setState(run, 'preparing');
+    heading(run, t(run, 'title'));
+    say(run, t(run, 'preparing'));
     // No session_token: the server decides (a company may allow tokenless pages,
     // web_sdk.require_session_token: false); otherwise it answers session_invalid.
-    say(run, t(run, 'preparing'));
     run.session = await startSession(run);
     run.texts = packFor(run.session.lang || o.lang, o.lang_pack || o.texts);
     applyTexts(run);
-    say(run, t(run, 'camera_request'));
-    await startCamera(run);
+    var forced = o.handoff === true || o.handoff === 'always';
+    var wantPhone = handoffAllowed(run) && (forced || (window.isSecureContext && !(await hasCamera())));
+    if (wantPhone) return handoff(run);
+    if (!window.isSecureContext) throw new PluginError('insecure_context');
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new PluginError('not_supported');
+    if ((await openCamera(run)) === 'handoff') return handoff(run);
     for (;;) {
       var outcome = await runAttempt(run);
       if (outcome.done) return;
       // The server found the capture unusable (never a spoof verdict) and allows another try, in
       // the same session and folder: the reason in words, then "Try again".
       await askAgain(run, outcome.retry);
-      var resp = await post(run, '/web-sdk/session/' + run.session.session_id + '/retry',
-        new Blob([JSON.stringify({ session_key: run.session.session_key })], { type: 'text/plain' }));
-      var v = await json(resp);
-      if (resp.status === 401 && v.error_code === 8) throw new PluginError('session_expired');
-      if (!resp.ok) throw new PluginError('network_error', { status: resp.status, error_code: v.error_code });
+      var v = await sessionCall(run, 'retry');
       run.session.actions = v.actions;
       run.session.attempt = v.attempt;
       run.session.attempts = v.attempts;
-      say(run, t(run, 'camera_request'));
-      await startCamera(run);
+      if ((await openCamera(run)) === 'handoff') return handoff(run);
     }
   }
 
@@ -746,83 +1270,165 @@
    * { done: true } when the session is finished, or { retry } when the server asks for another. */
   async function runAttempt(run) {
     var o = run.opts;
-    var actions = run.session.actions, captures = [], submitted = null;
+    var actions = run.session.actions, captures = [], submitted = null, parts = null, last = null;
+    run.totalSteps = actions.reduce(function (n, a) { return n + stepsOf(a).length; }, 0);
+    var stepAt = 0;
     for (var i = 0; i < actions.length; i++) {
-      var a = actions[i];
-      var step = t(run, 'step', { i: i + 1, n: actions.length });
-      if ((run.session.attempt || 1) > 1) {
-        step += ' · ' + t(run, 'attempt', { i: run.session.attempt, n: run.session.attempts });
-      }
-      run.ui.step.textContent = step;
-      run.ui.title.textContent = t(run, 'action_' + a.action);
-      say(run, t(run, 'action_' + a.action));
+      var a = actions[i], steps = stepsOf(a);
+      var moving = a.kind !== 'photo' && steps.some(function (g) { return MOVES[g]; });
+      hidePanel(run);
+      clearProgress(run);
+      // Until the recording, a movement's instruction is what comes next: the title asks to look
+      // straight (which is what the hints judge), so title and hints agree.
+      var title = moving ? t(run, 'action_video_selfie_blank') : t(run, 'action_' + a.action);
+      var next = moving ? t(run, 'next', { a: t(run, 'action_' + steps[0]) }) : '';
+      heading(run, title, stepLine(run, stepAt), next);
+      setState(run, 'guide');
+      say(run, '');
+      announce(run, moving ? title + '. ' + next : title);
+      run.restPoses = [];
       await guide(run);
-      var rest = await countdown(run, a);
-      var frames = await record(run, a, rest);
       setHint(run, '', false);
+      setState(run, 'countdown');
+      var mon = startMonitor(run);
+      run.monitor = mon;
+      var rest, frames;
+      try {
+        rest = await countdown(run, a, mon);
+        frames = await record(run, a, rest, mon, stepAt);
+      } finally {
+        mon.stop();
+      }
+      stepAt += steps.length;
+      last = frames[frames.length - 1];
+      clearProgress(run);
       if (run.session.architecture === 'capture') {
-        captures.push(await captureResult(run, a, frames));
+        if (i === actions.length - 1) stopCamera(run);
+        heading(run, t(run, 'title'));
+        parts = progressPanel(run, last);
+        say(run, t(run, 'preparing'));
+        captures.push(await captureResult(run, a, frames, parts));
       } else {
+        if (i === actions.length - 1) stopCamera(run);
+        heading(run, t(run, 'title'));
+        parts = progressPanel(run, last);
+        setStage(run, parts, 'sending', 0);
         say(run, t(run, 'uploading'));
-        submitted = await upload(run, a, frames);
+        submitted = await upload(run, a, frames, parts);
       }
     }
     stopCamera(run);
-    run.ui.title.textContent = t(run, 'title');
-    run.ui.step.textContent = '';
+    heading(run, t(run, 'title'));
     if (run.session.architecture === 'capture') {
       var payload = captures[0];
       payload.actions = captures;
-      say(run, t(run, 'done'));
+      showDone(run, t(run, 'done'));
       emit(run, 'on_capture_complete', payload);
       return { done: true };
     }
     emit(run, 'on_submit', { event_session_id: run.session.session_id, submitted: !!(submitted && submitted.submitted) });
+    setStage(run, parts, 'checking', null);
     say(run, t(run, 'processing'));
     var deadline = performance.now() + (Number(o.result_timeout) || 180000);
     for (;;) {
-      var resp = await post(run, '/web-sdk/session/' + run.session.session_id + '/result',
-        new Blob([JSON.stringify({ session_key: run.session.session_key })], { type: 'text/plain' }));
-      var r = await json(resp);
-      if (!resp.ok) throw new PluginError(r.error_code === 8 ? 'session_expired' : 'network_error', { status: resp.status });
-      r.event_session_id = run.session.session_id;
+      var r = await sessionCall(run, 'result');
       if (r.state === 'finished' && r.retry) {
-        emit(run, 'on_result', r);
+        emit(run, 'on_result', pageResult(run, r));
         return { retry: r.retry };
       }
       if (r.state === 'finished') {
-        say(run, t(run, 'done'));
-        run.ui.close.focus();
-        emit(run, 'on_complete', r);
+        showDone(run, t(run, o.handoff_token ? 'handoff_done' : 'done'));
+        emit(run, 'on_complete', pageResult(run, r));
         return { done: true };
       }
-      emit(run, 'on_result', r);
+      emit(run, 'on_result', pageResult(run, r));
       if (performance.now() > deadline) throw new PluginError('timeout');
       await sleep(1000, run);
     }
   }
 
-  /* Say why the capture must be taken again and wait for "Try again". */
-  function askAgain(run, retry) {
-    var reason = t(run, 'retry_' + retry.reason);
-    say(run, reason, true);
-    run.ui.alert.textContent = reason;
-    var b = run.ui.retry;
-    b.hidden = false;
-    b.focus();
-    return new Promise(function (resolve) {
-      b.addEventListener('click', function () {
-        b.hidden = true;
-        run.ui.alert.textContent = '';
-        resolve();
-      }, { once: true });
+  function showDone(run, text) {
+    heading(run, t(run, 'title'));
+    setState(run, 'done');
+    showPanel(run, 'result', function (p) {
+      p.append(icon('ok'), para('lead', text));
     });
+    say(run, '');
+    announce(run, text);
+    run.ui.close.focus();
+  }
+
+  /* Say why the capture must be taken again and wait for "Try again". */
+  async function askAgain(run, retry) {
+    var reason = t(run, 'retry_' + retry.reason);
+    setState(run, 'retry');
+    heading(run, t(run, 'title'), t(run, 'attempt', { i: retry.attempt, n: retry.attempts }));
+    showPanel(run, 'retry', function (p) {
+      p.append(icon('again'), para('lead', reason));
+    }, { primary: t(run, 'retry') });
+    say(run, '');
+    announce(run, reason);
+    run.ui.primary.focus();
+    await choice(run);
+    hidePanel(run);
+  }
+
+  /* ---------- continue on a phone ---------- */
+  /* The QR code of a one-time link to this session's capture page; then the session's result
+   * is polled until the phone's capture is judged (a new code when one expires unused). */
+  async function handoff(run) {
+    stopCamera(run);
+    run.pendingError = null;
+    setState(run, 'handoff');
+    heading(run, t(run, 'handoff_title'));
+    var status = null, code = null;
+    async function mint() {
+      code = await sessionCall(run, 'handoff', { lang: run.session.lang });
+      code.until = performance.now() + code.expires_in * 1000;
+      showPanel(run, 'handoff', function (p) {
+        p.appendChild(para('lead', t(run, 'handoff_scan')));
+        var qr = el('div', 'qr', { role: 'img', 'aria-label': t(run, 'handoff_title') });
+        var doc = new DOMParser().parseFromString(code.qr_svg, 'image/svg+xml');
+        var svg = doc.documentElement;
+        if (svg && svg.nodeName.toLowerCase() === 'svg') qr.appendChild(document.importNode(svg, true));
+        var link = el('a', 'link', { href: code.handoff_url, target: '_blank', rel: 'noopener noreferrer' });
+        link.textContent = t(run, 'handoff_link');
+        status = para('wait', t(run, 'handoff_waiting'));
+        p.append(qr, link, status);
+      });
+      say(run, '');
+      announce(run, t(run, 'handoff_title') + '. ' + t(run, 'handoff_scan'));
+    }
+    await mint();
+    run.ui.close.focus();
+    var opened = false;
+    for (;;) {
+      await sleep(2000, run);
+      var r = await sessionCall(run, 'result');
+      if (r.handoff === 'opened' && !opened) {
+        opened = true;
+        status.textContent = t(run, 'handoff_opened');
+        status.className = 'wait opened';
+        run.ui.panel.classList.add('opened');
+        setState(run, 'handoff_opened');
+        announce(run, t(run, 'handoff_opened'));
+      }
+      if (opened && r.state === 'finished' && !r.retry) {
+        showDone(run, t(run, 'done'));
+        emit(run, 'on_complete', pageResult(run, r));
+        return;
+      }
+      if (opened) emit(run, 'on_result', pageResult(run, r));
+      if (!opened && performance.now() > code.until) await mint();
+    }
   }
 
   function cancel(run) {
     if (!run.closed && !run.finished && !run.failed) {
-      emit(run, 'on_error', { code: 'user_cancelled', message: t(run, 'error_user_cancelled'),
-        event_session_id: run.session ? run.session.session_id : null, context: {} });
+      // Closing from a camera problem's screen reports that problem, not a cancellation.
+      var e = run.pendingError, code = e ? e.code : 'user_cancelled';
+      emit(run, 'on_error', { code: code, message: t(run, 'error_' + code),
+        event_session_id: run.session ? run.session.session_id : null, context: e ? e.context : {} });
     }
     teardown(run);
   }
@@ -835,6 +1441,11 @@
     stopCamera(run);
     if (run.ui && run.ui.host.parentNode) run.ui.host.parentNode.removeChild(run.ui.host);
     if (current === run) current = null;
+    // Focus goes back to what opened the plugin (a keyboard user continues where they were).
+    var opener = run.opener;
+    if (opener && opener.isConnected && typeof opener.focus === 'function') {
+      try { opener.focus(); } catch (e) { /* not focusable any more */ }
+    }
     var f = run.opts.on_close;
     if (typeof f === 'function') { try { f(); } catch (e) { /* the page's own error */ } }
   }
@@ -847,13 +1458,20 @@
     /* Last session's figures (time to first camera frame, ms). */
     metrics: {},
     add_lang: function (id, strings) { PACKS[id] = strings; this.languages = Object.keys(PACKS); },
+    /* A text of the open (or last) session's language, e.g. for the page around it. */
+    text: function (id) { return t({ texts: last ? last.texts : packFor('en') }, id); },
     open: function (options) {
-      if (current) teardown(current);
+      var opener = document.activeElement && document.activeElement !== document.body ? document.activeElement : null;
+      if (current) {
+        if (!opener) opener = current.opener;
+        teardown(current);
+      }
       var opts = options || {};
       var run = { opts: opts, abort: new AbortController(), aborts: [], closed: false, failed: false,
-        finished: false, metrics: { opened_at: performance.now() } };
+        finished: false, metrics: { opened_at: performance.now() }, opener: opener, restPoses: [] };
       run.texts = packFor(opts.lang, opts.lang_pack || opts.texts);
       current = run;
+      last = run;
       OzLiveness.metrics = run.metrics;
       try {
         run.ui = buildUi(run);
@@ -873,5 +1491,6 @@
     close: function () { if (current) teardown(current); },
     hide: function () { if (current) current.ui.host.style.display = 'none'; }
   };
+  var last = null;
   window.OzLiveness = OzLiveness;
 })();

@@ -10,14 +10,25 @@
 //! - a reused or expired session token, another company's token and a page origin that is not
 //!   allowed are refused (`on_error` with `session_invalid` / `session_expired` /
 //!   `origin_not_allowed`), storing nothing;
-//! - camera permission denied reaches `on_error` with `camera_denied`;
+//! - camera permission denied shows its screen (the reason, Chromium's own help, Try again —
+//!   which asks the camera again — and the phone), and Close reports `camera_denied`; focus goes
+//!   back to the page's button that opened the plugin; announcements are polite, never alerts;
+//! - every capture starts from the start screen (what will happen, light, glasses and hat), and
+//!   a movement's progress is shown from the guidance frames: the live turn reaches "done ✓"
+//!   (ring full), the title never disagrees with the pill ("hold it there" is never shown while
+//!   a movement is asked), each gesture of `auto` is its own step ("Step 2 of 3");
+//! - a computer without a camera shows a QR code (it reads back as the link it shows); a second
+//!   browser context — the phone, with the fake camera — opens the link, does the capture, and
+//!   the computer's page completes (`on_complete`), the folder SUCCESS;
 //! - the capture architecture hands the frames to the page (`on_capture_complete`), and the
 //!   page's "backend" (this test) uploads them as a SHOTS_SET with `additional_info`: SUCCESS;
 //! - each scenario's screenshot shows the plugin's texts in the language asked for.
 //!
 //! Needs `node`, `tests/browser/node_modules` (`npm ci`), `chromium` and `ffmpeg` (the test
 //! command installs them); without them: SKIPPED (a failure under CI=true). Screenshots and
-//! results: `target/tmp/web-sdk-browser/<database>/`.
+//! results: `target/tmp/web-sdk-browser/<database>/`: every screen of the plugin as the person
+//! saw it (`<scenario>-NN-<state>.png`; the phone's `handoff-phone-NN-<state>.png`), at desktop
+//! (1280×800) and phone (390×844) sizes.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,33 +42,14 @@ use serde_json::{json, Value};
 /// right (2.7–5.3 s), which is the user's own LEFT (the camera image is not mirrored; see
 /// docs/web-sdk.md), then frontal again. Played in a loop, any 3.5 s the plugin records holds
 /// ≥ 0.9 s frontal (for the liveness aggregate, which leaves strong turns out) and ≥ 1.3 s of turn.
-const LIVE: &str = "video/tranvanluyt2203_live_head_turns.mp4";
+pub(crate) const LIVE: &str = "video/tranvanluyt2203_live_head_turns.mp4";
 /// The same sequence played on a screen and filmed again.
-const REPLAY: &str = "video/tranvanluyt2203_replay_screen.mp4";
-const TURN: (f32, f32) = (1.0, 4.8);
-const GESTURE: &str = "video_selfie_left";
+pub(crate) const REPLAY: &str = "video/tranvanluyt2203_replay_screen.mp4";
+pub(crate) const TURN: (f32, f32) = (1.0, 4.8);
+pub(crate) const GESTURE: &str = "video_selfie_left";
+const DESKTOP: [u32; 2] = [1280, 800];
+const PHONE: [u32; 2] = [390, 844];
 const OTHER_GESTURE: &str = "video_selfie_right";
-
-/// `src` from `start` for `secs` seconds as a y4m clip for Chromium's fake camera (15 fps,
-/// 480 px high), made once per test process under the target's temporary directory.
-fn y4m(data: &Path, src: &str, (start, secs): (f32, f32), name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-sdk-clips");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!("{name}.y4m"));
-    if out.exists() {
-        return out;
-    }
-    // A name of its own: the tests of both databases may cut the same clip at once.
-    let tmp = dir.join(format!("{name}.{}.y4m", uuid::Uuid::new_v4()));
-    media::run(
-        media::cut(&data.join(src), start, secs)
-            .args(["-vf", "scale=-2:480,fps=15", "-pix_fmt", "yuv420p", "-an"])
-            .arg(&tmp),
-        src,
-    );
-    std::fs::rename(&tmp, &out).unwrap();
-    out
-}
 
 fn session_token(s: &Server, user: &str) -> String {
     let (st, v) = s.call(
@@ -113,8 +105,8 @@ fn run(backend: Backend) {
     else {
         return;
     };
-    let live = y4m(&data, LIVE, TURN, "live_turn_1.0_4.8");
-    let replay = y4m(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
+    let live = media::camera_clip(&data, LIVE, TURN, "live_turn_1.0_4.8");
+    let replay = media::camera_clip(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
     on(backend, &[], |s| {
         let page_port = free_port();
         let page = format!("http://127.0.0.1:{page_port}");
@@ -151,26 +143,80 @@ fn run(backend: Backend) {
                    "meta": {"transaction_id": tx}, "guidance_timeout": 6000})
         };
         let sc = |name: &str, camera: &Path, host: &str, open: Value, until: &str| json!({"name": name, "camera": camera, "host": host, "open": open, "until": until});
+        // Every screen as a screenshot, at a desktop's or a phone's size.
+        let shots = |mut v: Value, size: [u32; 2]| {
+            v["shots"] = json!(true);
+            v["viewport"] = json!(size);
+            v
+        };
         let denied = PathBuf::from("denied");
+        let no_camera = PathBuf::from("none");
+        let mut handoff = sc(
+            "handoff",
+            &no_camera,
+            "127.0.0.1",
+            open(&session_token(s, &client_a), "en", GESTURE, "tx-handoff"),
+            "complete",
+        );
+        handoff["phone"] = json!({"camera": live, "viewport": PHONE});
+        let mut denied_here = sc(
+            "camera_denied",
+            &denied,
+            "127.0.0.1",
+            open(&session_token(s, &client_a), "en", GESTURE, "tx-denied"),
+            "error",
+        );
+        denied_here["denied_retries"] = json!(1);
         let scenarios = vec![
-            sc(
-                "live",
-                &live,
-                "127.0.0.1",
-                open(&reused, "ru", GESTURE, "tx-live"),
-                "complete",
-            ),
-            sc(
-                "wrong_gesture",
-                &live,
-                "127.0.0.1",
-                open(
-                    &session_token(s, &client_a),
-                    "es",
-                    OTHER_GESTURE,
-                    "tx-wrong",
+            shots(
+                sc(
+                    "live",
+                    &live,
+                    "127.0.0.1",
+                    open(&reused, "ru", GESTURE, "tx-live"),
+                    "complete",
                 ),
-                "complete",
+                DESKTOP,
+            ),
+            shots(
+                sc(
+                    "wrong_gesture",
+                    &live,
+                    "127.0.0.1",
+                    open(
+                        &session_token(s, &client_a),
+                        "es",
+                        OTHER_GESTURE,
+                        "tx-wrong",
+                    ),
+                    "complete",
+                ),
+                PHONE,
+            ),
+            shots(
+                sc(
+                    "auto",
+                    &live,
+                    "127.0.0.1",
+                    open(&session_token(s, &client_a), "en", "auto", "tx-auto"),
+                    "complete",
+                ),
+                PHONE,
+            ),
+            shots(
+                sc(
+                    "qr_phone_size",
+                    &live,
+                    "127.0.0.1",
+                    {
+                        let mut o = open(&session_token(s, &client_a), "pt-BR", GESTURE, "tx-qr");
+                        o["handoff"] = json!(true);
+                        o["start_screen"] = json!(false);
+                        o
+                    },
+                    "shown",
+                ),
+                PHONE,
             ),
             sc(
                 "reused_token",
@@ -193,13 +239,18 @@ fn run(backend: Backend) {
                 open(&session_token(s, &client_a), "tr", GESTURE, "tx-replay"),
                 "complete",
             ),
-            sc(
-                "camera_denied",
-                &denied,
-                "127.0.0.1",
-                open(&session_token(s, &client_a), "en", GESTURE, "tx-denied"),
-                "error",
+            shots(denied_here, DESKTOP),
+            shots(
+                sc(
+                    "camera_denied_phone",
+                    &denied,
+                    "127.0.0.1",
+                    open(&session_token(s, &client_a), "tr", GESTURE, "tx-denied-tr"),
+                    "error",
+                ),
+                PHONE,
             ),
+            shots(handoff, DESKTOP),
             sc(
                 "foreign_token",
                 &denied,
@@ -270,6 +321,9 @@ fn run(backend: Backend) {
             ("capture", "Vire a cabeça para a esquerda"),
             ("replay", "Başınızı sola çevirin"),
             ("camera_denied", "Camera access was denied"),
+            ("camera_denied_phone", "Kamera erişimi engellendi"),
+            ("qr_phone_size", "Continue no seu celular"),
+            ("handoff", "Continue on your phone"),
         ] {
             let shown = by_name(n)["text"].as_str().unwrap();
             assert!(shown.contains(text), "{n}: {text:?} not in {shown:?}");
@@ -279,6 +333,7 @@ fn run(backend: Backend) {
             ("reused_token", "session_invalid"),
             ("expired_token", "session_expired"),
             ("camera_denied", "camera_denied"),
+            ("camera_denied_phone", "camera_denied"),
             ("foreign_token", "origin_not_allowed"),
             ("other_origin", "origin_not_allowed"),
         ] {
@@ -287,10 +342,14 @@ fn run(backend: Backend) {
             assert_eq!(errs[0]["code"], code, "{n}");
             assert!(events(by_name(n), "on_complete").is_empty(), "{n}");
         }
+        screens_as_a_person_sees_them(&results, &out);
+        handed_off_to_a_phone(s, &client_a, &page, by_name("handoff"), &out);
         for tx in [
             "tx-reused",
             "tx-expired",
             "tx-denied",
+            "tx-denied-tr",
+            "tx-qr",
             "tx-foreign",
             "tx-origin",
         ] {
@@ -493,6 +552,244 @@ fn run(backend: Backend) {
             started.elapsed().as_secs_f64()
         );
     });
+}
+
+/// Every "Good, hold it there" of the five packs: never shown while a movement is asked.
+const HOLD_IT: [&str; 5] = [
+    "Good, hold it there",
+    "Хорошо, замрите",
+    "Bien, quédese así",
+    "Bom, fique assim",
+    "Güzel, böyle kalın",
+];
+
+fn screens(r: &Value) -> Vec<&Value> {
+    let mut all: Vec<&Value> = r["screens"].as_array().unwrap().iter().collect();
+    if let Some(p) = r["phone"]["screens"].as_array() {
+        all.extend(p);
+    }
+    all
+}
+
+/// The screens each scenario went through, as the person saw them: the start screen, a
+/// movement's progress up to "done", the steps of `auto`, sending, checking, the result and a
+/// retry; the camera-denied screen; polite announcements; focus back to the opener.
+fn screens_as_a_person_sees_them(results: &Value, out: &Path) {
+    let all = results["scenarios"].as_array().unwrap();
+    let by_name = |n: &str| all.iter().find(|r| r["name"] == n).unwrap();
+    for r in all {
+        let n = r["name"].as_str().unwrap();
+        for sc in screens(r) {
+            let state = sc["state"].as_str().unwrap();
+            let hint = sc["hint"].as_str().unwrap_or("");
+            if state == "record" || state == "countdown" {
+                assert!(
+                    !HOLD_IT.contains(&hint),
+                    "{n}: \"{hint}\" while {state}: {sc}"
+                );
+            }
+            if let Some(shot) = sc["shot"].as_str() {
+                assert!(out.join(shot).exists(), "{n}: {shot}");
+            }
+        }
+        // Announcements are polite (never an assertive alert).
+        let f = &r["final"];
+        if f["open"] == true {
+            assert!(
+                f["live"].as_array().unwrap().iter().all(|l| l == "polite"),
+                "{n}: {f}"
+            );
+            assert_eq!(f["alerts"], 0, "{n}");
+        }
+    }
+    // The start screen, in the language asked for.
+    for (n, what) in [
+        ("live", ["Перед началом", "Снимите очки"]),
+        ("wrong_gesture", ["Antes de empezar", "Quítese las gafas"]),
+        ("auto", ["Before you start", "Take off glasses and hat"]),
+    ] {
+        let shown = by_name(n)["start_text"].as_str().unwrap_or("");
+        assert!(
+            what.iter().all(|w| shown.contains(w)),
+            "{n}: {what:?} not in {shown:?}"
+        );
+    }
+    // The live turn: progress shown from the guidance frames, toward the target; "done" with the
+    // ring full where a recording of the live turn reached it (the loop's timing varies, so at
+    // least one of the four left-turn recordings of the live clip).
+    let live = screens(by_name("live"));
+    let best = live
+        .iter()
+        .filter(|sc| sc["state"] == "record")
+        .filter_map(|sc| sc["progress"].as_u64())
+        .max();
+    assert!(
+        best.unwrap_or(0) >= 75,
+        "live: progress toward the turn {best:?}: {live:?}"
+    );
+    assert!(live
+        .iter()
+        .filter(|sc| sc["state"] == "record")
+        .all(|sc| sc["title"] == "Поверните голову влево" || sc["progress"].is_null()));
+    let done_texts = ["Done ✓", "Готово ✓", "Feito ✓", "Tamam ✓"];
+    let dones: Vec<&Value> = ["live", "capture", "replay", "handoff"]
+        .iter()
+        .flat_map(|n| screens(by_name(n)))
+        .filter(|sc| {
+            sc["state"] == "record" && done_texts.contains(&sc["hint"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(!dones.is_empty(), "no left-turn recording reached done");
+    for d in &dones {
+        assert_eq!(d["progress"], 100, "done is a full ring: {d}");
+    }
+    for state in [
+        "start",
+        "guide",
+        "countdown",
+        "record",
+        "sending",
+        "checking",
+        "done",
+    ] {
+        assert!(
+            live.iter().any(|sc| sc["state"] == state),
+            "live: no {state} screen"
+        );
+    }
+    // The unusable capture: sending, checking, the retry screen, then the result.
+    let wrong = screens(by_name("wrong_gesture"));
+    for state in ["record", "sending", "checking", "retry", "done"] {
+        assert!(
+            wrong.iter().any(|sc| sc["state"] == state),
+            "wrong_gesture: no {state} screen"
+        );
+    }
+    // `auto`: each gesture is its own step, "Step i of n" for every i of the challenge.
+    let mut steps: std::collections::BTreeMap<u32, std::collections::BTreeSet<u32>> =
+        Default::default();
+    for sc in screens(by_name("auto")) {
+        if sc["state"] != "record" {
+            continue;
+        }
+        let step = sc["step"].as_str().unwrap();
+        let words: Vec<&str> = step.split_whitespace().collect();
+        assert!(words.len() >= 4 && words[0] == "Step", "{step}");
+        let (i, n): (u32, u32) = (words[1].parse().unwrap(), words[3].parse().unwrap());
+        steps.entry(n).or_default().insert(i);
+    }
+    assert!(!steps.is_empty(), "auto: no recording seen");
+    for (n, seen) in &steps {
+        assert_eq!(
+            seen.iter().copied().collect::<Vec<_>>(),
+            (1..=*n).collect::<Vec<_>>(),
+            "auto: steps of a {n}-gesture challenge: {steps:?}"
+        );
+    }
+    // Camera denied: the reason, Chromium's own help, Try again (which asks the camera again)
+    // and the phone; Close reports camera_denied and gives the focus back to the opener.
+    let denied = &by_name("camera_denied")["denied"];
+    let text = denied["text"].as_str().unwrap();
+    assert!(
+        text.contains("Camera access is blocked") && text.contains("Chrome or Edge:"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Firefox:"),
+        "only this browser's help: {text}"
+    );
+    assert_eq!(denied["primary"], "Try again");
+    assert_eq!(denied["alt"], "Use my phone instead");
+    assert_eq!(denied["asked_again"], true, "{denied}");
+    assert_eq!(
+        denied["live"],
+        json!(["polite", "polite"]),
+        "polite announcements"
+    );
+    assert_eq!(denied["alerts"], 0);
+    for n in [
+        "camera_denied",
+        "camera_denied_phone",
+        "live",
+        "wrong_gesture",
+    ] {
+        assert_eq!(
+            by_name(n)["focus_after_close"],
+            "open",
+            "{n}: focus back to the page's button"
+        );
+    }
+}
+
+/// The computer has no camera: it shows a QR code of a link (which the code reads back as), the
+/// phone opens it in its own browser context and does the capture, and the computer's page
+/// completes; the folder is the session's.
+fn handed_off_to_a_phone(s: &Server, client: &str, page: &str, r: &Value, out: &Path) {
+    let link = r["handoff"]["link"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no QR code shown: {r}"));
+    assert!(
+        link.starts_with(&format!("{}/web-sdk/continue/?lang=en#fpho_", s.base)),
+        "{link}"
+    );
+    assert_eq!(
+        read_qr(&out.join("handoff-qr.png")),
+        link,
+        "the QR code is the link shown"
+    );
+    let states: Vec<&str> = r["screens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sc| sc["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        !states.contains(&"camera_problem") && !states.contains(&"denied"),
+        "no camera: straight to the QR code: {states:?}"
+    );
+    for state in ["handoff", "handoff_opened", "done"] {
+        assert!(states.contains(&state), "computer: no {state}: {states:?}");
+    }
+    let phone = &r["phone"];
+    assert_eq!(phone["final"]["state"], "done", "{phone}");
+    assert!(
+        !phone["url_after_load"].as_str().unwrap().contains('#'),
+        "the token leaves the address bar: {}",
+        phone["url_after_load"]
+    );
+    assert_eq!(phone["csp"], json!([]));
+    let phone_states: Vec<&str> = phone["screens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sc| sc["state"].as_str().unwrap())
+        .collect();
+    for state in ["start", "guide", "record", "sending", "checking", "done"] {
+        assert!(
+            phone_states.contains(&state),
+            "phone: no {state}: {phone_states:?}"
+        );
+    }
+    assert!(
+        phone["final"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("You can go back to your computer"),
+        "{phone}"
+    );
+    assert_eq!(events(r, "on_complete").len(), 1, "{r}");
+    let f = folder_of(s, client, "tx-handoff");
+    assert_eq!(f["meta_data"]["web_sdk_origin"], page, "{f}");
+    assert_eq!(f["resolution_status"], "SUCCESS", "{f}");
+}
+
+/// The text a QR code image holds (the first code found).
+fn read_qr(png: &Path) -> String {
+    let img = image::open(png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert!(!grids.is_empty(), "no QR code in {}", png.display());
+    grids[0].decode().unwrap().1
 }
 
 #[test]

@@ -994,9 +994,61 @@ fn frame_sets(s: &Server) {
         let r = plain.get(preview_url).send().unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"].to_str().unwrap(), "video/mp4");
+        assert_eq!(r.headers()["accept-ranges"], "bytes");
         let mp4 = r.bytes().unwrap().to_vec();
         assert_eq!(probe_mp4(&mp4), ("h264".to_string(), 10));
     }
+    // Players ask for byte ranges (Safari's plays only a video served so, seeking needs them):
+    // one range inside the file is 206 with those bytes; anything else is the whole file.
+    let whole = plain.get(preview_url).send().unwrap().bytes().unwrap();
+    let n = whole.len();
+    for (range, from, to) in [
+        ("bytes=0-1", 0, 1),
+        ("bytes=100-", 100, n - 1),
+        ("bytes=-50", n - 50, n - 1),
+        ("bytes=10-99999999", 10, n - 1),
+    ] {
+        let r = plain
+            .get(preview_url)
+            .header("range", range)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 206, "{range}");
+        assert_eq!(
+            r.headers()["content-range"].to_str().unwrap(),
+            format!("bytes {from}-{to}/{n}"),
+            "{range}"
+        );
+        assert_eq!(r.bytes().unwrap(), whole[from..=to], "{range}");
+    }
+    for range in [
+        format!("bytes={n}-"),
+        "bytes=0-1,4-5".into(),
+        "pages=1".into(),
+    ] {
+        let r = plain
+            .get(preview_url)
+            .header("range", &range)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{range}");
+        assert_eq!(r.bytes().unwrap(), whole, "{range}");
+    }
+    // The same with the token header and a tampered link: the range never opens a closed file.
+    let path = preview_url.trim_start_matches(&s.base).split('?').next();
+    let r = s
+        .req(Method::GET, path.unwrap(), Some(&t.client))
+        .header("range", "bytes=0-9")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.bytes().unwrap(), whole[..10]);
+    let r = plain
+        .get(tampered_sig(preview_url))
+        .header("range", "bytes=0-9")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
     // An image has no frames and no preview.
     let (st, f) = s.upload(
         "/api/folders/",
@@ -1155,6 +1207,212 @@ fn tokenless_plugin(s: &Server) {
     assert_eq!(st, 200, "{v}");
 }
 
+// ---------------------------------------------------------------------------------------------
+// In Chromium: a tokenless page, its backend, and the captures' videos.
+
+/// UNIX time in milliseconds, as `Date.now()` gives it to a Node backend.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The backend's lookup, as the published Node backend sends it: `GET /api/folders/?meta_data=
+/// transaction_id==<id>&with_analyses=true&time_created.min=<ms>` with its service account's token
+/// (`time_created.min` is `Date.now()` minus an hour there; `extra` adds more filters). The folders
+/// found.
+fn backend_lookup(s: &Server, token: &str, tx: &str, extra: &str) -> Vec<Value> {
+    let (st, v) = send(s.req(
+        Method::GET,
+        &format!("/api/folders/?meta_data=transaction_id=={tx}&with_analyses=true{extra}"),
+        Some(token),
+    ));
+    assert_eq!(st, 200, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+/// A page on an allowed origin opens the plugin in Chromium WITHOUT a session token
+/// (`OzLiveness.open({lang, action, meta: {transaction_id}, on_complete})`, the company having set
+/// `web_sdk.require_session_token: false`), the fake camera playing a live clip that makes the
+/// asked head turn, and a second page the replay of the same clip (filmed off a screen). On
+/// `on_complete` the page's backend — a plain HTTP client signed in as the company's service
+/// account with a JSON login, as the Node backend does — finds each verdict by `transaction_id`
+/// with millisecond time filters: live SUCCESS, replay DECLINED.
+///
+/// Then the frame sets the plugin uploaded play in Chromium as Oz 5.2.0 hands them out: each
+/// capture's `preview_url` (= `video_url`, an H.264 MP4 made from the frames) in a `<video>` on
+/// another origin — as the signed link without any header, and as the plain URL with the token
+/// header — plays (a duration, a picture, the position moves, no media error); a tampered link
+/// does not.
+fn tokenless_plugin_in_chromium(s: &Server) {
+    use crate::browser_web_sdk::{GESTURE, LIVE, REPLAY, TURN};
+    let Some(data) = shared_data() else { return };
+    let Some(harness) = browser::harness(
+        "the tokenless plugin page in Chromium",
+        &[("ffmpeg", "-version")],
+    ) else {
+        return;
+    };
+    let live = media::camera_clip(&data, LIVE, TURN, "live_turn_1.0_4.8");
+    let replay = media::camera_clip(&data, REPLAY, TURN, "replay_turn_1.0_4.8");
+    let page_port = free_port();
+    let page = format!("http://127.0.0.1:{page_port}");
+    let t = tenant(s, "page");
+    let root = s.admin();
+    let (st, v) = s.call(
+        Method::PATCH,
+        &format!("/api/companies/{}/settings", t.company),
+        Some(&t.admin),
+        Some(json!({"web_sdk": {"allowed_origins": [page], "require_session_token": false}})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (service_id, _) = s.user(
+        &root,
+        "backend@page.test",
+        "CLIENT SERVICE",
+        Some(&t.company),
+    );
+    // The backend signs in as the Node backend does (JSON login, then the token header).
+    let login = s.login_raw("backend@page.test", "password-123");
+    assert_eq!(login.status(), 200);
+    let login: Value = login.json().unwrap();
+    let backend = login["access_token"].as_str().unwrap().to_string();
+
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let tx_live = format!("tx-live-{run}");
+    let tx_replay = format!("tx-replay-{run}");
+    // No session_token anywhere: the options a page passes when Oz's docs call it optional.
+    let open = |tx: &str| {
+        json!({"lang": "en", "action": [GESTURE], "meta": {"transaction_id": tx},
+               "guidance_timeout": 6000})
+    };
+    let scenario = |name: &str, camera: &Path, tx: &str| {
+        json!({"name": name, "camera": camera, "host": "127.0.0.1", "open": open(tx),
+               "until": "complete", "max_retries": 2})
+    };
+    let name = match s.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("compat-browser")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&out);
+    let issued_ms = now_ms();
+    let results = browser::run_script(
+        &harness,
+        "web_sdk.mjs",
+        &json!({"base": s.base, "out": out.join("plugin"), "page_port": page_port,
+                "scenarios": [scenario("live", &live, &tx_live),
+                              scenario("replay", &replay, &tx_replay)]}),
+        &out.join("plugin"),
+    );
+    for r in results["scenarios"].as_array().unwrap() {
+        let n = r["name"].as_str().unwrap();
+        assert_eq!(r["errors"], json!([]), "{n}: {r}");
+        assert_eq!(r["csp"], json!([]), "{n}: CSP violations");
+        let events = |e: &str| {
+            r["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["name"] == e)
+                .count()
+        };
+        assert_eq!(events("on_error"), 0, "{n}: no token needed: {r}");
+        assert_eq!(events("on_complete"), 1, "{n}: {r}");
+    }
+
+    // The backend's lookups, with the page's transaction ids and millisecond time filters.
+    let hour_ago_ms = now_ms() - 3_600_000;
+    let mut captures = Vec::new();
+    for (tx, verdict) in [(&tx_live, "SUCCESS"), (&tx_replay, "DECLINED")] {
+        let found = backend_lookup(s, &backend, tx, &format!("&time_created.min={hour_ago_ms}"));
+        assert_eq!(found.len(), 1, "exactly one folder for {tx}: {found:?}");
+        let f = &found[0];
+        assert_eq!(f["resolution_status"], verdict, "{tx}: {f}");
+        assert_eq!(
+            f["user_id"],
+            service_id.as_str(),
+            "made as the service user"
+        );
+        assert_eq!(f["meta_data"]["web_sdk_origin"], page.as_str());
+        assert_eq!(f["meta_data"]["transaction_id"], tx.as_str());
+        // The last attempt's QUALITY (the plugin may have asked for another capture).
+        let quality = f["analyses"].as_array().unwrap().last().unwrap();
+        assert_eq!(quality["type"], "QUALITY", "{f}");
+        assert_eq!(quality["resolution_status"], verdict, "{f}");
+        eprintln!(
+            "{name} {tx}: {verdict}, {}",
+            quality["results_media"][0]["results_data"]
+        );
+        // Created after the id was issued: its second-resolution time_created against the ms.
+        let created_s = f["time_created"].as_f64().unwrap();
+        assert!(created_s * 1000.0 >= (issued_ms - 1000) as f64, "{f}");
+        // The bounds read as milliseconds (read as seconds, `max` would lie 50 000 years ahead
+        // and find it, `min` an hour ago would find nothing).
+        let count = |extra: String| backend_lookup(s, &backend, tx, &extra).len();
+        assert_eq!(count(format!("&time_created.min={issued_ms}")), 1);
+        assert_eq!(count(format!("&time_created.max={}", issued_ms - 1000)), 0);
+        assert_eq!(count(format!("&time_created.min={}", now_ms() + 60_000)), 0);
+        assert_eq!(
+            count(format!(
+                "&time_created.min={hour_ago_ms}&time_created.max={}",
+                now_ms() + 1000
+            )),
+            1
+        );
+        captures.push(f["media"][0].clone());
+    }
+    // Another company's backend finds nothing by the same id.
+    let other = tenant(s, "elsewhere");
+    assert!(backend_lookup(s, &other.client, &tx_live, "").is_empty());
+
+    // The captures' videos in a <video> element.
+    let mut videos = Vec::new();
+    for (label, m) in ["live", "replay"].iter().zip(&captures) {
+        assert_eq!(m["media_type"], "SHOTS_SET_FOLDER", "a plugin capture: {m}");
+        let preview = m["preview_url"].as_str().expect("preview_url").to_string();
+        let video = m["video_url"].as_str().expect("video_url");
+        assert_eq!(preview.split('?').next(), video.split('?').next(), "{m}");
+        assert!(preview.contains("sig="), "a signed link: {preview}");
+        let plain = preview.split('?').next().unwrap().to_string();
+        videos.push(json!({"name": format!("{label}-signed"), "url": preview}));
+        videos.push(json!({"name": format!("{label}-header"), "url": plain,
+                           "headers": {"X-Forensic-Access-Token": backend}}));
+        if *label == "live" {
+            videos.push(json!({"name": "live-tampered", "url": tampered_sig(&preview)}));
+        }
+    }
+    let played = browser::run_script(
+        &harness,
+        "video.mjs",
+        &json!({"out": out.join("video"), "page_port": free_port(), "videos": videos}),
+        &out.join("video"),
+    );
+    for r in played["videos"].as_array().unwrap() {
+        let n = r["name"].as_str().unwrap();
+        eprintln!("{name} {n}: {r}");
+        assert_eq!(r["errors"], json!([]), "{n}");
+        // Debian's Chromium is built with the proprietary codecs: it plays H.264.
+        assert_eq!(r["codecs"]["h264_high"], "probably", "{n}: {r}");
+        if n.ends_with("tampered") {
+            assert_eq!(r["stage"], "load", "{n}: {r}");
+            assert!(r["error"]["code"].as_i64().is_some(), "{n}: {r}");
+            continue;
+        }
+        assert_eq!(r["stage"], "played", "{n}: {r}");
+        assert_eq!(r["error"], Value::Null, "{n}: {r}");
+        assert!(r["duration"].as_f64().unwrap() > 0.5, "{n}: {r}");
+        assert!(r["width"].as_u64().unwrap() > 0, "{n}: {r}");
+        assert!(r["height"].as_u64().unwrap() > 0, "{n}: {r}");
+        let moved = r["current_time"].as_f64().unwrap() - r["start"].as_f64().unwrap();
+        assert!(moved > 0.0, "{n}: the position moves: {r}");
+        assert!(std::fs::metadata(out.join("video").join(format!("{n}.png"))).is_ok());
+    }
+}
+
 on_both_databases!(
     json_whatever_label,
     ios_sdk_session,
@@ -1167,3 +1425,4 @@ on_both_databases!(
 on_both_databases!(env = &[("FACEPROOF_WEBHOOK_ALLOW_INTERNAL", "true")]; webhook_formats);
 on_both_databases!(env = &[("FACEPROOF_MEDIA_LINK_TTL", "4")]; signed_links);
 on_both_databases!(env = &[("FACEPROOF_WEB_SDK_TOKENLESS_PER_MINUTE", "3")]; tokenless_plugin);
+on_both_databases!(tokenless_plugin_in_chromium);

@@ -37,3 +37,4 @@ mod statistics;
 mod storage;
 mod upload_stream;
 mod web_sdk;
+mod web_sdk_handoff;

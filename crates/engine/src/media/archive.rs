@@ -6,12 +6,15 @@
 //!
 //! Bounds: at most [`Limits::max_shots`] image entries (more is refused, not truncated), at most
 //! [`Limits::max_unpacked_bytes`] uncompressed bytes in all (a ZIP bomb is refused, not
-//! unpacked), entries decoded one at a time, and the frames kept scaled so that together they
+//! unpacked), every entry's header read and checked — each within the still limits, all
+//! together within [`Limits::max_shots_pixels`] — before any entry is decoded (the decoding cost
+//! is bounded before it is spent), the caller's budget ([`Limits::check_budget`]) checked
+//! between entries, entries decoded one at a time, and the frames kept scaled so that together they
 //! hold at most [`Limits::max_frames_pixels`] pixels.
 
 use std::io::{Cursor, Read};
 
-use super::{decode_still, sniff, Frame, Limits, MediaKind};
+use super::{decode_still, sniff, still_dimensions, Frame, Limits, MediaKind};
 use crate::error::{EngineError, MediaWord, Result};
 
 /// The entries of an archive that count as frames, in name order (folders, macOS resource forks
@@ -78,45 +81,89 @@ pub(crate) fn visit(
             "the archive holds no images",
         ));
     }
+    // Every frame's size is read from its header and checked first, so that a small archive of
+    // huge frames is refused before a single one is decoded.
+    check_headers(&mut archive, &names, limits)?;
     let per_frame = keep_frames.then(|| limits.max_frames_pixels / names.len() as u64);
     let mut budget = limits.max_unpacked_bytes;
     for (i, name) in names.iter().enumerate() {
-        let entry = archive
-            .by_name(name)
-            .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
-        let mut data = Vec::new();
-        // Read one byte past the budget so an over-budget entry is noticed without reading it all.
-        entry
-            .take(budget + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
-        if data.len() as u64 > budget {
-            return Err(EngineError::TooLarge(format!(
-                "the archive unpacks to more than {} bytes",
-                limits.max_unpacked_bytes
-            )));
-        }
-        budget -= data.len() as u64;
-        match sniff(&data).map(|f| f.kind()) {
-            Some(MediaKind::Image) => {}
-            _ => {
-                return Err(EngineError::UnsupportedFormat(format!(
-                    "archive entry {name:?} is not an image"
-                )));
-            }
-        }
-        let still = decode_still(&data, limits, per_frame).map_err(|e| match e {
-            EngineError::Unreadable { reason, .. } => {
-                EngineError::unreadable(MediaWord::Archive, format!("entry {name:?}: {reason}"))
-            }
-            EngineError::TooLarge(reason) => {
-                EngineError::TooLarge(format!("archive entry {name:?}: {reason}"))
-            }
-            other => other,
-        })?;
+        limits.check_budget()?;
+        let data = read_entry(&mut archive, name, &mut budget, limits)?;
+        let still = decode_still(&data, limits, per_frame).map_err(|e| in_entry(name, e))?;
         each(i, name, still);
     }
     Ok(names.len())
+}
+
+/// Read one entry whole, within what is left of the unpacked budget, and check that it is an
+/// image.
+fn read_entry<R: Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    name: &str,
+    budget: &mut u64,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    let entry = archive
+        .by_name(name)
+        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+    let mut data = Vec::new();
+    // Read one byte past the budget so an over-budget entry is noticed without reading it all.
+    entry
+        .take(*budget + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| EngineError::unreadable(MediaWord::Archive, e))?;
+    if data.len() as u64 > *budget {
+        return Err(EngineError::TooLarge(format!(
+            "the archive unpacks to more than {} bytes",
+            limits.max_unpacked_bytes
+        )));
+    }
+    *budget -= data.len() as u64;
+    match sniff(&data).map(|f| f.kind()) {
+        Some(MediaKind::Image) => Ok(data),
+        _ => Err(EngineError::UnsupportedFormat(format!(
+            "archive entry {name:?} is not an image"
+        ))),
+    }
+}
+
+/// An error about one entry, named.
+fn in_entry(name: &str, e: EngineError) -> EngineError {
+    match e {
+        EngineError::Unreadable { reason, .. } => {
+            EngineError::unreadable(MediaWord::Archive, format!("entry {name:?}: {reason}"))
+        }
+        EngineError::TooLarge(reason) => {
+            EngineError::TooLarge(format!("archive entry {name:?}: {reason}"))
+        }
+        other => other,
+    }
+}
+
+/// Every frame's header read (nothing decoded): each within the still limits, all together
+/// within [`Limits::max_shots_pixels`].
+fn check_headers<R: Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    names: &[String],
+    limits: &Limits,
+) -> Result<()> {
+    let mut budget = limits.max_unpacked_bytes;
+    let mut total: u64 = 0;
+    for name in names {
+        limits.check_budget()?;
+        let data = read_entry(archive, name, &mut budget, limits)?;
+        let (w, h) = still_dimensions(&data, limits).map_err(|e| in_entry(name, e))?;
+        total += w as u64 * h as u64;
+        if total > limits.max_shots_pixels {
+            return Err(EngineError::TooLarge(format!(
+                "the frames of this shots set hold more than {} pixels together (the limit; \
+                 e.g. {} frames of 1280×720)",
+                limits.max_shots_pixels,
+                limits.max_shots_pixels / (1280 * 720)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The bytes of frame `index` (name order, as [`decode_shots_set`] numbers them) of a shots set,

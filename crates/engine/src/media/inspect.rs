@@ -114,7 +114,7 @@ pub fn inspect_file(path: &Path, limits: &Limits) -> Result<Inspected> {
 }
 
 fn inspect_video(format: Format, path: &Path, limits: &Limits) -> Result<Inspected> {
-    let info = video::probe(path, limits.tool_timeout)?;
+    let info = video::probe(path, limits.tool_budget())?;
     video::check_probe(&info, limits)?;
     let preview = video::first_frame(path, PREVIEW_SIDE, limits)?;
     Ok(Inspected {

@@ -15,7 +15,7 @@ mod video;
 
 pub use archive::{decode_shots_set, shots_set_frame};
 pub use inspect::{inspect, inspect_file, Inspected};
-pub use still::{check_complete, decode_image, decode_still, encode_jpeg, Still};
+pub use still::{check_complete, decode_image, decode_still, encode_jpeg, still_dimensions, Still};
 pub use video::{
     decode_video, ffmpeg_available, probe_video, shots_set_mp4, VideoInfo, SHOTS_SET_FPS,
 };
@@ -145,8 +145,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 ///
 /// # Memory of one decode
 ///
-/// - **still**: the decoder's buffer (`max_decode_bytes`, checked from the header before it is
-///   allocated) plus the image kept, box-downscaled to `max_image_side` (≤ 4096² × 3 B = 50 MB)
+/// - **still**: the decoder's memory (`max_decode_bytes`, checked from the header before it is
+///   allocated: the output buffer, and for WebP the frame image-webp decodes into first, 4 B/px)
+///   plus the image kept, box-downscaled to `max_image_side` (≤ 4096² × 3 B = 50 MB)
 ///   before the 8-bit RGB conversion: ≤ 150 + 50 = 200 MB with the defaults;
 /// - **shots set**: the archive's entries are decoded one at a time (each a still as above) and
 ///   the frames kept are scaled so that together they hold at most `max_frames_pixels` pixels
@@ -178,6 +179,10 @@ pub struct Limits {
     pub max_shots: usize,
     /// Largest total of uncompressed bytes read from one shots set.
     pub max_unpacked_bytes: u64,
+    /// Most pixels of all the frames of one shots set together, as their headers announce them:
+    /// checked for every frame before any is decoded, so decoding cost is bounded before it is
+    /// spent (100 frames of 1280×720 by default).
+    pub max_shots_pixels: u64,
     /// Most pixels kept for the frames of one shots set together: frames are scaled down so that
     /// `n × pixels ≤ max_frames_pixels` (100 frames: 442 k pixels each, e.g. 768×576).
     pub max_frames_pixels: u64,
@@ -191,6 +196,12 @@ pub struct Limits {
     pub max_frame_side: u32,
     /// Wall-clock budget of every ffmpeg or ffprobe run.
     pub tool_timeout: std::time::Duration,
+    /// When the work must be over (an upload's decode budget): checked before every frame is
+    /// decoded, and the work refused with [`EngineError::TooLarge`] once it has passed.
+    pub deadline: Option<std::time::Instant>,
+    /// Set by the caller when the result is no longer wanted (the client hung up): checked as
+    /// `deadline` is, and the work ends with [`EngineError::Cancelled`].
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Where videos are written for ffmpeg to read (`None`: the system's temporary directory).
     /// The file is removed when the decode ends, whatever the outcome.
     pub temp_dir: Option<std::path::PathBuf>,
@@ -207,13 +218,52 @@ impl Default for Limits {
             max_frames: 48,
             max_shots: 100,
             max_unpacked_bytes: 128 * 1024 * 1024,
+            max_shots_pixels: 100 * 1280 * 720,
             max_frames_pixels: 48 * 1280 * 720,
             frames_per_second: 5.0,
             max_video_seconds: 120.0,
             max_video_pixels: 3840 * 2160,
             max_frame_side: 1280,
             tool_timeout: std::time::Duration::from_secs(60),
+            deadline: None,
+            cancel: None,
             temp_dir: None,
+        }
+    }
+}
+
+impl Limits {
+    /// Whether the work may go on: not cancelled ([`Limits::cancel`]) and within its budget
+    /// ([`Limits::deadline`]). Called between frames; one frame's decode is bounded by the
+    /// still limits.
+    pub fn check_budget(&self) -> Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(EngineError::Cancelled);
+        }
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Err(EngineError::TooLarge(
+                "decoding took longer than the upload's time budget".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The wall-clock budget of one ffmpeg or ffprobe run: `tool_timeout`, cut to what is left
+    /// before `deadline`.
+    pub fn tool_budget(&self) -> std::time::Duration {
+        match self.deadline {
+            Some(d) => self
+                .tool_timeout
+                .min(d.saturating_duration_since(std::time::Instant::now()))
+                .max(std::time::Duration::from_millis(1)),
+            None => self.tool_timeout,
         }
     }
 }

@@ -24,7 +24,8 @@ pub struct Still {
 /// Decode a still with bounded memory:
 ///
 /// 1. only the header is read first: sides over `max_dimension`, area over `max_pixels`, or a
-///    decoder buffer (pixels × bytes per pixel of the file's own colour type, 8 for 16-bit RGBA)
+///    decoder buffer (pixels × bytes per pixel of the file's own colour type, 8 for 16-bit RGBA;
+///    plus 4 bytes per pixel for WebP, whose decoder holds a frame of its own)
 ///    over `max_decode_bytes` are refused with [`EngineError::TooLarge`] before any pixel memory
 ///    is allocated;
 /// 2. the pixels are decoded in the file's colour type (one buffer of at most `max_decode_bytes`);
@@ -37,31 +38,9 @@ pub fn decode_still(bytes: &[u8], limits: &Limits, max_area: Option<u64>) -> Res
     // The decoders fill the missing part of a cut-off JPEG or PNG rather than failing; a
     // half-grey selfie must be refused, not analysed.
     check_complete(bytes).map_err(|reason| EngineError::unreadable(MediaWord::Image, reason))?;
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| EngineError::unreadable(MediaWord::Image, e))?;
-    let mut image_limits = image::Limits::default();
-    image_limits.max_image_width = Some(limits.max_dimension);
-    image_limits.max_image_height = Some(limits.max_dimension);
-    image_limits.max_alloc = Some(limits.max_decode_bytes);
-    reader.limits(image_limits);
-    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
-    let (w, h) = decoder.dimensions();
-    if w as u64 * h as u64 > limits.max_pixels {
-        return Err(EngineError::TooLarge(format!(
-            "{w}×{h} pixels; the limit is {} pixels",
-            limits.max_pixels
-        )));
-    }
-    let need = decoder.total_bytes();
-    if need > limits.max_decode_bytes {
-        return Err(EngineError::TooLarge(format!(
-            "{w}×{h} pixels of {:?} need {} MB to decode; the limit is {} MB",
-            decoder.color_type(),
-            need.div_ceil(1_000_000),
-            limits.max_decode_bytes / 1_000_000
-        )));
-    }
+    limits.check_budget()?;
+    let (mut decoder, extra) = open(bytes, limits)?;
+    let (w, h) = check_header(&decoder, extra, limits)?;
     // A missing or malformed EXIF block is not a reason to refuse a photo.
     let orientation = decoder
         .orientation()
@@ -82,6 +61,60 @@ pub fn decode_still(bytes: &[u8], limits: &Limits, max_area: Option<u64>) -> Res
         width,
         height,
     })
+}
+
+/// A decoder over `bytes` with the `image` crate's own limits set (only the header is read), and
+/// the bytes per pixel its decode holds besides the output buffer.
+fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(impl ImageDecoder + 'a, u64)> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| EngineError::unreadable(MediaWord::Image, e))?;
+    let extra = match reader.format() {
+        // image-webp decodes a lossless frame into an RGBA buffer of its own before copying it
+        // into the output (and a lossy one into Y, U and V planes, 1.5 B/px, plus 1 B/px of
+        // alpha): 4 bytes per pixel over the output buffer at most. Measured: a 7000×7000
+        // lossless WebP peaked at 327 MB when that was not counted.
+        Some(image::ImageFormat::WebP) => 4,
+        _ => 0,
+    };
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(limits.max_dimension);
+    image_limits.max_image_height = Some(limits.max_dimension);
+    image_limits.max_alloc = Some(limits.max_decode_bytes);
+    reader.limits(image_limits);
+    Ok((reader.into_decoder().map_err(map_image_error)?, extra))
+}
+
+/// The header checks of [`decode_still`]'s step 1: area and decoder memory (output buffer plus
+/// `extra` bytes per pixel of the decoder's own) within the limits.
+fn check_header(decoder: &impl ImageDecoder, extra: u64, limits: &Limits) -> Result<(u32, u32)> {
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > limits.max_pixels {
+        return Err(EngineError::TooLarge(format!(
+            "{w}×{h} pixels; the limit is {} pixels",
+            limits.max_pixels
+        )));
+    }
+    let need = decoder
+        .total_bytes()
+        .saturating_add(w as u64 * h as u64 * extra);
+    if need > limits.max_decode_bytes {
+        return Err(EngineError::TooLarge(format!(
+            "{w}×{h} pixels of {:?} need {} MB to decode; the limit is {} MB",
+            decoder.color_type(),
+            need.div_ceil(1_000_000),
+            limits.max_decode_bytes / 1_000_000
+        )));
+    }
+    Ok((w, h))
+}
+
+/// A still's size as its header announces it (before EXIF rotation), checked against the still
+/// limits without decoding a pixel: what a shots set's frames are counted with before any of
+/// them is decoded.
+pub fn still_dimensions(bytes: &[u8], limits: &Limits) -> Result<(u32, u32)> {
+    let (decoder, extra) = open(bytes, limits)?;
+    check_header(&decoder, extra, limits)
 }
 
 /// The size to box-downscale a `w`×`h` image to so that its longer side is at most `side` and

@@ -197,7 +197,7 @@ fn ffmpeg_frames(path: &std::path::Path, filter: &str, frames: usize, seconds: f
 /// Decode a video into frames sampled evenly over its length (see [`Limits`]).
 pub fn decode_video(bytes: &[u8], limits: &Limits) -> Result<(Vec<Frame>, VideoInfo)> {
     let file = spill(bytes, limits)?;
-    let info = probe(file.path(), limits.tool_timeout)?;
+    let info = probe(file.path(), limits.tool_budget())?;
     check_probe(&info, limits)?;
     let max_frames = limits.max_frames.max(1);
     let mut fps = limits.frames_per_second.max(0.1);
@@ -236,7 +236,7 @@ pub(crate) fn first_frame(path: &std::path::Path, side: u32, limits: &Limits) ->
 fn run_frames(cmd: &mut Command, limits: &Limits, max_frames: usize) -> Result<Vec<RgbImage>> {
     let side = limits.max_frame_side.max(1) as u64;
     let max_frame_bytes = side * side * 3;
-    let done = tool::run("ffmpeg", cmd, limits.tool_timeout, |stdout| {
+    let done = tool::run("ffmpeg", cmd, limits.tool_budget(), |stdout| {
         let mut reader = BufReader::new(stdout);
         let parsed = read_ppm_stream(&mut reader, max_frames, max_frame_bytes);
         // Drain whatever follows, so ffmpeg ends normally.
@@ -356,7 +356,7 @@ pub fn shots_set_mp4(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>> {
             "-y",
         ])
         .arg(&out);
-    let done = tool::run("ffmpeg", &mut cmd, limits.tool_timeout, |stdout| {
+    let done = tool::run("ffmpeg", &mut cmd, limits.tool_budget(), |stdout| {
         let _ = std::io::copy(&mut BufReader::new(stdout), &mut std::io::sink());
     })?;
     if !done.status.success() {

@@ -84,6 +84,49 @@ fn bombs_are_bounded_in_memory_and_time() {
         assert_eq!((found.width, found.height), (7000, 7000));
     }
 
+    // 2b. WebP (issue 23, item 10): image-webp decodes into a frame of its own besides the
+    //     output, 4 B/px more. A 7000×7000 lossless WebP (49 M px: 147 MB of output, +196 MB of
+    //     its own; 327 MB measured when decoded) is refused from its header; 4500×4500
+    //     (20 M px, 142 MB in all) decodes within the stated 200 MB.
+    let webp = |w: u32, h: u32| {
+        let mut out = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+            .encode(
+                &vec![128u8; w as usize * h as usize * 3],
+                w,
+                h,
+                image::ExtendedColorType::Rgb8,
+            )
+            .unwrap();
+        out
+    };
+    let big = webp(7000, 7000);
+    let can_reset = reset_peak();
+    let base = status_kb("VmRSS:") / 1024;
+    let err = decode(&big, &limits).unwrap_err();
+    assert!(matches!(err, EngineError::TooLarge(_)), "{err:?}");
+    assert!(err.to_string().contains("need 343 MB"), "{err}");
+    if can_reset {
+        let grew = peak_mb().saturating_sub(base);
+        assert!(
+            grew < 32,
+            "refusing a WebP from its header allocated {grew} MB"
+        );
+    }
+    let allowed = webp(4500, 4500);
+    let can_reset = reset_peak();
+    let base = status_kb("VmRSS:") / 1024;
+    let started = Instant::now();
+    let still = decode_still(&allowed, &limits, None).unwrap();
+    assert_eq!((still.width, still.height), (4500, 4500));
+    let secs = started.elapsed().as_secs_f32();
+    drop(still);
+    if can_reset {
+        let grew = peak_mb().saturating_sub(base);
+        eprintln!("webp 4500×4500 lossless: peak +{grew} MB in {secs:.1} s");
+        assert!(grew <= 200, "webp: one decode peaked at +{grew} MB");
+    }
+
     // 3. Over the pixel and side limits: refused without decoding.
     for bytes in [png(12_001, 10, 8, 0), png(8000, 8000, 8, 0)] {
         let err = decode(&bytes, &limits).unwrap_err();

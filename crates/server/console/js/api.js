@@ -100,8 +100,24 @@ async function refresh() {
   return refreshing;
 }
 
+/**
+ * An API path with every interpolated value encoded as one path segment:
+ * path`/api/collections/${cid}/persons/${pid}`. Ids come from the address bar and the server;
+ * unencoded, `..%2F..%2Fcompanies%2F<id>` in a link would turn a request into another one.
+ */
+export function path(strings, ...values) {
+  return strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '');
+}
+
+/** A request path (before its query) must not hold `.` or `..` segments, encoded or not. */
+function checkPath(p) {
+  const segments = String(p).split(/[?#]/)[0].split('/');
+  if (segments.some((s) => /^(\.|%2e){1,2}$/i.test(s))) throw new ApiError(400, { error_message: 'Refused a request path with dot segments' });
+}
+
 /** A raw authenticated fetch (retried once after a refresh on 401). */
 export async function raw(path, opts = {}) {
+  checkPath(path);
   for (let attempt = 0; ; attempt++) {
     const s = session();
     if (!s) {

@@ -34,6 +34,9 @@ export function can(section, u = api.user()) {
 /** Roles that may take the operator's decision (ADMIN manages but does not review). */
 export const canDecide = (u = api.user()) => !!u && ['OPERATOR', 'CLIENT OPERATOR'].includes(u.user_type);
 
+/** Whether `s` is an object id (a UUID): what every id segment of a route must be. */
+export const isId = (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
 /** The parsed hash: path segments and query parameters. */
 export function route() {
   const hash = location.hash.replace(/^#\/?/, '');
@@ -119,6 +122,13 @@ export async function render() {
   nav(u);
   const pick = PAGES[r.parts[0]];
   if (!pick) return go('orders');
+  // Every segment after the section names an object: a UUID, or the route goes nowhere (a
+  // crafted link cannot carry a path into the API calls of a page).
+  if (r.parts.slice(1).some((p, i) => !isId(p) && !(r.parts[0] === 'orders' && i === 0 && p === 'new')) || r.parts.length > 3) {
+    mount(h('section', h('h1', 'Not found'), h('p.empty', 'This link does not name an object of the console.')));
+    main.dataset.ready = hash;
+    return;
+  }
   const [section, page] = pick(r);
   if (!can(section, u)) {
     mount(h('section', h('h1', 'Not available'), h('p.empty', 'This page is not available for your role.')));

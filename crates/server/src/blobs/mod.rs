@@ -35,7 +35,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload,
+    RetryConfig,
 };
 use tokio::io::AsyncReadExt;
 
@@ -58,6 +59,15 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
     /// The object as a stream (for serving files); a missing key fails here, before any byte.
     async fn get_stream(&self, key: &str) -> std::io::Result<BlobStream>;
+    /// The object's size in bytes, without reading it.
+    async fn size(&self, key: &str) -> std::io::Result<u64>;
+    /// The bytes `range` (end exclusive, inside the object) as a stream whose `size` is the
+    /// range's length (for an HTTP byte-range answer).
+    async fn get_range_stream(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> std::io::Result<BlobStream>;
     /// Delete a key; deleting a missing key is not an error.
     async fn delete(&self, key: &str) -> std::io::Result<()>;
     /// Delete every key under a prefix (a folder's media).
@@ -377,6 +387,28 @@ impl BlobStore for ObjectBlobs {
         let size = got.meta.size;
         Ok(BlobStream {
             size,
+            chunks: got.into_stream().map_err(std::io::Error::from).boxed(),
+        })
+    }
+
+    async fn size(&self, key: &str) -> std::io::Result<u64> {
+        let location = Self::location(key)?;
+        Ok(self.store.head(&location).await?.size)
+    }
+
+    async fn get_range_stream(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> std::io::Result<BlobStream> {
+        let location = Self::location(key)?;
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(range.clone())),
+            ..Default::default()
+        };
+        let got = self.store.get_opts(&location, options).await?;
+        Ok(BlobStream {
+            size: got.range.end - got.range.start,
             chunks: got.into_stream().map_err(std::io::Error::from).boxed(),
         })
     }

@@ -117,9 +117,7 @@ async fn decide(
             "resolution_status must be SUCCESS or DECLINED",
         ));
     };
-    if body.comment.chars().count() > 2000 {
-        return Err(ApiError::value("comment must be at most 2000 characters"));
-    }
+    crate::text::lines("comment", &body.comment, crate::text::COMMENT_CHARS)?;
     if !st
         .store
         .analysis_decide(a.analysis_id, actor.user_id, after, &body.comment)

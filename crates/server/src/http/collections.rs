@@ -134,6 +134,7 @@ async fn create(
     if alias.is_empty() {
         return Err(ApiError::value("alias must not be empty"));
     }
+    crate::text::line("alias", &alias, crate::text::TITLE_CHARS)?;
     let company_id = match body.company_id {
         None | Some(Value::Null) => actor.company_id,
         Some(Value::String(s)) => Some(path_id(&s)?),

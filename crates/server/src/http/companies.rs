@@ -29,13 +29,24 @@ fn name_of(body: &Value, required: bool) -> ApiResult<Option<String>> {
     match body.get("name") {
         None | Some(Value::Null) if required => Err(ApiError::structure("Missing field: name")),
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            crate::text::line("name", s.trim(), crate::text::TITLE_CHARS)?;
+            Ok(Some(s.trim().to_string()))
+        }
         Some(Value::String(_)) => Err(ApiError::value("name must not be empty")),
         Some(_) => Err(ApiError::new(
             crate::errors::Code::InvalidType,
             "name must be a string",
         )),
     }
+}
+
+/// A list's search text, within its limit.
+pub(super) fn search_text(q: Option<&str>) -> ApiResult<Option<String>> {
+    q.map(|t| {
+        crate::text::line("search_text", t, crate::text::SEARCH_CHARS).map(|()| t.to_string())
+    })
+    .transpose()
 }
 
 fn meta_of(body: &Value) -> ApiResult<Option<Value>> {
@@ -78,7 +89,7 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
     let (offset, limit) = q.paging()?;
     let filter = ListFilter {
         scope: list_scope(&actor, Resource::Company),
-        search_text: q.get("search_text").or(q.get("name")).map(str::to_string),
+        search_text: search_text(q.get("search_text").or(q.get("name")))?,
         offset,
         limit,
     };

@@ -202,11 +202,7 @@ async fn list(
         time_created_max: q.time_us("time_created.max")?,
         time_updated_min: q.time_us("time_updated.min")?,
         time_updated_max: q.time_us("time_updated.max")?,
-        meta: q
-            .all("meta_data")
-            .into_iter()
-            .map(crate::metadata::parse_filter)
-            .collect::<ApiResult<_>>()?,
+        meta: crate::metadata::parse_filters(&q.all("meta_data"))?,
         resolution_status,
         user_id: q.uuid("user_id")?,
         company_id: q.uuid("company_id")?,

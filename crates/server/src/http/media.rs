@@ -1,7 +1,7 @@
 //! `/api/media/{id}`: read, retag, delete, and the stored files (same access checks as the folder).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -124,10 +124,12 @@ async fn file(
     State(st): State<AppState>,
     actor: Result<Actor, ApiError>,
     q: QueryPairs,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let m = openable(&st, actor, &q, &id).await?;
-    super::stored_file(&st, &m.file_key, &m.mime, "Media file").await
+    let range = headers.get(header::RANGE);
+    super::stored_file_ranged(&st, &m.file_key, &m.mime, "Media file", range).await
 }
 
 async fn thumb(
@@ -147,17 +149,21 @@ async fn preview(
     State(st): State<AppState>,
     actor: Result<Actor, ApiError>,
     q: QueryPairs,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let m = openable(&st, actor, &q, &id).await?;
+    let range = headers.get(header::RANGE);
     match m.media_kind {
-        MediaKind::Video => super::stored_file(&st, &m.file_key, &m.mime, "Media file").await,
+        MediaKind::Video => {
+            super::stored_file_ranged(&st, &m.file_key, &m.mime, "Media file", range).await
+        }
         MediaKind::ShotsSet => {
             let key = format!("folders/{}/{}/preview.mp4", m.folder_id, m.media_id);
-            if st.blobs.get_stream(&key).await.is_err() {
+            if st.blobs.size(&key).await.is_err() {
                 make_shots_set_video(&st, &m, &key).await?;
             }
-            super::stored_file(&st, &key, "video/mp4", "Preview").await
+            super::stored_file_ranged(&st, &key, "video/mp4", "Preview", range).await
         }
         _ => Err(ApiError::not_found("Preview")),
     }

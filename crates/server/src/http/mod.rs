@@ -13,6 +13,7 @@ pub mod docs;
 pub mod drain;
 pub mod folders;
 pub mod instant;
+pub mod listener;
 pub mod lite;
 pub mod media;
 pub mod media_links;
@@ -180,7 +181,7 @@ pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let label = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -192,19 +193,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     .trim()
                     .to_ascii_lowercase()
             });
-        let bytes = axum::body::Bytes::from_request(req, state)
+        // JSON bodies are small (settings, orders, metadata of at most 16 KiB): the limit is
+        // applied while reading, so a 100 MB "name" is never held, let alone parsed.
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES)
             .await
             .map_err(|_| {
                 ApiError::new(
                     Code::TooLarge,
-                    "The request is over the configured size limit",
+                    format!("A JSON body is limited to {MAX_JSON_BYTES} bytes"),
                 )
+                .with_details(serde_json::json!({ "max_bytes": MAX_JSON_BYTES }))
             })?;
         json_body(label.as_deref(), &bytes).map(ApiJson)
     }
 }
 
-/// The body as JSON of type `T`, for any label (see [`ApiJson`]).
+/// The largest JSON body [`ApiJson`] reads (1 MiB); more → 413.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+/// The body as JSON of type `T`, for any label (see [`ApiJson`]); no string in it may hold a
+/// control character other than tab and line breaks ([`crate::text::check_json`]).
 pub fn json_body<T: DeserializeOwned>(label: Option<&str>, bytes: &[u8]) -> ApiResult<T> {
     let value: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
@@ -224,6 +232,7 @@ pub fn json_body<T: DeserializeOwned>(label: Option<&str>, bytes: &[u8]) -> ApiR
             return Err(ApiError::structure(message));
         }
     };
+    crate::text::check_json(&value)?;
     serde_json::from_value(value)
         .map_err(|e| ApiError::structure(format!("Invalid request body: {e}")))
 }
@@ -238,6 +247,9 @@ pub fn path_id(s: &str) -> ApiResult<Uuid> {
     })
 }
 
+/// The most ids a list filter takes.
+pub const MAX_IDS: usize = 1000;
+
 /// Raw query pairs (repeated keys kept, e.g. several `meta_data=` filters).
 pub struct QueryPairs(pub Vec<(String, String)>);
 
@@ -248,6 +260,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).map_err(|e| {
             ApiError::new(Code::InvalidValue, format!("Malformed query string: {e}"))
         })?;
+        crate::text::check_query(&pairs)?;
         Ok(QueryPairs(pairs))
     }
 }
@@ -332,7 +345,14 @@ impl QueryPairs {
     }
 
     /// The ids of a repeatable, comma-separated parameter (a non-UUID → error 5).
+    /// A repeatable, comma-separated list of ids: at most [`MAX_IDS`] (each a clause's
+    /// parameter; more → error 4).
     pub fn id_list(&self, key: &str) -> ApiResult<Vec<Uuid>> {
+        if self.comma_values(key).count() > MAX_IDS {
+            return Err(ApiError::value(format!(
+                "{key}: at most {MAX_IDS} ids in one query"
+            )));
+        }
         self.comma_values(key).map(path_id).collect()
     }
 
@@ -391,6 +411,85 @@ pub async fn stored_file(
         .map_err(ApiError::internal)
 }
 
+/// [`stored_file`] answering a `Range` request header too (media files and previews), because
+/// video players ask for byte ranges — Safari's only plays a video served that way, and seeking
+/// needs it everywhere. One range (`bytes=a-b`, `bytes=a-`, `bytes=-n`) inside the file: 206 with
+/// `Content-Range`; anything else (several ranges, a range past the end, a malformed header):
+/// the whole file with 200, as HTTP lets a server ignore a range. `Accept-Ranges: bytes` always.
+pub async fn stored_file_ranged(
+    st: &AppState,
+    key: &str,
+    mime: &str,
+    what: &str,
+    range: Option<&axum::http::HeaderValue>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    let missing = |e: std::io::Error| {
+        tracing::error!("reading a stored file ({what}): {e}");
+        ApiError::not_found(what)
+    };
+    let builder = axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .header(header::ACCEPT_RANGES, "bytes");
+    if let Some(spec) = range.and_then(|h| h.to_str().ok()) {
+        let total = st.blobs.size(key).await.map_err(missing)?;
+        if let Some((start, end)) = byte_range(spec, total) {
+            let part = st
+                .blobs
+                .get_range_stream(key, start..end + 1)
+                .await
+                .map_err(missing)?;
+            return builder
+                .status(axum::http::StatusCode::PARTIAL_CONTENT)
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{end}/{total}"),
+                )
+                .header(header::CONTENT_LENGTH, part.size)
+                .body(axum::body::Body::from_stream(part.chunks))
+                .map_err(ApiError::internal);
+        }
+    }
+    let file = st.blobs.get_stream(key).await.map_err(missing)?;
+    builder
+        .header(header::CONTENT_LENGTH, file.size)
+        .body(axum::body::Body::from_stream(file.chunks))
+        .map_err(ApiError::internal)
+}
+
+/// The first and last byte (inclusive) of a one-range `Range` header value for a file of `total`
+/// bytes; `None` when it is not one satisfiable byte range.
+pub fn byte_range(spec: &str, total: u64) -> Option<(u64, u64)> {
+    let set = spec.trim().strip_prefix("bytes=")?.trim();
+    if set.contains(',') || total == 0 {
+        return None;
+    }
+    let (a, b) = set.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let number = |x: &str| {
+        (!x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| x.parse::<u64>().ok())
+            .flatten()
+    };
+    match (a.is_empty(), b.is_empty()) {
+        // the last n bytes
+        (true, false) => {
+            let n = number(b)?;
+            (n > 0).then(|| (total - n.min(total), total - 1))
+        }
+        (false, true) => {
+            let start = number(a)?;
+            (start < total).then_some((start, total - 1))
+        }
+        (false, false) => {
+            let (start, end) = (number(a)?, number(b)?);
+            (start <= end && start < total).then_some((start, end.min(total - 1)))
+        }
+        (true, true) => None,
+    }
+}
+
 /// `{"items": [...], "total": N}` — the list shape of every list endpoint.
 pub fn page<T: serde::Serialize>(items: Vec<T>, total: i64) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "items": items, "total": total, "count": total }))
@@ -398,7 +497,30 @@ pub fn page<T: serde::Serialize>(items: Vec<T>, total: i64) -> Json<serde_json::
 
 #[cfg(test)]
 mod tests {
-    use super::unix_time_us;
+    use super::{byte_range, unix_time_us};
+
+    #[test]
+    fn byte_ranges_are_one_satisfiable_range() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=-5000", 1000), Some((0, 999)));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(byte_range("bytes=0-0", 1), Some((0, 0)));
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-4",
+            "bytes=-0",
+            "bytes=0-1,5-6",
+            "bytes=-",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=+1-2",
+        ] {
+            assert_eq!(byte_range(bad, 1000), None, "{bad}");
+        }
+        assert_eq!(byte_range("bytes=0-", 0), None);
+    }
 
     #[test]
     fn time_filters_take_seconds_milliseconds_and_microseconds() {

@@ -3,11 +3,7 @@
 //! on SIGTERM / Ctrl-C stop accepting and claiming, then drain within `shutdown_timeout_secs`
 //! (see [`crate::ops::drain`]) and return, so the process exits 0.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
-use axum::extract::Request;
-use axum::ServiceExt;
 use faceproof_engine::EngineOptions;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
@@ -55,13 +51,9 @@ pub async fn serve(cfg: Config, engine: EngineOptions) -> anyhow::Result<()> {
         ),
     );
     let life = state.life.clone();
+    let limits = super::listener::ConnLimits::from_config(&cfg);
     let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .with_graceful_shutdown(async move { life.stopping().await })
-        .await
+        super::listener::serve(listener, app, limits, async move { life.stopping().await }).await
     });
     crate::ops::drain(&state, Some(server), workers).await
 }

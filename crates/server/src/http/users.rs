@@ -68,12 +68,20 @@ fn fields(body: &Value) -> ApiResult<UserFields> {
         ..UserFields::default()
     };
     if let Some(email) = &f.email {
-        let e = email.trim();
-        if e.len() < 3 || !e.contains('@') || e.contains(char::is_whitespace) {
-            return Err(ApiError::value("email is not a valid address"));
+        crate::text::email("email", email)?;
+    }
+    for (key, value) in [
+        ("first_name", &f.first_name),
+        ("last_name", &f.last_name),
+        ("middle_name", &f.middle_name),
+    ] {
+        if let Some(v) = value {
+            crate::text::line(key, v, crate::text::NAME_CHARS)?;
         }
     }
     if let Some(pw) = string(body, "password")? {
+        // Hashing is deliberately slow: a long password must not make it slower still.
+        crate::text::line("password", &pw, crate::text::PASSWORD_CHARS)?;
         if pw.chars().count() < 8 {
             return Err(ApiError::value("password must have at least 8 characters"));
         }
@@ -254,7 +262,7 @@ async fn list(State(st): State<AppState>, actor: Actor, q: QueryPairs) -> ApiRes
         scope: list_scope(&actor, Resource::User),
         company_id: q.uuid("company_id")?,
         user_type,
-        search_text: q.get("search_text").or(q.get("email")).map(str::to_string),
+        search_text: super::companies::search_text(q.get("search_text").or(q.get("email")))?,
         offset,
         limit,
     };

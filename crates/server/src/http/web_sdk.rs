@@ -9,6 +9,9 @@
 //! - `POST /web-sdk/session/{id}/result` — the result as `result_mode` allows (and `retry` when an
 //!   unusable capture may be taken again);
 //! - `POST /web-sdk/session/{id}/retry` — open the next attempt, in the same folder;
+//! - `POST /web-sdk/session/{id}/handoff` — a one-time link (and its QR code) that continues the
+//!   session on a phone; `POST /web-sdk/handoff` — the phone spends it;
+//!   `GET /web-sdk/continue/` — the capture page the link opens;
 //! - `GET /web-sdk/demo/` — a demo page (loopback by default).
 //!
 //! What the endpoints decide lives in [`crate::web_sdk::session`] and [`crate::web_sdk::capture`];
@@ -42,6 +45,8 @@ const PLUGIN_JS: &str = include_str!("../../web-sdk/plugin.js");
 const PLUGIN_CSS: &str = include_str!("../../web-sdk/plugin.css");
 const DEMO_HTML: &str = include_str!("../../web-sdk/demo.html");
 const DEMO_JS: &str = include_str!("../../web-sdk/demo.js");
+const CONTINUE_HTML: &str = include_str!("../../web-sdk/continue.html");
+const CONTINUE_JS: &str = include_str!("../../web-sdk/continue.js");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -54,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route("/web-sdk/session/{session_id}/capture", post(capture))
         .route("/web-sdk/session/{session_id}/result", post(result))
         .route("/web-sdk/session/{session_id}/retry", post(retry))
+        .route("/web-sdk/session/{session_id}/handoff", post(handoff_mint))
+        .route("/web-sdk/handoff", post(handoff_redeem))
+        .route("/web-sdk/continue", get(continue_page))
+        .route("/web-sdk/continue/{file}", get(continue_file))
         .route("/web-sdk/demo", get(demo_page))
         .route("/web-sdk/demo/{file}", get(demo_file))
 }
@@ -141,6 +150,37 @@ async fn demo_file(State(st): State<AppState>, Path(file): Path<String>) -> Resp
     }
 }
 
+/// The capture page a hand-off link opens (on a phone): this server's own origin, so any company's
+/// session may continue there; the token stays in the URL's fragment, which browsers never send.
+const CONTINUE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+media-src 'self' blob: mediastream:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn continue_response(mime: &'static str, body: &'static str) -> Response {
+    let mut r = static_file(mime, body);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTINUE_CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+async fn continue_page() -> Response {
+    continue_response("text/html; charset=utf-8", CONTINUE_HTML)
+}
+
+async fn continue_file(Path(file): Path<String>) -> Response {
+    match file.as_str() {
+        "continue.js" => continue_response("text/javascript; charset=utf-8", CONTINUE_JS),
+        "" | "index.html" => continue_response("text/html; charset=utf-8", CONTINUE_HTML),
+        _ => ApiError::not_found("File").into_response(),
+    }
+}
+
 /// The request's `Origin` (required on every plugin call).
 fn origin_of(headers: &HeaderMap) -> ApiResult<String> {
     headers
@@ -151,15 +191,39 @@ fn origin_of(headers: &HeaderMap) -> ApiResult<String> {
         .ok_or_else(|| ApiError::new(Code::Forbidden, "Plugin requests need an Origin header"))
 }
 
-/// This server's own origin, from the configured public URL or the Host header.
-fn own_origin(st: &AppState, headers: &HeaderMap) -> Option<String> {
-    if let Some(p) = &st.cfg.public_url {
+/// This server's own origins: the configured public URL's, else the one the listen address
+/// names (with `localhost` for a loopback address); none when listening on every address
+/// without a public URL. Never the request's `Host` header: a page the attacker serves (its DNS
+/// name rebound to this server) would send its own name there and in `Origin` alike.
+fn own_origins(cfg: &crate::config::Config) -> Vec<String> {
+    if let Some(p) = &cfg.public_url {
         let p = p.trim_end_matches('/');
-        let (scheme, rest) = p.split_once("://")?;
-        return Some(format!("{scheme}://{}", rest.split('/').next()?));
+        return p
+            .split_once("://")
+            .and_then(|(scheme, rest)| Some(format!("{scheme}://{}", rest.split('/').next()?)))
+            .into_iter()
+            .collect();
     }
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    Some(format!("http://{host}"))
+    match cfg.listen.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_unspecified() => Vec::new(),
+        Ok(a) if a.ip().is_loopback() => {
+            vec![
+                format!("http://{a}"),
+                format!("http://localhost:{}", a.port()),
+            ]
+        }
+        Ok(a) => vec![format!("http://{a}")],
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The page's origin when it is one of this server's own ([`own_origins`]).
+fn own_origin(st: &AppState, origin: &str) -> Option<String> {
+    let o = sdk::normalize_origin(origin)?;
+    own_origins(&st.cfg)
+        .iter()
+        .any(|own| sdk::normalize_origin(own).as_deref() == Some(o.as_str()))
+        .then_some(o)
 }
 
 /// An answer to an allowed origin: the JSON (or error) with its CORS header.
@@ -188,9 +252,12 @@ async fn start(
         Err(e) => return e.into_response(),
     };
     let body = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    if let Err(e) = crate::text::check_json(&body) {
+        return e.into_response();
+    }
     let token = body.get("session_token").and_then(Value::as_str);
     // Refusals before the origin is known to be allowed carry no CORS header.
-    let own = own_origin(&st, &headers);
+    let own = own_origin(&st, &origin);
     let pending = match session::pending(&st, token, &origin, own.as_deref(), addr).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -234,13 +301,16 @@ async fn read_form(
         let key = field.name().unwrap_or("").to_string();
         match field.file_name().map(str::to_string) {
             None => {
-                let text = field.text().await.map_err(uploads::multipart_error)?;
+                let text =
+                    uploads::read_text_field(&mut field, &key, uploads::MAX_TEXT_FIELD_BYTES)
+                        .await?;
                 form.fields.insert(key, text);
             }
             Some(name) => {
                 if form.file.is_some() {
                     return Err(ApiError::value("one file per request"));
                 }
+                crate::text::line("file name", &name, crate::text::FILE_NAME_CHARS)?;
                 let body = uploads::read_file_field(
                     &mut field,
                     max_file,
@@ -273,9 +343,11 @@ fn answer(origin: &str, r: ApiResult<Json<Value>>) -> Response {
 }
 
 /// `POST /web-sdk/session/{id}/frame`: multipart `session_key` + `frame` (a JPEG or PNG) →
-/// `{width, height, faces: [{box: [x1, y1, x2, y2], score}], brightness}` for the live hints;
-/// with a `landmarks` field also `landmarks` (the largest face's five points, frame pixels, or
-/// null), which the capture architecture hands to the page with every recorded frame.
+/// `{width, height, faces: [{box: [x1, y1, x2, y2], score}], brightness, pose}` for the live
+/// hints and the progress toward a movement; with a `landmarks` field also `landmarks` (the
+/// largest face's five points, frame pixels, or null), which the capture architecture hands to
+/// the page with every recorded frame; with a `smile` field also `smile` (the "happy"
+/// probability).
 async fn frame(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -295,8 +367,11 @@ async fn frame(
             &origin,
         )
         .await?;
-        let with_landmarks = form.fields.contains_key("landmarks");
-        let out = sdk::capture::guidance(&st, &s, form.file, with_landmarks).await?;
+        let ask = sdk::capture::GuidanceAsk {
+            landmarks: form.fields.contains_key("landmarks"),
+            smile: form.fields.contains_key("smile"),
+        };
+        let out = sdk::capture::guidance(&st, &s, form.file, ask).await?;
         Ok(Json(out))
     }
     .await;
@@ -392,4 +467,129 @@ async fn retry(
     }
     .await;
     answer(&origin, r)
+}
+
+/// `POST /web-sdk/session/{id}/handoff`: body `{session_key, lang?}` → `{handoff_url, qr_svg,
+/// expires_in}`: a one-time link that continues the session on another device (see
+/// [`crate::web_sdk::handoff`]).
+async fn handoff_mint(
+    State(st): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let origin = match origin_of(&headers) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let r = async {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let s = session_for(
+            &st,
+            &id,
+            v.get("session_key").and_then(Value::as_str),
+            &origin,
+        )
+        .await?;
+        sdk::handoff::mint(&st, &base, &s, v.get("lang").and_then(Value::as_str))
+            .await
+            .map(Json)
+    }
+    .await;
+    answer(&origin, r)
+}
+
+/// `POST /web-sdk/handoff`: body `{handoff_token, lang?}` → the session as a start answers it,
+/// with a key for this page (the phone's).
+async fn handoff_redeem(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let origin = match origin_of(&headers) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let own = own_origin(&st, &origin);
+    match sdk::handoff::redeem(
+        &st,
+        v.get("handoff_token").and_then(Value::as_str),
+        &origin,
+        own.as_deref(),
+        v.get("lang").and_then(Value::as_str),
+    )
+    .await
+    {
+        Ok(answer) => cors(&origin, answer.map(Json)),
+        // Refused before the origin was known to be allowed: no CORS header.
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The text keys of each language pack in the plugin's `PACKS`.
+    fn packs(js: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let start = js.find("var PACKS = {").expect("PACKS");
+        let end = start + js[start..].find("\n  };\n").expect("end of PACKS");
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut lang = String::new();
+        for line in js[start..end].lines().skip(1) {
+            let trimmed = line.trim();
+            if let Some(name) = trimmed.strip_suffix(": {") {
+                lang = name.trim_matches('\'').to_string();
+                out.entry(lang.clone()).or_default();
+                continue;
+            }
+            // `key: '…'` at the line's start or after the previous entry's `', `.
+            let mut from = 0;
+            while let Some(i) = line[from..].find(": '") {
+                let at = from + i;
+                let key_start = line[..at]
+                    .rfind(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                    .map_or(0, |p| p + 1);
+                let before = &line[..key_start];
+                if before.trim().is_empty() || before.ends_with("', ") {
+                    out.get_mut(&lang)
+                        .expect("a pack")
+                        .insert(line[key_start..at].to_string());
+                }
+                from = at + 3;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_language_pack_has_every_text() {
+        let packs = packs(super::PLUGIN_JS);
+        let en = &packs["en"];
+        assert!(en.len() > 70, "{en:?}");
+        for need in [
+            "start_title",
+            "help_safari",
+            "handoff_scan",
+            "progress_done",
+            "stage_checking",
+        ] {
+            assert!(en.contains(need), "{need}");
+        }
+        assert_eq!(
+            packs.keys().collect::<BTreeSet<_>>(),
+            crate::web_sdk::LANGUAGES
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<BTreeSet<_>>()
+                .iter()
+                .collect()
+        );
+        for (lang, keys) in &packs {
+            assert!(
+                keys == en,
+                "{lang}: missing {:?}, extra {:?}",
+                en.difference(keys).collect::<Vec<_>>(),
+                keys.difference(en).collect::<Vec<_>>()
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Web plugin sessions (see migration 0005): a minted session token, spent once when the plugin
-//! starts, then the session it became. Only SHA-256 digests of the token and of the plugin's
-//! session key are stored.
+//! starts, then the session it became; and its hand-off to a phone (see migration 0007). Only
+//! SHA-256 digests of the tokens and of the plugin's session keys are stored.
 
 use serde_json::Value;
 use sqlx::Row;
@@ -26,7 +26,14 @@ pub struct WebSdkSession {
     pub submitted_at: Option<i64>,
     /// The capture attempt in progress or last submitted, from 1 (see migration 0006).
     pub attempt: i64,
+    /// When a hand-off token was minted and not spent yet: its expiry.
+    pub handoff_expires_us: Option<i64>,
+    /// When a phone took the session over (its hand-off token spent).
+    pub handoff_started_at: Option<i64>,
+    /// The page origin the phone runs on.
+    pub handoff_origin: Option<String>,
     key_hash: Option<String>,
+    handoff_key_hash: Option<String>,
 }
 
 impl WebSdkSession {
@@ -34,11 +41,17 @@ impl WebSdkSession {
     pub fn has_key(&self, key: &str) -> bool {
         self.key_hash.as_deref() == Some(tokens::digest(key).as_str())
     }
+
+    /// Whether `key` is the key of the phone the session was handed off to.
+    pub fn has_handoff_key(&self, key: &str) -> bool {
+        self.handoff_key_hash.as_deref() == Some(tokens::digest(key).as_str())
+    }
 }
 
 const COLUMNS: &str =
     "session_id, user_id, company_id, token_expires, started_at, session_expires, \
-     key_hash, origin, actions, meta, params, folder_id, uploaded, submitted_at, attempt";
+     key_hash, origin, actions, meta, params, folder_id, uploaded, submitted_at, attempt, \
+     handoff_expires, handoff_started_at, handoff_key_hash, handoff_origin";
 
 fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebSdkSession> {
     let uuid = |c: &str| -> sqlx::Result<Option<Uuid>> {
@@ -62,6 +75,10 @@ fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebSdkSession> {
         uploaded: serde_json::from_str(&r.try_get::<String, _>("uploaded")?).unwrap_or_default(),
         submitted_at: r.try_get("submitted_at")?,
         attempt: r.try_get("attempt")?,
+        handoff_expires_us: r.try_get("handoff_expires")?,
+        handoff_started_at: r.try_get("handoff_started_at")?,
+        handoff_origin: r.try_get("handoff_origin")?,
+        handoff_key_hash: r.try_get("handoff_key_hash")?,
     })
 }
 
@@ -161,6 +178,30 @@ impl Store {
         Ok(())
     }
 
+    /// Claim the session for storing one capture until `until_us` (see migration 0008); `false`
+    /// when another capture holds an unexpired claim.
+    pub async fn web_sdk_claim_capture(&self, id: Uuid, until_us: i64) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE web_sdk_sessions SET capture_until = $2 \
+             WHERE session_id = $1 AND (capture_until IS NULL OR capture_until < $3)",
+        )
+        .bind(id.to_string())
+        .bind(until_us)
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Release a claim of [`Store::web_sdk_claim_capture`].
+    pub async fn web_sdk_release_capture(&self, id: Uuid) -> sqlx::Result<()> {
+        sqlx::query("UPDATE web_sdk_sessions SET capture_until = NULL WHERE session_id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Mark the session submitted (its analyses ordered); `false` when it already was.
     pub async fn web_sdk_submit(&self, id: Uuid) -> sqlx::Result<bool> {
         let done = sqlx::query(
@@ -189,6 +230,62 @@ impl Store {
         .bind(id.to_string())
         .bind(attempt)
         .bind(actions.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Store a hand-off token (its digest) for started session `id`, replacing an unspent one;
+    /// `false` when a phone has already taken the session over (nothing is changed then).
+    pub async fn web_sdk_handoff_mint(
+        &self,
+        id: Uuid,
+        token: &str,
+        expires_us: i64,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE web_sdk_sessions SET handoff_token_hash = $2, handoff_expires = $3 \
+             WHERE session_id = $1 AND started_at IS NOT NULL AND handoff_started_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(tokens::digest(token))
+        .bind(expires_us)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The session a hand-off token was minted for (spent or not).
+    pub async fn web_sdk_by_handoff_token(
+        &self,
+        token: &str,
+    ) -> sqlx::Result<Option<WebSdkSession>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM web_sdk_sessions WHERE handoff_token_hash = $1"
+        ))
+        .bind(tokens::digest(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Spend session `id`'s hand-off token and give the phone (on `origin`) its key; `false`
+    /// when it was spent meanwhile or has expired (nothing is changed then).
+    pub async fn web_sdk_handoff_start(
+        &self,
+        id: Uuid,
+        key: &str,
+        origin: &str,
+    ) -> sqlx::Result<bool> {
+        let now = now_us();
+        let done = sqlx::query(
+            "UPDATE web_sdk_sessions SET handoff_started_at = $2, handoff_key_hash = $3, handoff_origin = $4 \
+             WHERE session_id = $1 AND handoff_started_at IS NULL AND handoff_expires > $2",
+        )
+        .bind(id.to_string())
+        .bind(now)
+        .bind(tokens::digest(key))
+        .bind(origin)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

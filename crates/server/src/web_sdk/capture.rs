@@ -19,20 +19,39 @@ use crate::store::now_us;
 use crate::store::web_sdk::WebSdkSession;
 use crate::uploads::{self, IncomingFile, Payload};
 
+/// What a guidance frame asks for beyond the faces' boxes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuidanceAsk {
+    /// The largest face's five points (the capture architecture's per-frame landmarks).
+    pub landmarks: bool,
+    /// The largest face's "happy" probability (live progress toward a smile; the expression
+    /// model is the pack's largest, so it runs only when asked).
+    pub smile: bool,
+}
+
 /// The guidance for one frame (a JPEG or PNG) of a session not yet submitted: `{width, height,
-/// faces: [{box: [x1, y1, x2, y2], score}], brightness}`, and with `with_landmarks` also
-/// `landmarks` (the largest face's five points, frame pixels, or null).
+/// faces: [{box: [x1, y1, x2, y2], score}], brightness, pose}` — `pose` is the largest face's
+/// `{yaw, pitch, roll}` in degrees (the gesture check's model and signs; null without a face),
+/// from which the plugin shows progress toward an asked movement — and, as `ask` says,
+/// `landmarks` (the largest face's five points, frame pixels, or null) and `smile`.
 pub async fn guidance(
     st: &AppState,
     s: &WebSdkSession,
     file: Option<IncomingFile>,
-    with_landmarks: bool,
+    ask: GuidanceAsk,
 ) -> ApiResult<Value> {
     if s.submitted_at.is_some() {
         return Err(ApiError::value("This session has been submitted"));
     }
     let file = file.ok_or_else(|| ApiError::value("a frame file is required"))?;
-    let limits = crate::inference::upload_limits(&st.cfg);
+    guidance_rate(s.session_id)?;
+    // A guidance frame is a camera frame: its size is checked from its header (413 past it)
+    // before a pixel is decoded.
+    let limits = faceproof_engine::media::Limits {
+        max_dimension: GUIDANCE_MAX_SIDE,
+        max_pixels: GUIDANCE_MAX_SIDE as u64 * GUIDANCE_MAX_SIDE as u64,
+        ..crate::inference::upload_limits(&st.cfg)
+    };
     st.inference
         .run("web_sdk_guidance", move |engine| -> ApiResult<Value> {
             let bytes = file.contents().map_err(ApiError::internal)?;
@@ -50,24 +69,79 @@ pub async fn guidance(
             // The five points of the Oz payload, for the largest face (detections come
             // largest first), placed on the detection above rather than a second one.
             let landmarks = match faces.first() {
-                Some(largest) if with_landmarks => engine
+                Some(largest) if ask.landmarks => engine
                     .five_landmarks(&img, largest)
                     .map_err(ApiError::from)?
                     .map(|points| points.map(|(x, y)| [x, y])),
                 _ => None,
             };
-            Ok(json!({
+            let pose = match faces.first() {
+                Some(largest) => engine.head_pose(&img, largest).map_err(ApiError::from)?,
+                None => None,
+            };
+            let smile = match faces.first() {
+                Some(largest) if ask.smile => {
+                    engine.smile(&img, largest).map_err(ApiError::from)?
+                }
+                _ => None,
+            };
+            let mut out = json!({
                 "width": img.width(),
                 "height": img.height(),
                 "landmarks": landmarks,
+                "pose": pose.map(|p| json!({"yaw": p.yaw, "pitch": p.pitch, "roll": p.roll})),
                 "brightness": luma / n,
                 "faces": faces.iter().map(|d| json!({
                     "box": [d.raw.x1, d.raw.y1, d.raw.x2, d.raw.y2],
                     "score": d.score,
                 })).collect::<Vec<_>>(),
-            }))
+            });
+            if ask.smile {
+                out["smile"] = json!(smile);
+            }
+            Ok(out)
         })
         .await?
+}
+
+/// The largest side of a guidance frame (the plugin sends 320-pixel frames for hints and camera
+/// frames, at most 1920×1080, to locate faces in recorded frames).
+pub const GUIDANCE_MAX_SIDE: u32 = 2048;
+
+/// Guidance frames one session may send in a burst, and how many a second after it.
+pub const GUIDANCE_BURST: f64 = 60.0;
+pub const GUIDANCE_PER_SECOND: f64 = 10.0;
+
+/// Each session's guidance budget (a token bucket, per process: a session's frames go to the
+/// server that started it or to any, and each server bounds its own work).
+fn guidance_rate(session: Uuid) -> ApiResult<()> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+    static BUCKETS: OnceLock<Mutex<HashMap<Uuid, (f64, Instant)>>> = OnceLock::new();
+    let mut b = BUCKETS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if b.len() > 10_000 {
+        // Sessions idle long enough to have refilled are as good as new: forget them.
+        let full = std::time::Duration::from_secs_f64(GUIDANCE_BURST / GUIDANCE_PER_SECOND);
+        b.retain(|_, (_, at)| now.duration_since(*at) < full);
+    }
+    let (tokens, at) = b.entry(session).or_insert((GUIDANCE_BURST, now));
+    *tokens =
+        (*tokens + now.duration_since(*at).as_secs_f64() * GUIDANCE_PER_SECOND).min(GUIDANCE_BURST);
+    *at = now;
+    if *tokens < 1.0 {
+        return Err(ApiError::new(
+            Code::TooManyAttempts,
+            format!("Too many guidance frames: at most {GUIDANCE_PER_SECOND} a second per session"),
+        )
+        .with_details(json!({"reason": "guidance_rate"})));
+    }
+    *tokens -= 1.0;
+    Ok(())
 }
 
 /// One action's capture as the plugin sends it.
@@ -81,9 +155,58 @@ pub struct Capture {
     pub file: Option<IncomingFile>,
 }
 
+/// How long a capture may hold its session's claim (a killed process's claim lapses then).
+const CAPTURE_CLAIM_SECS: i64 = 600;
+
 /// Store one capture of session `s`; the last of its actions submits the session and orders the
-/// analyses. Answers `{uploaded, remaining, submitted}`.
+/// analyses. Answers `{uploaded, remaining, submitted}`. One capture of a session is stored at a
+/// time: a capture sent while another is being stored is refused (409, `capture_in_progress`),
+/// so that the session keeps one folder; the session is read again once claimed.
 pub async fn store(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResult<Value> {
+    if s.submitted_at.is_some() {
+        return Err(ApiError::value("This session has been submitted"));
+    }
+    let id = s.session_id;
+    if !st
+        .store
+        .web_sdk_claim_capture(id, now_us() + CAPTURE_CLAIM_SECS * 1_000_000)
+        .await?
+    {
+        return Err(ApiError::new(
+            Code::Conflict,
+            "Another capture of this session is being stored: send the captures one at a time",
+        )
+        .with_details(json!({"reason": "capture_in_progress"})));
+    }
+    // Released below; if this request is dropped (the client hung up), by the guard.
+    let mut claim = Claim(Some((st.store.clone(), id)));
+    let result = match st.store.web_sdk_get(id).await {
+        Ok(Some(fresh)) => store_claimed(st, fresh, capture).await,
+        Ok(None) => Err(ApiError::unknown_object()),
+        Err(e) => Err(e.into()),
+    };
+    claim.0 = None;
+    st.store.web_sdk_release_capture(id).await?;
+    result
+}
+
+/// A session's capture claim, released in the background when the request is dropped before
+/// it could release it itself.
+struct Claim(Option<(crate::store::Store, Uuid)>);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some((store, id)) = self.0.take() {
+            tokio::spawn(async move {
+                if let Err(e) = store.web_sdk_release_capture(id).await {
+                    tracing::warn!("releasing a plugin session's capture claim: {e}");
+                }
+            });
+        }
+    }
+}
+
+async fn store_claimed(st: &AppState, s: WebSdkSession, capture: Capture) -> ApiResult<Value> {
     if s.submitted_at.is_some() {
         return Err(ApiError::value("This session has been submitted"));
     }

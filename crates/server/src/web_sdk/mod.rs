@@ -10,7 +10,8 @@
 //!
 //! - [`session`] — tokens, starting a session, looking a started one up, its result;
 //! - [`capture`] — guidance frames, storing captures, the analyses a submitted session orders;
-//! - [`tokenless`] — a session started without a token, where a company allows that.
+//! - [`tokenless`] — a session started without a token, where a company allows that;
+//! - [`handoff`] — a session continued on a phone (a QR code of a one-time link).
 //!
 //! The plugin's HTTP endpoints (`http/web_sdk.rs`) only read requests, check the page's origin
 //! and answer with CORS headers; everything they decide is here.
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub mod capture;
+pub mod handoff;
 pub mod session;
 pub mod tokenless;
 
@@ -151,7 +153,10 @@ pub fn check_config(c: &Config) -> anyhow::Result<()> {
             anyhow::bail!("web_sdk_allowed_origins: {o:?} is not scheme://host[:port] or *");
         }
     }
-    if c.web_sdk_token_ttl_secs < 1 || c.web_sdk_session_ttl_secs < 1 {
+    if c.web_sdk_token_ttl_secs < 1
+        || c.web_sdk_session_ttl_secs < 1
+        || c.web_sdk_handoff_ttl_secs < 1
+    {
         anyhow::bail!("web_sdk TTLs must be at least one second");
     }
     Ok(())

@@ -168,7 +168,7 @@ fn token_used() -> ApiError {
 }
 
 /// What the plugin is told of one action: its kind, how long to record, its gestures.
-fn action_view(a: &SessionAction) -> Value {
+pub(super) fn action_view(a: &SessionAction) -> Value {
     let mut v = json!({
         "action": a.action,
         "kind": if super::is_photo(&a.action) { "photo" } else { "video" },
@@ -182,7 +182,8 @@ fn action_view(a: &SessionAction) -> Value {
     v
 }
 
-/// The started session `id`, checked against the key, its expiry and its page origin.
+/// The started session `id`, checked against the key (the starting page's, or the key of the
+/// phone it was handed off to), its expiry and the key's page origin.
 pub async fn open(
     st: &AppState,
     id: Uuid,
@@ -195,10 +196,14 @@ pub async fn open(
         .await?
         .filter(|s| s.started_at.is_some())
         .ok_or_else(ApiError::unknown_object)?;
-    if !key.is_some_and(|k| s.has_key(k)) {
-        return Err(ApiError::new(Code::AuthInvalid, "Invalid session key"));
-    }
-    if s.origin.as_deref() != super::normalize_origin(origin).as_deref() {
+    // The page that started the session, or the phone it was handed off to: each with its own
+    // key, from its own page origin.
+    let key_origin = match key {
+        Some(k) if s.has_key(k) => s.origin.as_deref(),
+        Some(k) if s.has_handoff_key(k) => s.handoff_origin.as_deref(),
+        _ => return Err(ApiError::new(Code::AuthInvalid, "Invalid session key")),
+    };
+    if key_origin != super::normalize_origin(origin).as_deref() {
         return Err(ApiError::new(
             Code::Forbidden,
             "This session belongs to another page origin",
@@ -215,7 +220,8 @@ pub async fn open(
 
 /// The session's result as its company's `result_mode` shows it (`base`: the public URL links
 /// in the folder and analyses views start with): the analyses of its last attempt, and — in every
-/// mode, without a score — `retry` when that attempt's capture was not usable and attempts remain.
+/// mode, without a score — `retry` when that attempt's capture was not usable and attempts remain,
+/// and `handoff` (`waiting` / `opened`) once the session has shown a hand-off code.
 pub async fn result(st: &AppState, base: &str, s: &WebSdkSession) -> ApiResult<Value> {
     let settings = settings_of(st, s.company_id).await?;
     let (analyses, folder) = match s.folder_id.filter(|_| s.submitted_at.is_some()) {
@@ -238,6 +244,10 @@ pub async fn result(st: &AppState, base: &str, s: &WebSdkSession) -> ApiResult<V
         &analyses,
         folder.as_ref(),
     );
+    // The page that showed a hand-off code learns whether a phone has taken the session over.
+    if let Some(h) = super::handoff::state(s) {
+        view["handoff"] = json!(h);
+    }
     if let Some(reason) = retry_due(s, &settings, &analyses) {
         view["retry"] = json!({
             "reason": reason,

@@ -611,10 +611,14 @@ fn multipart_verdict(
     cfg: &Config,
 ) -> Result<(Vec<(String, String, Vec<u8>)>, Option<Payload>), Code> {
     let (mut files, mut payload, mut info) = (Vec::new(), None, None);
+    let mut text_keys: Vec<String> = Vec::new();
     for p in parts {
         let is_text = p.content_type.is_none_or(|ct| ct.starts_with("text/"));
         if p.name == "payload" || p.name == "additional_info" || (p.file_name.is_none() && is_text)
         {
+            if p.name != "payload" && p.name != "additional_info" {
+                text_keys.push(p.name.clone());
+            }
             // Text parts are decoded as UTF-8 with a leading byte-order mark dropped.
             let text = String::from_utf8_lossy(&p.bytes);
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -633,6 +637,15 @@ fn multipart_verdict(
         }
         let name = p.file_name.clone().unwrap_or_else(|| p.name.clone());
         files.push((p.name.clone(), name, p.bytes.clone()));
+    }
+    // A tagged media key that came as a text field only is refused.
+    if let Some(p) = &payload {
+        if text_keys
+            .iter()
+            .any(|k| p.media_tags.contains_key(k) && !files.iter().any(|(key, _, _)| key == k))
+        {
+            return Err(Code::InvalidValue);
+        }
     }
     // The last `additional_info` goes into every file's media metadata, unless the payload's
     // `media:meta_data` already says it.
@@ -849,8 +862,21 @@ fn query_strings_are_read_or_refused_with_4_or_5() {
 fn query_pairs_round_trip() {
     proptest!(Cases::with_cases(256), |(pairs in prop::collection::vec((any::<String>(), any::<String>()), 0..5))| {
         let query = serde_urlencoded::to_string(&pairs).unwrap();
-        let q = query_pairs(&query).expect("an encoded query is a URI").unwrap();
-        prop_assert_eq!(q.0, pairs);
+        let got = query_pairs(&query).expect("an encoded query is a URI");
+        // Control characters other than tab and line breaks are refused (error 4), anywhere.
+        let control = pairs
+            .iter()
+            .any(|(k, v)| k.chars().chain(v.chars()).any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')));
+        match got {
+            Ok(q) => {
+                prop_assert!(!control);
+                prop_assert_eq!(q.0, pairs);
+            }
+            Err(e) => {
+                prop_assert!(control, "{}", e.message);
+                prop_assert_eq!(e.code, Code::InvalidValue);
+            }
+        }
     });
 }
 

@@ -450,6 +450,22 @@ impl Server {
         assert_eq!(n, 1, "no plugin session for that token");
     }
 
+    /// Make a web plugin session's hand-off token expired.
+    pub fn expire_handoff_token(&self, token: &str) {
+        let (rt, store) = self.store();
+        let n = rt
+            .block_on(
+                sqlx::query(
+                    "UPDATE web_sdk_sessions SET handoff_expires = 1 WHERE handoff_token_hash = $1",
+                )
+                .bind(faceproof_server::auth::tokens::digest(token))
+                .execute(&store.pool),
+            )
+            .unwrap()
+            .rows_affected();
+        assert_eq!(n, 1, "no plugin session for that hand-off token");
+    }
+
     /// (state, attempts) of the job of an analysis or delivery.
     pub fn job_of(&self, target: &str) -> Option<(String, i64)> {
         let (rt, store) = self.store();

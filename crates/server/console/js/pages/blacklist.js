@@ -48,7 +48,7 @@ export async function blacklistPage(r, g) {
       ? table(
           ['Collection', 'Company', 'Created'],
           data.items.map((c) =>
-            h('tr', h('td', h('a', { href: `#/blacklist/${c.collection_id}` }, c.alias)), h('td', dir.company(c.company_id)), h('td', time(c.time_created))),
+            h('tr', h('td', h('a', { href: api.path`#/blacklist/${c.collection_id}` }, c.alias)), h('td', dir.company(c.company_id)), h('td', time(c.time_created))),
           ),
         )
       : empty('No collections yet.'),
@@ -61,8 +61,10 @@ function photoInput(name = 'photos') {
 }
 
 async function collectionPage(cid, g) {
-  const [c, persons] = await Promise.all([api.get(`/api/collections/${cid}`), api.get(`/api/collections/${cid}/persons?limit=1000`)]);
+  const [c, persons] = await Promise.all([api.get(api.path`/api/collections/${cid}`), api.get(api.path`/api/collections/${cid}/persons?limit=1000`)]);
   if (!current(g)) return;
+  // From here on, the ids are the fetched object's, not the address bar's.
+  cid = c.collection_id;
   const q = h('input', { type: 'search', name: 'q', placeholder: 'name' });
   const grid = h('div.people');
   const draw = () => {
@@ -73,7 +75,7 @@ async function collectionPage(cid, g) {
         ? shown.map((p) =>
             h(
               'a.person',
-              { href: `#/blacklist/${cid}/${p.person_id}` },
+              { href: api.path`#/blacklist/${cid}/${p.person_id}` },
               authImg(p.images && p.images[0] && p.images[0].thumb_url, personName(p.meta_data)),
               h('span', personName(p.meta_data)),
               h('small.muted', `${(p.images || []).length} photo${(p.images || []).length === 1 ? '' : 's'}`),
@@ -113,7 +115,7 @@ async function collectionPage(cid, g) {
       fd.append('payload', JSON.stringify({ 'media:tags': tags, 'person:meta_data': { person_info: { first_name: first.value.trim(), last_name: last.value.trim() } } }));
       enrol.querySelector('button').disabled = true;
       try {
-        await api.call('POST', `/api/collections/${cid}/persons`, fd);
+        await api.call('POST', api.path`/api/collections/${cid}/persons`, fd);
         toast('Person enrolled.');
         render();
       } catch (e) {
@@ -133,12 +135,12 @@ async function collectionPage(cid, g) {
     const fd = new FormData();
     fd.append('photo', probe.files[0], probe.files[0].name);
     try {
-      const res = await api.call('POST', `/api/collections/${cid}/search`, fd);
+      const res = await api.call('POST', api.path`/api/collections/${cid}/search`, fd);
       hits.replaceChildren(
         res.hits.length
           ? table(
               ['Person', 'Confidence', 'Similarity'],
-              res.hits.map((x) => h('tr', h('td', h('a', { href: `#/blacklist/${cid}/${x.person_id}` }, personName(x.meta_data))), h('td.num', num(x.confidence, 4)), h('td.num', num(x.similarity, 4)))),
+              res.hits.map((x) => h('tr', h('td', h('a', { href: api.path`#/blacklist/${cid}/${x.person_id}` }, personName(x.meta_data))), h('td.num', num(x.confidence, 4)), h('td.num', num(x.similarity, 4)))),
             )
           : empty(`No match at threshold ${num(res.threshold, 2)}.`),
       );
@@ -151,7 +153,7 @@ async function collectionPage(cid, g) {
     h('p', h('a', { href: '#/blacklist' }, '‹ Blacklist')),
     h('div.head', h('h1', c.alias), manages() ? button('Delete collection', async () => {
       if (!window.confirm(`Delete the collection "${c.alias}" with every person and photo?`)) return;
-      await api.call('DELETE', `/api/collections/${cid}`);
+      await api.call('DELETE', api.path`/api/collections/${cid}`);
       toast('Collection deleted.');
       go('blacklist');
     }, { class: 'danger' }) : null),
@@ -161,8 +163,11 @@ async function collectionPage(cid, g) {
 }
 
 async function personPage(cid, pid, g) {
-  const p = await api.get(`/api/collections/${cid}/persons/${pid}`);
+  const p = await api.get(api.path`/api/collections/${cid}/persons/${pid}`);
   if (!current(g)) return;
+  // Writes name the person fetched, by its own ids.
+  cid = p.collection_id;
+  pid = p.person_id;
   const name = personName(p.meta_data);
   let add = null;
   if (manages()) {
@@ -179,7 +184,7 @@ async function personPage(cid, pid, g) {
       });
       fd.append('payload', JSON.stringify({ 'media:tags': tags }));
       try {
-        await api.call('POST', `/api/collections/${cid}/persons/${pid}/images`, fd);
+        await api.call('POST', api.path`/api/collections/${cid}/persons/${pid}/images`, fd);
         render();
       } catch (e) {
         toast(e.message, 'error');
@@ -187,10 +192,10 @@ async function personPage(cid, pid, g) {
     });
   }
   mount(
-    h('p', h('a', { href: `#/blacklist/${cid}` }, '‹ Collection')),
+    h('p', h('a', { href: api.path`#/blacklist/${cid}` }, '‹ Collection')),
     h('div.head', h('h1', name), manages() ? button('Remove person', async () => {
       if (!window.confirm(`Remove ${name} and every photo from the blacklist?`)) return;
-      await api.call('DELETE', `/api/collections/${cid}/persons/${pid}`);
+      await api.call('DELETE', api.path`/api/collections/${cid}/persons/${pid}`);
       toast('Person removed.');
       go(`blacklist/${cid}`);
     }, { class: 'danger' }) : null),
@@ -203,7 +208,7 @@ async function personPage(cid, pid, g) {
           authImg(img.thumb_url || img.original_url, `Photo of ${name}`),
           h('figcaption', h('span.muted', time(img.time_created)), manages() ? button('Delete photo', async () => {
             if (!window.confirm('Delete this photo?')) return;
-            await api.call('DELETE', `/api/collections/${cid}/persons/${pid}/images/${img.person_image_id}`);
+            await api.call('DELETE', api.path`/api/collections/${cid}/persons/${pid}/images/${img.person_image_id}`);
             render();
           }, { class: 'link' }) : null),
         ),

@@ -150,7 +150,7 @@ export async function createPage(r, g) {
     try {
       const folder = await api.call('POST', '/api/folders', fd);
       out.replaceChildren(h('p.muted', 'Starting analyses…'));
-      await api.call('POST', `/api/folders/${folder.folder_id}/analyses`, { analyses });
+      await api.call('POST', api.path`/api/folders/${folder.folder_id}/analyses`, { analyses });
       await watch(folder.folder_id, out, g);
     } catch (e) {
       out.replaceChildren(errorBox(e));
@@ -164,10 +164,10 @@ export async function createPage(r, g) {
 
 /** Poll the order until its analyses finish, showing each analysis as it goes. */
 async function watch(folderId, out, g) {
-  const link = h('a', { href: `#/orders/${folderId}` }, 'Open the order');
+  const link = h('a', { href: api.path`#/orders/${folderId}` }, 'Open the order');
   for (;;) {
     if (!current(g)) return;
-    const f = await api.get(`/api/folders/${folderId}?with_analyses=true`);
+    const f = await api.get(api.path`/api/folders/${folderId}?with_analyses=true`);
     const analyses = f.analyses || [];
     const running = analyses.some((a) => a.state === 'PROCESSING');
     out.replaceChildren(

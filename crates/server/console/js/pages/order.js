@@ -88,7 +88,7 @@ function decisionForm(a, onDone) {
     if (!window.confirm(`Really ${verb} this analysis?`)) return;
     form.querySelector('button').disabled = true;
     try {
-      await api.call('PATCH', `/api/analyses/${a.analysis_id}`, { resolution_status: choice.value, comment: reason.value.trim() });
+      await api.call('PATCH', api.path`/api/analyses/${a.analysis_id}`, { resolution_status: choice.value, comment: reason.value.trim() });
       toast('Decision recorded.');
       onDone();
     } catch (e) {
@@ -103,7 +103,7 @@ export async function orderPage(r, g) {
   const id = r.parts[1];
   let f;
   try {
-    f = await api.get(`/api/folders/${encodeURIComponent(id)}?with_analyses=true&with_user=true&with_company=true`);
+    f = await api.get(api.path`/api/folders/${id}?with_analyses=true&with_user=true&with_company=true`);
   } catch (e) {
     if (!current(g)) return;
     if (e.status === 404 || e.status === 400) {
@@ -140,7 +140,7 @@ export async function orderPage(r, g) {
       canDelete(f)
         ? button('Delete order', async () => {
             if (!window.confirm('Delete this order with its media and results?')) return;
-            await api.call('DELETE', `/api/folders/${f.folder_id}`);
+            await api.call('DELETE', api.path`/api/folders/${f.folder_id}`);
             toast('Order deleted.');
             location.hash = '#/orders';
           }, { class: 'danger' })
@@ -233,7 +233,7 @@ export async function orderPage(r, g) {
                     h(
                       'figcaption',
                       'Enrolled photo · person ',
-                      canManageLists() ? h('a.mono', { href: `#/blacklist/${m.collection_id}/${m.person_id}` }, shortId(m.person_id)) : h('span.mono', shortId(m.person_id)),
+                      canManageLists() ? h('a.mono', { href: api.path`#/blacklist/${m.collection_id}/${m.person_id}` }, shortId(m.person_id)) : h('span.mono', shortId(m.person_id)),
                     ),
                   ),
                   h('div.pairscore', h('span.muted', 'confidence'), scoreBar(m.confidence, (rm.results_data || {}).threshold, 'confidence')),
@@ -255,7 +255,7 @@ export async function orderPage(r, g) {
     metaForm.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       try {
-        await api.call('PATCH', `/api/folders/${f.folder_id}/meta_data`, { [key.value.trim()]: value.value === '' ? null : value.value });
+        await api.call('PATCH', api.path`/api/folders/${f.folder_id}/meta_data`, { [key.value.trim()]: value.value === '' ? null : value.value });
         toast('Metadata saved.');
         render();
       } catch (e) {
@@ -333,7 +333,7 @@ export async function orderPage(r, g) {
   mount(h('p', h('a', { href: '#/orders' }, '‹ Orders')), sections);
 
   try {
-    const list = await api.get(`/api/folders/${f.folder_id}/webhooks`);
+    const list = await api.get(api.path`/api/folders/${f.folder_id}/webhooks`);
     if (!current(g)) return;
     const items = Array.isArray(list) ? list : list.items || [];
     hooks.replaceChildren(

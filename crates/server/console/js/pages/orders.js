@@ -25,7 +25,7 @@ function analysisChips(analyses) {
 }
 
 function row(f, dir, withAge) {
-  const link = h('a', { href: `#/orders/${f.folder_id}` }, shortId(f.folder_id));
+  const link = h('a', { href: api.path`#/orders/${f.folder_id}` }, shortId(f.folder_id));
   return h(
     'tr',
     h('td', time(f.time_created), withAge ? h('div.muted', ago(f.time_created)) : null),

@@ -62,7 +62,7 @@ function profile(me) {
       body.current_password = current.value;
     }
     try {
-      api.setUser(await api.call('PATCH', `/api/users/${me.user_id}`, body));
+      api.setUser(await api.call('PATCH', api.path`/api/users/${me.user_id}`, body));
       toast('Profile saved.');
       current.value = pw.value = pw2.value = '';
     } catch (e) {
@@ -73,7 +73,7 @@ function profile(me) {
 }
 
 async function companySettings(companyId) {
-  const path = `/api/companies/${companyId}/settings`;
+  const path = api.path`/api/companies/${companyId}/settings`;
   let s;
   try {
     s = await api.get(path);

@@ -54,7 +54,7 @@ export async function usersPage(r, g) {
             h(
               'tr',
               { class: x.is_active ? '' : 'inactive' },
-              h('td', h('a', { href: `#/users/${x.user_id}` }, x.email)),
+              h('td', h('a', { href: api.path`#/users/${x.user_id}` }, x.email)),
               h('td', [x.first_name, x.last_name].filter(Boolean).join(' ')),
               h('td', x.user_type),
               h('td', dir.company(x.company_id)),
@@ -109,7 +109,7 @@ function createUserForm(dir) {
 }
 
 async function userPage(id, g) {
-  const [x, dir] = await Promise.all([api.get(`/api/users/${id}`), directory()]);
+  const [x, dir] = await Promise.all([api.get(api.path`/api/users/${id}`), directory()]);
   if (!current(g)) return;
   const me = api.user();
   const self = me.user_id === x.user_id;
@@ -139,7 +139,7 @@ async function userPage(id, g) {
     if (company) body.company_id = company.value || null;
     for (const [k, c] of flags) body[k] = c.checked;
     try {
-      await api.call('PATCH', `/api/users/${x.user_id}`, body);
+      await api.call('PATCH', api.path`/api/users/${x.user_id}`, body);
       forgetDirectory();
       toast('Saved.');
       render();
@@ -157,7 +157,7 @@ async function userPage(id, g) {
       'div.actions',
       manage
         ? button(x.is_active ? 'Deactivate' : 'Reactivate', async () => {
-            await api.call('PATCH', `/api/users/${x.user_id}`, { is_active: !x.is_active });
+            await api.call('PATCH', api.path`/api/users/${x.user_id}`, { is_active: !x.is_active });
             toast(x.is_active ? 'Deactivated.' : 'Reactivated.');
             render();
           })
@@ -167,14 +167,14 @@ async function userPage(id, g) {
         ? button('Reset password', async () => {
             const pw = generatePassword();
             if (!window.confirm(`Set a new generated password for ${x.email}?`)) return;
-            await api.call('PATCH', `/api/users/${x.user_id}`, { password: pw });
+            await api.call('PATCH', api.path`/api/users/${x.user_id}`, { password: pw });
             newPw.replaceChildren(h('span', 'New password (shown once): '), h('code', pw));
           })
         : null,
       manage
         ? button('Delete user', async () => {
             if (!window.confirm(`Delete ${x.email}? Deactivating keeps the history readable.`)) return;
-            await api.call('DELETE', `/api/users/${x.user_id}`);
+            await api.call('DELETE', api.path`/api/users/${x.user_id}`);
             forgetDirectory();
             toast('User deleted.');
             go('users');
@@ -187,7 +187,7 @@ async function userPage(id, g) {
 }
 
 export async function companiesPage(r, g) {
-  const data = await api.get(`/api/companies?limit=1000${r.params.get('q') ? `&search_text=${encodeURIComponent(r.params.get('q'))}` : ''}`);
+  const data = await api.get(api.path`/api/companies?limit=1000${r.params.get('q') ? `&search_text=${encodeURIComponent(r.params.get('q'))}` : ''}`);
   if (!current(g)) return;
   const admin = isAdmin();
   let create = null;
@@ -222,13 +222,13 @@ export async function companiesPage(r, g) {
                     button('Rename', async () => {
                       const n = window.prompt('New name', c.name);
                       if (!n || !n.trim()) return;
-                      await api.call('PATCH', `/api/companies/${c.company_id}`, { name: n.trim() });
+                      await api.call('PATCH', api.path`/api/companies/${c.company_id}`, { name: n.trim() });
                       forgetDirectory();
                       render();
                     }, { class: 'link', 'aria-label': `Rename ${c.name}` }),
                     button('Delete', async () => {
                       if (!window.confirm(`Delete ${c.name}? (refused while it has users)`)) return;
-                      await api.call('DELETE', `/api/companies/${c.company_id}`);
+                      await api.call('DELETE', api.path`/api/companies/${c.company_id}`);
                       forgetDirectory();
                       render();
                     }, { class: 'link danger', 'aria-label': `Delete ${c.name}` }),
