@@ -850,7 +850,7 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
             data.display()
         );
     }
-    if !(args.step > 0.0) {
+    if args.step.is_nan() || args.step <= 0.0 {
         bail!("--step must be positive");
     }
     let segments = match &args.segments {
