@@ -149,7 +149,9 @@ pub fn fit_affine(from: &[[f64; 2]], to: &[[f64; 2]]) -> Option<Matrix3<f64>> {
     }
     let inv = ata.try_inverse()?;
     let (u, v) = (inv * bu, inv * bv);
-    Some(Matrix3::new(u[0], u[1], u[2], v[0], v[1], v[2], 0.0, 0.0, 1.0))
+    Some(Matrix3::new(
+        u[0], u[1], u[2], v[0], v[1], v[2], 0.0, 0.0, 1.0,
+    ))
 }
 
 /// The residuals of the best homography and of the best affine map from `rest`'s landmarks
@@ -286,7 +288,13 @@ mod tests {
         let pts3: Vec<[f64; 3]> = grid()
             .iter()
             .enumerate()
-            .map(|(i, p)| [p[0] - 150.0, p[1] - 150.0, if i % 5 == 0 { -60.0 } else { 0.0 }])
+            .map(|(i, p)| {
+                [
+                    p[0] - 150.0,
+                    p[1] - 150.0,
+                    if i % 5 == 0 { -60.0 } else { 0.0 },
+                ]
+            })
             .collect();
         let project = |yaw: f64| -> Vec<[f64; 2]> {
             pts3.iter()

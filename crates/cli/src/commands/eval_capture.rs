@@ -210,11 +210,23 @@ fn flat_segments() -> Vec<Segment> {
     let mut out = Vec::new();
     let mut rest_from = 0.0;
     for (action, from, to, _, _) in FLAT_MOVES {
-        out.push(Segment { action: "rest".into(), start: rest_from, end: from });
-        out.push(Segment { action: action.into(), start: from, end: to });
+        out.push(Segment {
+            action: "rest".into(),
+            start: rest_from,
+            end: from,
+        });
+        out.push(Segment {
+            action: action.into(),
+            start: from,
+            end: to,
+        });
         rest_from = to;
     }
-    out.push(Segment { action: "rest".into(), start: rest_from, end: FLAT_SECONDS });
+    out.push(Segment {
+        action: "rest".into(),
+        start: rest_from,
+        end: FLAT_SECONDS,
+    });
     out
 }
 
@@ -247,7 +259,8 @@ fn mul(a: &M3, b: &M3) -> M3 {
 }
 
 fn inverse(m: &M3) -> Option<M3> {
-    let c = |r0: usize, c0: usize, r1: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
+    let c =
+        |r0: usize, c0: usize, r1: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
     let det = m[0][0] * c(1, 1, 2, 2) - m[0][1] * c(1, 0, 2, 2) + m[0][2] * c(1, 0, 2, 1);
     if det.abs() < 1e-12 {
         return None;
@@ -274,7 +287,11 @@ fn flat_homography(w: f64, h: f64, yaw: f64, pitch: f64, t: f64) -> M3 {
     let r = mul(&rp, &ry);
     // [r1 r2 t] with t = (0, 0, d), the camera's intrinsics (focal d, centre) and the source
     // centred on its middle.
-    let rt = [[r[0][0], r[0][1], 0.0], [r[1][0], r[1][1], 0.0], [r[2][0], r[2][1], d]];
+    let rt = [
+        [r[0][0], r[0][1], 0.0],
+        [r[1][0], r[1][1], 0.0],
+        [r[2][0], r[2][1], d],
+    ];
     let k = [[d, 0.0, cx], [0.0, d, cy], [0.0, 0.0, 1.0]];
     let centre = [[1.0, 0.0, -cx], [0.0, 1.0, -cy], [0.0, 0.0, 1.0]];
     let tau = std::f64::consts::TAU;
@@ -328,7 +345,9 @@ fn flat_attack(still: &[u8], out: &Path, tmp: &Path) -> anyhow::Result<()> {
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-framerate", "8", "-i"])
         .arg(dir.join("f%05d.png"))
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-pix_fmt", "yuv420p"])
+        .args([
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-pix_fmt", "yuv420p",
+        ])
         .args(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"])
         .arg(out)
         .status()
@@ -569,7 +588,9 @@ fn hint(r: &Value) -> &'static str {
     match faces.as_slice() {
         [] => "no_face",
         [f] => {
-            let b: Vec<f64> = (0..4).map(|i| f["box"][i].as_f64().unwrap_or(0.0)).collect();
+            let b: Vec<f64> = (0..4)
+                .map(|i| f["box"][i].as_f64().unwrap_or(0.0))
+                .collect();
             let (w, h) = (
                 r["width"].as_f64().unwrap_or(1.0),
                 r["height"].as_f64().unwrap_or(1.0),
@@ -610,7 +631,12 @@ fn answer(r: reqwest::blocking::Response) -> anyhow::Result<(u16, Value)> {
 }
 
 impl Plugin {
-    fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -678,10 +704,9 @@ impl Plugin {
             (w.rest_from * FPS).round() as usize,
             (w.start * FPS).round() as usize,
         );
-        let (Some(rest), Some(recorded)) = (
-            frames.get(r0..r0 + rest_count),
-            frames.get(a0..a0 + count),
-        ) else {
+        let (Some(rest), Some(recorded)) =
+            (frames.get(r0..r0 + rest_count), frames.get(a0..a0 + count))
+        else {
             bail!("{} {}: the window runs past the clip", w.clip, w.start);
         };
 
@@ -710,7 +735,11 @@ impl Plugin {
             .text("action", action)
             .text(
                 "orientation",
-                if dims.0 > dims.1 { "landscape" } else { "portrait" },
+                if dims.0 > dims.1 {
+                    "landscape"
+                } else {
+                    "portrait"
+                },
             )
             .text(
                 "additional_info",
@@ -733,8 +762,10 @@ impl Plugin {
         // plugin.js `runAttempt`: poll the result until it is finished.
         let deadline = Instant::now() + Duration::from_secs(900);
         let result = loop {
-            let (status, r) =
-                self.post_text(&format!("/web-sdk/session/{id}/result"), &json!({"session_key": key}))?;
+            let (status, r) = self.post_text(
+                &format!("/web-sdk/session/{id}/result"),
+                &json!({"session_key": key}),
+            )?;
             if status != 200 {
                 bail!("result: {status}: {r}");
             }
@@ -748,8 +779,10 @@ impl Plugin {
         };
         if let Some(reason) = result["retry"]["reason"].as_str() {
             rec["retry_reason"] = json!(reason);
-            let (status, v) =
-                self.post_text(&format!("/web-sdk/session/{id}/retry"), &json!({"session_key": key}))?;
+            let (status, v) = self.post_text(
+                &format!("/web-sdk/session/{id}/retry"),
+                &json!({"session_key": key}),
+            )?;
             if status != 200 || v["attempt"] != 2 {
                 bail!("the retry did not open a second attempt: {status}: {v}");
             }
@@ -766,11 +799,18 @@ impl Plugin {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|a| a["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("quality")))
+            .find(|a| {
+                a["type"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("quality"))
+            })
             .with_context(|| format!("no QUALITY analysis in {folder}"))?;
         let media = &quality["results_media"][0];
         let data = &media["results_data"];
-        let resolution = quality["resolution_status"].as_str().unwrap_or("").to_string();
+        let resolution = quality["resolution_status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         rec["outcome"] = json!(if rec["retry_reason"].is_string() {
             "retry"
         } else {
@@ -805,9 +845,12 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from("../shared/data"));
     let videos = data.join("video");
     if !videos.join("videos.csv").is_file() {
-        bail!("{} is not the shared data directory (no video/videos.csv)", data.display());
+        bail!(
+            "{} is not the shared data directory (no video/videos.csv)",
+            data.display()
+        );
     }
-    if !(args.step > 0.0) {
+    if args.step.is_nan() || args.step <= 0.0 {
         bail!("--step must be positive");
     }
     let segments = match &args.segments {
@@ -834,7 +877,12 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         .collect();
     let list = |s: &Option<String>| -> Vec<String> {
         s.as_deref()
-            .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (clip_filter, action_filter) = (list(&args.clips), list(&args.actions));
@@ -856,7 +904,9 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     let clips: Vec<(&String, &Vec<Segment>)> = segments
         .iter()
-        .filter(|(c, _)| clip_filter.is_empty() || clip_filter.iter().any(|f| c.contains(f.as_str())))
+        .filter(|(c, _)| {
+            clip_filter.is_empty() || clip_filter.iter().any(|f| c.contains(f.as_str()))
+        })
         .collect();
     if clips.is_empty() {
         bail!("no clip of the segments CSV is selected");
@@ -870,7 +920,12 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         let label = labels
             .get(*clip)
             .with_context(|| format!("{clip} is not in videos.csv"))?;
-        sources.push((clip.to_string(), videos.join(clip), label.clone(), segs.to_vec()));
+        sources.push((
+            clip.to_string(),
+            videos.join(clip),
+            label.clone(),
+            segs.to_vec(),
+        ));
     }
     if args.flat != "none" {
         for (clip, path, label, segs) in sources.clone() {
@@ -882,7 +937,10 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
                 continue;
             };
             let still = still_frame(&path, (rest.start + rest.end) / 2.0, tmp.path())?;
-            let stem = clip.rsplit_once('.').map_or(clip.as_str(), |(s, _)| s).to_string();
+            let stem = clip
+                .rsplit_once('.')
+                .map_or(clip.as_str(), |(s, _)| s)
+                .to_string();
             let out = tmp.path().join(format!("flat_{stem}.mp4"));
             flat_attack(&still, &out, tmp.path())?;
             sources.push((format!("flat:{stem}"), out, "flat".into(), flat_segments()));
@@ -926,7 +984,9 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<()> {
         bail!("no window fits the selected clips and actions");
     }
 
-    let client = Client::builder().timeout(Duration::from_secs(600)).build()?;
+    let client = Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()?;
     let plugin = connect(globals, &args, client)?;
     let version = plugin.api(reqwest::Method::GET, "/api/version", None)?;
 
@@ -1032,9 +1092,11 @@ fn connect(globals: &Globals, args: &Args, client: Client) -> anyhow::Result<Plu
         plugin.api(
             reqwest::Method::POST,
             "/api/users/",
-            Some(json!({"email": email, "password": password, "user_type": "CLIENT",
+            Some(
+                json!({"email": email, "password": password, "user_type": "CLIENT",
                         "company_id": company["company_id"], "first_name": "Eval",
-                        "last_name": "Capture"})),
+                        "last_name": "Capture"}),
+            ),
         )?;
         plugin.token = login(&plugin.client, &plugin.base, &email, &password)?;
     }
@@ -1124,12 +1186,33 @@ fn summarise(records: &[Value], key: impl Fn(&Value) -> Vec<String>) -> Vec<Valu
 
 fn write_csv(path: &Path, records: &[Value]) -> anyhow::Result<()> {
     let cols = [
-        "clip", "label", "action", "encoding", "start", "rest_from", "outcome", "retry_reason",
-        "resolution", "error", "confidence_spoofing", "liveness_frames", "frames_analysed",
-        "rest_frames", "liveness_spread", "gesture_performed", "gesture_peak", "guidance",
-        "depth_residual", "depth_affine", "depth_rest", "depth_frames", "depth_used", "seconds",
+        "clip",
+        "label",
+        "action",
+        "encoding",
+        "start",
+        "rest_from",
+        "outcome",
+        "retry_reason",
+        "resolution",
+        "error",
+        "confidence_spoofing",
+        "liveness_frames",
+        "frames_analysed",
+        "rest_frames",
+        "liveness_spread",
+        "gesture_performed",
+        "gesture_peak",
+        "guidance",
+        "depth_residual",
+        "depth_affine",
+        "depth_rest",
+        "depth_frames",
+        "depth_used",
+        "seconds",
     ];
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     w.write_record(cols)?;
     for r in records {
         let d = &r["depth_from_motion"];
@@ -1183,9 +1266,17 @@ fn print_tables(out: &Value) {
         format!(
             "| {key} | {} | {} | {} | {} | {} | {} ({}/{}) | {} | {} |",
             g["windows"],
-            if attack { pct(&g["decline_rate"]) } else { pct(&g["pass_rate"]) },
+            if attack {
+                pct(&g["decline_rate"])
+            } else {
+                pct(&g["pass_rate"])
+            },
             pct(&g["retry_rate"]),
-            if attack { pct(&g["pass_rate"]) } else { pct(&g["decline_rate"]) },
+            if attack {
+                pct(&g["pass_rate"])
+            } else {
+                pct(&g["decline_rate"])
+            },
             g["operator"].as_u64().unwrap_or(0) + g["refused"].as_u64().unwrap_or(0),
             pct(&g["flip_rate"]),
             g["flips"],
@@ -1249,8 +1340,14 @@ mod tests {
         // The right turn's recordings start after the left turn ended; their rest frames are the
         // last frontal seconds before them.
         let right: Vec<_> = w.iter().filter(|x| x.0 == "right").collect();
-        assert!(right.iter().all(|x| x.1 >= 5.25 && x.1 <= 7.75), "{right:?}");
-        assert!(right.iter().all(|x| x.2 + REST_SECONDS <= x.1 + EPS), "{right:?}");
+        assert!(
+            right.iter().all(|x| x.1 >= 5.25 && x.1 <= 7.75),
+            "{right:?}"
+        );
+        assert!(
+            right.iter().all(|x| x.2 + REST_SECONDS <= x.1 + EPS),
+            "{right:?}"
+        );
         // Passive windows lie within a rest segment, rest frames included.
         let blank: Vec<_> = w.iter().filter(|x| x.0 == "blank").collect();
         assert_eq!(

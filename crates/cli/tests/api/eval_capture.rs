@@ -35,9 +35,8 @@ fn eval_capture_passes_a_person_and_declines_replays_over_windows_and_encodings(
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pack"], "sface-2021dec", "{v}");
     let records = v["records"].as_array().unwrap();
-    let of = |label: &str| -> Vec<&Value> {
-        records.iter().filter(|r| r["label"] == label).collect()
-    };
+    let of =
+        |label: &str| -> Vec<&Value> { records.iter().filter(|r| r["label"] == label).collect() };
     let (live, replay, flat) = (of("live"), of("replay"), of("flat"));
     // One window per clip, action and encoding: the live clip and its replay show a left turn
     // and frontal seconds; the flat attack turns but has no passive window.
@@ -60,15 +59,24 @@ fn eval_capture_passes_a_person_and_declines_replays_over_windows_and_encodings(
     assert!(flat.iter().all(|r| r["outcome"] != "passed"), "{v}");
     // A turn capture reports its depth from motion.
     for r in live.iter().filter(|r| r["action"] == "left") {
-        assert!(r["depth_from_motion"]["frames"].as_u64().unwrap() >= 3, "{r}");
+        assert!(
+            r["depth_from_motion"]["frames"].as_u64().unwrap() >= 3,
+            "{r}"
+        );
         assert!(r["depth_from_motion"]["residual"].as_f64().is_some(), "{r}");
     }
 
     // The summary counts every window once per label, with flips between neighbouring windows.
     let by_label = v["by_label"].as_array().unwrap();
-    let total: u64 = by_label.iter().map(|g| g["windows"].as_u64().unwrap()).sum();
+    let total: u64 = by_label
+        .iter()
+        .map(|g| g["windows"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, 10, "{v}");
     let replays = by_label.iter().find(|g| g["key"][0] == "replay").unwrap();
     assert_eq!(replays["decline_rate"], 1.0, "{replays}");
-    assert!(replays["flips"].is_u64() && replays["pairs"].is_u64(), "{replays}");
+    assert!(
+        replays["flips"].is_u64() && replays["pairs"].is_u64(),
+        "{replays}"
+    );
 }
