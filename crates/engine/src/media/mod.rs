@@ -15,9 +15,7 @@ mod video;
 
 pub use archive::{decode_shots_set, shots_set_frame};
 pub use inspect::{inspect, inspect_and_decode, inspect_file, inspect_file_and_decode, Inspected};
-pub use still::{
-    check_complete, decode_image, decode_still, encode_jpeg, still_dimensions, Still,
-};
+pub use still::{check_complete, decode_image, decode_still, encode_jpeg, still_dimensions, Still};
 pub use video::{
     decode_video, ffmpeg_available, probe_video, shots_set_mp4, VideoInfo, SHOTS_SET_FPS,
 };
