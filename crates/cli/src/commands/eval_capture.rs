@@ -814,10 +814,10 @@ impl Plugin {
         rec["outcome"] = json!(if rec["retry_reason"].is_string() {
             "retry"
         } else {
-            match resolution.as_str() {
-                "SUCCESS" => "passed",
-                "DECLINED" => "declined",
-                "OPERATOR_REQUIRED" => "operator",
+            match resolution.parse::<faceproof_server::domain::Resolution>() {
+                Ok(faceproof_server::domain::Resolution::Success) => "passed",
+                Ok(faceproof_server::domain::Resolution::Declined) => "declined",
+                Ok(faceproof_server::domain::Resolution::OperatorRequired) => "operator",
                 _ => "other",
             }
         });

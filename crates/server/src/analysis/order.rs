@@ -429,8 +429,12 @@ pub fn thresholds(cfg: &Config, company: &Value, params: &Value) -> Thresholds {
         Some(p) => p.parse() == Ok(FacePolicy::Strict),
         None => cfg.strict_faces(),
     };
-    let documents_unreadable = match company.get("documents_unreadable").and_then(Value::as_str) {
-        Some("DECLINED") => Resolution::Declined,
+    let documents_unreadable = match company
+        .get("documents_unreadable")
+        .and_then(Value::as_str)
+        .map(str::parse::<Resolution>)
+    {
+        Some(Ok(Resolution::Declined)) => Resolution::Declined,
         _ => Resolution::OperatorRequired,
     };
     Thresholds {

@@ -60,7 +60,7 @@ async fn settings_view(st: &AppState, company: Uuid) -> ApiResult<Value> {
         "collection_threshold": s.get("collection_threshold").cloned().unwrap_or(Value::Null),
         "collection_threshold_floor": (cfg.collection_threshold as f64 * 1e4).round() / 1e4,
         "face_policy": s.get("face_policy").cloned().unwrap_or(json!(cfg.face_policy)),
-        "documents_unreadable": s.get("documents_unreadable").cloned().unwrap_or(json!("OPERATOR_REQUIRED")),
+        "documents_unreadable": s.get("documents_unreadable").cloned().unwrap_or(json!(crate::domain::Resolution::OperatorRequired.as_str())),
         "resolution_endpoint": s.get("resolution_endpoint").cloned().unwrap_or(Value::Null),
         "webhook_secret": secret,
         "webhook_format": crate::views::WebhookFormat::of_settings(&s).as_str(),
@@ -136,7 +136,13 @@ async fn update_settings(
                 _ if v.is_null() => {
                     settings.as_object_mut().map(|o| o.remove("documents_unreadable"));
                 }
-                Some(r @ ("OPERATOR_REQUIRED" | "DECLINED")) => {
+                Some(r)
+                    if matches!(
+                        r.parse::<crate::domain::Resolution>(),
+                        Ok(crate::domain::Resolution::OperatorRequired
+                            | crate::domain::Resolution::Declined)
+                    ) =>
+                {
                     settings["documents_unreadable"] = json!(r);
                 }
                 _ => {
