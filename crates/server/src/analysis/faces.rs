@@ -125,7 +125,12 @@ fn document_face(
     m: &MediaInput,
     opts: AnalyzeOptions,
 ) -> Result<Result<MediaFace, EngineError>, JobError> {
-    let result = engine.decode(&m.bytes).and_then(|decoded| {
+    // The upload check may have decoded the page already (decode once): `bytes` is empty then.
+    let decoded = match &m.decoded {
+        Some(d) => Ok(d.clone()),
+        None => engine.decode(&m.bytes).map(Arc::new),
+    };
+    let result = decoded.and_then(|decoded| {
         let frame = &decoded.frames[0].image;
         let (rotation, page) = engine.upright_page(frame)?;
         let report = engine.analyze_image(&page, &opts)?;

@@ -45,7 +45,13 @@ fn read_media(
     m: &MediaInput,
     today: (i32, u32, u32),
 ) -> Result<Result<Read, EngineError>, JobError> {
-    let decoded = match engine.decode(&m.bytes) {
+    // The upload check may have decoded the page already (decode once): `bytes` is empty then.
+    let decoded = match m
+        .decoded
+        .clone()
+        .map(Ok)
+        .unwrap_or_else(|| engine.decode(&m.bytes).map(std::sync::Arc::new))
+    {
         Ok(d) => d,
         Err(e) if media_problem(&e) => return Ok(Err(e)),
         Err(e) => return Err(JobError::retryable(e)),
