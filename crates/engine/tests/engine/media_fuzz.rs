@@ -293,7 +293,7 @@ fn mutated_videos_are_probed_and_decoded_or_refused() {
     // mutations, where running out of it is an accepted answer).
     let unhurried = Limits {
         tool_timeout: Duration::from_secs(120),
-        ..limits(temp.path())
+        ..limits.clone()
     };
     for v in &videos {
         assert!(!decode(v, &unhurried).unwrap().frames.is_empty());
