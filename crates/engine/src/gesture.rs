@@ -69,6 +69,8 @@ pub struct Observation {
     pub eyes: Option<Eyes>,
     /// Probability of the "happy" expression.
     pub smile: Option<f32>,
+    /// A rest frame of the capture (the person looking straight just before the movement).
+    pub rest: bool,
 }
 
 /// The result of checking one gesture, or an ordered challenge of several, in one clip.
@@ -141,15 +143,27 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
     Some(v[v.len() / 2])
 }
 
-/// The resting yaw and pitch, and whether they came from the first frames.
+/// The resting yaw and pitch, and whether they came from the first frames: the capture's rest
+/// frames when it has them (the countdown's last moments, right before the movement — not the
+/// first of them alone: a person still settling from a previous movement is settled by the
+/// end), else the first frames with a face.
 fn rest_pose(frames: &[Observation]) -> (f32, f32, bool) {
-    let first: Vec<Pose> = frames
+    let marked: Vec<Pose> = frames
         .iter()
-        .take(REST_WINDOW)
-        .filter(|o| o.face)
+        .filter(|o| o.rest && o.face)
         .filter_map(|o| o.pose)
-        .take(REST_FRAMES)
         .collect();
+    let first: Vec<Pose> = if marked.len() >= REST_MIN_FRAMES {
+        marked
+    } else {
+        frames
+            .iter()
+            .take(REST_WINDOW)
+            .filter(|o| o.face)
+            .filter_map(|o| o.pose)
+            .take(REST_FRAMES)
+            .collect()
+    };
     let (poses, from_start) = if first.len() >= REST_MIN_FRAMES {
         (first, true)
     } else {
@@ -453,6 +467,25 @@ mod tests {
         frames.extend((0..2).map(|_| at(24.0, -8.0)));
         let both = check(Gesture::Left, &frames);
         assert!(!both.performed && both.unexpected == vec![Gesture::Right]);
+    }
+
+    #[test]
+    fn marked_rest_frames_give_the_rest_pose() {
+        // The countdown's rest frames: the person still coming back from a turn in the first
+        // two, settled in the others; the recording then turns 22° to the right of that rest.
+        let rest = |yaw: f32| Observation {
+            rest: true,
+            ..at(yaw, -10.0)
+        };
+        let mut frames: Vec<_> = [14.0, 9.0, -3.0, -4.0, -3.0, -4.0, -3.0, -4.0]
+            .into_iter()
+            .map(rest)
+            .collect();
+        frames.extend((0..4).map(|_| at(-3.0, -10.0)));
+        frames.extend((0..4).map(|_| at(19.0, -10.0)));
+        let right = check(Gesture::Right, &frames);
+        assert!(right.performed && right.rest_from_start, "{right:?}");
+        assert!(right.peak >= 22.0, "{right:?}");
     }
 
     #[test]
