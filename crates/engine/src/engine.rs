@@ -718,6 +718,7 @@ impl Engine {
                         eyes: f.eyes,
                         smile: f.expression.as_ref().map(|e| e.probability("happy")),
                         rest: r.rest,
+                        turn: gesture::landmark_turn(&f.landmarks),
                     },
                     None => Observation {
                         rest: r.rest,
