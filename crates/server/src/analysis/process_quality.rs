@@ -143,7 +143,7 @@ pub(super) fn run_quality(
                         // performed gave depth its frames).
                         let undecided_depth = asks_head_move(&gestures)
                             && v.gesture.as_ref().is_some_and(|g| g.performed)
-                            && !v.depth_from_motion.used_in_verdict;
+                            && v.depth_from_motion.frames < faceproof_engine::depth::MIN_FRAMES;
                         if undecided_depth && resolution != Resolution::Declined {
                             resolution = Resolution::OperatorRequired;
                             entry.insert(
