@@ -7,7 +7,8 @@
 //! (the pose model's yaw goes negative). "down" and "high" are pitch below / above the user's
 //! resting pitch.
 //!
-//! The resting pose is the median pose of the first frames with a face ([`REST_FRAMES`] of the
+//! The resting pose is the median pose of the capture's rest frames (`…_rest`, the end of the
+//! plugin's countdown) or, without them, of the first frames with a face ([`REST_FRAMES`] of the
 //! first [`REST_WINDOW`] sampled frames: the person looks at the camera during the countdown
 //! and the movement comes after), clamped so a user who holds the phone a little low or to the
 //! side is not penalised. Movements are signed against it: a nod down and back is not "high",
