@@ -186,9 +186,15 @@ fn run(backend: Backend) {
             None,
         );
         assert_eq!(st, 200, "{frames_order}");
-        let mut expected = BTreeMap::from([("DECLINED".to_string(), 1), ("SUCCESS".to_string(), 3)]);
+        let mut expected =
+            BTreeMap::from([("DECLINED".to_string(), 1), ("SUCCESS".to_string(), 3)]);
         *expected
-            .entry(frames_order["resolution_status"].as_str().unwrap().to_string())
+            .entry(
+                frames_order["resolution_status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
             .or_default() += 1;
         assert_eq!(orders, expected, "orders in the database");
         eprintln!("frame set gesture: {}", results["gesture"]);

@@ -30,7 +30,11 @@ fn folder(s: &Server, token: &str, files: &[(&str, &std::path::Path, &[&str])]) 
         );
         tags.insert(key, json!(t));
     }
-    form = form.text("payload", json!({"media:tags": tags, "folder:meta_data": {"transaction_id": "tx-report-7"}}).to_string());
+    form = form.text(
+        "payload",
+        json!({"media:tags": tags, "folder:meta_data": {"transaction_id": "tx-report-7"}})
+            .to_string(),
+    );
     let (st, v) = s.upload_form("/api/folders/", token, form);
     assert_eq!(st, 201, "{v}");
     v
@@ -98,7 +102,10 @@ fn has(text: &str, what: &str) {
 
 /// The report shows a number as the API gave it, with four decimals.
 fn four(v: &Value) -> String {
-    format!("{:.4}", v.as_f64().unwrap_or_else(|| panic!("{v} is not a number")))
+    format!(
+        "{:.4}",
+        v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
+    )
 }
 
 fn pdf_tool() -> bool {
@@ -125,12 +132,7 @@ fn run(backend: Backend) {
         let (_, client) = s.user(&admin, "client@acme.test", "CLIENT", Some(&acme));
         let (_, colleague) = s.user(&admin, "other@acme.test", "CLIENT", Some(&acme));
         let (_, cadmin) = s.user(&admin, "admin@acme.test", "CLIENT ADMIN", Some(&acme));
-        let (_, coperator) = s.user(
-            &admin,
-            "reviewer@acme.test",
-            "CLIENT OPERATOR",
-            Some(&acme),
-        );
+        let (_, coperator) = s.user(&admin, "reviewer@acme.test", "CLIENT OPERATOR", Some(&acme));
         let (_, stranger) = s.user(&admin, "client@globex.test", "CLIENT", Some(&globex));
 
         // 1. liveness and biometry on a selfie and an ID photo
@@ -138,7 +140,11 @@ fn run(backend: Backend) {
             s,
             &client,
             &[
-                ("applicant-selfie.jpg", &data.join(SELFIE), &["photo_selfie"]),
+                (
+                    "applicant-selfie.jpg",
+                    &data.join(SELFIE),
+                    &["photo_selfie"],
+                ),
                 (
                     "passport-scan.jpg",
                     &data.join(ID_PHOTO),
@@ -204,7 +210,11 @@ fn run(backend: Backend) {
         );
         let id2 = f2["folder_id"].as_str().unwrap();
         let bio = analyse(s, &client, id2, json!([{"type": "biometry"}]));
-        assert_eq!(bio[0]["resolution_status"], "OPERATOR_REQUIRED", "{}", bio[0]);
+        assert_eq!(
+            bio[0]["resolution_status"], "OPERATOR_REQUIRED",
+            "{}",
+            bio[0]
+        );
         let reason = "Same person on the selfie and the ID photo, checked by eye";
         let (st, v) = s.call(
             Method::PATCH,
@@ -252,6 +262,12 @@ fn run(backend: Backend) {
         has(&text, "DECLINED");
         has(&text, "Jordan Sample");
         has(&text, "Watchlist");
+        has(&text, &four(&hit[0]["results_data"]["threshold"]));
+        for rm in hit[0]["results_media"].as_array().unwrap() {
+            for m in rm["results_data"]["matches"].as_array().unwrap() {
+                has(&text, &four(&m["confidence"]));
+            }
+        }
 
         // The folder's access, exactly: who may read the folder may read its report.
         for id in [id1, id2, id3] {
@@ -263,7 +279,12 @@ fn run(backend: Backend) {
                 ("admin", &admin),
             ] {
                 let folder_status = s
-                    .call(Method::GET, &format!("/api/folders/{id}"), Some(token), None)
+                    .call(
+                        Method::GET,
+                        &format!("/api/folders/{id}"),
+                        Some(token),
+                        None,
+                    )
                     .0;
                 let (st, v) = s.call(
                     Method::GET,

@@ -209,7 +209,9 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
         for rm in a.results_media.as_array().into_iter().flatten() {
             for o in rm["output_images"].as_array().into_iter().flatten() {
                 let id = o["media_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
-                if let Some(id) = id.filter(|id| Some(*id) != rm["source_media_id"].as_str().and_then(|s| s.parse().ok())) {
+                if let Some(id) = id.filter(|id| {
+                    Some(*id) != rm["source_media_id"].as_str().and_then(|s| s.parse().ok())
+                }) {
                     best_shots.insert(id);
                 }
             }
@@ -379,7 +381,9 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
             AnalysisType::Collection => {
                 for c in d["collections"].as_array().into_iter().flatten() {
                     if let (Some(id), Some(alias)) = (
-                        c["collection_id"].as_str().and_then(|s| s.parse::<Uuid>().ok()),
+                        c["collection_id"]
+                            .as_str()
+                            .and_then(|s| s.parse::<Uuid>().ok()),
                         c["alias"].as_str(),
                     ) {
                         aliases.insert(id, alias.to_string());
@@ -398,18 +402,22 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
                                 .unwrap_or("no match")
                                 .to_string(),
                             "-".into(),
-                            num(r.get("threshold"), 4),
+                            num(r.get("threshold").or(d.get("threshold")), 4),
                         ]);
                     }
                     for m in matches {
                         let pid = m["person_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
-                        let cid = m["collection_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+                        let cid = m["collection_id"]
+                            .as_str()
+                            .and_then(|s| s.parse::<Uuid>().ok());
                         let mut person = "-".to_string();
                         if let Some(pid) = pid {
                             if !people.contains_key(&pid) {
                                 // the matched person, if it is still enrolled in this company's list
                                 let name = match st.store.person_get(pid).await? {
-                                    Some(p) if Some(p.collection_id) == cid => person_name(&p.meta_data),
+                                    Some(p) if Some(p.collection_id) == cid => {
+                                        person_name(&p.meta_data)
+                                    }
                                     _ => format!("removed person {}", short(&pid)),
                                 };
                                 people.insert(pid, name);
@@ -424,7 +432,7 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
                             text(rm.get("resolution_status")),
                             format!("{person} (collection {coll})"),
                             num(m.get("confidence"), 4),
-                            num(r.get("threshold"), 4),
+                            num(r.get("threshold").or(d.get("threshold")), 4),
                         ]);
                     }
                 }
@@ -481,7 +489,10 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
                         who(Some(d.user_id)),
                         format!(
                             "{} {}",
-                            kind_of.get(&d.analysis_id).map(|k| type_label(*k)).unwrap_or("-"),
+                            kind_of
+                                .get(&d.analysis_id)
+                                .map(|k| type_label(*k))
+                                .unwrap_or("-"),
                             short(&d.analysis_id)
                         ),
                         format!("{} to {}", d.before, d.after),

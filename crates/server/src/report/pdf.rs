@@ -134,7 +134,9 @@ fn wrap(s: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
             let mut rest = word.to_string();
             while text_width(&rest, size, bold) > width && rest.chars().count() > 1 {
                 let mut cut = rest.chars().count() - 1;
-                while cut > 1 && text_width(&rest.chars().take(cut).collect::<String>(), size, bold) > width {
+                while cut > 1
+                    && text_width(&rest.chars().take(cut).collect::<String>(), size, bold) > width
+                {
                     cut -= 1;
                 }
                 lines.push(rest.chars().take(cut).collect());
@@ -291,7 +293,14 @@ impl Layout {
             let mut x = MARGIN;
             for (lines, w) in wrapped.iter().zip(&cols) {
                 for (i, line) in lines.iter().enumerate() {
-                    l.text_at(x + 2.0, top - (i as f32 + 1.0) * leading + 2.5, line, size, bold, bold);
+                    l.text_at(
+                        x + 2.0,
+                        top - (i as f32 + 1.0) * leading + 2.5,
+                        line,
+                        size,
+                        bold,
+                        bold,
+                    );
                 }
                 x += w;
             }
@@ -321,11 +330,18 @@ impl Layout {
         let box_w = 118.0;
         let gap = 12.0;
         let img_h = 96.0;
-        let per_row = ((PAGE_W - 2.0 * MARGIN + gap) / (box_w + gap)).floor().max(1.0) as usize;
+        let per_row = ((PAGE_W - 2.0 * MARGIN + gap) / (box_w + gap))
+            .floor()
+            .max(1.0) as usize;
         for row in thumbs.chunks(per_row) {
             let caption_lines = row
                 .iter()
-                .map(|t| t.caption.iter().map(|c| wrap(c, 7.5, false, box_w).len()).sum::<usize>())
+                .map(|t| {
+                    t.caption
+                        .iter()
+                        .map(|c| wrap(c, 7.5, false, box_w).len())
+                        .sum::<usize>()
+                })
                 .max()
                 .unwrap_or(0);
             let h = img_h + 6.0 + caption_lines as f32 * 9.5 + 8.0;
@@ -347,7 +363,14 @@ impl Layout {
                     let name = format!("Im{idx}");
                     let c = self.page();
                     c.save_state();
-                    c.transform([dw, 0.0, 0.0, dh, x + (box_w - dw) / 2.0, top - img_h + (img_h - dh) / 2.0]);
+                    c.transform([
+                        dw,
+                        0.0,
+                        0.0,
+                        dh,
+                        x + (box_w - dw) / 2.0,
+                        top - img_h + (img_h - dh) / 2.0,
+                    ]);
                     c.x_object(Name(name.as_bytes()));
                     c.restore_state();
                 } else {
@@ -450,7 +473,12 @@ mod tests {
 
     #[test]
     fn wraps_within_the_width_and_cuts_long_words() {
-        let lines = wrap("the quick brown fox jumps over the lazy dog", 10.0, false, 80.0);
+        let lines = wrap(
+            "the quick brown fox jumps over the lazy dog",
+            10.0,
+            false,
+            80.0,
+        );
         assert!(lines.len() > 1);
         for l in &lines {
             assert!(text_width(l, 10.0, false) <= 80.0, "{l}");
@@ -462,12 +490,17 @@ mod tests {
 
     #[test]
     fn text_is_win_ansi() {
-        assert_eq!(win_ansi("a“b”–é€"), vec![b'a', 0x93, b'b', 0x94, 0x96, 0xE9, b'?']);
+        assert_eq!(
+            win_ansi("a“b”–é€"),
+            vec![b'a', 0x93, b'b', 0x94, 0x96, 0xE9, b'?']
+        );
     }
 
     #[test]
     fn a_document_with_many_rows_has_several_pages() {
-        let rows: Vec<Vec<String>> = (0..200).map(|i| vec![format!("row {i}"), "x".into()]).collect();
+        let rows: Vec<Vec<String>> = (0..200)
+            .map(|i| vec![format!("row {i}"), "x".into()])
+            .collect();
         let pdf = render(
             "t",
             "f",

@@ -119,7 +119,7 @@ async function collectionPage(cid, g) {
         render();
       } catch (e) {
         // errors name the user's files, not the form's field names
-        const named = (t) => String(t).replace(/\bphoto(\d+)\b/g, (w, i) => (photos.files[Number(i)] ? `“${photos.files[Number(i)].name}”` : w));
+        const named = (t) => String(t).replace(/'?\bphoto(\d+)\b'?/g, (w, i) => (photos.files[Number(i)] ? `“${photos.files[Number(i)].name}”` : w));
         out.replaceChildren(errorBox(named(e.body && e.body.details && e.body.details.reason ? `${e.message} (${e.body.details.reason})` : e.message || e)));
         enrol.querySelector('button').disabled = false;
       }
@@ -198,7 +198,7 @@ async function personPage(cid, pid, g) {
         await api.call('POST', api.path`/api/collections/${cid}/persons/${pid}/images`, fd);
         render();
       } catch (e) {
-        toast(String(e.message).replace(/\bphoto(\d+)\b/g, (w, i) => (photos.files[Number(i)] ? `“${photos.files[Number(i)].name}”` : w)), 'error');
+        toast(String(e.message).replace(/'?\bphoto(\d+)\b'?/g, (w, i) => (photos.files[Number(i)] ? `“${photos.files[Number(i)].name}”` : w)), 'error');
       }
     });
   }

@@ -114,7 +114,7 @@ export async function createPage(r, g) {
   );
 
   // the user's file names for the form's field names: errors name what the user chose
-  const byField = (text) => String(text).replace(/\bfile(\d+)\b/g, (w, i) => (rows[Number(i)] ? `“${rows[Number(i)].file.name}”` : w));
+  const byField = (text) => String(text).replace(/'?\bfile(\d+)\b'?/g, (w, i) => (rows[Number(i)] ? `“${rows[Number(i)].file.name}”` : w));
   let sent = false;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -296,7 +296,7 @@ export async function orderPage(r, g) {
                   'div.pair.hit',
                   h('figure', authImg((byId(rm.source_media_id) || {}).thumb_url, mediaName(byId(rm.source_media_id))), h('figcaption', mediaName(byId(rm.source_media_id)))),
                   h('figure', authImg(m.image_url, 'Enrolled photo'), h('figcaption', 'Enrolled photo')),
-                  h('div.pairscore', hitPerson(m, (a.results_data || {}).collections), h('span.muted', 'confidence'), scoreBar(m.confidence, (rm.results_data || {}).threshold, 'confidence')),
+                  h('div.pairscore', hitPerson(m, (a.results_data || {}).collections), h('span.muted', 'confidence'), scoreBar(m.confidence, (rm.results_data || {}).threshold ?? (a.results_data || {}).threshold, 'confidence')),
                 ),
               ),
             )
