@@ -93,7 +93,12 @@
       session_token: v.session_token, lang: $('lang').value, action: actions, meta: { transaction_id: tx },
       handoff: $('handoff').checked ? true : undefined,
       on_result: function () { if (mine === run) status('Processing the capture…', 'busy'); },
-      on_error: function (err) { finished = true; if (mine === run) status('Error: ' + err.code + ' — ' + err.message, 'bad'); },
+      on_error: function (err) {
+        finished = true;
+        if (mine !== run) return;
+        if (err.code === 'user_cancelled') status('Closed before the check finished.', 'warn');
+        else status('Error: ' + err.code + ' — ' + err.message, 'bad');
+      },
       on_complete: function () { finished = true; if (mine === run) check(tx, mine); },
       on_close: function () { if (!finished && mine === run) status('Closed before the check finished.', 'warn'); }
     });

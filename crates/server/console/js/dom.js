@@ -173,6 +173,8 @@ export function table(headers, rows, caption) {
     if (!tr || !tr.children) continue;
     [...tr.children].forEach((cell, i) => {
       if (headers[i] && !cell.dataset.label) cell.dataset.label = headers[i];
+      // an empty cell has no line in a row's card
+      if (!cell.textContent.trim() && !cell.querySelector('img, button, a, input, select')) cell.classList.add('blank');
     });
   }
   return h(
