@@ -658,6 +658,8 @@ try {
   await page.evaluate(() => { const li = document.createElement('li'); li.textContent = 'from the run before'; document.getElementById('details').append(li); });
   await page.click('#start');
   await page.waitForFunction(() => document.getElementById('details').children.length === 0 && document.getElementById('status').dataset.state === 'busy');
+  // the plugin of the second run is open before it is closed
+  await page.waitForFunction(() => { const h = document.getElementById('faceproof-liveness'); const b = h && h.shadowRoot && h.shadowRoot.querySelector('.fp'); return b && b.getAttribute('data-state'); });
   await page.keyboard.press('Escape');
   await page.locator('#status[data-state=warn]').waitFor();
   await page.setViewportSize({ width: 390, height: 844 });

@@ -75,6 +75,10 @@ fn report(s: &Server, token: &str, folder: &str) -> (Vec<u8>, String) {
         .contains(".pdf"));
     let bytes = r.bytes().unwrap().to_vec();
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    // kept for a look: target/tmp/report/<folder>.pdf
+    let keep = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report");
+    std::fs::create_dir_all(&keep).unwrap();
+    std::fs::write(keep.join(format!("{folder}.pdf")), &bytes).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.pdf");
     std::fs::write(&file, &bytes).unwrap();

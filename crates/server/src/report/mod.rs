@@ -324,8 +324,8 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
                     headers: vec![
                         "File".into(),
                         "Result".into(),
-                        "confidence_spoofing".into(),
-                        "Threshold (declines at or above)".into(),
+                        "Spoofing score".into(),
+                        "Threshold (declines from)".into(),
                         "Details".into(),
                     ],
                     widths: vec![2.4, 1.6, 1.4, 1.6, 3.0],

@@ -280,6 +280,7 @@ impl Layout {
         let cols: Vec<f32> = widths.iter().map(|w| w / total * width).collect();
         let size = 8.5;
         let leading = 11.0;
+        self.y -= 3.0;
         let draw_row = |l: &mut Layout, cells: &[String], bold: bool| {
             let wrapped: Vec<Vec<String>> = cells
                 .iter()
