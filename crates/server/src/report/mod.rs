@@ -7,6 +7,7 @@
 
 pub mod pdf;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
@@ -412,7 +413,7 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
                             .and_then(|s| s.parse::<Uuid>().ok());
                         let mut person = "-".to_string();
                         if let Some(pid) = pid {
-                            if !people.contains_key(&pid) {
+                            if let Entry::Vacant(slot) = people.entry(pid) {
                                 // the matched person, if it is still enrolled in this company's list
                                 let name = match st.store.person_get(pid).await? {
                                     Some(p) if Some(p.collection_id) == cid => {
@@ -420,7 +421,7 @@ pub async fn build(st: &AppState, folder: &FolderRow) -> ApiResult<Vec<u8>> {
                                     }
                                     _ => format!("removed person {}", short(&pid)),
                                 };
-                                people.insert(pid, name);
+                                slot.insert(name);
                             }
                             person = people[&pid].clone();
                         }
