@@ -917,10 +917,13 @@ pub fn aggregate_liveness(frames: &[FrameReport]) -> LivenessAggregate {
         .filter_map(|(i, f)| f.liveness.as_ref().map(|l| (i, f, l.confidence_spoofing)))
         .collect();
     let rest_pose = {
+        // Only rest frames that look at the camera make the rest pose: a person still turned
+        // when the rest was taken would otherwise make every frontal frame "away from rest".
         let poses: Vec<Pose> = frames
             .iter()
             .filter(|r| r.rest)
             .filter_map(|r| r.face.as_ref().and_then(|f| f.pose))
+            .filter(|p| p.yaw.abs() <= REST_POSE_TOLERANCE)
             .collect();
         let median = |mut v: Vec<f32>| {
             v.sort_by(f32::total_cmp);
@@ -935,7 +938,7 @@ pub fn aggregate_liveness(frames: &[FrameReport]) -> LivenessAggregate {
     };
     let frontal = |f: &FaceReport, rest: bool| {
         f.pose.is_none_or(|p| {
-            let near_rest = rest
+            let near_rest = (rest && p.yaw.abs() <= REST_POSE_TOLERANCE)
                 || rest_pose.is_none_or(|(yaw, pitch)| {
                     (p.yaw - yaw).abs() <= REST_POSE_TOLERANCE
                         && (p.pitch - pitch).abs() <= REST_POSE_TOLERANCE
