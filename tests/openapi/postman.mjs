@@ -29,7 +29,7 @@ function withoutIds(v) {
 
 if (cmd === 'generate') {
   const data = fs.readFileSync(input, 'utf8');
-  const options = { folderStrategy: 'Tags', requestNameSource: 'Fallback', parametersResolution: 'Example', alwaysInheritAuthentication: true };
+  const options = { folderStrategy: 'Tags', requestNameSource: 'Fallback', parametersResolution: 'Example' };
   Converter.convert({ type: 'string', data }, options, (err, result) => {
     if (err || !result.result) {
       console.error('conversion failed:', err || result.reason);

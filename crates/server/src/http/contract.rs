@@ -236,16 +236,13 @@ pub fn contract(method: &str, path: &str) -> Contract {
             q.extend([
                 q_enum(
                     "sorting",
-                    "Order of the list (default time_created{desc}).",
+                    "Order of the list (default time_created{desc}); `time_created` and `time_updated` \
+                     (ascending) and `-time_created`, `-time_updated` (descending) are read too.",
                     &[
                         "time_created{desc}",
                         "time_created{asc}",
                         "time_updated{desc}",
                         "time_updated{asc}",
-                        "time_created",
-                        "time_updated",
-                        "-time_created",
-                        "-time_updated",
                     ],
                 ),
                 q_time("time_created.min", "Folders created at or after"),
