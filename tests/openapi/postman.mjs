@@ -4,7 +4,8 @@
 //   node postman.mjs generate <openapi.json> <collection.json>
 //     converts the document with the pinned openapi-to-postmanv2 (requests named by their
 //     summary, in folders by tag, example bodies from the schemas) and writes it without the
-//     random ids the converter adds, so that the same document always gives the same file —
+//     random ids the converter adds (and without its example responses: the reference has them),
+//     so that the same document always gives the same file —
 //     the server serves that file at GET /api/postman.json.
 //   node postman.mjs run
 //     fetches FACEPROOF_BASE/api/postman.json and runs, with newman, the collection's own
@@ -21,7 +22,7 @@ function withoutIds(v) {
   if (Array.isArray(v)) return v.map(withoutIds);
   if (v && typeof v === 'object') {
     const out = {};
-    for (const [k, x] of Object.entries(v)) if (k !== 'id' && k !== '_postman_id') out[k] = withoutIds(x);
+    for (const [k, x] of Object.entries(v)) if (k !== 'id' && k !== '_postman_id' && k !== 'response') out[k] = withoutIds(x);
     return out;
   }
   return v;

@@ -757,7 +757,7 @@ mod tests {
             .join("/")
     }
 
-    /// Every `(method, path)` the routers declare: `.route("/path", get(a).post(b))` read from
+    /// Every `(method, path)` the routers declare: each route call with a literal path, read from
     /// the sources under `src/http`, the methods being the calls at the top level of the
     /// route's second argument. Routes whose path is built at run time (metadata) are skipped.
     fn routes() -> BTreeSet<(String, String)> {
