@@ -684,6 +684,25 @@ pub fn openapi() -> Value {
         .components(Some(components))
         .build();
     let mut doc = serde_json::to_value(doc).expect("the document serializes");
+    // Each JSON body carries its schema's example on the media type too: Swagger UI prefills
+    // "Try it out" with it and the Postman converter writes it as the request's body.
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+            let Some(media) = op.pointer_mut("/requestBody/content/application~1json") else {
+                continue;
+            };
+            let example = match media["schema"]["$ref"].as_str() {
+                Some(r) => {
+                    let name = r.rsplit('/').next().unwrap_or_default();
+                    doc["components"]["schemas"][name]["example"].clone()
+                }
+                None => media["schema"]["example"].clone(),
+            };
+            if !example.is_null() {
+                media["example"] = example;
+            }
+        }
+    }
     doc["paths"] = Value::Object(paths);
     doc["tags"] = contract::TAGS
         .iter()
@@ -736,6 +755,8 @@ mod tests {
     fn document_builds_and_lists_paths() {
         let json = super::openapi();
         assert_eq!(json["openapi"], "3.1.0");
+        let login = &json["paths"]["/api/authorize/auth"]["post"]["requestBody"]["content"];
+        assert!(login["application/json"]["example"]["credentials"]["email"].is_string());
         assert!(json["paths"]["/api/folders"]["post"].is_object());
         assert!(json["paths"]["/api/folders/{folder_id}/meta_data"]["patch"].is_object());
         assert!(json["components"]["schemas"]["FolderView"].is_object());
