@@ -79,9 +79,10 @@ try {
 
   results.steps.push('upload a photo with "Create folder with media"');
   const create = await tryOut('post', '/api/folders');
-  await create.locator('tr[data-param-name="photo1"] input[type="file"]').setInputFiles(sc.photo);
-  const payload = create.locator('tr[data-param-name="payload"] input[type="text"], tr[data-param-name="payload"] textarea').first();
+  await create.locator('tr[data-property-name="photo1"] input[type="file"]').setInputFiles(sc.photo);
+  const payload = create.locator('tr[data-property-name="payload"] input, tr[data-property-name="payload"] textarea').first();
   await payload.fill(JSON.stringify({ 'media:tags': { photo1: ['photo_selfie'] }, 'folder:meta_data': { client: 'swagger' } }));
+  await create.locator('tr[data-property-name="additional_info"] input').first().fill('Chromium, headless (Swagger UI test)');
   const uploaded = await execute(create);
   results.upload_status = uploaded.status;
   assert.equal(uploaded.status, 201, `upload answered ${uploaded.status}: ${uploaded.body}`);
@@ -106,6 +107,7 @@ try {
   results.ok = false;
   results.error = String(e && e.stack ? e.stack : e);
   try {
+    fs.writeFileSync(path.join(OUT, 'failure.html'), await page.content());
     await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true });
   } catch {
     /* the browser may be gone */

@@ -35,7 +35,8 @@ fn tools() -> Option<PathBuf> {
         .is_ok_and(|o| o.status.success());
     let missing: Vec<&str> = [
         (!node).then_some("node"),
-        (!dir.join("node_modules/newman").is_dir()).then_some("tests/openapi/node_modules (npm ci)"),
+        (!dir.join("node_modules/newman").is_dir())
+            .then_some("tests/openapi/node_modules (npm ci)"),
         (!dir.join(".venv/bin/openapi-python-client").exists())
             .then_some("tests/openapi/.venv (pip install -r requirements.txt)"),
     ]
@@ -161,9 +162,17 @@ fn check_flow(s: &Server, token: &str, what: &str, r: &Value) {
     assert_eq!(r["upload_status"], 201, "{what}: {r}");
     assert_eq!(r["state"], "FINISHED", "{what}: {r}");
     let id = r["analysis_id"].as_str().unwrap();
-    let (st, server) = s.call(Method::GET, &format!("/api/analyses/{id}"), Some(token), None);
+    let (st, server) = s.call(
+        Method::GET,
+        &format!("/api/analyses/{id}"),
+        Some(token),
+        None,
+    );
     assert_eq!(st, 200);
-    assert_eq!(r["resolution_status"], server["resolution_status"], "{what}");
+    assert_eq!(
+        r["resolution_status"], server["resolution_status"],
+        "{what}"
+    );
     assert_eq!(server["folder_id"], r["folder_id"], "{what}");
     let score = r["results_media"][0]["results_data"]["confidence_spoofing"]
         .as_f64()
@@ -245,7 +254,10 @@ fn generated_clients(s: &Server) {
     assert_eq!(r["user"], email);
     assert_eq!(r["media"], 1);
     assert_eq!(r["listed"], json!([r["folder_id"]]), "{r}");
-    assert_eq!((r["refused_status"].as_u64(), r["refused_code"].as_u64()), (Some(401), Some(6)));
+    assert_eq!(
+        (r["refused_status"].as_u64(), r["refused_code"].as_u64()),
+        (Some(401), Some(6))
+    );
 
     // Python: a package generated from the document, then the flow with it.
     let py = tmp.join("python");
@@ -277,7 +289,10 @@ fn generated_clients(s: &Server) {
     assert_eq!(r["user"], email);
     assert_eq!(r["media"], 1);
     assert_eq!(r["listed"], json!([r["folder_id"]]), "{r}");
-    assert_eq!((r["refused_status"].as_u64(), r["refused_code"].as_u64()), (Some(401), Some(6)));
+    assert_eq!(
+        (r["refused_status"].as_u64(), r["refused_code"].as_u64()),
+        (Some(401), Some(6))
+    );
 
     // Postman: the collection this server serves, its own requests run by newman.
     let mut c = Command::new("node");
@@ -341,9 +356,21 @@ fn swagger_try_it_out(s: &Server) {
         );
     }
     let folder = r["folder_id"].as_str().unwrap();
-    let (st, v) = s.call(Method::GET, &format!("/api/folders/{folder}"), Some(&token), None);
-    assert_eq!(st, 200, "the folder uploaded in Swagger UI is the user's: {v}");
+    let (st, v) = s.call(
+        Method::GET,
+        &format!("/api/folders/{folder}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(
+        st, 200,
+        "the folder uploaded in Swagger UI is the user's: {v}"
+    );
     assert_eq!(v["meta_data"]["client"], "swagger");
+    assert_eq!(
+        v["media"][0]["meta_data"]["additional_info"],
+        "Chromium, headless (Swagger UI test)"
+    );
     let analysis = s.wait_analysis(&token, r["analysis_id"].as_str().unwrap(), 300);
     assert_eq!(analysis["state"], "FINISHED", "{analysis}");
 }

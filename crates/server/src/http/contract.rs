@@ -84,7 +84,11 @@ fn q_str(name: &str, description: &str) -> Value {
 }
 
 fn q_bool(name: &str, description: &str) -> Value {
-    param(name, description, json!({ "type": "boolean", "default": false }))
+    param(
+        name,
+        description,
+        json!({ "type": "boolean", "default": false }),
+    )
 }
 
 fn q_uuid(name: &str, description: &str) -> Value {
@@ -104,7 +108,11 @@ fn q_time(name: &str, description: &str) -> Value {
 }
 
 fn q_enum(name: &str, description: &str, values: &[&str]) -> Value {
-    param(name, description, json!({ "type": "string", "enum": values }))
+    param(
+        name,
+        description,
+        json!({ "type": "string", "enum": values }),
+    )
 }
 
 /// A repeatable parameter; each value may also be a comma list.

@@ -14,11 +14,8 @@ use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use axum::http::StatusCode;
 use serde_json::{json, Value};
-use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder};
 
 use super::contract;
@@ -411,13 +408,9 @@ fn operation_id(summary: &str, taken: &mut BTreeSet<String>) -> String {
     unique
 }
 
-/// An error answer: the documented error body with an example of this status.
-fn error_response(status: StatusCode, what: &str) -> Value {
-    let code = Code::ALL
-        .iter()
-        .map(|c| c.oz())
-        .find(|(_, s)| *s == status)
-        .map_or(0, |(c, _)| c);
+/// An error answer: the documented error body with an example of this kind.
+fn error_response(kind: Code, what: &str) -> Value {
+    let (code, _) = kind.oz();
     json!({
         "description": what,
         "content": { "application/json": {
@@ -510,7 +503,7 @@ fn operation(e: &Endpoint, method: &str, summary: String, ok: &str, id: String) 
         responses.insert(
             "400".into(),
             error_response(
-                StatusCode::BAD_REQUEST,
+                Code::InvalidStructure,
                 "Invalid request: malformed body (3), unacceptable value (4) or wrong type (5)",
             ),
         );
@@ -519,33 +512,30 @@ fn operation(e: &Endpoint, method: &str, summary: String, ok: &str, id: String) 
         responses.insert(
             "401".into(),
             error_response(
-                StatusCode::UNAUTHORIZED,
+                Code::AuthNotProvided,
                 "No token (6), unknown token (7) or expired token (8)",
             ),
         );
         responses.insert(
             "403".into(),
-            error_response(StatusCode::FORBIDDEN, "The role does not allow this (9)"),
+            error_response(Code::Forbidden, "The role does not allow this (9)"),
         );
     }
     if has_path {
         responses.insert(
             "404".into(),
-            error_response(
-                StatusCode::NOT_FOUND,
-                "No such object, or another company's (10)",
-            ),
+            error_response(Code::NotFound, "No such object, or another company's (10)"),
         );
     }
     if uploads {
         responses.insert(
             "413".into(),
-            error_response(StatusCode::PAYLOAD_TOO_LARGE, "Over a size limit (4)"),
+            error_response(Code::TooLarge, "Over a size limit (4)"),
         );
         responses.insert(
             "415".into(),
             error_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::UnsupportedMedia,
                 "A file of no format the server reads (5)",
             ),
         );
@@ -553,12 +543,12 @@ fn operation(e: &Endpoint, method: &str, summary: String, ok: &str, id: String) 
     if e.path == "/api/authorize/auth" {
         responses.insert(
             "401".into(),
-            error_response(StatusCode::UNAUTHORIZED, "Invalid email or password (7)"),
+            error_response(Code::AuthInvalid, "Invalid email or password (7)"),
         );
         responses.insert(
             "429".into(),
             error_response(
-                StatusCode::TOO_MANY_REQUESTS,
+                Code::TooManyAttempts,
                 "Too many failed logins (9); `details.retry_after` in seconds",
             ),
         );
@@ -566,7 +556,7 @@ fn operation(e: &Endpoint, method: &str, summary: String, ok: &str, id: String) 
     responses.insert(
         "default".into(),
         error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Internal,
             "Any other error, in the same shape (see the table in the introduction)",
         ),
     );
@@ -687,7 +677,11 @@ pub fn openapi() -> Value {
     // Each JSON body carries its schema's example on the media type too: Swagger UI prefills
     // "Try it out" with it and the Postman converter writes it as the request's body.
     for item in paths.values_mut() {
-        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|i| i.values_mut())
+        {
             let Some(media) = op.pointer_mut("/requestBody/content/application~1json") else {
                 continue;
             };
@@ -903,7 +897,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "operations without a request body: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "operations without a request body: {missing:?}"
+        );
         for (m, p) in BODILESS {
             assert!(doc["paths"][p][m].is_object(), "{m} {p} is not documented");
         }

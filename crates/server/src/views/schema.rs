@@ -321,9 +321,12 @@ pub struct FolderUpload {
     pub video1: Option<Vec<u8>>,
     /// JSON: `{"media:tags": {key: [tag…]}, "folder:meta_data": {…}, "media:meta_data": {key: {…}},
     /// "analyses"?: […]}`.
-    #[schema(example = r#"{"media:tags": {"photo1": ["photo_selfie"]}, "folder:meta_data": {"external_id": "order-42"}}"#)]
+    #[schema(
+        example = r#"{"media:tags": {"photo1": ["photo_selfie"]}, "folder:meta_data": {"external_id": "order-42"}}"#
+    )]
     pub payload: Option<String>,
     /// The capture environment (at most 2000 characters kept).
+    #[schema(example = "iPhone 15, iOS 18.1, Safari")]
     pub additional_info: Option<String>,
 }
 
@@ -337,7 +340,9 @@ pub struct PersonUpload {
     pub photo2: Option<Vec<u8>>,
     /// JSON: `{"media:tags", "media:meta_data", "person:meta_data": {"person_info": {first_name,
     /// middle_name, last_name}}}`.
-    #[schema(example = r#"{"person:meta_data": {"person_info": {"first_name": "Ada", "last_name": "Lovelace"}}}"#)]
+    #[schema(
+        example = r#"{"person:meta_data": {"person_info": {"first_name": "Ada", "last_name": "Lovelace"}}}"#
+    )]
     pub payload: Option<String>,
 }
 
