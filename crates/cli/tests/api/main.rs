@@ -28,6 +28,7 @@ mod hardening;
 mod limits;
 mod lite;
 mod matrix;
+mod openapi;
 mod ops;
 mod rebinding;
 mod reindex;

@@ -70,6 +70,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/api/version") | ("POST", "/api/authorize/auth") => Public,
         ("GET", "/api/config") | ("GET", "/api/event_sessions") => Public,
         ("POST", "/api/authorize/refresh") | ("GET", "/api/openapi.json") => Public,
+        ("GET", "/api/postman.json") => Public,
         ("GET", "/api/docs") | ("GET", "/api/docs/{file}") => Public,
         // The web plugin's own calls carry the session token or key, not an access token
         // (api_web_sdk tests them); minting a session token is creating a folder's worth.

@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod collections;
 pub mod companies;
 pub mod console;
+pub mod contract;
 pub mod docs;
 pub mod drain;
 pub mod folders;

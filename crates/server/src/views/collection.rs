@@ -13,11 +13,12 @@ use faceproof_engine::calibration::Calibration;
 use crate::collections::Hit;
 use crate::store::collections::{CollectionRow, PersonImageRow, PersonRow};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CollectionView {
     pub collection_id: Uuid,
     pub alias: String,
     pub company_id: Option<Uuid>,
+    #[schema(value_type = Object)]
     pub meta_data: Value,
     pub time_created: i64,
     pub time_updated: i64,
@@ -35,18 +36,22 @@ pub fn collection(c: &CollectionRow) -> CollectionView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PersonImageView {
     pub person_image_id: Uuid,
     pub person_id: Uuid,
     pub collection_id: Uuid,
+    #[schema(value_type = String)]
     pub media_type: &'static str,
     pub original_name: String,
     pub original_url: String,
     pub thumb_url: Option<String>,
     pub tags: Vec<String>,
+    #[schema(value_type = Object)]
     pub info: Value,
+    #[schema(value_type = Object)]
     pub meta_data: Value,
+    #[schema(value_type = Object)]
     pub technical_meta_data: Value,
     pub time_created: i64,
     pub time_updated: i64,
@@ -85,10 +90,11 @@ pub fn person_image(base: &str, i: &PersonImageRow) -> PersonImageView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     pub person_id: Uuid,
     pub collection_id: Uuid,
+    #[schema(value_type = Object)]
     pub meta_data: Value,
     pub time_created: i64,
     pub time_updated: i64,

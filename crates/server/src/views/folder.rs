@@ -103,7 +103,7 @@ pub struct FolderView {
     pub media: Vec<MediaView>,
     /// With `with_analyses=true`: the folder's analyses, oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<super::schema::AnalysisView>>)]
     pub analyses: Option<Vec<Value>>,
     /// With `with_user=true`.
     #[serde(skip_serializing_if = "Option::is_none")]

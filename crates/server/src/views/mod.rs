@@ -7,6 +7,7 @@
 mod analysis;
 pub mod collection;
 mod folder;
+pub mod schema;
 mod webhook;
 
 pub use analysis::analysis;
