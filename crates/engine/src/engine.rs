@@ -799,7 +799,8 @@ impl Engine {
         }
         let mut needed: Vec<usize> = aggregate_liveness(&probe).frames;
         needed.extend((0..probe.len()).filter(|&i| {
-            probe[i].face.is_some() && aggregate_liveness(std::slice::from_ref(&probe[i])).sufficient
+            probe[i].face.is_some()
+                && aggregate_liveness(std::slice::from_ref(&probe[i])).sufficient
         }));
         let mut scored = vec![false; reports.len()];
         loop {
@@ -810,7 +811,8 @@ impl Engine {
                 }
                 added = true;
                 if let Some(face) = reports[i].face.as_mut() {
-                    face.liveness = face::liveness(&self.liveness, &frames[i].image, &face.detection.bbox)?;
+                    face.liveness =
+                        face::liveness(&self.liveness, &frames[i].image, &face.detection.bbox)?;
                 }
             }
             if !added {
