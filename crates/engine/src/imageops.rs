@@ -332,7 +332,7 @@ mod tests {
     fn round_u8_rounds_as_round_then_clamp() {
         // Every f32 from -2 to 258 whose bit pattern is a multiple of 7 (and every .5 tie).
         let (lo, hi) = (-2.0f32, 258.0f32);
-        let mut check = |v: f32| {
+        let check = |v: f32| {
             assert_eq!(round_u8(v), v.round().clamp(0.0, 255.0) as u8, "{v}");
         };
         for bits in (0..hi.to_bits()).step_by(7) {
