@@ -256,6 +256,14 @@ pub const IDENTITY_MAX_PITCH_OFFSET: f32 = 20.0;
 /// decision threshold (0.85): the frames of one capture share camera, light and moment, so the
 /// same person scores far above it, while a different person scores far below.
 pub const SAME_PERSON_CONFIDENCE: f32 = 0.5;
+/// Near-frontal faces the one-person check compares first, spread evenly over the clip (the
+/// rest only when one of these is in doubt, see [`IDENTITY_SURE_CONFIDENCE`]). Each is an
+/// embedding, the most expensive model run of a frame after expression.
+pub const IDENTITY_SAMPLE: usize = 8;
+/// A sampled face whose calibrated confidence of being the best frame's person is under this
+/// sends the one-person check to every near-frontal face. Well above [`SAME_PERSON_CONFIDENCE`]:
+/// the frames of one capture score near 1, another person near 0.
+pub const IDENTITY_SURE_CONFIDENCE: f32 = 0.95;
 
 impl VideoReport {
     pub fn best_face(&self) -> Option<&FaceReport> {
@@ -660,9 +668,13 @@ impl Engine {
     /// show one person throughout: [`EngineError::MultipleFaces`] when the policy refuses the
     /// faces of [`CROWDED_FRAMES`] frames or more, and [`EngineError::FaceChanged`] when the
     /// near-frontal faces of [`CHANGED_FRAMES`] frames or more are not the best frame's person
-    /// (see [`VideoReport::identity`]). Embeddings are computed for that check whatever
-    /// `opts.embedding` says. [`FacePolicy::Largest`] and [`FacePolicy::All`] (measurement
+    /// (see [`VideoReport::identity`]), compared on a sample of frames first
+    /// ([`IDENTITY_SAMPLE`]). [`FacePolicy::Largest`] and [`FacePolicy::All`] (measurement
     /// tools) take the largest face of each frame and check neither.
+    ///
+    /// Frames carry the measurements their checks read: `opts.embedding` embeds the best frame's
+    /// face (what matching reads; the one-person check embeds its sample whatever it says), and
+    /// `opts.liveness` scores the frames the liveness aggregate can choose, not turned ones.
     pub fn analyze_frames(
         &self,
         frames: &[media::Frame],
@@ -670,10 +682,15 @@ impl Engine {
         opts: &AnalyzeOptions,
     ) -> Result<VideoReport> {
         let one_person = matches!(opts.policy, FacePolicy::Dominant | FacePolicy::Strict);
-        // The one-person check's embeddings are made afterwards, only for the faces it compares
-        // (see `identity_embeddings`): most frames of a head-turn clip are not compared.
+        // Work is chosen by need (issue 22): every frame is detected and measured once with the
+        // cheap models (landmarks, pose, eyes, quality); the expensive ones run only on the frames
+        // whose results are read — liveness on the frames the aggregate can choose
+        // (`frame_liveness`), embeddings on the best frame and the one-person check's sample
+        // (`identity_check`). The detections are the ones every check reads.
         let measure = AnalyzeOptions {
             policy: FacePolicy::Largest,
+            embedding: false,
+            liveness: false,
             expression: opts.expression || gestures.contains(&Gesture::Smile),
             ..*opts
         };
@@ -707,6 +724,9 @@ impl Engine {
         if crowded >= CROWDED_FRAMES {
             return Err(EngineError::MultipleFaces { count: most_faces });
         }
+        if opts.liveness {
+            self.frame_liveness(frames, &mut reports)?;
+        }
         let fused = aggregate_liveness(&reports);
         let gesture = (!gestures.is_empty()).then(|| {
             let observations: Vec<Observation> = reports
@@ -733,11 +753,13 @@ impl Engine {
                 .iter()
                 .map(|r| r.face.as_ref().map(|f| f.quality.score)),
         );
-        let identity = if one_person {
-            if !opts.embedding {
-                self.identity_embeddings(frames, &mut reports, best_frame)?;
+        if opts.embedding {
+            if let Some(best) = best_frame {
+                self.embed_frame(frames, &mut reports, best)?;
             }
-            let check = self.same_person(&reports, best_frame);
+        }
+        let identity = if one_person {
+            let check = self.identity_check(frames, &mut reports, best_frame)?;
             if check.frames_other >= CHANGED_FRAMES {
                 return Err(EngineError::FaceChanged {
                     frames: check.frames_other,
@@ -764,34 +786,102 @@ impl Engine {
         })
     }
 
-    /// Embed the faces the one-person check compares (the best frame's and the near-frontal
-    /// ones, [`identity_compared`]) and no other: the same embeddings as measuring every face
-    /// with `embedding: true`, at a fraction of the cost on clips with head movements.
-    fn identity_embeddings(
+    /// Passive liveness on the frames [`aggregate_liveness`] can read, not on every frame: the
+    /// frames it chooses for the whole clip, and every frame it would count in a window of the
+    /// clip (a frame it accepts on its own: near-frontal, near the rest pose). Turned frames —
+    /// most of a head-turn clip — are never scored. Which frames the aggregate chooses does not
+    /// depend on their scores, so it is found with a stand-in score on every frame; should a rule
+    /// ever make it depend on them, the loop scores whatever the real aggregate then chooses
+    /// until nothing is missing: the verdict is always the one scoring every frame would give.
+    fn frame_liveness(&self, frames: &[media::Frame], reports: &mut [FrameReport]) -> Result<()> {
+        let stand_in = || Liveness {
+            probabilities: Vec::new(),
+            confidence_spoofing: 0.0,
+        };
+        let mut probe: Vec<FrameReport> = reports.to_vec();
+        for face in probe.iter_mut().filter_map(|r| r.face.as_mut()) {
+            face.liveness = Some(stand_in());
+        }
+        let mut needed: Vec<usize> = aggregate_liveness(&probe).frames;
+        needed.extend((0..probe.len()).filter(|&i| {
+            probe[i].face.is_some()
+                && aggregate_liveness(std::slice::from_ref(&probe[i])).sufficient
+        }));
+        let mut scored = vec![false; reports.len()];
+        loop {
+            let mut added = false;
+            for i in needed {
+                if std::mem::replace(&mut scored[i], true) {
+                    continue;
+                }
+                added = true;
+                if let Some(face) = reports[i].face.as_mut() {
+                    face.liveness =
+                        face::liveness(&self.liveness, &frames[i].image, &face.detection.bbox)?;
+                }
+            }
+            if !added {
+                return Ok(());
+            }
+            needed = aggregate_liveness(reports).frames;
+        }
+    }
+
+    /// Embed the face of frame `i` (once).
+    fn embed_frame(
+        &self,
+        frames: &[media::Frame],
+        reports: &mut [FrameReport],
+        i: usize,
+    ) -> Result<()> {
+        let Some(face) = reports[i].face.as_mut() else {
+            return Ok(());
+        };
+        if face.embedding.is_some() {
+            return Ok(());
+        }
+        if let Some(aligned) = face::aligned_face(&frames[i].image, &face.landmarks, 112) {
+            face.embedding = Some(face::embedding(
+                &self.embedder,
+                &aligned,
+                self.options.flip_augmentation,
+            )?);
+        }
+        Ok(())
+    }
+
+    /// The one-person check on a few frames: the best frame's face against
+    /// [`IDENTITY_SAMPLE`] near-frontal faces ([`identity_compared`]) spread evenly over the
+    /// clip. When one of them is in doubt (its calibrated confidence under
+    /// [`IDENTITY_SURE_CONFIDENCE`]) every near-frontal face is compared, as the check did on
+    /// every clip before: a second person seen in a sampled frame gets the full check, so the
+    /// verdicts are the full check's unless another person shows only between samples (under
+    /// 1 / [`IDENTITY_SAMPLE`] of the clip, where [`CHANGED_FRAMES`] frames would rarely be met).
+    fn identity_check(
         &self,
         frames: &[media::Frame],
         reports: &mut [FrameReport],
         best: Option<usize>,
-    ) -> Result<()> {
-        if best.is_none() {
-            return Ok(());
+    ) -> Result<IdentityCheck> {
+        let Some(best) = best else {
+            return Ok(self.same_person(reports, None));
+        };
+        self.embed_frame(frames, reports, best)?;
+        let compared: Vec<usize> = (0..reports.len())
+            .filter(|&i| reports[i].face.as_ref().is_some_and(identity_compared))
+            .collect();
+        for i in spread(&compared, IDENTITY_SAMPLE) {
+            self.embed_frame(frames, reports, i)?;
         }
-        for (i, (frame, report)) in frames.iter().zip(reports.iter_mut()).enumerate() {
-            let Some(face) = report.face.as_mut() else {
-                continue;
-            };
-            if face.embedding.is_some() || (Some(i) != best && !identity_compared(face)) {
-                continue;
-            }
-            if let Some(aligned) = face::aligned_face(&frame.image, &face.landmarks, 112) {
-                face.embedding = Some(face::embedding(
-                    &self.embedder,
-                    &aligned,
-                    self.options.flip_augmentation,
-                )?);
-            }
+        let check = self.same_person(reports, Some(best));
+        let sure = self.calibration().similarity_for(IDENTITY_SURE_CONFIDENCE);
+        if check.min_similarity.is_none_or(|s| s >= sure) {
+            return Ok(check);
         }
-        Ok(())
+        for i in compared {
+            self.embed_frame(frames, reports, i)?;
+        }
+        Ok(self.same_person(reports, Some(best)))
     }
 
     /// Compare the near-frontal faces of a clip with its best frame's face.
@@ -850,6 +940,19 @@ impl Engine {
         let s = face::cosine(a, b);
         (s, self.options.calibration.confidence(s))
     }
+}
+
+/// At most `n` of `items`, evenly spread from the first to the last (all of them when fewer).
+fn spread(items: &[usize], n: usize) -> Vec<usize> {
+    if items.len() <= n {
+        return items.to_vec();
+    }
+    if n < 2 {
+        return items.iter().copied().take(n).collect();
+    }
+    (0..n)
+        .map(|k| items[k * (items.len() - 1) / (n - 1)])
+        .collect()
 }
 
 /// Whether the one-person check compares this face: near-frontal ([`IDENTITY_MAX_YAW`],

@@ -33,6 +33,6 @@ pub mod template;
 pub use engine::{
     aggregate_liveness, AnalyzeOptions, DocumentReport, Engine, EngineOptions, FacePolicy,
     FaceReport, FrameReport, ImageReport, LivenessAggregate, MediaReport, Portrait, SharedEngine,
-    VideoReport, BYSTANDER_WIDTH_RATIO, LIVENESS_MIN_FRAMES,
+    VideoReport, BYSTANDER_WIDTH_RATIO, IDENTITY_SAMPLE, LIVENESS_MIN_FRAMES,
 };
 pub use error::{EngineError, Result};

@@ -154,7 +154,8 @@ fn a_clip_spliced_from_two_people_is_refused_and_one_person_passes() {
     let identity = report.identity.unwrap();
     eprintln!("one person: {identity:?}");
     assert_eq!(identity.frames_other, 0);
-    assert!(identity.frames_compared >= 10);
+    // One person throughout: the check needs no more than its sample of frames.
+    assert!(identity.frames_compared >= faceproof_engine::IDENTITY_SAMPLE);
     let Some(spliced) = cut(&[
         (TURNS, 0.0, 2.0),
         ("video/krzysiek354_live_small_moves.mp4", 0.0, 2.0),
