@@ -105,6 +105,7 @@ const snapshot = (page) => page.evaluate(() => {
     live: Array.from(box.querySelectorAll('[aria-live]')).map((e) => e.getAttribute('aria-live')),
     alerts: box.querySelectorAll('[role=alert]').length,
     camera_requests: Number(box.getAttribute('data-camera-requests') || 0),
+    frame: box.getAttribute('data-frame'), facing: box.getAttribute('data-facing'),
   };
 });
 
@@ -127,7 +128,7 @@ function recorder(page, prefix, shots) {
       const key = [s.state, s.step, s.title, bucket, s.hint].join('|');
       if (key === lastKey) return;
       lastKey = key;
-      const entry = { state: s.state, step: s.step, title: s.title, next: s.next, hint: s.hint,
+      const entry = { state: s.state, step: s.step, title: s.title, next: s.next, hint: s.hint, frame: s.frame, facing: s.facing,
         progress: s.progress === null ? null : Number(s.progress), text: s.text };
       // While recording, at most about three a second (a screenshot takes the page's time).
       if (shots && (s.state !== 'record' || Date.now() - lastShot > 300 || s.progress === '100')) {
