@@ -438,9 +438,8 @@ fn scale_line(l: &TextLine, s: f32) -> TextLine {
 /// length, stacked closely; each in order across the lines (top to bottom when the line
 /// direction points right).
 pub fn groups(lines: &[TextLine]) -> Vec<Vec<TextLine>> {
-    let mut long: Vec<TextLine> = lines
-        .iter()
-        .copied()
+    let mut long: Vec<TextLine> = merge_collinear(lines)
+        .into_iter()
         .filter(|l| l.length >= MIN_ASPECT * l.height)
         .collect();
     long.sort_by(|a, b| b.length.total_cmp(&a.length));
@@ -494,9 +493,84 @@ pub fn groups(lines: &[TextLine]) -> Vec<Vec<TextLine>> {
         for &j in &run {
             used[j] = true;
         }
-        out.push(run.iter().map(|&j| long[j]).collect());
+        out.push(same_extent(run.iter().map(|&j| long[j]).collect()));
     }
     out
+}
+
+/// Pieces of one printed line the detector split (a page at an angle, a gap in the print, a
+/// glare spot): parallel, on one axis (offset across under half a height) and at most a few
+/// heights apart along it, joined into one line.
+fn merge_collinear(lines: &[TextLine]) -> Vec<TextLine> {
+    let mut out: Vec<TextLine> = lines.to_vec();
+    loop {
+        let mut merged = false;
+        'outer: for i in 0..out.len() {
+            for j in i + 1..out.len() {
+                let (a, b) = (out[i], out[j]);
+                if (a.dx * b.dx + a.dy * b.dy).abs() < 0.99 {
+                    continue;
+                }
+                let h = a.height.max(b.height);
+                let (nx, ny) = (-a.dy, a.dx);
+                let across = ((b.cx - a.cx) * nx + (b.cy - a.cy) * ny).abs();
+                if across > 0.5 * h || (a.height - b.height).abs() > 0.5 * h {
+                    continue;
+                }
+                let ub = (b.cx - a.cx) * a.dx + (b.cy - a.cy) * a.dy;
+                let (s0, e0) = (-a.length / 2.0, a.length / 2.0);
+                let (s1, e1) = (ub - b.length / 2.0, ub + b.length / 2.0);
+                let gap = (s1 - e0).max(s0 - e1);
+                if gap > 3.0 * h {
+                    continue;
+                }
+                let (s, e) = (s0.min(s1), e0.max(e1));
+                let mid = (s + e) / 2.0;
+                let w = a.length + b.length;
+                out[i] = TextLine {
+                    cx: a.cx + a.dx * mid,
+                    cy: a.cy + a.dy * mid,
+                    length: e - s,
+                    height: (a.height * a.length + b.height * b.length) / w,
+                    score: (a.score * a.length + b.score * b.length) / w,
+                    ..a
+                };
+                out.remove(j);
+                merged = true;
+                break 'outer;
+            }
+        }
+        if !merged {
+            return out;
+        }
+    }
+}
+
+/// The lines of an MRZ are printed equally long from one margin: each line of a group spans
+/// the group's common extent along the lines (a line whose trailing fillers the detector missed
+/// gets them back), never growing by more than a quarter.
+fn same_extent(mut group: Vec<TextLine>) -> Vec<TextLine> {
+    let Some(&seed) = group.iter().max_by(|a, b| a.length.total_cmp(&b.length)) else {
+        return group;
+    };
+    let along = |l: &TextLine| l.cx * seed.dx + l.cy * seed.dy;
+    let start = group
+        .iter()
+        .map(|l| along(l) - l.length / 2.0)
+        .fold(f32::MAX, f32::min);
+    let end = group
+        .iter()
+        .map(|l| along(l) + l.length / 2.0)
+        .fold(f32::MIN, f32::max);
+    for l in &mut group {
+        let (s, e) = (along(l) - l.length / 2.0, along(l) + l.length / 2.0);
+        let (s2, e2) = (start.max(s - 0.25 * l.length), end.min(e + 0.25 * l.length));
+        let shift = (s2 + e2) / 2.0 - along(l);
+        l.cx += seed.dx * shift;
+        l.cy += seed.dy * shift;
+        l.length = e2 - s2;
+    }
+    group
 }
 
 #[cfg(test)]
