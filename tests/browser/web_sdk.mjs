@@ -190,7 +190,13 @@ async function run(s) {
   const started = Date.now();
   await page.goto(url);
   await page.click('#open');
-  const out = { name: s.name, errors, retries: [] };
+  const out = { name: s.name, errors, retries: [], refused: [] };
+  // The server's refusals (status and body), to say why a screen shows an error.
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.url().startsWith(sc.base)) {
+      r.text().then((b) => out.refused.push(`${r.status()} ${new URL(r.url()).pathname}: ${b.slice(0, 300)}`), () => {});
+    }
+  });
   const rec = recorder(page, s.name, s.shots);
   const want = { complete: 'on_complete', error: 'on_error', capture: 'on_capture_complete' }[s.until];
   const deadline = Date.now() + 180000 * (1 + (s.max_retries || 0)) + (s.phone ? 300000 : 0);

@@ -145,7 +145,10 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
                     .filter(|r| !r.is_empty())
                     .map(|r| format!(
                         "repaired: {}",
-                        r.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+                        r.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                     .unwrap_or_default(),
             );

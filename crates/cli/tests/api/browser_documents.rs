@@ -143,7 +143,12 @@ fn document_frame_in_a_browser(s: &Server) {
             .find(|r| r["name"] == n)
             .unwrap()
     };
-    for n in ["document", "document_phone", "document_glare", "document_none"] {
+    for n in [
+        "document",
+        "document_phone",
+        "document_glare",
+        "document_none",
+    ] {
         let r = by_name(n);
         assert_eq!(r["errors"], json!([]), "{n}: {r}");
         assert_eq!(r["csp"], json!([]), "{n}: CSP violations");

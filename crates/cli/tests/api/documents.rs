@@ -274,8 +274,7 @@ fn bad_inputs(s: &Server) {
     let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
     assert_eq!(docs["state"], "FINISHED", "{docs}");
     assert_eq!(
-        docs["results_data"]["mrz"]["fields"]["document_number"]["value"],
-        "L898902C3",
+        docs["results_data"]["mrz"]["fields"]["document_number"]["value"], "L898902C3",
         "{docs}"
     );
     assert_eq!(

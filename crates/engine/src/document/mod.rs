@@ -102,6 +102,9 @@ const LENGTH_RATIO: f32 = 0.8;
 const MAX_GAP: f32 = 7.0;
 /// Groups tried per photo, longest first (each try costs a recognition per line).
 const MAX_GROUPS: usize = 3;
+/// A group whose characters went this much to the MRZ alphabet as detected is not read upside
+/// down too.
+const RIGHT_WAY_UP: f32 = 0.9;
 
 impl DocumentReader {
     /// Load the document pack's models with `backend`; an error naming `models fetch` when they
@@ -177,8 +180,11 @@ impl DocumentReader {
         text::detect_lines(net, frame)
     }
 
-    /// The recogniser's steps for one line, restricted to the MRZ alphabet and renormalised.
-    fn steps(&self, frame: &RgbImage, line: &TextLine) -> Result<Steps> {
+    /// The recogniser's steps for one line, restricted to the MRZ alphabet and renormalised, and
+    /// how much of the recogniser's belief in characters went to the MRZ alphabet (0..1, over the
+    /// steps where it saw a character): near 1 for an MRZ read the right way round, low for print
+    /// upside down (which reads as other characters).
+    fn steps(&self, frame: &RgbImage, line: &TextLine) -> Result<(Steps, f32)> {
         // The narrowest recogniser that squeezes the line by at most a quarter.
         let out_h = self.recognizers[0].spec.input.height;
         let natural = text::natural_width(line, out_h);
@@ -199,16 +205,25 @@ impl DocumentReader {
             .min(total);
         let k = self.columns.len();
         let mut restricted = Vec::with_capacity(steps * k);
+        let (mut fit, mut seen) = (0f32, 0usize);
         for t in 0..steps {
             let row = &probs[t * self.classes..(t + 1) * self.classes];
             let picked: Vec<f32> = self.columns.iter().map(|&c| row[c]).collect();
             let sum: f32 = picked.iter().sum::<f32>().max(1e-12);
+            let blank = row[0];
+            if blank < 0.5 {
+                fit += (sum - blank) / (1.0 - blank).max(1e-6);
+                seen += 1;
+            }
             restricted.extend(picked.iter().map(|p| p / sum));
         }
-        Ok(Steps {
-            classes: k,
-            probs: restricted,
-        })
+        Ok((
+            Steps {
+                classes: k,
+                probs: restricted,
+            },
+            if seen == 0 { 0.0 } else { fit / seen as f32 },
+        ))
     }
 
     /// Find, read and check the MRZ of a page. `today` (year, month, day) places two-digit years.
@@ -230,6 +245,7 @@ impl DocumentReader {
         let mut prepared: Vec<Option<(std::borrow::Cow<'_, RgbImage>, Vec<TextLine>)>> =
             (0..groups.len().min(MAX_GROUPS)).map(|_| None).collect();
         let mut found: Vec<(Score, Mrz, u32, usize)> = Vec::new();
+        let mut fits = vec![0f32; groups.len().min(MAX_GROUPS)];
         let mut reads = 0;
         // Every group as detected first; the other way round (upside down) only when no group
         // read with all its check digits.
@@ -263,8 +279,17 @@ impl DocumentReader {
                 } else {
                     scaled.clone()
                 };
+                // Print that read as MRZ characters the way it was detected is the right way
+                // up: reading it upside down as well would only cost time.
+                if reverse && fits[g] >= RIGHT_WAY_UP {
+                    continue;
+                }
                 reads += oriented.len();
-                if let Some((score, mrz)) = self.read_group(work, &oriented, today)? {
+                let (read, fit) = self.read_group(work, &oriented, today)?;
+                if !reverse {
+                    fits[g] = fit;
+                }
+                if let Some((score, mrz)) = read {
                     let d = oriented[0];
                     found.push((score, mrz, rotation_of(d.dx, d.dy), g));
                 }
@@ -298,12 +323,22 @@ impl DocumentReader {
         frame: &RgbImage,
         group: &[TextLine],
         today: (i32, u32, u32),
-    ) -> Result<Option<(Score, Mrz)>> {
+    ) -> Result<(Option<(Score, Mrz)>, f32)> {
         let mut steps = Vec::with_capacity(group.len());
         let mut lengths = Vec::with_capacity(group.len());
+        let mut fit = 0f32;
         for line in group {
-            let s = self.steps(frame, line)?;
-            lengths.push(ctc::greedy(&s).len());
+            let (s, f) = self.steps(frame, line)?;
+            fit += f / group.len() as f32;
+            let free = ctc::greedy(&s);
+            if tracing::enabled!(tracing::Level::TRACE) {
+                let text: String = free
+                    .iter()
+                    .map(|c| ALPHABET[c.symbol - 1] as char)
+                    .collect();
+                tracing::trace!(?line, %text, "free reading");
+            }
+            lengths.push(free.len());
             steps.push(s);
         }
         // A group of more lines than an MRZ has: the MRZ is its last 2 or 3 (it ends the page).
@@ -355,7 +390,8 @@ impl DocumentReader {
                 }
             }
         }
-        Ok(best.filter(|(s, _)| s.plausible()))
+        tracing::trace!(fit, "group read");
+        Ok((best.filter(|(s, _)| s.plausible()), fit))
     }
 }
 
