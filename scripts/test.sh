@@ -13,6 +13,8 @@ install_browser_test_deps
 
 # A real Prometheus for the scrape test (crates/cli/tests/api/ops.rs), from Debian.
 install_missing prometheus:prometheus
+# pdftotext reads the order reports (crates/cli/tests/api/report.rs) back
+install_missing pdftotext:poppler-utils
 install_s3_test_server
 
 echo "==> building"

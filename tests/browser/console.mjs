@@ -6,18 +6,29 @@
 //
 // Every page visited: its main elements must render and the browser console must stay free of
 // errors (CSP violations, exceptions, failed requests) except where a step expects a refusal.
-// A screenshot of each page lands in <out>/NN-name.png (1280×800).
+// A screenshot of each page lands in <out>/NN-name.png (1280×800), and axe-core (pinned in
+// package.json) checks each screen so shot: no critical or serious finding is allowed. At the end,
+// every page again at phone size (390×844) for an ADMIN, an OPERATOR and a CLIENT: nothing may
+// scroll sideways (document.scrollingElement.scrollWidth <= innerWidth), each page screenshotted
+// (<out>/NN-phone-<role>-<page>.png) and checked by axe; then the web plugin's demo page and the
+// plugin itself (a fake camera) under axe too.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+
+// axe-core's browser build, evaluated in the page through the driver (the console's CSP, which
+// forbids inline scripts and eval, does not apply to the driver's evaluation).
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const sc = JSON.parse(process.env.FACEPROOF_SCENARIO);
 const BASE = sc.base;
 const OUT = sc.out;
 fs.mkdirSync(OUT, { recursive: true });
-const results = { folders: {}, steps: [] };
+const results = { folders: {}, steps: [], axe: {}, overflow: {} };
+const axeFailures = [];
 const t0 = Date.now();
 
 /** A file for an upload field under a neutral name (screenshots show file names). */
@@ -26,7 +37,8 @@ const as = (file, name) => ({ name, mimeType: 'image/jpeg', buffer: fs.readFileS
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  // a fake camera (a test pattern) for the web plugin's demo at the end
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
 const page = await context.newPage();
@@ -43,7 +55,11 @@ page.on('console', (m) => {
   if (m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded')) errors.push(m.text());
 });
 page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+// (a media element that stops reading its blob: URL when its dialog closes is no failure)
+page.on('requestfailed', (r) => {
+  if (r.url().startsWith('blob:') && r.failure() && r.failure().errorText === 'net::ERR_ABORTED') return;
+  errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`);
+});
 page.on('response', (r) => {
   if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
 });
@@ -61,10 +77,26 @@ function checkErrors(where) {
   assert.deepEqual(bad, [], `console errors or refused requests on ${where}`);
 }
 
+/**
+ * axe-core on the page as it is: every finding is kept in results.axe; critical and serious ones
+ * fail the run at the end (all of them listed, not only the first).
+ */
+async function axeCheck(where, enforce = true) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(' ')) }));
+  });
+  results.axe[where] = found;
+  if (enforce) for (const v of found) if (v.impact === 'critical' || v.impact === 'serious') axeFailures.push({ where, ...v });
+}
+
 let shots = 0;
-/** A screenshot of the viewport, from the top of the page unless `keepScroll`. */
+/** A screenshot of the viewport, from the top of the page unless `keepScroll`; axe checks it. */
 async function shot(name, keepScroll = false) {
   shots += 1;
+  // Swagger UI (the API reference) is a third party's page: its findings are kept, not enforced
+  if (name !== 'failure') await axeCheck(name, name !== 'api-reference');
   // notices of earlier steps would cover the page
   await page.evaluate((top) => {
     const notes = document.getElementById('toast');
@@ -106,7 +138,8 @@ async function signIn(who) {
   await page.fill('input[name=email]', who.email);
   await page.fill('input[name=password]', who.password);
   await page.click('button[type=submit]');
-  await page.locator('#who', { hasText: who.email }).waitFor();
+  // (attached: on a phone the header hides the name)
+  await page.locator('#who', { hasText: who.email }).waitFor({ state: 'attached' });
   await page.waitForFunction(() => {
     const ready = document.getElementById('main').dataset.ready;
     return ready && !ready.startsWith('#/login');
@@ -121,6 +154,41 @@ async function signOut() {
 
 async function navLinks() {
   return page.locator('#nav a').allTextContents();
+}
+
+const overflowFailures = [];
+/**
+ * One role at phone size (390×844): the menu folds behind a button, filters fold away, and no
+ * page scrolls sideways; each page screenshotted and checked by axe.
+ */
+async function phone(role, who, pages) {
+  step(`phone: ${role}`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(who);
+  assert.equal(await page.locator('#menu').isVisible(), true, 'a menu button');
+  assert.equal(await page.locator('#nav').isVisible(), false, 'the sections are folded behind it');
+  await page.click('#menu');
+  await page.locator('#nav a').first().waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#menu').getAttribute('aria-expanded'), 'true');
+  await shot(`phone-${role}-menu`);
+  await page.click('#menu');
+  await page.locator('#nav').waitFor({ state: 'hidden' });
+  for (const [name, hash, h1] of pages) {
+    await goto(hash, h1);
+    // thumbnails have their size once loaded (a broken one would not)
+    await page.waitForFunction(() => [...document.querySelectorAll('#main img')].every((i) => i.complete));
+    const w = await page.evaluate(() => ({ scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth }));
+    results.overflow[`${role} ${name}`] = w;
+    if (w.scrollWidth > w.innerWidth) {
+      const wide = await page.evaluate(() => [...document.querySelectorAll('#main *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} ${Math.round(e.getBoundingClientRect().right)}`));
+      overflowFailures.push({ role, page: name, ...w, wide });
+    }
+    if (await page.locator('details.filterbox').count()) assert.equal(await page.locator('details.filterbox').getAttribute('open'), null, `${role} ${name}: filters folded`);
+    await shot(`phone-${role}-${name}`);
+  }
+  checkErrors(`phone pages of ${role}`);
+  await signOut();
+  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 /** Create an order through the Create order page; returns the folder id once finished. */
@@ -138,6 +206,9 @@ async function createOrder(files, { analyses, kinds, meta }) {
   await page.click('button:has-text("Submit analysis")');
   const panel = page.locator('.result-panel[data-state=done]');
   await panel.waitFor({ timeout: 240000 });
+  // the result is on screen, and the form cannot be sent a second time
+  assert.equal(await page.evaluate(() => { const r = document.querySelector('.result-panel').getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }), true, 'the result is scrolled into view');
+  assert.equal(await page.locator('button:has-text("Submit analysis")').isVisible(), false, 'no second submission');
   const id = await panel.getAttribute('data-folder-id');
   const verdicts = {};
   for (const li of await page.locator('.result-panel li').all()) {
@@ -184,6 +255,28 @@ try {
   await shot('order-view');
   checkErrors('order view');
 
+  step('client: the order report as PDF');
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Report (PDF)")')]);
+  assert.match(pdf.suggestedFilename(), /^order-[0-9a-f]{8}\.pdf$/);
+  assert.equal(fs.readFileSync(await pdf.path()).subarray(0, 5).toString(), '%PDF-', 'a PDF');
+  checkErrors('report download');
+
+  step('client: errors name the user\'s file; thresholds take any precision');
+  await goto('/orders/new', 'Create order');
+  await page.setInputFiles('input[type=file][name=files]', [{ name: 'notes-not-a-photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('these are not the pixels of a photo') }]);
+  await page.fill('input[name=threshold_spoofing]', '0.999');
+  assert.equal(await page.locator('input[name=threshold_spoofing]').evaluate((i) => i.checkValidity()), true, '0.999 is a valid threshold');
+  await page.click('button:has-text("Submit analysis")');
+  const refusal = await page.locator('form.create .note.error').textContent();
+  assert.match(refusal, /notes-not-a-photo\.jpg/, `the error names the file: ${refusal}`);
+  assert.doesNotMatch(refusal, /\bfile0\b/, refusal);
+  assert.equal(await page.locator('button:has-text("Submit analysis")').isEnabled(), true, 'nothing was created: the form may be sent again');
+  results.file_error = refusal;
+  await shot('create-order-error', true);
+  expectRefusals(400, 413, 415, 422);
+  checkErrors('a file that is no photo');
+  await goto('/orders', 'Orders');
+
   step('client: a selfie video, its liveness and best shot, played in the order view');
   const video = await createOrder([{ name: 'selfie-video.mp4', mimeType: 'video/mp4', buffer: fs.readFileSync(sc.files.video) }], { analyses: ['QUALITY'], kinds: ['video_blank'] });
   assert.deepEqual(video.verdicts, { QUALITY: 'SUCCESS' });
@@ -197,6 +290,25 @@ try {
   await shot('video-preview');
   await page.keyboard.press('Escape');
   checkErrors('video order');
+
+  step('client: a frame set (as the plugin captures) with a gesture plays, and its gesture result shows');
+  const frames = await createOrder([{ name: 'plugin-capture.zip', mimeType: 'application/zip', buffer: fs.readFileSync(sc.files.frames) }], { analyses: ['QUALITY'], kinds: ['video_left'] });
+  results.folders.frames = frames.id;
+  results.frames_verdict = frames.verdicts;
+  await page.click('a:has-text("Open the order")');
+  await page.locator('#media-h').waitFor();
+  const gesture = page.locator('section:has(#media-h) .gesture');
+  await gesture.waitFor();
+  assert.match(await gesture.textContent(), /Gesture “turn left”: (performed|not performed)/);
+  assert.match(await gesture.textContent(), /peak \d+\.\d\d/);
+  results.gesture = await gesture.textContent();
+  await page.locator('section:has(#media-h) .thumbbtn').first().click();
+  await page.waitForFunction(() => { const v = document.querySelector('dialog.viewer video'); return v && v.src.startsWith('blob:') && v.readyState >= 2 && v.duration > 0; }, null, { timeout: 120000 });
+  await page.evaluate(() => document.querySelector('dialog.viewer video').play());
+  await page.waitForFunction(() => document.querySelector('dialog.viewer video').currentTime > 0);
+  await shot('frame-set-preview');
+  await page.keyboard.press('Escape');
+  checkErrors('frame set order');
   await signOut();
 
   // --- 2. the CLIENT ADMIN opens a review zone, enrols a person into a blacklist ---------------
@@ -208,6 +320,23 @@ try {
   await page.fill('input[name=biometry_operator_threshold]', '0.2');
   await page.click('button:has-text("Save settings")');
   await page.locator('#toast', { hasText: 'Settings saved.' }).waitFor();
+  // the web plugin's settings, from the console (issue 25)
+  await page.fill('textarea[name=allowed_origins]', 'https://shop.example\nhttps://app.example:8443');
+  await page.selectOption('select[name=result_mode]', 'status');
+  await page.check('input[name=actions_default][value=video_selfie_left]');
+  await page.uncheck('input[name=require_session_token]');
+  await page.click('button:has-text("Save web plugin settings")');
+  await page.locator('#toast', { hasText: 'Web plugin settings saved.' }).waitFor();
+  const web = await page.evaluate(async () => {
+    const { access, user } = JSON.parse(sessionStorage.getItem('faceproof.session'));
+    const r = await fetch(`/api/companies/${user.company_id}/settings`, { headers: { 'X-Forensic-Access-Token': access } });
+    return (await r.json()).web_sdk;
+  });
+  assert.deepEqual(web.allowed_origins, ['https://shop.example', 'https://app.example:8443']);
+  assert.equal(web.result_mode, 'status');
+  assert.ok(web.actions_default.includes('video_selfie_left'), JSON.stringify(web));
+  assert.equal(web.require_session_token, false);
+  results.web_sdk_settings = web;
   await shot('settings');
   checkErrors('settings');
 
@@ -216,6 +345,7 @@ try {
   await page.fill('input[name=alias]', 'Watchlist');
   await page.click('button:has-text("Create collection")');
   await page.locator('#main h1', { hasText: 'Watchlist' }).waitFor();
+  results.collection = page.url().split('#/blacklist/')[1];
   await page.fill('input[name=first_name]', 'Jordan');
   await page.fill('input[name=last_name]', 'Sample');
   await page.setInputFiles('input[name=photos]', [as(sc.files.enrolled, 'enrolment.jpg')]);
@@ -224,11 +354,14 @@ try {
   await page.waitForFunction(() => { const i = document.querySelector('.person img'); return i && i.src.startsWith('blob:') && i.naturalWidth > 0; });
   await page.setInputFiles('input[name=probe]', [as(sc.files.probe, 'probe.jpg')]);
   await page.click('button:has-text("Search")');
-  await page.locator('form:has-text("Search with a photo") table', { hasText: 'Jordan Sample' }).waitFor();
+  await page.locator('form:has-text("Search with a photo") .hits li', { hasText: 'Jordan Sample' }).waitFor();
+  // the photo searched with and the matched person's photo, both shown
+  await page.waitForFunction(() => [...document.querySelectorAll('figure.probe img, .hits li img')].length === 2 && [...document.querySelectorAll('figure.probe img, .hits li img')].every((i) => i.complete && i.naturalWidth > 0));
   await shot('blacklist-collection');
   checkErrors('blacklist collection');
-  await page.click('.person');
+  await page.click('.people a.person');
   await page.locator('#main h1', { hasText: 'Jordan Sample' }).waitFor();
+  results.person = page.url().split('#/blacklist/')[1];
   await page.waitForFunction(() => { const i = document.querySelector('figure.media img'); return i && i.src.startsWith('blob:') && i.naturalWidth > 0; });
   await shot('blacklist-person');
   await goto('/blacklist', 'Blacklist');
@@ -245,6 +378,8 @@ try {
   // the order's photo and the enrolled photo side by side, both loaded
   await page.waitForFunction(() => [...document.querySelectorAll('.pair.hit img')].length === 2 && [...document.querySelectorAll('.pair.hit img')].every((i) => i.src.startsWith('blob:') && i.naturalWidth > 0));
   assert.match(await page.locator('#main .head .chip').textContent(), /DECLINED/);
+  await page.locator('.pair.hit .hitname', { hasText: 'Jordan Sample' }).waitFor();
+  assert.match(await page.locator('.pair.hit').textContent(), /Collection “Watchlist”/);
   await page.locator('#bl-h').scrollIntoViewIfNeeded();
   await shot('order-blacklist-hit', true);
   checkErrors('order with a blacklist hit');
@@ -288,6 +423,8 @@ try {
   assert.equal(audit[4], 'SUCCESS', 'after');
   assert.equal(audit[5], reason, 'reason');
   assert.equal(await page.locator('form.decision').count(), 0, 'decided once');
+  // after the decision: the next order waiting, or word that none is left
+  await page.locator('p.next', { hasText: /Next in queue|review queue is empty/ }).waitFor();
   await page.locator('#au-h').scrollIntoViewIfNeeded();
   await shot('order-audit-trail', true);
   checkErrors('decision');
@@ -421,6 +558,17 @@ try {
   const stats = {};
   for (const el of await page.locator('[data-stat]').all()) stats[await el.getAttribute('data-stat')] = (await el.textContent()).trim();
   results.stats = stats;
+  // charts drawn at their shown size: no label under 11 px; no table wider than its box
+  const layout = await page.evaluate(() => ({
+    smallest: Math.min(...[...document.querySelectorAll('svg.chart')].flatMap((svg) => {
+      const k = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+      return [...svg.querySelectorAll('text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * k);
+    })),
+    overflowing: [...document.querySelectorAll('.tablewrap')].filter((w) => w.scrollWidth > w.clientWidth + 1).length,
+  }));
+  assert.ok(layout.smallest >= 11, `chart labels of ${layout.smallest.toFixed(1)} px`);
+  assert.equal(layout.overflowing, 0, 'a statistics table is wider than its column');
+  results.stats_layout = layout;
   await shot('statistics');
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export summary (CSV)")')]);
   results.summary_csv = fs.readFileSync(await dl.path(), 'utf8');
@@ -456,6 +604,73 @@ try {
   await signOut();
   await shot('sign-in');
   checkErrors('sign out');
+
+  // --- 7. every page at phone size, for an ADMIN, an OPERATOR and a CLIENT --------------------
+  const f = results.folders;
+  await phone('admin', sc.admin, [
+    ['orders', '/orders', 'Orders'],
+    ['create', '/orders/new', 'Create order'],
+    ['order-blacklist-hit', `/orders/${f.blacklisted}`, 'Order'],
+    ['order-reviewed', `/orders/${f.reviewed}`, 'Order'],
+    ['blacklist', '/blacklist', 'Blacklist'],
+    ['collection', `/blacklist/${results.collection}`, 'Watchlist'],
+    ['person', `/blacklist/${results.person}`, 'Jordan Sample'],
+    ['users', '/users', 'Users'],
+    ['companies', '/companies', 'Companies'],
+    ['stats', '/stats', 'Statistics'],
+    ['settings', '/settings', 'Settings'],
+  ]);
+  await phone('operator', sc.operator, [
+    ['orders', '/orders', 'Orders'],
+    ['review', '/review', 'Review queue'],
+    ['order-reviewed', `/orders/${f.reviewed}`, 'Order'],
+    ['order-frames', `/orders/${f.frames}`, 'Order'],
+    ['blacklist', '/blacklist', 'Blacklist'],
+    ['users', '/users', 'Users'],
+    ['companies', '/companies', 'Companies'],
+    ['stats', '/stats', 'Statistics'],
+    ['settings', '/settings', 'Settings'],
+  ]);
+  await phone('client', sc.client_a, [
+    ['orders', '/orders', 'Orders'],
+    ['create', '/orders/new', 'Create order'],
+    ['order', `/orders/${f.first}`, 'Order'],
+    ['order-video', `/orders/${f.video}`, 'Order'],
+    ['order-frames', `/orders/${f.frames}`, 'Order'],
+    ['settings', '/settings', 'Settings'],
+  ]);
+
+  // --- 8. the web plugin's demo page: every action, a clean status per run; axe on the plugin --
+  step('web plugin demo');
+  await page.goto(`${BASE}/web-sdk/demo/`);
+  await page.fill('#email', sc.client_a.email);
+  await page.fill('#password', sc.client_a.password);
+  await page.click('button:has-text("Sign in")');
+  await page.locator('#run').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('input[name=action]').count(), 13, 'every action of the plugin is offered');
+  await shot('demo');
+  await page.click('#start');
+  await page.waitForFunction(() => { const h = document.getElementById('faceproof-liveness'); const b = h && h.shadowRoot && h.shadowRoot.querySelector('.fp'); return b && b.getAttribute('data-state'); });
+  await shot('demo-plugin');
+  await page.keyboard.press('Escape');
+  await page.locator('#status[data-state=warn]', { hasText: 'Closed before' }).waitFor();
+  // a second run starts from a clean result panel
+  await page.evaluate(() => { const li = document.createElement('li'); li.textContent = 'from the run before'; document.getElementById('details').append(li); });
+  await page.click('#start');
+  await page.waitForFunction(() => document.getElementById('details').children.length === 0 && document.getElementById('status').dataset.state === 'busy');
+  // the plugin of the second run is open before it is closed
+  await page.waitForFunction(() => { const h = document.getElementById('faceproof-liveness'); const b = h && h.shadowRoot && h.shadowRoot.querySelector('.fp'); return b && b.getAttribute('data-state'); });
+  await page.keyboard.press('Escape');
+  await page.locator('#status[data-state=warn]').waitFor();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const demoWidth = await page.evaluate(() => document.scrollingElement.scrollWidth <= innerWidth);
+  assert.equal(demoWidth, true, 'the demo page fits a phone');
+  await shot('phone-demo');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  checkErrors('web plugin demo');
+
+  assert.deepEqual(overflowFailures, [], `pages that scroll sideways at 390 px: ${JSON.stringify(overflowFailures, null, 1)}`);
+  assert.deepEqual(axeFailures, [], `axe findings: ${JSON.stringify(axeFailures, null, 1)}`);
   results.ok = true;
 } catch (e) {
   results.ok = false;

@@ -115,6 +115,14 @@ const press = (page, sel) => page.evaluate((s) => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** After a button press: wait until the plugin has left `state` (a busy machine takes a moment),
+ * so that one screen is never answered twice. */
+const left = (page, state) => page.waitForFunction((s) => {
+  const b = document.getElementById('faceproof-liveness');
+  const fp = b && b.shadowRoot && b.shadowRoot.querySelector('.fp');
+  return !fp || fp.getAttribute('data-state') !== s;
+}, state, { timeout: 60000, polling: 50 }).catch(() => {});
+
 /** Records the screens a page's plugin passes through; with `shots`, one screenshot each. */
 function recorder(page, prefix, shots) {
   const screens = [];
@@ -167,6 +175,7 @@ async function phone(s, link, errors) {
       clicked = 'retry' + out.retries;
       out.retries++;
       await press(page, '.buttons button.primary');
+      await left(page, 'retry');
     }
     if (Date.now() > deadline) { errors.push('the phone did not finish'); break; }
     await sleep(120);
@@ -223,6 +232,7 @@ async function run(s) {
       await page.screenshot({ path: path.join(sc.out, `${s.name}-retry-${out.retries.length + 1}.png`) });
       out.retries.push({ text: st.text });
       await press(page, '.buttons button.primary');
+      await left(page, 'retry');
     } else if (st.state === 'denied') {
       if (!out.denied) out.denied = { text: st.text, primary: st.primary, alt: st.alt, live: st.live, alerts: st.alerts };
       if (deniedTries < (s.denied_retries || 0)) {
@@ -250,6 +260,13 @@ async function run(s) {
     await sleep(120);
   }
   if (phoneRun) await phoneRun.catch(() => {});
+  // The event can come a moment before the screen it ends on: the last screens are recorded too.
+  for (let k = 0; k < 50; k++) {
+    const st = await snapshot(page);
+    await rec.see(st);
+    if (!st.open || st.state === 'done' || st.state === 'error' || !want) break;
+    await sleep(100);
+  }
   const fp = await page.evaluate(() => ({ events: window.__fp.events, csp: window.__fp.csp,
     first_frame_ms: (window.OzLiveness && OzLiveness.metrics && OzLiveness.metrics.first_frame_ms) || null }));
   out.final = await snapshot(page);

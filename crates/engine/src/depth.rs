@@ -27,6 +27,9 @@ pub const MIN_MOVEMENT_DEGREES: f32 = 15.0;
 pub const MIN_DEFORMATION: f32 = 0.015;
 /// Moved frames the figure needs before it may decide anything.
 pub const MIN_FRAMES: usize = 3;
+/// Degrees of yaw (and of pitch from the usual −10°) within which the rest frame the movements
+/// are measured from must look at the camera for the figure to decide anything.
+pub const REFERENCE_MAX_OFFSET_DEGREES: f32 = 15.0;
 /// Below this residual (median over the moved frames, as a fraction of the face box's height)
 /// the capture moved as a flat object. Measured with `faceproof eval-capture` (docs/web-sdk.md,
 /// "Depth from motion"): live turns and nods 0.033–0.10 over every window and encoding of the
@@ -251,7 +254,11 @@ pub fn depth_from_motion(frames: &[FrameReport]) -> DepthFromMotion {
     out.residual = median(moved);
     out.affine_residual = median(moved_affine);
     out.rest_residual = median(still);
-    out.used_in_verdict = FLAT_RESIDUAL > 0.0 && out.frames >= MIN_FRAMES;
+    // Movements are only measured from a face that looked at the camera: from a head already
+    // turned, a turn further foreshortens the face like a plane and the residual says nothing.
+    let reference_frontal = rp.yaw.abs() <= REFERENCE_MAX_OFFSET_DEGREES
+        && (rp.pitch + 10.0).abs() <= REFERENCE_MAX_OFFSET_DEGREES;
+    out.used_in_verdict = FLAT_RESIDUAL > 0.0 && out.frames >= MIN_FRAMES && reference_frontal;
     out.flat = out.used_in_verdict && out.residual.is_some_and(|r| r < FLAT_RESIDUAL);
     out
 }

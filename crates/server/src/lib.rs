@@ -60,6 +60,7 @@ pub mod inference;
 pub mod lifecycle;
 pub mod metadata;
 pub mod ops;
+pub mod report;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;

@@ -998,6 +998,7 @@
           var r = await checkFrame(run, m.smile);
           if (m.stopped) return;
           r.phase = phase;
+          r.at = t0;
           m.readings.push(r);
           if (m.onReading) m.onReading(r);
         } catch (e) {
@@ -1044,31 +1045,78 @@
   /* ---------- capture ---------- */
   /* The countdown's last REST_MS are the person's frontal rest: recorded at the capture's rate and
    * sent with a video action as rest frames (`…_rest.jpg`), which passive liveness is judged on
-   * and a movement is measured from. */
-  var CAPTURE_FPS = 8, REST_MS = 1250;
+   * and a movement is measured from. A rest is only a rest when the guidance frames taken during
+   * it show the face looking at the camera: a person still turned (or moving) when the countdown
+   * ends is asked to look straight, for up to REST_WAIT_MS more, and the rest is the last
+   * REST_MS that the guidance saw frontal throughout. Otherwise the server would measure every
+   * movement from a turned head and judge passive liveness on turned frames. */
+  var CAPTURE_FPS = 8, REST_MS = 1250, REST_WAIT_MS = 6000, REST_READINGS = 2;
+
+  /* The end of the last REST_MS in which every guidance reading was frontal (at least `fewest`
+   * of them), or null. */
+  function frontalRestEnd(mon, restAt, from, fewest) {
+    var rs = mon.readings.filter(function (r) { return r.phase === 'rest' && r.at >= from; });
+    for (var j = rs.length - 1; j >= 0; j--) {
+      var end = rs[j].at, inside = rs.filter(function (r) { return r.at <= end && r.at >= end - REST_MS; });
+      if (rs[j].at - from < REST_MS) break;
+      if (inside.length >= fewest && inside.every(function (r) { return frontal(r, restAt); })) return end;
+    }
+    return null;
+  }
+
   async function countdown(run, a, mon) {
     run.ui.stage.classList.add('pulse');
-    var rest = [], total = 3000, t0 = performance.now(), shown = 0;
+    var grabbed = [], total = 3000, t0 = performance.now(), shown = 0, end = null, asked = false;
     var collect = a && a.kind !== 'photo';
+    var restAt = restPose(run.restPoses.slice(-3));
     for (var i = 0; ; i++) {
-      var elapsed = performance.now() - t0;
-      if (elapsed >= total) break;
-      var n = Math.ceil((total - elapsed) / 1000);
-      if (n !== shown) {
-        shown = n;
-        run.ui.count.textContent = String(n);
-        say(run, t(run, 'countdown', { n: n }));
+      var now = performance.now(), elapsed = now - t0;
+      if (elapsed >= total) {
+        if (!collect || !mon) break;
+        end = frontalRestEnd(mon, restAt, t0 + total - REST_MS, REST_READINGS);
+        if (end !== null) break;
+        if (elapsed >= total + REST_WAIT_MS) {
+          // Guidance slow to answer (a busy server): one frontal reading will do.
+          end = frontalRestEnd(mon, restAt, t0 + total - REST_MS, 1);
+          break;
+        }
+        if (!asked) {
+          asked = true;
+          run.ui.count.textContent = '';
+          setHint(run, '', false);
+          run.ui.hint.textContent = t(run, 'action_video_selfie_blank');
+          announce(run, run.ui.hint.textContent);
+        }
+      } else {
+        var n = Math.ceil((total - elapsed) / 1000);
+        if (n !== shown) {
+          shown = n;
+          run.ui.count.textContent = String(n);
+          say(run, t(run, 'countdown', { n: n }));
+        }
       }
       if (collect && elapsed >= total - REST_MS) {
         if (mon) mon.phase = 'rest';
-        rest.push(grab(run, 640));
+        grabbed.push({ frame: grab(run, 640), at: performance.now() });
+        // Frames older than the longest rest that can still be chosen are not kept.
+        while (grabbed.length && grabbed[0].at < now - REST_MS - 5000) grabbed.shift();
       }
       var next = t0 + (i + 1) * 1000 / CAPTURE_FPS;
       await sleep(Math.max(0, next - performance.now()), run);
     }
+    if (asked) run.ui.hint.textContent = '';
     run.ui.count.textContent = '';
     run.ui.stage.classList.remove('pulse');
-    return rest;
+    // Without a frontal stretch seen in time, the last REST_MS stand: the server judges them
+    // (and asks for another attempt when too few are usable).
+    var last = end !== null ? end : (grabbed.length ? grabbed[grabbed.length - 1].at : 0);
+    if (mon) {
+      mon.readings.forEach(function (r) {
+        if (r.phase === 'rest' && (r.at > last || r.at < last - REST_MS)) r.phase = 'countdown';
+      });
+    }
+    return grabbed.filter(function (g) { return g.at <= last + 1 && g.at >= last - REST_MS; })
+      .map(function (g) { return g.frame; });
   }
 
   /* The steps a person sees: each gesture of `auto` is its own. */

@@ -20,8 +20,9 @@
 //! person looking straight at the camera). A window of an action starts its recording at every
 //! `--step` seconds (0.25) where its recording (3.5 s; 1.5 s for `blank`) overlaps the movement
 //! by at least 1 s (or the whole movement when shorter), starts at most 0.5 s after the movement
-//! began (a head movement: the person rests first), and shows no other head movement (0.25 s of
-//! slack at its edges). Its rest frames are the 1.25 s of a `rest` segment ending closest before
+//! began (a head movement: the person rests first), and shows no other head movement at all (a
+//! person using the plugin rests through its countdown: a recording that starts in the tail of
+//! another movement is not what anyone meets). Its rest frames are the 1.25 s of a `rest` segment ending closest before
 //! the recording starts (contiguous where the clip allows; else spliced from the last frontal
 //! seconds before, as a person rests during the countdown). `blank` windows (passive liveness)
 //! lie wholly, rest frames included, within a `rest` segment.
@@ -111,7 +112,7 @@ const GUIDANCE_SIDE: u32 = 320;
 /// Window rules (see the module documentation).
 const MIN_OVERLAP: f32 = 1.0;
 const ONSET_LATE: f32 = 0.5;
-const SLACK: f32 = 0.25;
+const SLACK: f32 = 0.0;
 const EPS: f32 = 1e-3;
 
 /// The encodings a clip is judged in: name, ffmpeg video arguments (`None`: as recorded).

@@ -23,6 +23,30 @@ const BLAIR_A: &str = "verification/Tony_Blair/Tony_Blair_0009.jpg";
 const BLAIR_B: &str = "verification/Tony_Blair/Tony_Blair_0002.jpg";
 const LIVE_VIDEO: &str = "video/tranvanluyt2203_live_head_turns.mp4";
 
+/// A frame set as the web plugin uploads it: a ZIP of JPEG frames of the head-turn video (5 per
+/// second, at most 25), written to `dir`.
+fn frame_set(video: &std::path::Path, dir: &std::path::Path) -> PathBuf {
+    let frames = dir.join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(video)
+        .args(["-vf", "fps=5,scale=480:-2", "-frames:v", "25", "-q:v", "3"])
+        .arg(frames.join("%03d.jpg"))
+        .status()
+        .expect("running ffmpeg");
+    assert!(ok.success());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&frames)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{} frames", files.len());
+    let zip = dir.join("capture.zip");
+    std::fs::write(&zip, zip::files(&files)).unwrap();
+    zip
+}
+
 /// `SELECT <key>, COUNT(*)` of a query, as a map (key columns joined with '.').
 fn counts(s: &Server, sql: &str) -> BTreeMap<String, i64> {
     let (rt, store) = s.store();
@@ -73,6 +97,8 @@ fn run(backend: Backend) {
             .join(name);
         let _ = std::fs::remove_dir_all(&out);
         let path = |rel: &str| data.join(rel).to_string_lossy().to_string();
+        let scratch = tempfile::tempdir().unwrap();
+        let frames = frame_set(&data.join(LIVE_VIDEO), scratch.path());
         let scenario = json!({
             "base": s.base,
             "out": out,
@@ -90,6 +116,7 @@ fn run(backend: Backend) {
                 "review_a": path(BLAIR_A),
                 "review_b": path(BLAIR_B),
                 "video": path(LIVE_VIDEO),
+                "frames": frames,
             },
             "expect": {"first_order": {"QUALITY": "SUCCESS", "BIOMETRY": "SUCCESS"}},
             "swagger": swagger,
@@ -149,12 +176,28 @@ fn run(backend: Backend) {
             "SELECT after_status, COUNT(*) FROM analysis_decisions GROUP BY after_status",
         );
         let sum = |m: &BTreeMap<String, i64>| m.values().sum::<i64>();
-        // selfie + ID and video orders SUCCESS, blacklist hit DECLINED, reviewed order approved
-        assert_eq!(
-            orders,
-            BTreeMap::from([("DECLINED".into(), 1), ("SUCCESS".into(), 3)]),
-            "orders in the database"
+        // selfie + ID and video orders SUCCESS, blacklist hit DECLINED, reviewed order approved,
+        // and the frame set with its gesture as the analysis found it
+        let frames_id = results["folders"]["frames"].as_str().unwrap();
+        let (st, frames_order) = s.call(
+            Method::GET,
+            &format!("/api/folders/{frames_id}"),
+            Some(&admin),
+            None,
         );
+        assert_eq!(st, 200, "{frames_order}");
+        let mut expected =
+            BTreeMap::from([("DECLINED".to_string(), 1), ("SUCCESS".to_string(), 3)]);
+        *expected
+            .entry(
+                frames_order["resolution_status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+            .or_default() += 1;
+        assert_eq!(orders, expected, "orders in the database");
+        eprintln!("frame set gesture: {}", results["gesture"]);
         assert_eq!(decisions, BTreeMap::from([("SUCCESS".into(), 1)]));
         let st = &results["stats"];
         let shown = |k: &str| -> i64 {

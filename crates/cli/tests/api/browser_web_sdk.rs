@@ -342,6 +342,19 @@ fn run(backend: Backend) {
             assert_eq!(errs[0]["code"], code, "{n}");
             assert!(events(by_name(n), "on_complete").is_empty(), "{n}");
         }
+        // What the server decided for each attempt (scores and rules, no face data): read first
+        // when a screen below is missing.
+        for tx in ["tx-live", "tx-wrong", "tx-replay"] {
+            let f = folder_of(s, &client_a, tx);
+            for a in f["analyses"].as_array().into_iter().flatten() {
+                for m in a["results_media"].as_array().into_iter().flatten() {
+                    eprintln!(
+                        "{name} {tx} {} {}: {} {}",
+                        a["type"], m["resolution_status"], m["error"], m["results_data"]
+                    );
+                }
+            }
+        }
         screens_as_a_person_sees_them(&results, &out);
         handed_off_to_a_phone(s, &client_a, &page, by_name("handoff"), &out);
         for tx in [

@@ -1318,6 +1318,20 @@ fn tokenless_plugin_in_chromium(s: &Server) {
                               scenario("replay", &replay, &tx_replay)]}),
         &out.join("plugin"),
     );
+    // What the server decided for each attempt (scores and rules, no face data): read first
+    // when an assertion below fails.
+    for tx in [&tx_live, &tx_replay] {
+        for f in backend_lookup(s, &backend, tx, "") {
+            for a in f["analyses"].as_array().into_iter().flatten() {
+                for m in a["results_media"].as_array().into_iter().flatten() {
+                    eprintln!(
+                        "{tx} {} {}: {} {}",
+                        a["type"], m["resolution_status"], m["error"], m["results_data"]
+                    );
+                }
+            }
+        }
+    }
     for r in results["scenarios"].as_array().unwrap() {
         let n = r["name"].as_str().unwrap();
         assert_eq!(r["errors"], json!([]), "{n}: {r}");

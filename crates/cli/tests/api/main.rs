@@ -32,6 +32,7 @@ mod matrix;
 mod ops;
 mod rebinding;
 mod reindex;
+mod report;
 mod scale;
 mod sessions;
 mod shapes;

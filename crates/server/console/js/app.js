@@ -1,9 +1,10 @@
-// The console shell: hash router, role-based navigation, session expiry handling.
-// Routes are `#/section/...?...filters`; the filters live in the hash so a page can be reloaded,
-// shared, and restored after signing in again.
+// The console shell: draws the route's page (router.js), the role's navigation (roles.js) with
+// its menu button on small screens, and handles session expiry. Nothing imports this module.
 
 import * as api from './api.js';
 import { h, mount, errorBox } from './dom.js';
+import { route, go, current, isId, setRenderer, render } from './router.js';
+import { SECTIONS, can } from './roles.js';
 import { loginPage } from './pages/login.js';
 import { ordersPage, reviewPage } from './pages/orders.js';
 import { orderPage } from './pages/order.js';
@@ -13,46 +14,9 @@ import { usersPage, companiesPage } from './pages/users.js';
 import { statsPage } from './pages/stats.js';
 import { settingsPage } from './pages/settings.js';
 
-const ALL = ['ADMIN', 'OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR', 'CLIENT'];
-/** Sections and the roles that see them (mirrors the API's policy; the API still decides). */
-export const SECTIONS = [
-  { id: 'orders', label: 'Orders', roles: ALL },
-  { id: 'review', label: 'Review queue', roles: ['OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR'] },
-  { id: 'create', label: 'Create order', roles: ['ADMIN', 'CLIENT ADMIN', 'CLIENT OPERATOR', 'CLIENT'] },
-  { id: 'blacklist', label: 'Blacklist', roles: ['ADMIN', 'OPERATOR', 'CLIENT ADMIN'] },
-  { id: 'users', label: 'Users', roles: ['ADMIN', 'OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR'] },
-  { id: 'companies', label: 'Companies', roles: ['ADMIN', 'OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR'] },
-  { id: 'stats', label: 'Statistics', roles: ['ADMIN', 'OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR'] },
-  { id: 'settings', label: 'Settings', roles: ALL },
-];
-
-export function can(section, u = api.user()) {
-  const s = SECTIONS.find((x) => x.id === section);
-  return !!(u && s && s.roles.includes(u.user_type));
-}
-
-/** Roles that may take the operator's decision (ADMIN manages but does not review). */
-export const canDecide = (u = api.user()) => !!u && ['OPERATOR', 'CLIENT OPERATOR'].includes(u.user_type);
-
-/** Whether `s` is an object id (a UUID): what every id segment of a route must be. */
-export const isId = (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-
-/** The parsed hash: path segments and query parameters. */
-export function route() {
-  const hash = location.hash.replace(/^#\/?/, '');
-  const [path, query = ''] = hash.split('?');
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query) };
-}
-
-export function go(path, params) {
-  const q = params ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '' && v != null)).toString() : '';
-  const target = `#/${path}${q ? `?${q}` : ''}`;
-  if (location.hash === target) render();
-  else location.hash = target;
-}
-
 function nav(u) {
   const top = document.getElementById('top');
+  document.getElementById('foot').hidden = !u;
   if (!u) {
     top.hidden = true;
     return;
@@ -88,12 +52,7 @@ const PAGES = {
   settings: () => ['settings', settingsPage],
 };
 
-let generation = 0;
-/** Whether the page started as render number `g` is still the one on screen. */
-export const current = (g) => g === generation;
-
-export async function render() {
-  const g = ++generation;
+async function draw(g) {
   const main = document.getElementById('main');
   // `data-ready` names the route once its page has rendered (for tests and assistive tools)
   delete main.dataset.ready;
@@ -161,6 +120,28 @@ api.whenExpired(() => {
   location.replace(`#/login?expired=1&next=${encodeURIComponent(here || '/orders')}`);
 });
 
-window.addEventListener('hashchange', render);
+setRenderer(draw);
+window.addEventListener('hashchange', () => {
+  closeMenu();
+  render();
+});
 document.getElementById('signout').addEventListener('click', signOut);
+
+// Small screens: the sections fold into a menu opened by a button.
+const menu = document.getElementById('menu');
+function closeMenu() {
+  menu.setAttribute('aria-expanded', 'false');
+  document.getElementById('top').classList.remove('open');
+}
+menu.addEventListener('click', () => {
+  const open = menu.getAttribute('aria-expanded') !== 'true';
+  menu.setAttribute('aria-expanded', String(open));
+  document.getElementById('top').classList.toggle('open', open);
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && menu.getAttribute('aria-expanded') === 'true') {
+    closeMenu();
+    menu.focus();
+  }
+});
 render();

@@ -3,8 +3,10 @@
 
 import { h, s } from './dom.js';
 
-const W = 1100;
+// Charts are drawn at the width they are shown at (one SVG unit = one CSS pixel), so labels keep
+// their size (≥ 11 px) on a phone and in a half-width column alike.
 const H = 220;
+const chartWidth = (w) => Math.max(280, Math.min(1200, Math.round(w || 1100)));
 const PAD = { l: 40, r: 10, t: 10, b: 40 };
 
 /** The axis maximum: 4 ticks of a round step (1, 2, 5 × 10^k) covering `v`. */
@@ -18,7 +20,8 @@ function niceMax(v) {
 /**
  * Stacked bars: `columns` = [{label, values: {series: n}}], `series` = names in stacking order.
  */
-export function stackedBars(columns, series, title) {
+export function stackedBars(columns, series, title, width) {
+  const W = chartWidth(width);
   const max = niceMax(Math.max(1, ...columns.map((c) => series.reduce((a, k) => a + (c.values[k] || 0), 0))));
   const iw = W - PAD.l - PAD.r;
   const ih = H - PAD.t - PAD.b;
@@ -31,7 +34,8 @@ export function stackedBars(columns, series, title) {
     const v = (max * i) / 4;
     svg.append(s('line', { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: 'grid' }), s('text', { x: PAD.l - 4, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, String(Math.round(v))));
   }
-  const every = Math.ceil(columns.length / 12);
+  // a label every ~90 px at most
+  const every = Math.max(1, Math.ceil(columns.length / Math.max(1, Math.floor(iw / 90))));
   columns.forEach((c, i) => {
     let acc = 0;
     const x = left + i * slot + bw * 0.15;
@@ -47,18 +51,20 @@ export function stackedBars(columns, series, title) {
 }
 
 /** Horizontal bars: rows = [{label, value, cls}], values shown as text next to each bar. */
-export function hBars(rows, title, fmt = String) {
+export function hBars(rows, title, fmt = String, width) {
+  const W = chartWidth(width);
+  const labelW = 100;
   const max = Math.max(1, ...rows.map((r) => r.value || 0));
   const rowH = 26;
   const height = rows.length * rowH + 10;
   const svg = s('svg', { viewBox: `0 0 ${W} ${height}`, role: 'img', 'aria-label': title, class: 'chart' }, s('title', {}, title));
   rows.forEach((r, i) => {
     const y = 5 + i * rowH;
-    const w = ((r.value || 0) / max) * (W - 300);
+    const w = ((r.value || 0) / max) * (W - labelW - 70);
     svg.append(
-      s('text', { x: 150, y: y + 17, class: 'axis', 'text-anchor': 'end' }, r.label),
-      s('rect', { x: 160, y: y + 4, width: Math.max(0, w), height: rowH - 8, class: r.cls || 's-bar' }, s('title', {}, `${r.label}: ${fmt(r.value)}`)),
-      s('text', { x: 166 + w, y: y + 17, class: 'val' }, fmt(r.value)),
+      s('text', { x: labelW - 6, y: y + 17, class: 'axis', 'text-anchor': 'end' }, r.label),
+      s('rect', { x: labelW, y: y + 4, width: Math.max(0, w), height: rowH - 8, class: r.cls || 's-bar' }, s('title', {}, `${r.label}: ${fmt(r.value)}`)),
+      s('text', { x: labelW + 6 + w, y: y + 17, class: 'val' }, fmt(r.value)),
     );
   });
   return h('figure.chartbox', svg, h('figcaption.sr', title));

@@ -164,12 +164,27 @@ export function empty(msg) {
   return h('p.empty', msg);
 }
 
+/**
+ * A table in its own scrolling box. Each cell carries its column's name (`data-label`) so that on
+ * a phone the rows show as cards (the style sheet's `table.cards`).
+ */
 export function table(headers, rows, caption) {
+  for (const tr of [rows].flat()) {
+    if (!tr || !tr.children) continue;
+    [...tr.children].forEach((cell, i) => {
+      if (headers[i] && !cell.dataset.label) cell.dataset.label = headers[i];
+      // an empty cell has no line in a row's card
+      if (!cell.textContent.trim() && !cell.querySelector('img, button, a, input, select')) cell.classList.add('blank');
+    });
+  }
   return h(
-    'table',
-    caption ? h('caption', caption) : null,
-    h('thead', h('tr', headers.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', rows),
+    'div.tablewrap',
+    h(
+      'table.cards',
+      caption ? h('caption', caption) : null,
+      h('thead', h('tr', headers.map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', rows),
+    ),
   );
 }
 
@@ -201,4 +216,13 @@ export function personName(meta) {
   const p = (meta && meta.person_info) || {};
   const n = [p.first_name, p.middle_name, p.last_name].filter(Boolean).join(' ');
   return n || 'Unnamed person';
+}
+
+/**
+ * Filters folded away behind a summary ("Filters · 2 set"): open on wide screens, closed on a
+ * phone so the data comes first.
+ */
+export function foldable(form, active = 0) {
+  const wide = window.matchMedia('(min-width: 721px)').matches;
+  return h('details.filterbox', { open: wide }, h('summary', active ? `Filters · ${active} set` : 'Filters'), form);
 }

@@ -138,8 +138,8 @@ fn document_face(
         let embedding = face.embedding.clone().ok_or(EngineError::NoFace)?;
         let portrait = json!({
             "found": true,
-            "width": face.detection.bbox.width().round(),
-            "height": face.detection.bbox.height().round(),
+            "width": face.detection.bbox.width().round() as u32,
+            "height": face.detection.bbox.height().round() as u32,
             "rotation": rotation,
         });
         Ok(MediaFace {

@@ -38,6 +38,16 @@ fn gestures_of(tags: &[String]) -> Vec<(&str, Gesture)> {
         .collect()
 }
 
+/// Whether a head movement (turn or nod) is asked: what depth from motion can judge.
+fn asks_head_move(gestures: &[Gesture]) -> bool {
+    gestures.iter().any(|g| {
+        matches!(
+            g,
+            Gesture::Left | Gesture::Right | Gesture::Down | Gesture::High
+        )
+    })
+}
+
 /// QUALITY (liveness): each media gets `confidence_spoofing` and its own resolution; gesture
 /// videos must show their gesture; `extract_best_shot` keeps the best frame of each video.
 pub(super) fn run_quality(
@@ -112,12 +122,7 @@ pub(super) fn run_quality(
                         }
                         // A head movement asked: did the face move as a face or as a flat
                         // object (a photo turned by hand)? A flat one is an attack.
-                        if gestures.iter().any(|g| {
-                            matches!(
-                                g,
-                                Gesture::Left | Gesture::Right | Gesture::Down | Gesture::High
-                            )
-                        }) {
+                        if asks_head_move(&gestures) {
                             let d = &v.depth_from_motion;
                             data["depth_from_motion"] = json!({
                                 "residual": d.residual.map(round4),
@@ -130,6 +135,22 @@ pub(super) fn run_quality(
                                 data["depth_from_motion"]["flat"] = json!(true);
                                 resolution = Resolution::Declined;
                             }
+                        }
+                        // A head movement seen by the pose model but too small or brief for
+                        // depth from motion to judge is no evidence of a face: measured, a photo
+                        // tilted by hand read as a 19° nod on two frames and passed. Taken
+                        // again, never passed (every live movement of the shared clips that was
+                        // performed gave depth its frames).
+                        let undecided_depth = asks_head_move(&gestures)
+                            && v.gesture.as_ref().is_some_and(|g| g.performed)
+                            && v.depth_from_motion.frames < faceproof_engine::depth::MIN_FRAMES;
+                        if undecided_depth && resolution != Resolution::Declined {
+                            resolution = Resolution::OperatorRequired;
+                            entry.insert(
+                                "error".into(),
+                                json!({ "code": "gesture_not_performed",
+                                        "message": "the movement was too small or too brief to be measured; take the capture again with a clear movement" }),
+                            );
                         }
                         if let Some(g) = &v.gesture {
                             data["gesture"] = json!({

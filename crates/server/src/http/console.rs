@@ -32,6 +32,8 @@ pub const ASSETS: &[(&str, &str, &[u8])] = assets![
     "js/app.js" => "text/javascript; charset=utf-8",
     "js/chart.js" => "text/javascript; charset=utf-8",
     "js/dom.js" => "text/javascript; charset=utf-8",
+    "js/roles.js" => "text/javascript; charset=utf-8",
+    "js/router.js" => "text/javascript; charset=utf-8",
     "js/pages/blacklist.js" => "text/javascript; charset=utf-8",
     "js/pages/common.js" => "text/javascript; charset=utf-8",
     "js/pages/create.js" => "text/javascript; charset=utf-8",

@@ -295,6 +295,7 @@ const ENDPOINTS: &[Endpoint] = &[
     Endpoint { ok: "201", ..ep("post", "/api/folders", "Create folder with media", UPLOAD) },
     ep("get", "/api/folders", "List folders", FOLDER_LIST),
     ep("get", "/api/folders/{folder_id}", "Get folder", "Flags `with_analyses` (the folder's analyses, oldest first), `with_user` (creator), `with_company` (creator's company). Media are always embedded."),
+    ep("get", "/api/folders/{folder_id}/report.pdf", "Order report (PDF)", "The order on paper (`application/pdf`): company and times, media thumbnails with tags and liveness verdicts, best shots, every analysis with its scores and thresholds (gestures, biometry pairs, blacklist matches with the person's name and collection), the operator decisions (audit trail) and the metadata. Read access as `GET /api/folders/{folder_id}` (another company's folder → 10 (404))."),
     Endpoint { ok: "204", ..ep("delete", "/api/folders/{folder_id}", "Delete folder", "With its media rows and files. ADMIN and the company's CLIENT ADMIN (Oz's role table: CLIENT ADMIN deletes files in folders); other roles 9 (403).") },
     Endpoint { ok: "201", ..ep("post", "/api/folders/{folder_id}/media", "Add media", "Same multipart format as folder creation; returns an array of media. No file → 4; over `max_files_per_folder` in total → 4.") },
     ep("get", "/api/folders/{folder_id}/media", "List a folder's media", "Array of media."),

@@ -19,6 +19,7 @@ pub mod media;
 pub mod media_links;
 pub mod metadata;
 pub mod ops;
+pub mod report;
 pub mod serve;
 pub mod server_config;
 pub mod settings;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::routes())
         .merge(users::routes())
         .merge(folders::routes())
+        .merge(report::routes())
         .merge(analyses::routes())
         .merge(instant::routes())
         .merge(collections::routes())

@@ -45,6 +45,7 @@ const PLUGIN_JS: &str = include_str!("../../web-sdk/plugin.js");
 const PLUGIN_CSS: &str = include_str!("../../web-sdk/plugin.css");
 const DEMO_HTML: &str = include_str!("../../web-sdk/demo.html");
 const DEMO_JS: &str = include_str!("../../web-sdk/demo.js");
+const DEMO_CSS: &str = include_str!("../../web-sdk/demo.css");
 const CONTINUE_HTML: &str = include_str!("../../web-sdk/continue.html");
 const CONTINUE_JS: &str = include_str!("../../web-sdk/continue.js");
 
@@ -145,6 +146,7 @@ async fn demo_page(State(st): State<AppState>) -> Response {
 async fn demo_file(State(st): State<AppState>, Path(file): Path<String>) -> Response {
     match file.as_str() {
         "demo.js" => demo("text/javascript; charset=utf-8", DEMO_JS, &st),
+        "demo.css" => demo("text/css; charset=utf-8", DEMO_CSS, &st),
         "" | "index.html" => demo("text/html; charset=utf-8", DEMO_HTML, &st),
         _ => ApiError::not_found("File").into_response(),
     }

@@ -4,10 +4,9 @@
 
 import * as api from '../api.js';
 import { h, mount, field, select, authImg, table, empty, errorBox, toast, button, shortId, time, num, personName } from '../dom.js';
-import { current, go, render } from '../app.js';
+import { current, go, render } from '../router.js';
+import { manages } from '../roles.js';
 import { directory } from './common.js';
-
-const manages = () => ['ADMIN', 'CLIENT ADMIN'].includes(api.user().user_type);
 
 export async function blacklistPage(r, g) {
   if (r.parts[1] && r.parts[2]) return personPage(r.parts[1], r.parts[2], g);
@@ -119,7 +118,9 @@ async function collectionPage(cid, g) {
         toast('Person enrolled.');
         render();
       } catch (e) {
-        out.replaceChildren(errorBox(e.body && e.body.details && e.body.details.reason ? `${e.message} (${e.body.details.reason})` : e));
+        // errors name the user's files, not the form's field names
+        const named = (t) => String(t).replace(/'?\bphoto(\d+)\b'?/g, (w, i) => (photos.files[Number(i)] ? `“${photos.files[Number(i)].name}”` : w));
+        out.replaceChildren(errorBox(named(e.body && e.body.details && e.body.details.reason ? `${e.message} (${e.body.details.reason})` : e.message || e)));
         enrol.querySelector('button').disabled = false;
       }
     });
@@ -136,11 +137,21 @@ async function collectionPage(cid, g) {
     fd.append('photo', probe.files[0], probe.files[0].name);
     try {
       const res = await api.call('POST', api.path`/api/collections/${cid}/search`, fd);
+      // the photo searched with (a local blob: URL, released with the page) beside each match's photo
+      const probeUrl = URL.createObjectURL(probe.files[0]);
       hits.replaceChildren(
+        h('figure.probe', h('img.thumb', { src: probeUrl, alt: `Searched photo ${probe.files[0].name}` }), h('figcaption', probe.files[0].name)),
         res.hits.length
-          ? table(
-              ['Person', 'Confidence', 'Similarity'],
-              res.hits.map((x) => h('tr', h('td', h('a', { href: api.path`#/blacklist/${cid}/${x.person_id}` }, personName(x.meta_data))), h('td.num', num(x.confidence, 4)), h('td.num', num(x.similarity, 4)))),
+          ? h(
+              'ul.people.hits',
+              res.hits.map((x) =>
+                h(
+                  'li.person',
+                  authImg(api.path`/api/collections/${cid}/persons/${x.person_id}/images/${x.person_image_id}/thumb`, `Enrolled photo of ${personName(x.meta_data)}`),
+                  h('a', { href: api.path`#/blacklist/${cid}/${x.person_id}` }, personName(x.meta_data)),
+                  h('small', `confidence ${num(x.confidence, 4)} · similarity ${num(x.similarity, 4)}`),
+                ),
+              ),
             )
           : empty(`No match at threshold ${num(res.threshold, 2)}.`),
       );
@@ -187,7 +198,7 @@ async function personPage(cid, pid, g) {
         await api.call('POST', api.path`/api/collections/${cid}/persons/${pid}/images`, fd);
         render();
       } catch (e) {
-        toast(e.message, 'error');
+        toast(String(e.message).replace(/'?\bphoto(\d+)\b'?/g, (w, i) => (photos.files[Number(i)] ? `“${photos.files[Number(i)].name}”` : w)), 'error');
       }
     });
   }

@@ -3,7 +3,7 @@
 
 import * as api from '../api.js';
 import { h, mount, field, select, chip, errorBox, empty, num, nextId } from '../dom.js';
-import { current } from '../app.js';
+import { current, render } from '../router.js';
 import { TYPE_LABEL } from './common.js';
 
 const KINDS = [
@@ -71,7 +71,8 @@ export async function createPage(r, g) {
     picker.value = '';
   });
   list.addEventListener('change', redraw);
-  const drop = h('div.drop', { tabindex: '-1' }, 'Drop files here, or ', picker);
+  picker.id = nextId();
+  const drop = h('div.drop', { tabindex: '-1' }, h('label', { for: picker.id }, 'Drop files here, or choose them: '), picker);
   drop.addEventListener('dragover', (e) => e.preventDefault());
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
@@ -81,10 +82,10 @@ export async function createPage(r, g) {
   const checks = {};
   const flags = { QUALITY: u.can_start_analysis_quality, BIOMETRY: u.can_start_analysis_biometry, COLLECTION: u.can_start_analysis_collection };
   const thr = {
-    QUALITY: h('input', { type: 'number', min: 0, max: 1, step: '0.01', name: 'threshold_spoofing', placeholder: 'company default' }),
-    BIOMETRY_MIN: h('input', { type: 'number', min: 0, max: 1, step: '0.01', name: 'threshold_min', placeholder: 'company default' }),
-    BIOMETRY_MAX: h('input', { type: 'number', min: 0, max: 1, step: '0.01', name: 'threshold_max', placeholder: 'company default' }),
-    COLLECTION: h('input', { type: 'number', min: 0, max: 1, step: '0.01', name: 'threshold', placeholder: 'company default' }),
+    QUALITY: h('input', { type: 'number', min: 0, max: 1, step: 'any', name: 'threshold_spoofing', placeholder: 'company default' }),
+    BIOMETRY_MIN: h('input', { type: 'number', min: 0, max: 1, step: 'any', name: 'threshold_min', placeholder: 'company default' }),
+    BIOMETRY_MAX: h('input', { type: 'number', min: 0, max: 1, step: 'any', name: 'threshold_max', placeholder: 'company default' }),
+    COLLECTION: h('input', { type: 'number', min: 0, max: 1, step: 'any', name: 'threshold', placeholder: 'company default' }),
   };
   const bestShot = h('input', { type: 'checkbox', name: 'best_shot', checked: true, id: nextId() });
   const analysisBox = (type, extra) => {
@@ -112,8 +113,13 @@ export async function createPage(r, g) {
     submit,
   );
 
+  // the user's file names for the form's field names: errors name what the user chose
+  const byField = (text) => String(text).replace(/'?\bfile(\d+)\b'?/g, (w, i) => (rows[Number(i)] ? `“${rows[Number(i)].file.name}”` : w));
+  let sent = false;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    // one order per form: a second click (or Enter) while or after sending does nothing
+    if (sent) return;
     out.replaceChildren();
     let analyses, metaData;
     try {
@@ -145,18 +151,26 @@ export async function createPage(r, g) {
       tags[key] = t;
     });
     fd.append('payload', JSON.stringify({ 'media:tags': tags, 'folder:meta_data': metaData }));
+    sent = true;
     submit.disabled = true;
     out.replaceChildren(h('p.muted', 'Uploading…'));
+    out.scrollIntoView({ block: 'nearest' });
+    let folder = null;
     try {
-      const folder = await api.call('POST', '/api/folders', fd);
+      folder = await api.call('POST', '/api/folders', fd);
       out.replaceChildren(h('p.muted', 'Starting analyses…'));
       await api.call('POST', api.path`/api/folders/${folder.folder_id}/analyses`, { analyses });
-      await watch(folder.folder_id, out, g);
     } catch (e) {
-      out.replaceChildren(errorBox(e));
-    } finally {
-      submit.disabled = false;
+      out.replaceChildren(errorBox(byField(e.message || e)));
+      // nothing was created: the form may be corrected and sent again
+      if (!folder) {
+        sent = false;
+        submit.disabled = false;
+      }
+      return;
     }
+    submit.hidden = true;
+    await watch(folder.folder_id, out, g);
   });
 
   mount(h('h1', 'Create order'), form);
@@ -164,12 +178,14 @@ export async function createPage(r, g) {
 
 /** Poll the order until its analyses finish, showing each analysis as it goes. */
 async function watch(folderId, out, g) {
-  const link = h('a', { href: api.path`#/orders/${folderId}` }, 'Open the order');
+  const link = h('a.button.primary', { href: api.path`#/orders/${folderId}` }, 'Open the order');
+  let first = true;
   for (;;) {
     if (!current(g)) return;
     const f = await api.get(api.path`/api/folders/${folderId}?with_analyses=true`);
     const analyses = f.analyses || [];
     const running = analyses.some((a) => a.state === 'PROCESSING');
+    const fileName = (id) => ((f.media || []).find((m) => m.media_id === id) || {}).original_name || 'file';
     out.replaceChildren(
       h(
         'section.card.result-panel',
@@ -185,15 +201,20 @@ async function watch(folderId, out, g) {
               chip(a.resolution_status, TYPE_LABEL[a.type] || a.type),
               a.type === 'BIOMETRY' && a.results_data && a.results_data.min_confidence != null ? ` min confidence ${num(a.results_data.min_confidence, 4)}` : '',
               a.type === 'QUALITY'
-                ? ` ${(a.results_media || []).map((m) => (m.results_data && m.results_data.confidence_spoofing != null ? num(m.results_data.confidence_spoofing, 3) : m.error ? m.error.code : '')).filter(Boolean).join(', ')}`
+                ? ` ${(a.results_media || []).map((m) => `${fileName(m.source_media_id)} ${m.results_data && m.results_data.confidence_spoofing != null ? num(m.results_data.confidence_spoofing, 3) : ''}${m.error ? ` ${m.error.message}` : ''}`.trim()).join('; ')}`
                 : '',
               a.error ? ` (${a.error.message})` : '',
             ),
           ),
         ),
-        link,
+        h('div.actions', link, h('a.button', { href: '#/orders/new', on: { click: (e) => { e.preventDefault(); render(); } } }, 'Create another order')),
       ),
     );
+    if (first) {
+      // the result is what the user waits for: bring it on screen
+      out.scrollIntoView({ block: 'start' });
+      first = false;
+    }
     if (!running) return;
     await new Promise((res) => setTimeout(res, 1000));
   }

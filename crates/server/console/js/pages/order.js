@@ -1,31 +1,34 @@
-// One order: media with previews, per-media liveness, biometry pairs side by side, blacklist hits
-// next to the enrolled photo, best shots, metadata, analyses history, webhook deliveries, and the
-// operator decision with its audit trail.
+// One order: media with previews (videos and frame sets play), per-media liveness with the gesture
+// check, biometry pairs side by side, blacklist hits next to the enrolled photo with the person's
+// name and collection, best shots, metadata, analyses history, webhook deliveries, the operator
+// decision with its audit trail and the next order waiting, and the PDF report.
 
 import * as api from '../api.js';
-import { h, mount, time, shortId, chip, num, scoreBar, authImg, table, empty, errorBox, toast, field, nextId, button } from '../dom.js';
-import { canDecide, current, render } from '../app.js';
+import { h, mount, time, shortId, chip, num, scoreBar, authImg, table, empty, errorBox, toast, field, nextId, button, personName } from '../dom.js';
+import { current, render } from '../router.js';
+import { canDecide, role, manages, can } from '../roles.js';
 import { directory, TYPE_LABEL } from './common.js';
 
-const role = () => api.user().user_type;
-const canManageLists = () => ['ADMIN', 'CLIENT ADMIN'].includes(role());
 /** Who may change or delete an order (the API's policy: ADMIN, the company's CLIENT ADMIN, the creator). */
 const canEdit = (f) => ['ADMIN', 'CLIENT ADMIN'].includes(role()) || (f.user_id === api.user().user_id && role() !== 'OPERATOR');
 /** Who may delete an order (Oz: the ADMIN and the company's CLIENT ADMIN). */
-const canDelete = () => ['ADMIN', 'CLIENT ADMIN'].includes(role());
+const canDelete = manages;
 
 function mediaName(m) {
   return m ? m.original_name || shortId(m.media_id) : 'media';
 }
 
-/** Open a media full size: images as <img>, videos as a playable <video>, in a dialog. */
+/** Media that play: videos, and frame sets (their preview is an MP4 made from the frames). */
+const plays = (m) => m.media_kind === 'VIDEO' || m.media_kind === 'SHOTS_SET';
+
+/** Open a media full size: images as <img>, videos and frame sets as a playable <video>, in a dialog. */
 async function preview(m) {
   const dlg = h('dialog.viewer', { 'aria-label': `Preview of ${mediaName(m)}` });
   const close = h('button', { type: 'button', on: { click: () => dlg.close() } }, 'Close');
   dlg.addEventListener('close', () => dlg.remove());
   let body;
-  if (m.media_kind === 'VIDEO') {
-    body = h('video', { controls: true, 'aria-label': mediaName(m) });
+  if (plays(m)) {
+    body = h('video', { controls: true, playsinline: true, 'aria-label': mediaName(m) });
     api.blobUrl(m.preview_url || m.original_url).then((u) => (body.src = u)).catch((e) => body.replaceWith(errorBox(e)));
   } else {
     body = authImg(m.original_url, mediaName(m), 'full');
@@ -38,7 +41,7 @@ async function preview(m) {
 
 function mediaCard(m, quality) {
   const open = h('button.thumbbtn', { type: 'button', 'aria-label': `Open ${mediaName(m)}`, on: { click: () => preview(m) } }, authImg(m.thumb_url, mediaName(m)));
-  if (m.media_kind === 'VIDEO') open.append(h('span.play', { 'aria-hidden': 'true' }, '▶'));
+  if (plays(m)) open.append(h('span.play', { 'aria-hidden': 'true' }, '▶'));
   const lines = (quality || []).map((q) =>
     h(
       'div.result',
@@ -46,7 +49,8 @@ function mediaCard(m, quality) {
       q.results_data && typeof q.results_data.confidence_spoofing === 'number'
         ? scoreBar(q.results_data.confidence_spoofing, q.results_data.threshold, 'confidence_spoofing')
         : null,
-      q.error ? h('div.note.error', `${q.error.code}: ${q.error.message}`) : null,
+      gestureBlock(q.results_data && q.results_data.gesture),
+      q.error ? h('div.note.error', `${mediaName(m)}: ${q.error.message} (${q.error.code})`) : null,
     ),
   );
   return h(
@@ -55,6 +59,56 @@ function mediaCard(m, quality) {
     open,
     h('figcaption', h('strong', mediaName(m)), h('div.muted', `${m.media_kind} · ${(m.tags || []).join(', ') || 'no tags'}`), lines),
   );
+}
+
+const GESTURES = {
+  video_selfie_left: 'turn left',
+  video_selfie_right: 'turn right',
+  video_selfie_down: 'look down',
+  video_selfie_high: 'look up',
+  video_selfie_smile: 'smile',
+  video_selfie_eyes: 'close the eyes',
+  video_selfie_scan: 'scan',
+  video_selfie_blank: 'no action',
+  video_selfie_best: 'best shot',
+};
+const gestureName = (n) => GESTURES[n] || n || 'gesture';
+
+/**
+ * The gesture check of a selfie video: asked, performed or not, how far (peak), and each step of a
+ * sequence — so that "did not turn" reads apart from "looked like a spoof".
+ */
+function gestureBlock(g) {
+  if (!g) return null;
+  const yes = (b) => (b ? 'performed' : 'not performed');
+  return h(
+    'div.gesture',
+    { dataset: { performed: String(!!g.performed) } },
+    h('strong', `Gesture “${gestureName(g.name)}”: ${yes(g.performed)}`),
+    h('div.muted', `peak ${num(g.peak, 2)} · ${g.frames_matching ?? '–'} of ${g.frames_with_face ?? '–'} frames with a face match`),
+    Array.isArray(g.sequence) && g.sequence.length
+      ? h('ol', g.sequence.map((st) => h('li', `${gestureName(st.name)}: ${yes(st.performed)} (peak ${num(st.peak, 2)})`)))
+      : null,
+    Array.isArray(g.unexpected) && g.unexpected.length ? h('div.muted', `also seen: ${g.unexpected.map(gestureName).join(', ')}`) : null,
+  );
+}
+
+/**
+ * A blacklist hit's person: name and collection when the role may read the collection (every role
+ * of the company may); otherwise says so rather than showing an id.
+ */
+function hitPerson(m, collections) {
+  const alias = ((collections || []).find((c) => c.collection_id === m.collection_id) || {}).alias;
+  const name = h('span.hitname', 'Loading…');
+  const where = h('div.muted', alias ? `Collection “${alias}”` : 'Collection');
+  api
+    .get(api.path`/api/collections/${m.collection_id}/persons/${m.person_id}`)
+    .then((p) => {
+      const n = personName(p.meta_data);
+      name.replaceChildren(can('blacklist') ? h('a', { href: api.path`#/blacklist/${m.collection_id}/${m.person_id}` }, n) : n);
+    })
+    .catch(() => name.replaceChildren('a person your role cannot see'));
+  return h('div', name, where);
 }
 
 function decisionForm(a, onDone) {
@@ -137,6 +191,7 @@ export async function orderPage(r, g) {
       'div.head',
       h('h1', `Order ${shortId(f.folder_id)}`),
       chip(f.resolution_status),
+      button('Report (PDF)', () => api.download(api.path`/api/folders/${f.folder_id}/report.pdf`, `order-${shortId(f.folder_id)}.pdf`)),
       canDelete(f)
         ? button('Delete order', async () => {
             if (!window.confirm('Delete this order with its media and results?')) return;
@@ -169,6 +224,19 @@ export async function orderPage(r, g) {
           : h('p', 'This order waits for an operator decision. Your role cannot decide.'),
       ),
     );
+  }
+
+  // after a decision (or on an order that waits for none): the next order in the review queue
+  if (canDecide() && !pending.length) {
+    const next = h('p.next', { 'aria-live': 'polite' });
+    sections.push(next);
+    api
+      .get(`/api/folders${api.qs({ resolution_status: 'OPERATOR_REQUIRED', sorting: 'time_created{asc}', limit: 2 })}`)
+      .then((list) => {
+        const other = (list.items || []).find((x) => x.folder_id !== f.folder_id);
+        next.replaceChildren(other ? h('a.button.primary', { href: api.path`#/orders/${other.folder_id}` }, `Next in queue › ${shortId(other.folder_id)}`) : h('span.muted', 'The review queue is empty.'));
+      })
+      .catch(() => next.remove());
   }
 
   // media
@@ -227,16 +295,8 @@ export async function orderPage(r, g) {
                 h(
                   'div.pair.hit',
                   h('figure', authImg((byId(rm.source_media_id) || {}).thumb_url, mediaName(byId(rm.source_media_id))), h('figcaption', mediaName(byId(rm.source_media_id)))),
-                  h(
-                    'figure',
-                    authImg(m.image_url, 'Enrolled photo'),
-                    h(
-                      'figcaption',
-                      'Enrolled photo · person ',
-                      canManageLists() ? h('a.mono', { href: api.path`#/blacklist/${m.collection_id}/${m.person_id}` }, shortId(m.person_id)) : h('span.mono', shortId(m.person_id)),
-                    ),
-                  ),
-                  h('div.pairscore', h('span.muted', 'confidence'), scoreBar(m.confidence, (rm.results_data || {}).threshold, 'confidence')),
+                  h('figure', authImg(m.image_url, 'Enrolled photo'), h('figcaption', 'Enrolled photo')),
+                  h('div.pairscore', hitPerson(m, (a.results_data || {}).collections), h('span.muted', 'confidence'), scoreBar(m.confidence, (rm.results_data || {}).threshold ?? (a.results_data || {}).threshold, 'confidence')),
                 ),
               ),
             )

@@ -2,8 +2,9 @@
 // OPERATOR_REQUIRED orders, oldest first.
 
 import * as api from '../api.js';
-import { h, mount, field, select, time, ago, shortId, chip, table, empty, errorBox, dayToUnix } from '../dom.js';
-import { go, current, can, render } from '../app.js';
+import { h, mount, field, select, time, ago, shortId, chip, table, empty, errorBox, dayToUnix, foldable } from '../dom.js';
+import { go, current, render } from '../router.js';
+import { can } from '../roles.js';
 import { directory, STATUSES, TYPES, RESOLUTIONS, TYPE_LABEL } from './common.js';
 
 const PER_PAGE = 20;
@@ -108,7 +109,7 @@ export async function ordersPage(r, g) {
   const results = h('div', { 'aria-live': 'polite' }, h('p.muted', 'Loading…'));
   mount(
     h('div.head', h('h1', 'Orders'), can('create') ? h('a.button.primary', { href: '#/orders/new' }, 'Create order') : null),
-    form,
+    foldable(form, ['status', 'type', 'resolution', 'from', 'to', 'meta', 'company', 'user'].filter((k) => p.get(k)).length),
     results,
   );
   if (p.get('meta') && !metaFilter(p.get('meta'))) {

@@ -2,8 +2,9 @@
 // scoped to what the user may see), charts in plain SVG, CSV export of the same numbers.
 
 import * as api from '../api.js';
-import { h, mount, field, select, table, empty, errorBox, toast, dayToUnix } from '../dom.js';
-import { go, current } from '../app.js';
+import { h, mount, field, select, table, empty, errorBox, toast, dayToUnix, foldable } from '../dom.js';
+import { go, current } from '../router.js';
+import { seesAllCompanies } from '../roles.js';
 import { stackedBars, hBars } from '../chart.js';
 import { directory, TYPES, TYPE_LABEL } from './common.js';
 
@@ -26,8 +27,7 @@ export async function statsPage(r, g) {
   const p = r.params;
   const dir = await directory();
   if (!current(g)) return;
-  const u = api.user();
-  const wide = ['ADMIN', 'OPERATOR'].includes(u.user_type);
+  const wide = seesAllCompanies();
   const f = {
     from: h('input', { type: 'date', name: 'from', value: p.get('from') || '' }),
     to: h('input', { type: 'date', name: 'to', value: p.get('to') || '' }),
@@ -66,7 +66,7 @@ export async function statsPage(r, g) {
   };
   mount(
     h('div.head', h('h1', 'Statistics'), h('div.actions', h('button', { type: 'button', on: { click: csv('summary') } }, 'Export summary (CSV)'), h('button', { type: 'button', on: { click: csv('timeseries') } }, 'Export over time (CSV)'))),
-    form,
+    foldable(form, ['from', 'to', 'company', 'user'].filter((k) => p.get(k)).length),
     body,
   );
   let sum, ts;
@@ -108,30 +108,37 @@ export async function statsPage(r, g) {
     return h('tr', h('th', { scope: 'row' }, TYPE_LABEL[t]), h('td.num', String(x.count || 0)), h('td.num', ms(x.median)), h('td.num', ms(x.p95)));
   });
 
+  // charts as wide as the space they get (labels stay readable)
+  const full = Math.max(280, body.clientWidth - 20);
   body.replaceChildren(
     cards,
     h(
       'section',
       h('h2', 'Orders by status over time (UTC)'),
-      cols.length ? stackedBars(cols, ORDER_STATUSES, `Orders per ${interval} by status`) : empty('No orders in this period.'),
+      cols.length ? stackedBars(cols, ORDER_STATUSES, `Orders per ${interval} by status`, full) : empty('No orders in this period.'),
       h('div.chips', ORDER_STATUSES.map((s) => h('span.kv', `${s}: `, h('strong', { dataset: { stat: `orders.${s}` } }, String(sum.orders.by_status[s] || 0))))),
+    ),
+    h(
+      'section',
+      h('h2', 'Analyses by type and result'),
+      table(['Type', 'Total', ...RESULTS], typeRows),
+      hBars(
+        TYPES.map((t) => ({ label: TYPE_LABEL[t], value: (sum.analyses.by_type[t] || {}).total || 0 })),
+        'Analyses by type',
+        String,
+        full,
+      ),
     ),
     h(
       'div.two',
       h(
         'section',
-        h('h2', 'Analyses by type and result'),
-        table(['Type', 'Total', ...RESULTS], typeRows),
-        hBars(
-          TYPES.map((t) => ({ label: TYPE_LABEL[t], value: (sum.analyses.by_type[t] || {}).total || 0 })),
-          'Analyses by type',
-        ),
-      ),
-      h(
-        'section',
         h('h2', 'Processing time'),
         table(['Type', 'Analyses', 'Median', '95th percentile'], perf),
         h('p.muted', 'From order to result, for analyses without an operator decision.'),
+      ),
+      h(
+        'section',
         h('h2', 'Operator decisions'),
         table(
           ['Approved', 'Declined', 'Waiting', 'Median time to decision'],

@@ -3,8 +3,9 @@
 // what the role can do.
 
 import * as api from '../api.js';
-import { h, mount, field, select, table, empty, errorBox, toast, button, nextId } from '../dom.js';
-import { current, go, render } from '../app.js';
+import { h, mount, field, select, table, empty, errorBox, toast, button, nextId, foldable } from '../dom.js';
+import { current, go, render } from '../router.js';
+import { manages } from '../roles.js';
 import { directory, forgetDirectory } from './common.js';
 
 const ROLES = ['ADMIN', 'OPERATOR', 'CLIENT ADMIN', 'CLIENT OPERATOR', 'CLIENT', 'CLIENT SERVICE'];
@@ -16,7 +17,6 @@ const FLAGS = [
 ];
 
 const isAdmin = () => api.user().user_type === 'ADMIN';
-const managesUsers = () => ['ADMIN', 'CLIENT ADMIN'].includes(api.user().user_type);
 
 /** A random password of 16 characters from the browser's CSPRNG. */
 function generatePassword() {
@@ -46,7 +46,7 @@ export async function usersPage(r, g) {
   if (!current(g)) return;
   mount(
     h('div.head', h('h1', 'Users'), h('a', { href: '#/companies' }, 'Companies ›')),
-    filters,
+    foldable(filters, ['q', 'role', 'company'].filter((k) => p.get(k)).length),
     data.items.length
       ? table(
           ['E-mail', 'Name', 'Role', 'Company', 'Active'],
@@ -64,7 +64,7 @@ export async function usersPage(r, g) {
           `${data.total} user${data.total === 1 ? '' : 's'}`,
         )
       : empty('No users match.'),
-    managesUsers() ? createUserForm(dir) : null,
+    manages() ? createUserForm(dir) : null,
   );
 }
 
@@ -113,7 +113,7 @@ async function userPage(id, g) {
   if (!current(g)) return;
   const me = api.user();
   const self = me.user_id === x.user_id;
-  const manage = managesUsers() && !self;
+  const manage = manages() && !self;
   const first = h('input', { name: 'first_name', value: x.first_name });
   const last = h('input', { name: 'last_name', value: x.last_name });
   const email = h('input', { type: 'email', name: 'email', value: x.email });
