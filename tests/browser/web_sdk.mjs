@@ -105,6 +105,7 @@ const snapshot = (page) => page.evaluate(() => {
     live: Array.from(box.querySelectorAll('[aria-live]')).map((e) => e.getAttribute('aria-live')),
     alerts: box.querySelectorAll('[role=alert]').length,
     camera_requests: Number(box.getAttribute('data-camera-requests') || 0),
+    frame: box.getAttribute('data-frame'), facing: box.getAttribute('data-facing'),
   };
 });
 
@@ -135,7 +136,7 @@ function recorder(page, prefix, shots) {
       const key = [s.state, s.step, s.title, bucket, s.hint].join('|');
       if (key === lastKey) return;
       lastKey = key;
-      const entry = { state: s.state, step: s.step, title: s.title, next: s.next, hint: s.hint,
+      const entry = { state: s.state, step: s.step, title: s.title, next: s.next, hint: s.hint, frame: s.frame, facing: s.facing,
         progress: s.progress === null ? null : Number(s.progress), text: s.text };
       // While recording, at most about three a second (a screenshot takes the page's time).
       if (shots && (s.state !== 'record' || Date.now() - lastShot > 300 || s.progress === '100')) {
@@ -198,7 +199,13 @@ async function run(s) {
   const started = Date.now();
   await page.goto(url);
   await page.click('#open');
-  const out = { name: s.name, errors, retries: [] };
+  const out = { name: s.name, errors, retries: [], refused: [] };
+  // The server's refusals (status and body), to say why a screen shows an error.
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.url().startsWith(sc.base)) {
+      r.text().then((b) => out.refused.push(`${r.status()} ${new URL(r.url()).pathname}: ${b.slice(0, 300)}`), () => {});
+    }
+  });
   const rec = recorder(page, s.name, s.shots);
   const want = { complete: 'on_complete', error: 'on_error', capture: 'on_capture_complete' }[s.until];
   const deadline = Date.now() + 180000 * (1 + (s.max_retries || 0)) + (s.phone ? 300000 : 0);

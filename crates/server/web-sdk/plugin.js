@@ -30,6 +30,9 @@
       hint_no_face: 'No face in the frame', hint_many_faces: 'Only one face, please',
       hint_closer: 'Move closer', hint_back: 'Move back', hint_centre: 'Centre your face in the oval',
       hint_dark: 'Too dark: find more light', hint_still: 'Hold still', hint_ok: 'Good, hold it there',
+      doc_none: 'Place your document in the frame', doc_fill: 'Bring the document closer to fill the frame',
+      doc_glare: 'Glare on the document: tilt it or move away from the light', doc_ok: 'Document found, hold still',
+      doc_aligned: 'Document in position', doc_not_aligned: 'Document not in position',
       countdown: 'Starting in {n}', recording: 'Recording…', uploading: 'Sending…',
       processing: 'Checking…', done: 'Done. Thank you!', aria_dialog: 'Face liveness check',
       aria_camera: 'Camera preview', aligned: 'Face in position', not_aligned: 'Face not in position',
@@ -87,6 +90,9 @@
       hint_no_face: 'Лицо не найдено', hint_many_faces: 'В кадре должно быть одно лицо',
       hint_closer: 'Подойдите ближе', hint_back: 'Отодвиньтесь', hint_centre: 'Поместите лицо в овал',
       hint_dark: 'Слишком темно: добавьте света', hint_still: 'Не двигайтесь', hint_ok: 'Хорошо, замрите',
+      doc_none: 'Поместите документ в рамку', doc_fill: 'Поднесите документ ближе, чтобы он заполнил рамку',
+      doc_glare: 'Блик на документе: наклоните его или отойдите от света', doc_ok: 'Документ найден, не двигайтесь',
+      doc_aligned: 'Документ в рамке', doc_not_aligned: 'Документ не в рамке',
       countdown: 'Начало через {n}', recording: 'Запись…', uploading: 'Отправка…',
       processing: 'Проверка…', done: 'Готово. Спасибо!', aria_dialog: 'Проверка живости лица',
       aria_camera: 'Изображение с камеры', aligned: 'Лицо в овале', not_aligned: 'Лицо не в овале',
@@ -144,6 +150,9 @@
       hint_no_face: 'No se ve ningún rostro', hint_many_faces: 'Solo un rostro, por favor',
       hint_closer: 'Acérquese', hint_back: 'Aléjese', hint_centre: 'Centre su rostro en el óvalo',
       hint_dark: 'Demasiado oscuro: busque más luz', hint_still: 'No se mueva', hint_ok: 'Bien, quédese así',
+      doc_none: 'Coloque su documento en el marco', doc_fill: 'Acerque el documento hasta llenar el marco',
+      doc_glare: 'Reflejo en el documento: inclínelo o aléjese de la luz', doc_ok: 'Documento encontrado, no se mueva',
+      doc_aligned: 'Documento en posición', doc_not_aligned: 'Documento fuera de posición',
       countdown: 'Empieza en {n}', recording: 'Grabando…', uploading: 'Enviando…',
       processing: 'Verificando…', done: 'Listo. ¡Gracias!', aria_dialog: 'Verificación de prueba de vida',
       aria_camera: 'Vista de la cámara', aligned: 'Rostro en posición', not_aligned: 'Rostro fuera de posición',
@@ -201,6 +210,9 @@
       hint_no_face: 'Nenhum rosto no quadro', hint_many_faces: 'Apenas um rosto, por favor',
       hint_closer: 'Aproxime-se', hint_back: 'Afaste-se', hint_centre: 'Centralize o rosto no oval',
       hint_dark: 'Muito escuro: procure mais luz', hint_still: 'Fique parado', hint_ok: 'Bom, fique assim',
+      doc_none: 'Coloque o documento na moldura', doc_fill: 'Aproxime o documento até preencher a moldura',
+      doc_glare: 'Reflexo no documento: incline-o ou afaste-se da luz', doc_ok: 'Documento encontrado, fique parado',
+      doc_aligned: 'Documento na posição', doc_not_aligned: 'Documento fora da posição',
       countdown: 'Começa em {n}', recording: 'Gravando…', uploading: 'Enviando…',
       processing: 'Verificando…', done: 'Pronto. Obrigado!', aria_dialog: 'Verificação de prova de vida',
       aria_camera: 'Imagem da câmera', aligned: 'Rosto na posição', not_aligned: 'Rosto fora da posição',
@@ -258,6 +270,9 @@
       hint_no_face: 'Karede yüz yok', hint_many_faces: 'Lütfen yalnızca bir yüz',
       hint_closer: 'Yaklaşın', hint_back: 'Uzaklaşın', hint_centre: 'Yüzünüzü ovalin ortasına getirin',
       hint_dark: 'Çok karanlık: daha fazla ışık bulun', hint_still: 'Kıpırdamayın', hint_ok: 'Güzel, böyle kalın',
+      doc_none: 'Belgenizi çerçeveye yerleştirin', doc_fill: 'Belgeyi çerçeveyi dolduracak kadar yaklaştırın',
+      doc_glare: 'Belgede parlama var: belgeyi eğin veya ışıktan uzaklaşın', doc_ok: 'Belge bulundu, kıpırdamayın',
+      doc_aligned: 'Belge çerçevede', doc_not_aligned: 'Belge çerçevede değil',
       countdown: '{n} saniye içinde başlıyor', recording: 'Kaydediliyor…', uploading: 'Gönderiliyor…',
       processing: 'Kontrol ediliyor…', done: 'Tamamlandı. Teşekkürler!', aria_dialog: 'Yüz canlılık kontrolü',
       aria_camera: 'Kamera görüntüsü', aligned: 'Yüz doğru konumda', not_aligned: 'Yüz doğru konumda değil',
@@ -425,10 +440,12 @@
     arrow.appendChild(svgEl('path', { 'class': 'arrow', d: 'M30 8 L14 24 L30 40' }));
     arrow.appendChild(svgEl('path', { 'class': 'smile', d: 'M12 28 Q24 42 36 28' }));
     cue.appendChild(arrow);
+    // The document frame (ID-1, 85.6 × 54 mm) shown instead of the oval for photo_id_* actions.
+    var card = el('div', 'card', { 'aria-hidden': 'true' });
     var hint = el('div', 'hint', { 'aria-hidden': 'true' });
     var count = el('div', 'count', { 'aria-hidden': 'true' });
     var panel = el('div', 'panel');
-    stage.append(video, svg, cue, hint, count, panel);
+    stage.append(video, svg, card, cue, hint, count, panel);
     var msg = el('div', 'msg', { role: 'status', 'aria-live': 'polite' });
     var sr = el('div', 'sr', { role: 'status', 'aria-live': 'polite' });
     var buttons = el('div', 'buttons');
@@ -492,12 +509,12 @@
   }
 
   function setHint(run, id, aligned) {
-    var ui = run.ui;
+    var ui = run.ui, doc = ui.stage.classList.contains('doc');
     ui.stage.classList.toggle('aligned', !!aligned);
     var text = id ? t(run, id) : '';
     ui.hint.textContent = text;
     if (text && text !== ui.lastHint) { // announced, and never by colour alone
-      announce(run, text + '. ' + t(run, aligned ? 'aligned' : 'not_aligned'));
+      announce(run, text + '. ' + t(run, (doc ? 'doc_' : '') + (aligned ? 'aligned' : 'not_aligned')));
     }
     ui.lastHint = text;
   }
@@ -693,9 +710,20 @@
     }
   }
 
-  async function startCamera(run) {
+  /* An ID document is photographed with the rear camera where the device has one (a plain
+   * facingMode is a preference: a computer's only camera is used all the same), at a higher
+   * resolution than a face needs (the MRZ's characters are small); the page's cameraFacingMode
+   * wins. */
+  function isDocument(a) { return !!a && (a.action === 'photo_id_front' || a.action === 'photo_id_back'); }
+  function facingFor(run, a) { return run.opts.cameraFacingMode || (isDocument(a) ? 'environment' : 'user'); }
+
+  async function startCamera(run, facing) {
     var o = run.opts;
-    var video = { facingMode: o.cameraFacingMode || 'user', width: { ideal: 1280 }, height: { ideal: 720 } };
+    facing = facing || facingFor(run, run.session && run.session.actions && run.session.actions[0]);
+    var doc = facing === 'environment';
+    var video = { facingMode: facing, width: { ideal: doc ? 1920 : 1280 }, height: { ideal: doc ? 1080 : 720 } };
+    run.facing = facing;
+    run.ui.box.setAttribute('data-facing', facing);
     if (o.device_id) video.deviceId = { exact: o.device_id };
     var timeout = Number(o.get_user_media_timeout) || 40000;
     run.cameraRequests = (run.cameraRequests || 0) + 1;
@@ -847,6 +875,66 @@
       good = h.ok ? good + 1 : 0;
       setHint(run, h.id, h.ok);
       if (r.pose && h.ok) run.restPoses.push(r.pose);
+      if (good >= 2) return;
+      await sleep(300, run);
+    }
+  }
+
+  /* ---------- guidance for an ID document: simple checks of the preview, in the browser ---------- */
+  /* The card frame's rectangle in the pixels of a grabbed frame `c` (the preview shows the video
+   * cropped to the stage, object-fit: cover; the frame is 86 % of the stage's width, ID-1). */
+  function cardRect(run, c) {
+    var st = run.ui.stage, sw = st.clientWidth || 4, sh = st.clientHeight || 3;
+    var sa = sw / sh, va = c.width / c.height;
+    var vw = va > sa ? c.height * sa : c.width, vh = va > sa ? c.height : c.width / sa;
+    var w = vw * 0.86, h = Math.min(vh, w / (85.6 / 54));
+    return { x: Math.round((c.width - w) / 2), y: Math.round((c.height - h) / 2), w: Math.round(w), h: Math.round(h) };
+  }
+
+  /* What the preview shows of a document, from one 320-px frame: too dark; glare (saturated spots
+   * on a page that is not itself white); no document (hardly any edges in the frame: a document
+   * is full of print); too far (its print covers less than 60 % of the frame's width). */
+  function docCheck(run) {
+    var c = grab(run, 320), r = cardRect(run, c);
+    var px = c.getContext('2d').getImageData(r.x, r.y, r.w, r.h).data;
+    var n = r.w * r.h, y = new Float32Array(n), sum = 0, bright = 0, i;
+    for (i = 0; i < n; i++) {
+      y[i] = 0.299 * px[4 * i] + 0.587 * px[4 * i + 1] + 0.114 * px[4 * i + 2];
+      sum += y[i];
+      if (y[i] >= 250) bright++;
+    }
+    var hist = new Uint32Array(256);
+    for (i = 0; i < n; i++) hist[Math.min(255, y[i] | 0)]++;
+    var median = 0;
+    for (var acc = 0; median < 256 && (acc += hist[median]) < n / 2; median++);
+    var cols = new Uint32Array(r.w), edges = 0;
+    for (var row = 1; row < r.h - 1; row++) {
+      for (var x = 1; x < r.w - 1; x++) {
+        var k = row * r.w + x;
+        if (Math.abs(y[k + 1] - y[k - 1]) + Math.abs(y[k + r.w] - y[k - r.w]) > 60) { cols[x]++; edges++; }
+      }
+    }
+    // The print's extent across the frame: from the 5th to the 95th percentile of edge columns.
+    var lo = 0, hi = r.w - 1, seen = 0;
+    for (x = 0; x < r.w && seen < edges * 0.05; x++) { seen += cols[x]; lo = x; }
+    for (seen = 0, x = r.w - 1; x >= 0 && seen < edges * 0.05; x--) { seen += cols[x]; hi = x; }
+    var out = { brightness: sum / n, glare: bright / n, edges: edges / n, extent: (hi - lo) / r.w, median: median };
+    run.ui.box.setAttribute('data-doc-check', JSON.stringify(out));
+    if (out.brightness < 45) return { id: 'hint_dark' };
+    if (out.glare > 0.01 && median < 215) return { id: 'doc_glare' };
+    if (out.edges < 0.02) return { id: 'doc_none' };
+    if (out.extent < 0.6) return { id: 'doc_fill' };
+    return { id: 'doc_ok', ok: true };
+  }
+
+  /* Wait until the document is in the frame (twice in a row), or `guidance_timeout` ms pass. */
+  async function guideDocument(run) {
+    var limit = Number(run.opts.guidance_timeout) || 8000;
+    var started = performance.now(), good = 0;
+    while (performance.now() - started < limit) {
+      var h = docCheck(run);
+      good = h.ok ? good + 1 : 0;
+      setHint(run, h.id, h.ok);
       if (good >= 2) return;
       await sleep(300, run);
     }
@@ -1051,7 +1139,7 @@
     setState(run, 'record');
     setHint(run, '', false);
     if (a.kind === 'photo') {
-      frames.push(grab(run, 1280));
+      frames.push(grab(run, isDocument(a) ? 1920 : 1280));
       ui.stage.classList.remove('rec');
       frames.rest = rest || [];
       return frames;
@@ -1335,10 +1423,21 @@
       say(run, '');
       announce(run, moving ? title + '. ' + next : title);
       run.restPoses = [];
-      await guide(run);
+      // An ID document: the card frame, the rear camera (switched when the previous action used
+      // the other one), the document's guidance.
+      var doc = isDocument(a);
+      run.ui.stage.classList.toggle('doc', doc);
+      run.ui.box.setAttribute('data-frame', doc ? 'card' : 'oval');
+      if (run.stream && run.facing !== facingFor(run, a)) {
+        stopCamera(run);
+        await startCamera(run, facingFor(run, a));
+      }
+      if (doc) await guideDocument(run);
+      else await guide(run);
       setHint(run, '', false);
       setState(run, 'countdown');
-      var mon = startMonitor(run);
+      // A photo of a document needs no face readings while the countdown runs.
+      var mon = doc ? { readings: [], phase: 'countdown', stop: function () {} } : startMonitor(run);
       run.monitor = mon;
       var rest, frames;
       try {

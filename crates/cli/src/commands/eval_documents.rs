@@ -54,6 +54,7 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
             "check_digits_valid": mrz.is_some_and(|m| m.check_digits_valid),
             "failed_checks": mrz.map(|m| m.checks.iter().filter(|c| !c.valid).map(|c| c.name).collect::<Vec<_>>()),
             "repaired": mrz.map(|m| m.checks.iter().filter(|c| c.repaired).count()),
+            "repairs": mrz.map(|m| m.checks.iter().filter_map(|c| c.repair.map(|r| format!("{}:{r}", c.name))).collect::<Vec<_>>()),
             "rotation": report.reading.rotation,
             "portrait_found": report.portrait.found,
             "portrait_width": report.portrait.width,
@@ -80,6 +81,15 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
     let mean_cpu = (!cpu.is_empty()).then(|| cpu.iter().sum::<f64>() / cpu.len() as f64);
     let p95_cpu = (!cpu.is_empty())
         .then(|| cpu[((cpu.len() as f64 * 0.95).ceil() as usize).clamp(1, cpu.len()) - 1]);
+    // How often check-digit-guided correction fired, by rule, and on how many documents.
+    let mut repairs: BTreeMap<String, usize> = BTreeMap::new();
+    for i in &items {
+        for r in i["repairs"].as_array().into_iter().flatten() {
+            let rule = r.as_str().unwrap_or("").split(':').nth(1).unwrap_or("");
+            *repairs.entry(rule.to_string()).or_default() += 1;
+        }
+    }
+    let repaired_documents = count(&|i| i["repaired"].as_u64().unwrap_or(0) > 0);
     let mut types: BTreeMap<String, usize> = BTreeMap::new();
     for i in &items {
         if let Some(t) = i["mrz_type"].as_str() {
@@ -101,6 +111,8 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
         "cpu_ms_mean": mean_cpu,
         "cpu_ms_p95": p95_cpu,
         "mrz_types": types,
+        "repairs": repairs,
+        "documents_repaired": repaired_documents,
     });
     if as_json {
         println!(
@@ -110,7 +122,7 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
     } else {
         for i in &items {
             println!(
-                "{:<22} {:<5} exact={:<5} checks={:<5} portrait={:<5} cpu={:>6.0} ms  {}",
+                "{:<22} {:<5} exact={:<5} checks={:<5} portrait={:<5} cpu={:>6.0} ms  {} {}",
                 i["path"].as_str().unwrap_or(""),
                 i["mrz_type"].as_str().unwrap_or("-"),
                 i["exact"]
@@ -127,6 +139,17 @@ pub(super) fn documents(engine: &Engine, labels: &Path, as_json: bool) -> anyhow
                         .filter_map(Value::as_str)
                         .collect::<Vec<_>>()
                         .join(" / "))
+                    .unwrap_or_default(),
+                i["repairs"]
+                    .as_array()
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(
+                        "repaired: {}",
+                        r.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
                     .unwrap_or_default(),
             );
         }

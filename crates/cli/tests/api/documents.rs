@@ -179,8 +179,9 @@ fn sdk_order_shape(s: &Server) {
     );
 }
 
-/// A selfie tagged as an ID, a passport upside down, two passports in one photo, the company's
-/// choice for unreadable documents, and orders that cannot run.
+/// A selfie tagged as an ID, a passport upside down or turned by 90°, an empty table, glare over
+/// the zone, two passports in one photo, the company's choice for unreadable documents, and
+/// orders that cannot run.
 fn bad_inputs(s: &Server) {
     let Some(data) = shared_data() else { return };
     let t = tenant(s, "docbad");
@@ -266,6 +267,49 @@ fn bad_inputs(s: &Server) {
         docs["results_media"][0]["results_data"]["rotation"], 180,
         "{docs}"
     );
+
+    // Turned by 90° (a phone held sideways): read, and the quarter turn reported.
+    let sideways = png(&image::imageops::rotate90(&passport));
+    let (fid, _) = folder(s, &t.client, &[("sideways", sideways, &["photo_id"])]);
+    let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
+    assert_eq!(docs["state"], "FINISHED", "{docs}");
+    assert_eq!(
+        docs["results_data"]["mrz"]["fields"]["document_number"]["value"], "L898902C3",
+        "{docs}"
+    );
+    assert_eq!(
+        docs["results_media"][0]["results_data"]["rotation"], 90,
+        "{docs}"
+    );
+
+    // No document at all (an empty table): no MRZ, no portrait, an operator decides.
+    let table = png(&image::RgbImage::from_pixel(
+        800,
+        600,
+        image::Rgb([58, 63, 71]),
+    ));
+    let (fid, _) = folder(s, &t.client, &[("table", table, &["photo_id_back"])]);
+    let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
+    assert_eq!(docs["state"], "FINISHED", "{docs}");
+    assert_eq!(docs["resolution_status"], "OPERATOR_REQUIRED", "{docs}");
+    assert_eq!(docs["results_data"]["status"], "MRZ_NOT_FOUND", "{docs}");
+    assert_eq!(docs["results_data"]["portrait"]["found"], false, "{docs}");
+
+    // Glare: a white blotch over the whole zone. Nothing is read from under it — never a
+    // zone that passes its checks with other values than the document's.
+    let mut glare = passport.clone();
+    let (w, h) = (glare.width(), glare.height());
+    for y in h * 3 / 4..h {
+        for x in w / 8..w * 7 / 8 {
+            glare.put_pixel(x, y, image::Rgb([255, 255, 255]));
+        }
+    }
+    let (fid, _) = folder(s, &t.client, &[("glare", png(&glare), &["photo_id"])]);
+    let docs = &order(s, &t.client, &fid, json!([{"type": "documents"}]))[0];
+    assert_eq!(docs["state"], "FINISHED", "{docs}");
+    assert_eq!(docs["resolution_status"], "OPERATOR_REQUIRED", "{docs}");
+    assert_eq!(docs["results_data"]["status"], "MRZ_NOT_FOUND", "{docs}");
+    assert!(docs["results_data"]["message"].is_string(), "{docs}");
 
     // Two passports in one photo: an operator looks.
     let (fid, _) = folder(s, &t.client, &[("two", png(&two), &["photo_id"])]);

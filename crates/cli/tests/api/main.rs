@@ -15,6 +15,7 @@ mod analyses;
 mod auth;
 mod blacklist;
 mod browser_console;
+mod browser_documents;
 mod browser_web_sdk;
 mod collections;
 mod compat;

@@ -172,6 +172,11 @@ pub struct Check {
     /// Whether a character was changed to make it hold (an ambiguous character the recogniser
     /// was unsure of, replaced by its runner-up or its look-alike).
     pub repaired: bool,
+    /// Which rule repaired it: `unsure_character` (a character read with little confidence
+    /// replaced by its runner-up or look-alike) or `single_lookalike` (the only look-alike
+    /// substitution in an alphanumeric field that makes its check hold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair: Option<&'static str>,
 }
 
 /// A parsed MRZ.
@@ -402,6 +407,123 @@ fn repair(
     }
 }
 
+/// Characters OCR-B prints so alike that a reading cannot tell them apart where a field allows
+/// both letters and digits (document numbers, optional data).
+fn lookalikes(c: u8) -> &'static [u8] {
+    match c {
+        b'0' => b"ODQ",
+        b'O' => b"0DQ",
+        b'D' => b"0O",
+        b'Q' => b"0O",
+        b'1' => b"I",
+        b'I' => b"1",
+        b'2' => b"Z",
+        b'Z' => b"2",
+        b'5' => b"S",
+        b'S' => b"5",
+        b'6' => b"G",
+        b'G' => b"6",
+        b'8' => b"B",
+        b'B' => b"8",
+        _ => b"",
+    }
+}
+
+/// The ICAO practice for an alphanumeric field whose check digit fails: when exactly ONE
+/// look-alike substitution of one character (O/0/D/Q, I/1, Z/2, S/5, G/6, B/8) makes the check
+/// hold, that is the reading — whatever the recogniser's confidence, as the class of such a
+/// field cannot settle it. Two or more candidate substitutions: nothing is changed.
+fn repair_lookalike(
+    lines: &mut [Vec<ReadChar>],
+    layout: &Layout,
+    spans: &[Span],
+    at: (usize, usize),
+) -> bool {
+    let mut found: Vec<((usize, usize), u8)> = Vec::new();
+    for &(l, a, b) in spans {
+        for p in a..b {
+            if class_of(layout, l, p) != Class::Any {
+                continue;
+            }
+            let c = lines[l][p].symbol;
+            for &sym in lookalikes(c) {
+                lines[l][p].symbol = sym;
+                if holds(lines, spans, at) {
+                    found.push(((l, p), sym));
+                }
+                lines[l][p].symbol = c;
+            }
+        }
+    }
+    match found.as_slice() {
+        [((l, p), sym)] => {
+            lines[*l][*p].symbol = *sym;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// ICAO 9303 part 3 codes of states and organisations (ISO 3166-1 alpha-3, Germany's `D`, the
+/// British and UN codes, the `X..` codes of part 3 §5, Kosovo's RKS, and the specimens'
+/// Utopia).
+const STATE_CODES: &str = "AFG ALA ALB DZA ASM AND AGO AIA ATA ATG ARG ARM ABW AUS AUT AZE BHS BHR BGD BRB BLR \
+    BEL BLZ BEN BMU BTN BOL BES BIH BWA BVT BRA IOT BRN BGR BFA BDI CPV KHM CMR CAN CYM CAF TCD CHL \
+    CHN CXR CCK COL COM COG COD COK CRI CIV HRV CUB CUW CYP CZE DNK DJI DMA DOM ECU EGY SLV GNQ ERI \
+    EST SWZ ETH FLK FRO FJI FIN FRA GUF PYF ATF GAB GMB GEO DEU GHA GIB GRC GRL GRD GLP GUM GTM GGY \
+    GIN GNB GUY HTI HMD VAT HND HKG HUN ISL IND IDN IRN IRQ IRL IMN ISR ITA JAM JPN JEY JOR KAZ KEN \
+    KIR PRK KOR KWT KGZ LAO LVA LBN LSO LBR LBY LIE LTU LUX MAC MDG MWI MYS MDV MLI MLT MHL MTQ MRT \
+    MUS MYT MEX FSM MDA MCO MNG MNE MSR MAR MOZ MMR NAM NRU NPL NLD NCL NZL NIC NER NGA NIU NFK MKD \
+    MNP NOR OMN PAK PLW PSE PAN PNG PRY PER PHL PCN POL PRT PRI QAT REU ROU RUS RWA BLM SHN KNA LCA \
+    MAF SPM VCT WSM SMR STP SAU SEN SRB SYC SLE SGP SXM SVK SVN SLB SOM ZAF SGS SSD ESP LKA SDN SUR \
+    SJM SWE CHE SYR TWN TJK TZA THA TLS TGO TKL TON TTO TUN TUR TKM TCA TUV UGA UKR ARE GBR USA UMI \
+    URY UZB VUT VEN VNM VGB VIR WLF ESH YEM ZMB ZWE D<< GBD GBN GBO GBP GBS UNO UNA UNK XBA XIM XCC \
+    XCE XCO XEC XPO XES XMP XOM XDC XXA XXB XXC XXX EUE RKS ANT NTZ UTO";
+
+fn known_state(code: &str) -> bool {
+    code.len() == 3 && STATE_CODES.split_whitespace().any(|c| c == code)
+}
+
+/// A state code (issuing state, nationality) that is no ICAO code, read with one unsure
+/// character whose runner-up makes it one: the runner-up is the reading. No check digit covers
+/// these fields, so this is what settles e.g. C/O in `COD`. A code read with confidence stays,
+/// known or not (specimens print codes of their own).
+fn repair_state(lines: &mut [Vec<ReadChar>], (l, a, b): Span) -> bool {
+    let code = |lines: &[Vec<ReadChar>]| -> String {
+        lines[l][a..b].iter().map(|c| c.symbol as char).collect()
+    };
+    if known_state(&code(lines)) {
+        return false;
+    }
+    let mut best: Option<(usize, u8, f32)> = None;
+    for p in a..b {
+        let c = lines[l][p];
+        let Some((alt, prob)) = c.alternative else {
+            continue;
+        };
+        if c.confidence >= REPAIR_BELOW || prob < RUNNER_UP_AT_LEAST {
+            continue;
+        }
+        let alt = coerce(alt, Class::Alpha);
+        if !(alt.is_ascii_uppercase() || alt == b'<') {
+            continue;
+        }
+        lines[l][p].symbol = alt;
+        if known_state(&code(lines)) && best.is_none_or(|x| prob > x.2) {
+            best = Some((p, alt, prob));
+        }
+        lines[l][p].symbol = c.symbol;
+    }
+    match best {
+        Some((p, sym, prob)) => {
+            lines[l][p].symbol = sym;
+            lines[l][p].confidence = prob.min(lines[l][p].confidence);
+            true
+        }
+        None => false,
+    }
+}
+
 /// Whether the fields look like a travel document's (a page of other text read at an MRZ's width
 /// rarely passes): the document code's first letter fits the format, the sex is M, F, X or
 /// unspecified, and both dates parse.
@@ -496,19 +618,33 @@ pub fn parse(format: MrzFormat, read: &[Vec<ReadChar>], today: (i32, u32, u32)) 
             }
         }
     }
+    for (name, span, _) in &layout.fields {
+        if matches!(*name, "issuing_state" | "nationality") {
+            repair_state(&mut lines, *span);
+        }
+    }
     // 2. Check digits, each field's first, then the composite (which covers them).
     let mut checks = Vec::new();
     for (name, spans, at) in &layout.checks {
         let mut valid = holds(&lines, spans, *at);
         let mut repaired = false;
-        if !valid && repair(&mut lines, &layout, spans, *at) {
-            valid = true;
-            repaired = true;
+        let mut how = None;
+        if !valid {
+            if repair(&mut lines, &layout, spans, *at) {
+                how = Some("unsure_character");
+            // The look-alike rule only for a field's own check (the composite spans too many
+            // characters for a single fitting substitution to mean much).
+            } else if *name != "composite" && repair_lookalike(&mut lines, &layout, spans, *at) {
+                how = Some("single_lookalike");
+            }
+            valid = how.is_some();
+            repaired = how.is_some();
         }
         checks.push(Check {
             name,
             valid,
             repaired,
+            repair: how,
         });
     }
     // A long TD1 document number: `<` at the check position, the number's remaining digits and
@@ -735,8 +871,20 @@ mod tests {
         assert!(m.check_digits_valid, "{:?}", m.checks);
         assert_eq!(m.lines[1], TD3[1]);
         assert!(m.checks[0].repaired);
+        assert_eq!(m.checks[0].repair, Some("unsure_character"));
+        // Read with confidence, the unsure-character rule leaves it; only the single look-alike
+        // rule (O/0/D/Q, I/1, …: one substitution, and only one, that makes the check hold) may
+        // change a confident character of an alphanumeric field.
         let m = parse(MrzFormat::Td3, &read(l2, 0.99), TODAY).unwrap();
-        assert!(!m.check_digits_valid);
+        assert_ne!(
+            m.checks[0].repair,
+            Some("unsure_character"),
+            "{:?}",
+            m.checks
+        );
+        if m.checks[0].repaired {
+            assert_eq!(m.checks[0].repair, Some("single_lookalike"));
+        }
     }
 
     #[test]

@@ -387,14 +387,20 @@ async fn session_actor(st: &AppState, s: &WebSdkSession) -> ApiResult<Actor> {
 
 /// The analyses of a submitted session: QUALITY (best shot unless the session's `params` or the
 /// settings turn it off), BIOMETRY when an ID photo was captured beside a selfie, and COLLECTION
-/// on the selfie captures (each one's best face) when the settings name a blacklist.
+/// on the selfie captures (each one's best face) when the settings name a blacklist; DOCUMENTS
+/// alone when the session captured ID documents only.
 pub fn order_for(params: &Value, settings: &Settings, media: &[MediaRow]) -> Order {
     let best = params
         .get("extract_best_shot")
         .and_then(Value::as_bool)
         .unwrap_or(settings.extract_best_shot);
-    let mut items = vec![Requested::new(AnalysisType::Quality).param("extract_best_shot", best)];
     let has = |t: &str| media.iter().any(|m| m.tags.iter().any(|x| x == t));
+    // A session of ID document photos only (photo_id_front / photo_id_back): QUALITY has no face
+    // capture to judge, so the documents are read (DOCUMENTS on the photo_id* photos).
+    if has("photo_id") && !has("video_selfie") && !has("photo_selfie") {
+        return Order::new(vec![Requested::new(AnalysisType::Documents)]);
+    }
+    let mut items = vec![Requested::new(AnalysisType::Quality).param("extract_best_shot", best)];
     if has("photo_id_front") && (has("video_selfie") || has("photo_selfie")) {
         items.push(Requested::new(AnalysisType::Biometry));
     }
