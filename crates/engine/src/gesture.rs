@@ -209,10 +209,13 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
 /// first of them alone: a person still settling from a previous movement is settled by the
 /// end), else the first frames with a face.
 fn rest_pose(frames: &[Observation]) -> (f32, f32, bool) {
+    // A rest frame still turned (the person not yet settled) is no rest: it would make the way
+    // back to frontal read as a movement.
     let marked: Vec<Pose> = frames
         .iter()
         .filter(|o| o.rest && o.face)
         .filter_map(|o| o.pose)
+        .filter(|p| p.yaw.abs() <= crate::engine::REST_POSE_TOLERANCE)
         .collect();
     let first: Vec<Pose> = if marked.len() >= REST_MIN_FRAMES {
         marked

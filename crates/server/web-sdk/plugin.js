@@ -1050,18 +1050,22 @@
    * ends is asked to look straight, for up to REST_WAIT_MS more, and the rest is the last
    * REST_MS that the guidance saw frontal throughout. Otherwise the server would measure every
    * movement from a turned head and judge passive liveness on turned frames. */
-  var CAPTURE_FPS = 8, REST_MS = 1250, REST_WAIT_MS = 6000, REST_READINGS = 2;
+  var CAPTURE_FPS = 8, REST_MS = 1250, REST_WAIT_MS = 6000, REST_READINGS = 3, REST_SPAN_MS = 750;
 
-  /* The end of the last REST_MS in which every guidance reading was frontal (at least `fewest`
-   * of them), or null. */
-  function frontalRestEnd(mon, restAt, from, fewest) {
-    var rs = mon.readings.filter(function (r) { return r.phase === 'rest' && r.at >= from; });
-    for (var j = rs.length - 1; j >= 0; j--) {
-      var end = rs[j].at, inside = rs.filter(function (r) { return r.at <= end && r.at >= end - REST_MS; });
-      if (rs[j].at - from < REST_MS) break;
-      if (inside.length >= fewest && inside.every(function (r) { return frontal(r, restAt); })) return end;
-    }
-    return null;
+  /* The latest stretch the guidance saw frontal without a break: consecutive frontal readings
+   * (at least `fewest`) spanning at least `span` ms — the frames between them are a rest; those
+   * before the first or after the last reading are not known to be. `{start, end}` or null. */
+  function frontalRest(mon, restAt, from, fewest, span) {
+    var rs = mon.readings.filter(function (r) { return r.phase === 'rest' && r.at >= from; })
+      .sort(function (x, y) { return x.at - y.at; });
+    var best = null, run0 = null, n = 0;
+    rs.forEach(function (r) {
+      if (!frontal(r, restAt)) { run0 = null; n = 0; return; }
+      if (run0 === null) run0 = r.at;
+      n++;
+      if (n >= fewest && r.at - run0 >= span) best = { start: Math.max(run0, r.at - REST_MS), end: r.at };
+    });
+    return best;
   }
 
   async function countdown(run, a, mon) {
@@ -1073,11 +1077,11 @@
       var now = performance.now(), elapsed = now - t0;
       if (elapsed >= total) {
         if (!collect || !mon) break;
-        end = frontalRestEnd(mon, restAt, t0 + total - REST_MS, REST_READINGS);
+        end = frontalRest(mon, restAt, t0 + total - REST_MS, REST_READINGS, REST_SPAN_MS);
         if (end !== null) break;
         if (elapsed >= total + REST_WAIT_MS) {
-          // Guidance slow to answer (a busy server): one frontal reading will do.
-          end = frontalRestEnd(mon, restAt, t0 + total - REST_MS, 1);
+          // Guidance slow to answer (a busy server): a shorter frontal stretch will do.
+          end = frontalRest(mon, restAt, t0 + total - REST_MS, 1, 0);
           break;
         }
         if (!asked) {
@@ -1109,13 +1113,18 @@
     run.ui.stage.classList.remove('pulse');
     // Without a frontal stretch seen in time, the last REST_MS stand: the server judges them
     // (and asks for another attempt when too few are usable).
-    var last = end !== null ? end : (grabbed.length ? grabbed[grabbed.length - 1].at : 0);
+    var last = grabbed.length ? grabbed[grabbed.length - 1].at : 0;
+    var chosen = end !== null ? end : { start: last - REST_MS, end: last };
+    if (end !== null && end.end - end.start < 250) {
+      // One reading: the frames right around it.
+      chosen = { start: end.end - 250, end: end.end + 250 };
+    }
     if (mon) {
       mon.readings.forEach(function (r) {
-        if (r.phase === 'rest' && (r.at > last || r.at < last - REST_MS)) r.phase = 'countdown';
+        if (r.phase === 'rest' && (r.at > chosen.end + 1 || r.at < chosen.start - 1)) r.phase = 'countdown';
       });
     }
-    return grabbed.filter(function (g) { return g.at <= last + 1 && g.at >= last - REST_MS; })
+    return grabbed.filter(function (g) { return g.at <= chosen.end + 1 && g.at >= chosen.start - 1; })
       .map(function (g) { return g.frame; });
   }
 

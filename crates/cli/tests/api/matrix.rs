@@ -116,6 +116,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("GET", "/api/folders") => List(Resource::Folder),
         ("POST", "/api/folders") | ("POST", "/api/instant/folders") => CreateOwn(Body::Photo),
         ("GET", "/api/folders/{folder_id}") => On(Folder, Read, Body::None),
+        ("GET", "/api/folders/{folder_id}/report.pdf") => On(Folder, Read, Body::None),
         ("DELETE", "/api/folders/{folder_id}") => On(Folder, Delete, Body::None),
         ("POST", "/api/folders/{folder_id}/media") => On(Folder, Update, Body::Photo),
         ("GET", "/api/folders/{folder_id}/media") => On(Folder, Read, Body::None),
