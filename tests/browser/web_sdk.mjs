@@ -282,12 +282,17 @@ async function run(s) {
     if (e.name !== 'on_capture_complete') continue;
     const dir = path.join(sc.out, `${s.name}-frames`);
     fs.mkdirSync(dir, { recursive: true });
-    e.payload.frame_files = e.payload.frame_list.map((d, i) => {
-      const f = path.join(dir, `frame_${String(i).padStart(4, '0')}.jpg`);
+    // Named as the plugin's own upload names them: the rest frames first, marked `_rest`.
+    const rest = e.payload.rest_frame_list || [];
+    const write = (d, name) => {
+      const f = path.join(dir, name);
       fs.writeFileSync(f, Buffer.from(d.split(',')[1], 'base64'));
       return f;
-    });
+    };
+    e.payload.rest_frame_files = rest.map((d, i) => write(d, `frame_${String(i).padStart(4, '0')}_rest.jpg`));
+    e.payload.frame_files = e.payload.frame_list.map((d, i) => write(d, `frame_${String(rest.length + i).padStart(4, '0')}.jpg`));
     e.payload.frame_list = e.payload.frame_list.length;
+    e.payload.rest_frame_list = rest.length;
     e.payload.best_frame = e.payload.best_frame.slice(0, 23);
     e.payload.best_frame_png = e.payload.best_frame_png.slice(0, 22);
     delete e.payload.actions;

@@ -535,7 +535,19 @@ fn run(backend: Backend) {
             cap["best_frame_bounding_box"]["right"].as_f64().is_some(),
             "{cap}"
         );
-        let zipped = zip::files_deflated(&files);
+        // The backend uploads what the plugin handed over: the rest frames (which passive
+        // liveness is judged on) first, then the recording.
+        let rest: Vec<&str> = cap["rest_frame_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert!(
+            !rest.is_empty(),
+            "the plugin hands over its rest frames: {cap}"
+        );
+        let zipped = zip::files_deflated(&[rest.clone(), files.clone()].concat());
         let form = multipart::Form::new()
             .part(
                 "frames",
