@@ -24,6 +24,7 @@
 //!   submitted session places), starts without a token where a company allows them
 //!   (`tokenless`) and sessions continued on a phone (`handoff`: a one-time link as a QR code).
 //! - [`tenancy`] — removing a company with everything it holds.
+//! - [`report`] — the order report: what an order's view shows, gathered and laid out as a PDF.
 //! - [`uploads`] — multipart bodies → validated, stored media (tags, payload, thumbnails).
 //! - [`app`] — `AppState` (config, store, blobs, inference, index, wake-ups), opening it, the first
 //!   ADMIN, maintenance, shutdown signal.
