@@ -261,7 +261,7 @@ async function run(s) {
   }
   if (phoneRun) await phoneRun.catch(() => {});
   // The event can come a moment before the screen it ends on: the last screens are recorded too.
-  for (let k = 0; k < 50; k++) {
+  for (let k = 0; k < 300; k++) {
     const st = await snapshot(page);
     await rec.see(st);
     if (!st.open || st.state === 'done' || st.state === 'error' || !want) break;
